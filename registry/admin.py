@@ -1,0 +1,59 @@
+from django.contrib import admin
+
+from registry.models import ApiToken, CodeItem, Guardian, Membership, Pupil, HistoryEntry, WorkItem
+from registry.scope import restrict
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """Admin lists go through the same scope function as every other read."""
+
+    def get_queryset(self, request):
+        return restrict(super().get_queryset(request), request.user)
+
+
+class GuardianInline(admin.TabularInline):
+    model = Guardian
+    extra = 0
+
+
+@admin.register(Pupil)
+class PupilAdmin(ScopedAdmin):
+    list_display = ("national_number", "name", "sex", "birth_date", "school", "grade", "status")
+    list_filter = ("status", "grade")
+    search_fields = ("=national_number", "=id_number", "^name")
+    raw_id_fields = ("school", "school_class", "hukou_division")
+    readonly_fields = ("national_number", "county_code")
+    inlines = [GuardianInline]
+    show_full_result_count = False
+
+
+@admin.register(HistoryEntry)
+class HistoryEntryAdmin(ScopedAdmin):
+    list_display = ("at", "pupil", "kind", "summary", "actor_name", "unit_code")
+    raw_id_fields = ("pupil", "school", "actor")
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "role", "school", "division")
+    list_filter = ("role",)
+    raw_id_fields = ("user", "school", "division")
+    search_fields = ("user__username",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "digest", "created_at", "last_used_at")
+
+
+@admin.register(CodeItem)
+class CodeItemAdmin(admin.ModelAdmin):
+    list_display = ("table", "code", "name")
+    list_filter = ("table",)
+
+
+@admin.register(WorkItem)
+class WorkItemAdmin(ScopedAdmin):
+    list_display = ("title", "kind", "school", "division", "due_on", "state")
+    list_filter = ("state", "kind")

@@ -1,0 +1,192 @@
+"""Pupils API (``/api/v1/pupils``): a contract for integrators, keep the paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Field, Query, Router, Schema
+
+from registry import selectors, services
+from registry.models import Pupil
+from registry.records import GuardianData, PupilData
+
+router = Router(tags=["pupils"])
+
+
+class GuardianIn(Schema):
+    name: str
+    relation: str = Field(description="关系代码或名称，如 51 / 父亲")
+    id_type: str = "1"
+    id_number: str = ""
+    phone: str = ""
+    is_guardian: bool = True
+    is_first_guardian: bool = False
+    vital: str = Field("alive", description="alive 健在 / deceased 死亡 / missing 失踪")
+    police_reference: str = ""
+    police_date: dt.date | None = None
+    hukou_division_code: str = ""
+
+
+class PupilIn(Schema):
+    school_code: str = Field(description="学校标识码（10位）")
+    name: str
+    sex: str = Field(description="1 男 / 2 女（也可写“男”“女”）")
+    birth_date: dt.date
+    grade: int
+    class_number: int
+    enrolled_on: dt.date
+    id_type: str = "1"
+    id_number: str = ""
+    former_name: str = ""
+    ethnicity: str = "01"
+    nationality: str = "CHN"
+    hmt: str = "00"
+    hukou_division_code: str = ""
+    hukou_nature: str = ""
+    health: str = "10"
+    boarding: str = "1"
+    left_behind: str = "0"
+    migrant: str = "0"
+    guardians: list[GuardianIn] = []
+    duplicate_reason: str = Field("", description="确认不是同一学生时的理由（存在疑似重复时必填）")
+
+
+class GuardianOut(Schema):
+    name: str
+    relation: str
+    id_type: str
+    id_number: str
+    is_guardian: bool
+    is_first_guardian: bool
+    vital: str
+
+
+class PupilOut(Schema):
+    national_number: str
+    name: str
+    sex: str
+    birth_date: dt.date
+    id_type: str
+    id_number: str
+    school_code: str
+    school_name: str
+    county_code: str
+    grade: int
+    class_number: int | None
+    status: str
+
+    @staticmethod
+    def build(pupil: Pupil) -> "PupilOut":
+        return PupilOut(
+            national_number=pupil.national_number,
+            name=pupil.name,
+            sex=pupil.sex,
+            birth_date=pupil.birth_date,
+            id_type=pupil.id_type,
+            id_number=pupil.id_number,
+            school_code=pupil.school.code,
+            school_name=pupil.school.name,
+            county_code=pupil.county_code,
+            grade=pupil.grade,
+            class_number=pupil.school_class.number if pupil.school_class_id else None,
+            status=pupil.status,
+        )
+
+
+class PupilDetailOut(PupilOut):
+    former_name: str
+    ethnicity: str
+    nationality: str
+    hmt: str
+    hukou_division_code: str | None
+    hukou_nature: str
+    health: str
+    boarding: str
+    left_behind: str
+    migrant: str
+    enrolled_on: dt.date
+    guardians: list[GuardianOut]
+
+
+class PupilPage(Schema):
+    items: list[PupilOut]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class PupilFilterIn(Schema):
+    q: str = ""
+    name: str = ""
+    national_number: str = ""
+    id_number: str = ""
+    school: str = ""
+    grade: int | None = None
+    class_number: int | None = None
+    status: str = ""
+    page: int = 1
+    page_size: int = 20
+
+
+class MeOut(Schema):
+    username: str
+    unit_code: str | None
+    unit_name: str | None
+    role: str | None
+
+
+@router.get("/me", response=MeOut, tags=["auth"])
+def me(request):
+    membership = getattr(request.user, "membership", None)
+    return MeOut(
+        username=request.user.get_username(),
+        unit_code=membership.unit_code if membership else None,
+        unit_name=str(membership.unit_name) if membership else None,
+        role=membership.role if membership else None,
+    )
+
+
+@router.get("/pupils", response=PupilPage)
+def pupil_list(request, filters: Query[PupilFilterIn]):
+    data = filters.dict()
+    page, page_size = data.pop("page"), data.pop("page_size")
+    result = selectors.paginate(
+        selectors.pupil_search(request.user, selectors.PupilFilter(**data)), page=page, page_size=page_size
+    )
+    return PupilPage(
+        items=[PupilOut.build(p) for p in result.items],
+        page=result.page,
+        page_size=result.page_size,
+        has_next=result.has_next,
+    )
+
+
+@router.get("/pupils/{national_number}", response=PupilDetailOut)
+def pupil_detail(request, national_number: str):
+    pupil = selectors.pupil_get(request.user, national_number)
+    return PupilDetailOut(
+        **PupilOut.build(pupil).dict(),
+        former_name=pupil.former_name,
+        ethnicity=pupil.ethnicity,
+        nationality=pupil.nationality,
+        hmt=pupil.hmt,
+        hukou_division_code=pupil.hukou_division_id,
+        hukou_nature=pupil.hukou_nature,
+        health=pupil.health,
+        boarding=pupil.boarding,
+        left_behind=pupil.left_behind,
+        migrant=pupil.migrant,
+        enrolled_on=pupil.enrolled_on,
+        guardians=[GuardianOut(**{f: getattr(g, f) for f in GuardianOut.model_fields}) for g in pupil.guardians.all()],
+    )
+
+
+@router.post("/pupils", response={201: PupilOut})
+def pupil_create(request, payload: PupilIn):
+    data = payload.dict()
+    duplicate_reason = data.pop("duplicate_reason")
+    guardians = [GuardianData(**g) for g in data.pop("guardians")]
+    pupil = services.pupil_register(
+        user=request.user, data=PupilData(**data, guardians=guardians), duplicate_reason=duplicate_reason
+    )
+    return 201, PupilOut.build(pupil)

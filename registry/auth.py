@@ -1,0 +1,27 @@
+"""API authentication: bearer tokens for integrations, the session for the browser."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from ninja.security import HttpBearer, SessionAuth
+
+from registry.models import ApiToken
+
+
+class BearerToken(HttpBearer):
+    """``Authorization: Bearer <token>``; tokens are stored hashed and can be revoked."""
+
+    def authenticate(self, request, token: str):
+        found = (
+            ApiToken.objects.select_related("user__membership")
+            .filter(digest=ApiToken.hash(token), revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if found is None:
+            return None
+        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        request.user = found.user
+        return found.user
+
+
+API_AUTH = [BearerToken(), SessionAuth()]

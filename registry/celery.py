@@ -1,0 +1,17 @@
+"""The Celery app. Tasks are thin: they take IDs, set the audit context and call a service."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
+
+app = Celery("registry")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+app.conf.beat_schedule = {
+    "deadlines-daily": {"task": "registry.tasks.deadlines_sweep", "schedule": crontab(hour=6, minute=0)},
+}

@@ -1,0 +1,82 @@
+"""National code tables (代码表) as loaded from ``fixtures/codes.json``.
+
+Each table maps a code to its Chinese name. Users may give either (``男`` or ``1``,
+``汉族`` or ``01``); ``resolve`` turns both into the code.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.utils.translation import gettext_lazy as _
+
+from registry.errors import ValidationFailed
+
+TABLE_LABELS = {
+    "sex": _("性别"),
+    "ethnicity": _("民族"),
+    "nationality": _("国籍/地区"),
+    "id_type": _("身份证件类型"),
+    "hmt": _("港澳台侨外"),
+    "health": _("健康状况"),
+    "hukou_nature": _("户口性质"),
+    "boarding": _("就读方式"),
+    "left_behind": _("是否留守儿童"),
+    "migrant": _("是否随迁子女"),
+    "relation": _("关系"),
+}
+
+#: Which pupil field is coded by which table.
+PUPIL_CODED_FIELDS = {
+    "sex": "sex",
+    "ethnicity": "ethnicity",
+    "nationality": "nationality",
+    "id_type": "id_type",
+    "hmt": "hmt",
+    "health": "health",
+    "hukou_nature": "hukou_nature",
+    "boarding": "boarding",
+    "left_behind": "left_behind",
+    "migrant": "migrant",
+}
+
+
+@lru_cache(maxsize=None)
+def table(name: str) -> dict[str, str]:
+    """``{code: name}`` of one table."""
+    from registry.models import CodeItem
+
+    return dict(CodeItem.objects.filter(table=name).values_list("code", "name"))
+
+
+def choices(name: str) -> list[tuple[str, str]]:
+    return list(table(name).items())
+
+
+def label(name: str, code: str) -> str:
+    return table(name).get(code, code)
+
+
+def resolve(name: str, value, *, field: str | None = None) -> str:
+    """The code for ``value`` given as a code or a name; refuses an unknown value."""
+    text = str(value).strip() if value is not None else ""
+    entries = table(name)
+    if text in entries:
+        return text
+    upper = text.upper()
+    if upper in entries:
+        return upper
+    for code, code_name in entries.items():
+        if code_name == text:
+            return code
+    if text.isdigit() and len(text) < 2 and text.zfill(2) in entries:
+        return text.zfill(2)
+    raise ValidationFailed(
+        _("%(table)s代码“%(value)s”不在代码表中") % {"table": TABLE_LABELS.get(name, name), "value": text},
+        code="unknown_code",
+        field=field or name,
+    )
+
+
+def clear_cache() -> None:
+    table.cache_clear()

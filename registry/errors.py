@@ -1,0 +1,80 @@
+"""The one error shape of the registry.
+
+Services raise these; the ninja exception handler turns them into
+``{"code": ..., "message": ..., "field": ...}`` and the UI shows the same message.
+``code`` is a stable, machine-readable string: integrators depend on it, so a code is
+never renamed once shipped. ``message`` is a translatable, human sentence (zh-hans by
+default) that says what is wrong and where.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RegistryError(Exception):
+    """Base of every refusal the registry gives a user."""
+
+    status = 400
+    default_code = "registry_error"
+
+    def __init__(
+        self,
+        message: Any = "",
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        status: int | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.field = field
+        self.details = details
+        if status is not None:
+            self.status = status
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": str(self.message), "field": self.field}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+    def __str__(self) -> str:  # pragma: no cover - debugging aid
+        return f"{self.code}: {self.message}"
+
+
+class ValidationFailed(RegistryError):
+    """Input breaks a rule of one record (a field, or fields of one row)."""
+
+    status = 422
+    default_code = "invalid"
+
+
+class NotFound(RegistryError):
+    """The object does not exist *or lies outside the user's scope* (never tell which)."""
+
+    status = 404
+    default_code = "not_found"
+
+
+class Forbidden(RegistryError):
+    """The user sees the object but their role may not do this."""
+
+    status = 403
+    default_code = "forbidden"
+
+
+class Conflict(RegistryError):
+    """The object is no longer in the state the action expects (a lost race, a double click)."""
+
+    status = 409
+    default_code = "conflict"
+
+
+class BusinessRefused(RegistryError):
+    """A national or province rule refuses the business (transfer, status change...)."""
+
+    status = 422
+    default_code = "refused"

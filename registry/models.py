@@ -1,0 +1,374 @@
+"""The pupil record (学籍) and the registry-wide pieces every app shares.
+
+Terms of the national system, named once here:
+
+- ``Pupil`` — 学生学籍 (one record per pupil, one lifelong national student number 全国学籍号)
+- ``Guardian`` — 家庭成员/监护人
+- ``CodeItem`` — 代码表 entries (sex, ethnicity GB 3304, ID types …)
+- ``Membership`` — a user's unit and role: 学籍管理员 (operator), 学籍主管领导 (approver)
+- ``OpenBusiness`` — 在办业务: at most one open business (transfer, status change,
+  key-field change) per pupil, enforced by a unique constraint
+- ``WorkItem`` — 待办: an open step of any chain, owned by one unit, with its deadline
+- ``HistoryEntry`` — 学籍档案 history entries in words; field-level audit is pghistory's
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import pghistory
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from provinces.models import Division
+from schools.models import School, SchoolClass
+
+
+class CodeItem(models.Model):
+    """One entry of a national code table (代码表), loaded from ``fixtures/codes.json``."""
+
+    table = models.CharField(_("代码表"), max_length=32)
+    code = models.CharField(_("代码"), max_length=8)
+    name = models.CharField(_("名称"), max_length=64)
+
+    class Meta:
+        verbose_name = _("代码表条目")
+        verbose_name_plural = _("代码表")
+        ordering = ["table", "code"]
+        constraints = [models.UniqueConstraint(fields=["table", "code"], name="one_code_per_table")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+@pghistory.track()
+class Membership(models.Model):
+    """Ties a user to one unit (school, county, city or province) with one role."""
+
+    class Role(models.TextChoices):
+        OPERATOR = "operator", _("学籍管理员")
+        APPROVER = "approver", _("学籍主管领导")
+        ADMIN = "admin", _("省级管理员")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
+    school = models.ForeignKey(School, verbose_name=_("学校"), null=True, blank=True, on_delete=models.PROTECT)
+    division = models.ForeignKey(
+        Division, verbose_name=_("教育行政部门所在区划"), null=True, blank=True, on_delete=models.PROTECT
+    )
+
+    class Meta:
+        verbose_name = _("用户单位与角色")
+        verbose_name_plural = _("用户单位与角色")
+        constraints = [
+            models.CheckConstraint(
+                name="membership_one_unit",
+                condition=Q(school__isnull=False, division__isnull=True)
+                | Q(school__isnull=True, division__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="membership_admin_is_province",
+                condition=~Q(role="admin") | Q(division__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.unit_name} ({self.get_role_display()})"
+
+    @property
+    def unit_code(self) -> str:
+        """The unit's code: the 10-digit school code or the division code."""
+        return self.school.code if self.school_id else self.division_id
+
+    @property
+    def unit_name(self) -> str:
+        if self.school_id:
+            return self.school.name
+        return f"{self.division.full_name()}{_('教育行政部门')}"
+
+    @property
+    def level(self) -> str:
+        """"school", "county", "city" or "province"."""
+        return "school" if self.school_id else self.division.level
+
+    @property
+    def is_approver(self) -> bool:
+        return self.role in (self.Role.APPROVER, self.Role.ADMIN)
+
+
+class ApiToken(models.Model):
+    """A bearer token for integrations; only its SHA-256 is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("用途"), max_length=64, blank=True)
+    prefix = models.CharField(max_length=8, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user, name: str = "") -> tuple["ApiToken", str]:
+        raw = "k12_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, prefix=raw[4:12], digest=cls.hash(raw))
+        return token, raw
+
+
+class PupilStatus(models.TextChoices):
+    ENROLLED = "enrolled", _("在读")
+    SUSPENDED = "suspended", _("休学")
+    DROPPED_OUT = "dropped_out", _("辍学")
+    ABROAD = "abroad", _("出境学习")
+    GRADUATED = "graduated", _("毕业")
+    COMPLETED = "completed", _("结业")
+    INCOMPLETE = "incomplete", _("肄业")
+    DECEASED = "deceased", _("死亡")
+    DELETED = "deleted", _("已删除")
+
+
+#: A record in one of these states holds its ID number: a second active record is refused.
+ACTIVE_STATUSES = (
+    PupilStatus.ENROLLED,
+    PupilStatus.SUSPENDED,
+    PupilStatus.DROPPED_OUT,
+    PupilStatus.ABROAD,
+)
+
+#: Key fields (关键字段) change only through an approved change request.
+KEY_FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "grade", "school_class")
+
+
+@pghistory.track()
+class Pupil(models.Model):
+    """学生学籍: the pupil record with its national student number (全国学籍号)."""
+
+    class IdentityStatus(models.TextChoices):
+        UNCHECKED = "unchecked", _("未核验")
+        PASSED = "passed", _("核验通过")
+        FAILED = "failed", _("核验未通过")
+
+    national_number = models.CharField(_("全国学籍号"), max_length=19, unique=True)
+    name = models.CharField(_("姓名"), max_length=50)
+    former_name = models.CharField(_("曾用名"), max_length=50, blank=True)
+    sex = models.CharField(_("性别"), max_length=1)
+    birth_date = models.DateField(_("出生日期"))
+    ethnicity = models.CharField(_("民族"), max_length=2, default="01")
+    nationality = models.CharField(_("国籍/地区"), max_length=3, default="CHN")
+    id_type = models.CharField(_("身份证件类型"), max_length=1, default="1")
+    id_number = models.CharField(_("身份证件号"), max_length=32, blank=True)
+    hmt = models.CharField(_("港澳台侨外"), max_length=2, default="00")
+    hukou_division = models.ForeignKey(
+        Division,
+        verbose_name=_("户口所在地"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    hukou_nature = models.CharField(_("户口性质"), max_length=1, blank=True)
+    health = models.CharField(_("健康状况"), max_length=2, default="10")
+    boarding = models.CharField(_("就读方式"), max_length=1, default="1")
+    left_behind = models.CharField(_("是否留守儿童"), max_length=1, default="0")
+    migrant = models.CharField(_("是否随迁子女"), max_length=1, default="0")
+    enrolled_on = models.DateField(_("入学年月"))
+    school = models.ForeignKey(School, verbose_name=_("学校"), on_delete=models.PROTECT, related_name="pupils")
+    school_class = models.ForeignKey(
+        SchoolClass, verbose_name=_("班级"), null=True, blank=True, on_delete=models.PROTECT, related_name="pupils"
+    )
+    grade = models.PositiveSmallIntegerField(_("年级"))
+    status = models.CharField(_("学籍状态"), max_length=16, choices=PupilStatus.choices, default=PupilStatus.ENROLLED)
+    status_until = models.DateField(_("状态截止日期"), null=True, blank=True)
+    county_code = models.CharField(_("所在区县代码"), max_length=6, editable=False)
+    identity_status = models.CharField(
+        _("身份核验"), max_length=16, choices=IdentityStatus.choices, default=IdentityStatus.UNCHECKED
+    )
+    identity_note = models.CharField(_("核验说明"), max_length=200, blank=True)
+    basic_data_locked = models.BooleanField(_("基础信息已锁定"), default=False)
+    photo = models.FileField(_("照片"), blank=True, max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope_paths = (("county_code", "school"),)
+
+    class Meta:
+        verbose_name = _("学生学籍")
+        verbose_name_plural = _("学生学籍")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_number"],
+                condition=~Q(id_number="") & Q(status__in=ACTIVE_STATUSES),
+                name="one_active_pupil_per_id_number",
+                violation_error_message=_("该身份证件号已被在籍学生使用"),
+            ),
+            models.CheckConstraint(name="pupil_sex_1_2", condition=Q(sex__in=("1", "2"))),
+            models.CheckConstraint(name="pupil_grade_1_12", condition=Q(grade__gte=1, grade__lte=12)),
+            models.CheckConstraint(
+                name="pupil_number_shape", condition=Q(national_number__regex=r"^[GLJ][0-9]{17}[0-9X]$")
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["county_code", "-id"], name="pupil_scope_recent", opclasses=["varchar_pattern_ops", "int8_ops"]
+            ),
+            models.Index(fields=["name"], name="pupil_name_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["id_number"], name="pupil_id_number"),
+            models.Index(fields=["school", "grade", "school_class", "name"], name="pupil_school_roster"),
+            models.Index(fields=["birth_date", "sex"], name="pupil_birth_sex"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.national_number}）"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def has_id(self) -> bool:
+        return bool(self.id_number)
+
+
+@pghistory.track()
+class Guardian(models.Model):
+    """家庭成员: a parent or guardian of a pupil."""
+
+    class Vital(models.TextChoices):
+        ALIVE = "alive", _("健在")
+        DECEASED = "deceased", _("死亡")
+        MISSING = "missing", _("失踪")
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="guardians")
+    name = models.CharField(_("姓名"), max_length=50)
+    relation = models.CharField(_("关系"), max_length=2)
+    id_type = models.CharField(_("身份证件类型"), max_length=1, default="1")
+    id_number = models.CharField(_("身份证件号"), max_length=32, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    is_guardian = models.BooleanField(_("是否监护人"), default=True)
+    is_first_guardian = models.BooleanField(_("第一监护人"), default=False)
+    vital = models.CharField(_("状况"), max_length=8, choices=Vital.choices, default=Vital.ALIVE)
+    police_reference = models.CharField(_("公安机关证明编号"), max_length=64, blank=True)
+    police_date = models.DateField(_("公安机关证明日期"), null=True, blank=True)
+    hukou_division = models.ForeignKey(
+        Division, verbose_name=_("户籍所在地"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    order = models.PositiveSmallIntegerField(default=1)
+
+    scope_paths = (("pupil__county_code", "pupil__school"),)
+
+    class Meta:
+        verbose_name = _("家庭成员")
+        verbose_name_plural = _("家庭成员")
+        ordering = ["pupil", "order"]
+        indexes = [models.Index(fields=["id_number"], name="guardian_id_number")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pupil"], condition=Q(is_first_guardian=True), name="one_first_guardian_per_pupil"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.relation}）"
+
+
+class HistoryEntry(models.Model):
+    """One entry of a pupil's history in words (registered, transferred, number changed…)."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="history")
+    kind = models.CharField(max_length=32)
+    summary = models.CharField(max_length=300)
+    data = models.JSONField(default=dict, blank=True)
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_name = models.CharField(max_length=150, blank=True)
+    unit_code = models.CharField(max_length=10, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    scope_paths = (("pupil__county_code", "pupil__school"),)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["pupil", "-at"])]
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class OpenBusiness(models.Model):
+    """在办业务: the one open business of a pupil. The unique pupil column is the lock."""
+
+    pupil = models.OneToOneField(Pupil, on_delete=models.CASCADE, related_name="open_business")
+    kind = models.CharField(max_length=32)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    started_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.pupil_id}: {self.kind}"
+
+
+class WorkItem(models.Model):
+    """待办: an open step of a chain, owned by one unit, due on a working-day deadline.
+
+    Every chain (transfer, change request, graduation list, duplicate case) opens a work
+    item when a step reaches a unit and closes it when the step is done, so the home page,
+    reminders and the overdue report are one query each.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", _("待办")
+        DONE = "done", _("已办")
+
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    division = models.ForeignKey(Division, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    #: County code of the school, or the division code: the prefix scope filter runs on it.
+    scope_code = models.CharField(max_length=6, db_index=True)
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    kind = models.CharField(max_length=32)
+    title = models.CharField(max_length=200)
+    url = models.CharField(max_length=200)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    opened_on = models.DateField(default=timezone.localdate)
+    due_on = models.DateField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    overdue_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    scope_paths = (("scope_code", "school"),)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [
+            models.Index(fields=["state", "due_on"]),
+            models.Index(fields=["content_type", "object_id", "state"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="workitem_one_unit",
+                condition=Q(school__isnull=False, division__isnull=True)
+                | Q(school__isnull=True, division__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title

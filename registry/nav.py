@@ -1,0 +1,39 @@
+"""The navigation bar: every app's pages by URL name, shown when the user may use them."""
+
+from __future__ import annotations
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+#: (url name, label, levels that see it; None = everyone with a unit)
+NAV = [
+    ("home", _("首页"), None),
+    ("pupil_list", _("学生学籍"), None),
+    ("pupil_register", _("新生注册"), {"school"}),
+    ("transfers:list", _("转学"), None),
+    ("changes:list", _("学籍异动"), None),
+    ("schools:roster_import", _("花名册"), None),
+    ("schools:photo_upload", _("照片"), {"school"}),
+    ("provinces:cases", _("问题学籍"), {"county", "city", "province"}),
+    ("provinces:sweeps", _("查重"), {"province"}),
+    ("overdue", _("超期报告"), {"county", "city", "province"}),
+    ("provinces:policy", _("省级政策"), {"province"}),
+]
+
+
+def navigation(request) -> dict:
+    user = getattr(request, "user", None)
+    membership = getattr(user, "membership", None) if user is not None and user.is_authenticated else None
+    if membership is None:
+        return {"nav": [], "membership": None}
+    level = membership.level
+    items = []
+    for name, label, levels in NAV:
+        if levels is not None and level not in levels:
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        items.append({"url": url, "label": label, "active": request.path.startswith(url) and url != "/"})
+    return {"nav": items, "membership": membership}

@@ -1,0 +1,99 @@
+"""Reads of pupil data, every one already restricted to what the user may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from registry import identity
+from registry.models import Pupil, HistoryEntry
+from registry.scope import get_in_scope, restrict
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class PupilFilter:
+    q: str = ""
+    name: str = ""
+    national_number: str = ""
+    id_number: str = ""
+    school: str = ""
+    grade: int | None = None
+    class_number: int | None = None
+    status: str = ""
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    page_size: int
+    has_next: bool
+
+
+def pupils_visible_to(user) -> QuerySet[Pupil]:
+    return restrict(Pupil.objects.all(), user)
+
+
+def pupil_search(user, filters: PupilFilter) -> QuerySet[Pupil]:
+    """Pupils in scope matching the filters, newest first. ``q`` guesses what was typed."""
+    pupils = pupils_visible_to(user).select_related("school", "school_class")
+    q = filters.q.strip()
+    if q:
+        normalized = identity.normalize_id_number(q)
+        if len(normalized) == 19 and normalized[0] in "GLJ":
+            pupils = pupils.filter(national_number=normalized)
+        elif len(normalized) == 18 and normalized[:17].isdigit():
+            pupils = pupils.filter(id_number=normalized)
+        elif normalized.isdigit() and len(normalized) == 10:
+            pupils = pupils.filter(school__code=normalized)
+        else:
+            pupils = pupils.filter(name__startswith=q)
+    if filters.name:
+        pupils = pupils.filter(name__startswith=filters.name.strip())
+    if filters.national_number:
+        pupils = pupils.filter(national_number=identity.normalize_id_number(filters.national_number))
+    if filters.id_number:
+        pupils = pupils.filter(id_number=identity.normalize_id_number(filters.id_number))
+    if filters.school:
+        pupils = pupils.filter(school__code=filters.school.strip())
+    if filters.grade:
+        pupils = pupils.filter(grade=filters.grade)
+    if filters.class_number:
+        pupils = pupils.filter(school_class__number=filters.class_number)
+    if filters.status:
+        pupils = pupils.filter(status=filters.status)
+    return pupils.order_by("-id")
+
+
+def paginate(queryset: QuerySet, *, page: int = 1, page_size: int = 20) -> Page:
+    """One page without COUNT(*): fetch one row more to know whether a next page exists."""
+    page = max(1, page)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    offset = (page - 1) * page_size
+    rows = list(queryset[offset : offset + page_size + 1])
+    return Page(items=rows[:page_size], page=page, page_size=page_size, has_next=len(rows) > page_size)
+
+
+def pupil_get(user, national_number: str) -> Pupil:
+    return get_in_scope(
+        Pupil.objects.select_related("school__county", "school_class", "hukou_division"),
+        user,
+        national_number=identity.normalize_id_number(national_number),
+    )
+
+
+def pupil_history(pupil: Pupil) -> QuerySet[HistoryEntry]:
+    """The pupil's history in words (the caller has already checked scope on the pupil)."""
+    return pupil.history.select_related("school").all()
+
+
+def pupil_audit(pupil: Pupil):
+    """Field-level audit of the record (pghistory events with who and which unit)."""
+    return (
+        Pupil.pgh_event_model.objects.filter(pgh_obj=pupil)
+        .select_related("pgh_context")
+        .order_by("-pgh_created_at")
+    )

@@ -1,0 +1,203 @@
+"""Services of the pupil record: each takes the acting user, checks scope and the national
+rules, writes in one transaction and records the audit."""
+
+from __future__ import annotations
+
+import random
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from registry import duplicates, identity
+from registry.audit import acting_as
+from registry.errors import BusinessRefused, Forbidden, ValidationFailed
+from registry.models import ACTIVE_STATUSES, Guardian, Membership, Pupil, HistoryEntry
+from registry.records import PupilData
+from registry.scope import scope_of
+from registry.validation import has_resident_id, pupil_problems
+from schools.models import School, SchoolClass
+
+
+def record_event(pupil: Pupil, *, kind: str, summary: str, user=None, school=None, data=None) -> HistoryEntry:
+    """Add one entry to a pupil's history in words."""
+    membership = getattr(user, "membership", None) if user is not None else None
+    return HistoryEntry.objects.create(
+        pupil=pupil,
+        kind=kind,
+        summary=str(summary),
+        data=data or {},
+        school=school or pupil.school,
+        actor=user if user is not None and user.is_authenticated else None,
+        actor_name=user.get_username() if user is not None and user.is_authenticated else "",
+        unit_code=membership.unit_code if membership else "",
+    )
+
+
+def school_for_write(*, user, school_code: str) -> School:
+    """The school a user may write pupils into, by its code; refuses schools out of scope."""
+    scope = scope_of(user)
+    school = School.objects.select_related("county").filter(code=school_code).first()
+    if school is None or scope is None or not scope.covers_school(school):
+        raise ValidationFailed(
+            _("学校标识码“%(code)s”不存在或不在您的管理范围内") % {"code": school_code},
+            code="school_out_of_scope",
+            field="school_code",
+        )
+    return school
+
+
+def require_role(user, *roles: str) -> Membership:
+    membership = getattr(user, "membership", None)
+    if membership is None or membership.role not in roles:
+        raise Forbidden(_("您的角色不能办理此业务"), code="role_forbidden")
+    return membership
+
+
+def active_holder_of(id_number: str, *, exclude_pk: int | None = None) -> Pupil | None:
+    """The active pupil holding a resident ID number, across the whole registry."""
+    holders = Pupil.objects.select_related("school__county").filter(
+        id_number=id_number, status__in=ACTIVE_STATUSES
+    )
+    if exclude_pk is not None:
+        holders = holders.exclude(pk=exclude_pk)
+    return holders.first()
+
+
+def id_held_elsewhere_error(holder: Pupil) -> BusinessRefused:
+    return BusinessRefused(
+        _(
+            "该身份证号已有在籍学生：%(school)s（%(county)s），全国学籍号 %(number)s。"
+            "同一学生不得重复建立学籍，请通过转学申请将其转入本校。"
+        )
+        % {
+            "school": holder.school.name,
+            "county": holder.school.county.full_name(),
+            "number": holder.national_number,
+        },
+        code="id_number_active_elsewhere",
+        field="id_number",
+        details={"school_code": holder.school.code, "county_code": holder.county_code},
+    )
+
+
+def new_national_number(*, school: School, data: PupilData, rng: random.Random | None = None) -> str:
+    """L number when the pupil has a resident ID, otherwise the next J number."""
+    if has_resident_id(data):
+        return identity.make_l_number(school.county_id, data.birth_date, rng=rng)
+    prefix = f"J{school.county_id}{data.birth_date:%Y%m%d}"
+    with transaction.atomic():
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [prefix])
+        last = (
+            Pupil.objects.filter(national_number__startswith=prefix)
+            .order_by("-national_number")
+            .values_list("national_number", flat=True)
+            .first()
+        )
+        sequence = int(last[15:18]) + 1 if last else 1
+        return identity.make_j_number(school.county_id, data.birth_date, sequence)
+
+
+def class_for(school: School, grade: int, number: int) -> SchoolClass:
+    school_class, _created = SchoolClass.objects.get_or_create(school=school, grade=grade, number=number)
+    return school_class
+
+
+def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupil:
+    """Register a new pupil (新生注册/学籍建立) and give it a national student number.
+
+    Refuses: a record with any problem (all of them at once); a school out of scope; an
+    ID number already held by an active pupil (naming the holder); likely duplicates of
+    an existing pupil unless the operator states why this is a different child.
+    """
+    require_role(user, Membership.Role.OPERATOR, Membership.Role.ADMIN)
+    school = school_for_write(user=user, school_code=data.school_code)
+    problems = pupil_problems(data, school=school)
+    if problems:
+        raise problems[0] if len(problems) == 1 else ValidationFailed(
+            _("学生信息有%(n)s处错误") % {"n": len(problems)},
+            code="invalid_record",
+            details=[p.as_dict() for p in problems],
+        )
+    if has_resident_id(data):
+        holder = active_holder_of(data.id_number)
+        if holder is not None:
+            raise id_held_elsewhere_error(holder)
+    likely = duplicates.likely_duplicates(data)
+    if likely and not duplicate_reason.strip():
+        raise BusinessRefused(
+            _("发现疑似重复的学籍，请核对；如确认不是同一学生，请填写理由后再保存"),
+            code="likely_duplicate",
+            details=likely,
+        )
+
+    with transaction.atomic(), acting_as(user):
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    pupil = _create_pupil(school=school, data=data)
+                break
+            except IntegrityError as exc:
+                if "one_active_pupil_per_id_number" in str(exc):
+                    raise id_held_elsewhere_error(active_holder_of(data.id_number)) from exc
+                if "national_number" not in str(exc):
+                    raise
+        else:  # pragma: no cover - 4 random digits colliding five times
+            raise BusinessRefused(_("学籍号分配失败，请重试"), code="number_allocation_failed")
+        record_event(
+            pupil,
+            kind="registered",
+            summary=_("在%(school)s建立学籍，全国学籍号 %(number)s")
+            % {"school": school.name, "number": pupil.national_number},
+            user=user,
+        )
+        if likely:
+            duplicates.record_entry_override(pupil=pupil, likely=likely, reason=duplicate_reason, user=user)
+    return pupil
+
+
+def _create_pupil(*, school: School, data: PupilData) -> Pupil:
+    pupil = Pupil.objects.create(
+        national_number=new_national_number(school=school, data=data),
+        name=data.name,
+        former_name=data.former_name,
+        sex=data.sex,
+        birth_date=data.birth_date,
+        ethnicity=data.ethnicity,
+        nationality=data.nationality,
+        id_type=data.id_type,
+        id_number=data.id_number,
+        hmt=data.hmt,
+        hukou_division_id=data.hukou_division_code or None,
+        hukou_nature=data.hukou_nature,
+        health=data.health,
+        boarding=data.boarding,
+        left_behind=data.left_behind,
+        migrant=data.migrant,
+        enrolled_on=data.enrolled_on,
+        school=school,
+        school_class=class_for(school, data.grade, data.class_number),
+        grade=data.grade,
+        county_code=school.county_id,
+    )
+    Guardian.objects.bulk_create(
+        Guardian(
+            pupil=pupil,
+            order=index,
+            name=g.name,
+            relation=g.relation,
+            id_type=g.id_type,
+            id_number=g.id_number,
+            phone=g.phone,
+            is_guardian=g.is_guardian,
+            is_first_guardian=g.is_first_guardian,
+            vital=g.vital,
+            police_reference=g.police_reference,
+            police_date=g.police_date,
+            hukou_division_id=g.hukou_division_code or None,
+        )
+        for index, g in enumerate(data.guardians, start=1)
+    )
+    return pupil
