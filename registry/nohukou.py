@@ -12,3 +12,12 @@ from registry.records import PupilData
 
 def guardian_rule_problems(data: PupilData) -> list[ValidationFailed]:
     return []
+
+
+def registration_problems(data: PupilData) -> list[ValidationFailed]:
+    """Rules across records for a new no-ID pupil (an existing record of the same child)."""
+    return []
+
+
+def derive_hukou(data: PupilData) -> None:
+    """户籍所在地 of a no-ID pupil follows the first guardian."""

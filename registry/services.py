@@ -8,7 +8,7 @@ import random
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from registry import duplicates, identity
+from registry import duplicates, identity, nohukou
 from registry.audit import acting_as
 from registry.errors import BusinessRefused, Forbidden, ValidationFailed
 from registry.models import ACTIVE_STATUSES, Guardian, Membership, Pupil, HistoryEntry
@@ -115,6 +115,8 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
     require_role(user, Membership.Role.OPERATOR, Membership.Role.ADMIN)
     school = school_for_write(user=user, school_code=data.school_code)
     problems = pupil_problems(data, school=school)
+    if not problems:
+        problems = nohukou.registration_problems(data)
     if problems:
         raise problems[0] if len(problems) == 1 else ValidationFailed(
             _("学生信息有%(n)s处错误") % {"n": len(problems)},
@@ -133,6 +135,7 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
             details=likely,
         )
 
+    nohukou.derive_hukou(data)
     with transaction.atomic(), acting_as(user):
         for _attempt in range(5):
             try:

@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401
+"""School-facing pages: roster import/export (花名册) and photos (照片)."""
+
+from schools import photo_urls, roster_urls
 
 app_name = "schools"
-urlpatterns: list = []
+urlpatterns = roster_urls.urlpatterns + photo_urls.urlpatterns

@@ -67,7 +67,8 @@ def make_photo(
     turned, so that a reader honouring the tag sees an upright portrait.
     """
     swap = exif_orientation in (5, 6, 7, 8)
-    upright = make_portrait(height, width, color, noise, seed) if swap else make_portrait(width, height, color, noise, seed)
+    shown = (height, width) if swap else (width, height)
+    upright = make_portrait(*shown, color=color, noise=noise, seed=seed)
     stored = upright.transpose(_TO_STORED[exif_orientation]) if exif_orientation in _TO_STORED else upright
     if mode != "RGB":
         stored = stored.convert(mode)
