@@ -77,11 +77,21 @@ def restrict(queryset: QuerySet, user) -> QuerySet:
         raise ImproperlyConfigured(f"{queryset.model.__name__} declares no scope_paths")
     condition = Q()
     for division_path, school_path in paths:
-        part = scope.q(division_path, school_path)
+        part = scope.q(_code_path(queryset.model, division_path), school_path)
         if not part:
             return queryset
         condition |= part
     return queryset.filter(condition)
+
+
+def _code_path(model, path: str) -> str:
+    """A division path ending at a foreign key filters on the related code (its pk)."""
+    field = None
+    for name in path.split("__"):
+        field = model._meta.get_field(name)
+        if field.is_relation:
+            model = field.related_model
+    return f"{path}__pk" if field is not None and field.is_relation else path
 
 
 def get_in_scope(queryset: QuerySet, user, **lookup) -> Model:

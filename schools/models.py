@@ -8,8 +8,10 @@ A school carries the 10-digit national school code (学校标识码) and its cou
 from __future__ import annotations
 
 import pghistory
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from provinces.models import Division
@@ -71,7 +73,7 @@ class School(models.Model):
     )
     stage = models.CharField(_("学段"), max_length=16, choices=Stage.choices)
 
-    scope_paths = (("county", "pk"),)
+    scope_paths = (("county__code", "pk"),)
 
     class Meta:
         verbose_name = _("学校")
@@ -104,7 +106,7 @@ class SchoolClass(models.Model):
     number = models.PositiveSmallIntegerField(_("班号"))
     name = models.CharField(_("班级名称"), max_length=32, blank=True)
 
-    scope_paths = (("school__county", "school"),)
+    scope_paths = (("school__county__code", "school"),)
 
     class Meta:
         verbose_name = _("班级")
@@ -117,3 +119,216 @@ class SchoolClass(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"{GRADE_NAMES.get(self.grade, self.grade)}（{self.number}）班"
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(condition=pghistory.AnyChange("state")),
+    pghistory.DeleteEvent(),
+    fields=["school", "created_by", "file_name", "state", "total", "accepted", "refused", "ignored", "unchanged"],
+    model_name="PhotoImportEvent",
+)
+class PhotoImport(models.Model):
+    """照片批量导入: one uploaded ZIP of pupil photos for one school, with its progress.
+
+    Progress counters are bumped with ``F()`` by the parallel chunk tasks; only changes of
+    ``state`` are audited (the counters would flood the audit log).
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("处理中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    school = models.ForeignKey(School, verbose_name=_("学校"), on_delete=models.CASCADE, related_name="photo_imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: The name the uploader gave the file: shown to people, never used to store anything.
+    file_name = models.CharField(_("文件名"), max_length=255, blank=True)
+    archive = models.FileField(_("压缩包"), max_length=200)
+    archive_bytes = models.PositiveBigIntegerField(_("压缩包大小"), default=0)
+    state = models.CharField(_("状态"), max_length=8, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(_("文件总数"), default=0)
+    processed = models.PositiveIntegerField(_("已处理"), default=0)
+    accepted = models.PositiveIntegerField(_("已接收"), default=0)
+    unchanged = models.PositiveIntegerField(_("未变化"), default=0)
+    refused = models.PositiveIntegerField(_("未通过"), default=0)
+    ignored = models.PositiveIntegerField(_("已忽略"), default=0)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    scope_paths = (("school__county__code", "school"),)
+
+    class Meta:
+        verbose_name = _("照片批量导入")
+        verbose_name_plural = _("照片批量导入")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.school} {self.file_name} ({self.get_state_display()})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, self.processed * 100 // self.total)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+
+class PhotoImportEntry(models.Model):
+    """One file of a photo ZIP and its verdict (a line of the per-file report)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待处理")
+        ACCEPTED = "accepted", _("已接收")
+        REFUSED = "refused", _("未通过")
+        IGNORED = "ignored", _("已忽略")
+
+    job = models.ForeignKey(PhotoImport, on_delete=models.CASCADE, related_name="entries")
+    index = models.PositiveIntegerField()  # position in the ZIP's central directory
+    entry = models.CharField(_("文件"), max_length=500)
+    status = models.CharField(_("结果"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    code = models.CharField(_("代码"), max_length=64, blank=True)
+    message = models.CharField(_("说明"), max_length=500, blank=True)
+    pupil = models.ForeignKey("registry.Pupil", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    national_number = models.CharField(_("全国学籍号"), max_length=19, blank=True)
+    pupil_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    photo = models.CharField(max_length=200, blank=True)  # storage name when accepted
+    warnings = models.JSONField(default=list, blank=True)
+    normalizable = models.BooleanField(default=False)
+
+    scope_paths = (("job__school__county", "job__school"),)
+
+    class Meta:
+        verbose_name = _("照片导入结果")
+        verbose_name_plural = _("照片导入结果")
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="one_photo_entry_per_index")]
+        indexes = [models.Index(fields=["job", "status"], name="photo_entry_job_status")]
+
+    def __str__(self) -> str:
+        return f"{self.entry}: {self.status}"
+
+
+# --- Roster import and export (花名册导入/导出) -------------------------------------------
+
+
+def roster_upload_path(instance, filename: str) -> str:
+    """A generated storage name: the user's file name is never used on disk."""
+    import uuid
+
+    return f"rosters/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(condition=pghistory.AnyChange("status")),
+    pghistory.DeleteEvent(),
+    fields=["created_by", "school", "scope_code", "original_name", "status", "mode", "total_rows",
+            "new_rows", "unchanged_rows", "refused_rows", "imported_rows"],
+    model_name="RosterImportEvent",
+)
+class RosterImport(models.Model):
+    """One roster import job (花名册导入): upload → dry run (预检) → confirm → import.
+
+    The dry run gives every row an outcome (new, unchanged, refused with every reason); the
+    user then confirms with one of two modes. Large files run as Celery work and report
+    their progress here.
+    """
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("预检中")
+        CHECKED = "checked", _("预检完成，待确认")
+        IMPORTING = "importing", _("导入中")
+        IMPORTED = "imported", _("已导入")
+        REFUSED = "refused", _("未导入（有不合格的行）")
+        FAILED = "failed", _("文件无法读取")
+
+    class Mode(models.TextChoices):
+        GOOD_ROWS = "good_rows", _("只导入合格的行")
+        ALL_OR_NOTHING = "all_or_nothing", _("全部合格才导入")
+
+    #: States in which the job is still working (the page keeps polling).
+    RUNNING = (Status.CHECKING, Status.IMPORTING)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_name = models.CharField(_("上传人"), max_length=150)
+    #: The uploader's unit: a school user's school, else the division code (scope filter).
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    scope_code = models.CharField(max_length=6, db_index=True)
+    unit_code = models.CharField(_("单位代码"), max_length=10)
+    file = models.FileField(_("文件"), upload_to=roster_upload_path, max_length=200)
+    original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
+    file_format = models.CharField(_("格式"), max_length=8, blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    keep_likely_duplicates = models.BooleanField(_("保留疑似重复"), default=False)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.CHECKING)
+    mode = models.CharField(_("导入方式"), max_length=16, choices=Mode.choices, blank=True)
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    processed_rows = models.PositiveIntegerField(_("已处理"), default=0)
+    new_rows = models.PositiveIntegerField(_("新增"), default=0)
+    unchanged_rows = models.PositiveIntegerField(_("无变化"), default=0)
+    refused_rows = models.PositiveIntegerField(_("不合格"), default=0)
+    imported_rows = models.PositiveIntegerField(_("已导入"), default=0)
+    #: A file-level refusal ({code, message, field}) when the file cannot be read at all.
+    error = models.JSONField(null=True, blank=True)
+    #: Every refused row: [{row, name, problems: [{column, field, code, message}]}].
+    refused = models.JSONField(default=list, blank=True)
+    #: Storage name of the parsed rows and their outcomes (gzip JSON), for the row report.
+    rows_file = models.CharField(max_length=200, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    scope_paths = (("scope_code", "school"),)
+
+    class Meta:
+        verbose_name = _("花名册导入")
+        verbose_name_plural = _("花名册导入")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name or self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in self.RUNNING
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 0 if self.is_running else 100
+        return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class RosterExport(models.Model):
+    """Audit row of one roster export (花名册导出): who exported which pupils, when."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(_("导出人"), max_length=150)
+    unit_code = models.CharField(_("单位代码"), max_length=10)
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    scope_code = models.CharField(max_length=6, db_index=True)
+    filters = models.JSONField(_("条件"), default=dict)
+    row_count = models.PositiveIntegerField(_("行数"), default=0)
+    request_id = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(_("导出时间"), auto_now_add=True)
+
+    scope_paths = (("scope_code", "school"),)
+
+    class Meta:
+        verbose_name = _("花名册导出记录")
+        verbose_name_plural = _("花名册导出记录")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.at:%Y-%m-%d %H:%M} {self.filters}"

@@ -26,6 +26,12 @@ def ensure_reference_data() -> None:
     codes.clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Hashing ~40 test users with PBKDF2 would dominate the run."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
