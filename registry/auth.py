@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pghistory
 from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
 
+from registry.audit import context_for
 from registry.models import ApiToken
 
 
@@ -21,6 +23,8 @@ class BearerToken(HttpBearer):
             return None
         ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
         request.user = found.user
+        # The audit middleware ran before the token was read: name the actor now.
+        pghistory.context(**context_for(found.user))
         return found.user
 
 

@@ -208,8 +208,13 @@ def browser():
     path = chromium_path()
     if path is None:
         pytest.skip("no chromium on this machine (apt-get install chromium); browser tests skipped")
+    import os
+
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop on this thread; the ORM calls the tests make
+    # around it are still plain synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     playwright = sync_playwright().start()
     browser = playwright.chromium.launch(
         executable_path=path,

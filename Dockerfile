@@ -1,0 +1,16 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends gettext && rm -rf /var/lib/apt/lists/*
+COPY pyproject.toml README.md ./
+COPY registry registry
+COPY provinces provinces
+COPY schools schools
+COPY transfers transfers
+COPY changes changes
+RUN pip install --no-cache-dir -e ".[s3]"
+COPY . .
+RUN DEBUG=0 SECRET_KEY=build DATABASE_URL=postgres://x@localhost/x REDIS_URL=redis://localhost \
+    python manage.py collectstatic --no-input -v 0
+EXPOSE 8000
+CMD ["gunicorn", "registry.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
