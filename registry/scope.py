@@ -50,21 +50,13 @@ def scope_of(user) -> Scope | None:
     """The scope of a user, or ``None`` when the user may see no pupil data at all."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
-    membership = getattr(user, "membership", None) if _has_membership(user) else None
+    membership = getattr(user, "membership", None)  # RelatedObjectDoesNotExist is an AttributeError
     if membership is None:
         # A superuser without a unit (the installer's account) sees the whole registry.
         return Scope(prefix="") if user.is_superuser else None
     if membership.school_id:
         return Scope(school_id=membership.school_id)
     return Scope(prefix=membership.division_id)
-
-
-def _has_membership(user) -> bool:
-    try:
-        user.membership
-    except Exception:  # RelatedObjectDoesNotExist
-        return False
-    return True
 
 
 def restrict(queryset: QuerySet, user) -> QuerySet:

@@ -19,7 +19,7 @@ from provinces.models import CalendarOverride, ProvincePolicy
 from registry import workdays
 from registry.errors import BusinessRefused
 from registry.models import Membership, OpenBusiness, Pupil, WorkItem
-from registry.scope import restrict, scope_of
+from registry.scope import restrict
 
 BUSINESS_LABELS = {
     "transfer": _("转学"),
@@ -153,7 +153,3 @@ def deadlines_sweep(*, today: dt.date | None = None) -> dict[str, int]:
 def role_acts(user, item_role: str) -> bool:
     membership = getattr(user, "membership", None)
     return membership is not None and (membership.role == item_role or membership.role == Membership.Role.ADMIN)
-
-
-def visible_scope(user):
-    return scope_of(user)
