@@ -1,3 +1,285 @@
-from ninja import Router
+"""Status changes API: ``/api/v1/changes``, ``/api/v1/graduations``, ``/api/v1/promotions``.
 
-router = Router()
+The same actions as the pages, through the same services; errors are ``{code, message, field}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import File, Query, Router, Schema
+from ninja.files import UploadedFile
+
+from changes import selectors, services
+from changes.models import ChangeRequest, GraduationList
+from registry.selectors import paginate
+
+router = Router(tags=["changes"])
+
+
+class ChangeRequestIn(Schema):
+    pupil: str
+    kind: str
+    payload: dict[str, Any] = {}
+    reason: str = ""
+    submit: bool = True
+
+
+class ChangeEventOut(Schema):
+    action: str
+    from_state: str
+    to_state: str
+    actor_name: str
+    unit_name: str
+    note: str
+    at: dt.datetime
+
+
+class EvidenceOut(Schema):
+    id: int
+    original_name: str
+    content_type: str
+    size: int
+
+
+class ChangeRequestOut(Schema):
+    id: int
+    kind: str
+    state: str
+    pupil: str
+    pupil_name: str
+    school_code: str
+    county_code: str
+    payload: dict[str, Any]
+    reason: str
+    refusal_reason: str
+    applied: dict[str, Any]
+    duplicate_findings: list[Any]
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+    @staticmethod
+    def build(request: ChangeRequest) -> "ChangeRequestOut":
+        return ChangeRequestOut(
+            id=request.pk, kind=request.kind, state=request.state, pupil=request.pupil.national_number,
+            pupil_name=request.pupil.name, school_code=request.school.code, county_code=request.county_code,
+            payload=request.payload, reason=request.reason, refusal_reason=request.refusal_reason,
+            applied=request.applied, duplicate_findings=request.duplicate_findings,
+            created_at=request.created_at, decided_at=request.decided_at,
+        )
+
+
+class ChangeRequestDetailOut(ChangeRequestOut):
+    timeline: list[ChangeEventOut]
+    evidence: list[EvidenceOut]
+
+
+class ChangeRequestPage(Schema):
+    items: list[ChangeRequestOut]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class ChangeFilterIn(Schema):
+    state: str = ""
+    kind: str = ""
+    pupil: str = ""
+    page: int = 1
+    page_size: int = 20
+
+
+class ApproveIn(Schema):
+    note: str = ""
+    acknowledge_duplicates: bool = False
+
+
+class RefuseIn(Schema):
+    reason: str = ""
+
+
+class DropoutOut(Schema):
+    pupil: str
+    pupil_name: str
+    school_code: str
+    county_code: str
+    dropped_on: dt.date
+    age: int
+
+
+def _detail(request_obj: ChangeRequest) -> ChangeRequestDetailOut:
+    return ChangeRequestDetailOut(
+        **ChangeRequestOut.build(request_obj).dict(),
+        timeline=[ChangeEventOut(**{f: getattr(e, f) for f in ChangeEventOut.model_fields})
+                  for e in selectors.timeline(request_obj)],
+        evidence=[EvidenceOut(id=e.pk, original_name=e.original_name, content_type=e.content_type, size=e.size)
+                  for e in request_obj.evidence.all()],
+    )
+
+
+@router.get("/changes", response=ChangeRequestPage)
+def change_list(request, filters: Query[ChangeFilterIn]):
+    data = filters.dict()
+    page = paginate(
+        selectors.change_requests_visible_to(
+            request.user, selectors.ChangeFilter(state=data["state"], kind=data["kind"], pupil=data["pupil"])
+        ),
+        page=data["page"],
+        page_size=data["page_size"],
+    )
+    return ChangeRequestPage(items=[ChangeRequestOut.build(r) for r in page.items], page=page.page,
+                             page_size=page.page_size, has_next=page.has_next)
+
+
+@router.post("/changes", response={201: ChangeRequestDetailOut})
+def change_open(request, payload: ChangeRequestIn):
+    obj = services.change_request_open(
+        user=request.user, pupil=payload.pupil, kind=payload.kind, payload=payload.payload,
+        reason=payload.reason, submit=payload.submit,
+    )
+    return 201, _detail(obj)
+
+
+@router.get("/changes/dropouts", response=list[DropoutOut])
+def dropout_list(request):
+    """控辍保学: compulsory-age drop-outs in the caller's scope still being followed up."""
+    return [
+        DropoutOut(pupil=f.pupil.national_number, pupil_name=f.pupil.name, school_code=f.school.code,
+                   county_code=f.county_code, dropped_on=f.dropped_on, age=f.age)
+        for f in selectors.dropout_followups(request.user)[:1000]
+    ]
+
+
+@router.get("/changes/{int:request_id}", response=ChangeRequestDetailOut)
+def change_detail(request, request_id: int):
+    return _detail(selectors.change_request_get(request.user, request_id))
+
+
+@router.post("/changes/{int:request_id}/submit", response=ChangeRequestDetailOut)
+def change_submit(request, request_id: int):
+    return _detail(services.change_request_submit(user=request.user, request_id=request_id))
+
+
+@router.post("/changes/{int:request_id}/approve", response=ChangeRequestDetailOut)
+def change_approve(request, request_id: int, payload: ApproveIn = None):
+    payload = payload or ApproveIn()
+    return _detail(services.change_request_approve(
+        user=request.user, request_id=request_id, note=payload.note,
+        acknowledge_duplicates=payload.acknowledge_duplicates,
+    ))
+
+
+@router.post("/changes/{int:request_id}/refuse", response=ChangeRequestDetailOut)
+def change_refuse(request, request_id: int, payload: RefuseIn):
+    return _detail(services.change_request_refuse(user=request.user, request_id=request_id, reason=payload.reason))
+
+
+@router.post("/changes/{int:request_id}/withdraw", response=ChangeRequestDetailOut)
+def change_withdraw(request, request_id: int):
+    return _detail(services.change_request_withdraw(user=request.user, request_id=request_id))
+
+
+@router.post("/changes/{int:request_id}/evidence", response={201: EvidenceOut})
+def change_evidence(request, request_id: int, file: File[UploadedFile]):
+    item = services.evidence_add(user=request.user, request_id=request_id, upload=file)
+    return 201, EvidenceOut(id=item.pk, original_name=item.original_name, content_type=item.content_type,
+                            size=item.size)
+
+
+# --- graduation ---------------------------------------------------------------------
+
+class GraduationIn(Schema):
+    school_year: int | None = None
+    outcomes: dict[str, str] = {}
+    submit: bool = True
+
+
+class GraduationEntryOut(Schema):
+    pupil: str
+    name: str
+    grade: int
+    outcome: str
+    applied: bool
+
+
+class GraduationOut(Schema):
+    id: int
+    school_code: str
+    school_year: int
+    state: str
+    refusal_reason: str
+    entries: list[GraduationEntryOut]
+
+    @staticmethod
+    def build(graduation: GraduationList) -> "GraduationOut":
+        return GraduationOut(
+            id=graduation.pk, school_code=graduation.school.code, school_year=graduation.school_year,
+            state=graduation.state, refusal_reason=graduation.refusal_reason,
+            entries=[
+                GraduationEntryOut(pupil=e.pupil.national_number, name=e.pupil.name, grade=e.pupil.grade,
+                                   outcome=e.outcome, applied=e.applied)
+                for e in graduation.entries.select_related("pupil").order_by("pupil__grade", "pupil__name")
+            ],
+        )
+
+
+@router.get("/graduations", response=list[GraduationOut], tags=["graduations"])
+def graduation_list(request):
+    return [GraduationOut.build(g) for g in selectors.graduation_lists_visible_to(request.user)[:100]]
+
+
+@router.post("/graduations", response={201: GraduationOut}, tags=["graduations"])
+def graduation_propose(request, payload: GraduationIn):
+    graduation = services.graduation_propose(
+        user=request.user, school_year=payload.school_year, outcomes=payload.outcomes, submit=payload.submit
+    )
+    return 201, GraduationOut.build(graduation)
+
+
+@router.get("/graduations/{int:graduation_id}", response=GraduationOut, tags=["graduations"])
+def graduation_detail(request, graduation_id: int):
+    return GraduationOut.build(selectors.graduation_get(request.user, graduation_id))
+
+
+@router.post("/graduations/{int:graduation_id}/submit", response=GraduationOut, tags=["graduations"])
+def graduation_submit(request, graduation_id: int):
+    return GraduationOut.build(services.graduation_submit(user=request.user, graduation_id=graduation_id))
+
+
+@router.post("/graduations/{int:graduation_id}/approve", response=GraduationOut, tags=["graduations"])
+def graduation_approve(request, graduation_id: int, payload: ApproveIn = None):
+    note = payload.note if payload else ""
+    return GraduationOut.build(services.graduation_approve(user=request.user, graduation_id=graduation_id, note=note))
+
+
+@router.post("/graduations/{int:graduation_id}/refuse", response=GraduationOut, tags=["graduations"])
+def graduation_refuse(request, graduation_id: int, payload: RefuseIn):
+    return GraduationOut.build(
+        services.graduation_refuse(user=request.user, graduation_id=graduation_id, reason=payload.reason)
+    )
+
+
+@router.post("/graduations/{int:graduation_id}/withdraw", response=GraduationOut, tags=["graduations"])
+def graduation_withdraw(request, graduation_id: int):
+    return GraduationOut.build(services.graduation_withdraw(user=request.user, graduation_id=graduation_id))
+
+
+# --- promotion ----------------------------------------------------------------------
+
+class PromotionIn(Schema):
+    school_year: int | None = None
+
+
+@router.post("/promotions", response={202: dict}, tags=["promotions"])
+def promotion_start(request, payload: PromotionIn):
+    run = services.promotion_start(user=request.user, school_year=payload.school_year)
+    return 202, selectors.promotion_progress(run)
+
+
+@router.get("/promotions/{int:run_id}", response=dict, tags=["promotions"])
+def promotion_detail(request, run_id: int):
+    return selectors.promotion_progress(selectors.promotion_run_get(request.user, run_id))
+
+
+

@@ -75,15 +75,17 @@ def pupil_detail(request, national_number: str):
         pupil = selectors.pupil_get(request.user, national_number)
     except RegistryError as exc:
         return render(request, "registry/error.html", {"error": exc}, status=exc.status)
+    business = workflow.open_business_of(pupil)
     return render(
         request,
         "registry/pupil_detail.html",
         {
+            "business_label": workflow.BUSINESS_LABELS.get(business.kind, business.kind) if business else "",
             "pupil": pupil,
             "guardians": pupil.guardians.all(),
             "events": selectors.pupil_history(pupil)[:100],
             "audit": selectors.pupil_audit(pupil)[:50],
-            "business": workflow.open_business_of(pupil),
+            "business": business,
         },
     )
 

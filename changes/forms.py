@@ -1,0 +1,104 @@
+"""Forms of the change pages: one request form whose fields depend on the kind."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from changes.models import ChangeRequest
+from registry import codes
+from registry.models import Pupil
+
+DATE = {"widget": forms.DateInput(attrs={"type": "date"})}
+
+
+def _fields() -> dict[str, forms.Field]:
+    return {
+        "start": forms.DateField(label=_("休学开始日期"), **DATE),
+        "until": forms.DateField(label=_("截止日期"), **DATE),
+        "date": forms.DateField(label=_("日期"), **DATE),
+        "destination": forms.CharField(label=_("出境目的地（国家/地区）"), max_length=100),
+        "grade": forms.IntegerField(label=_("年级"), min_value=1, max_value=12, required=False),
+        "class_number": forms.IntegerField(label=_("班号"), min_value=1, max_value=99, required=False),
+        "name": forms.CharField(label=_("姓名"), max_length=50, required=False),
+        "sex": forms.ChoiceField(label=_("性别"), choices=lambda: codes.choices("sex"), required=False),
+        "birth_date": forms.DateField(label=_("出生日期"), required=False, **DATE),
+        "id_type": forms.ChoiceField(label=_("身份证件类型"), choices=lambda: codes.choices("id_type"), required=False),
+        "id_number": forms.CharField(label=_("身份证件号"), max_length=32, required=False),
+    }
+
+
+#: The payload fields of each kind, in form order.
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "suspend": ("start", "until"),
+    "suspend_extend": ("until",),
+    "resume": ("grade", "class_number"),
+    "repeat": ("class_number",),
+    "skip": ("class_number",),
+    "drop_out": ("date",),
+    "abroad": ("date", "destination"),
+    "death": ("date",),
+    "reinstate": ("grade", "class_number"),
+    "key_change": ("name", "sex", "birth_date", "id_type", "id_number", "grade", "class_number"),
+}
+
+
+class ChangeRequestForm(forms.Form):
+    reason = forms.CharField(label=_("申请理由"), max_length=500, required=False,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    evidence = forms.FileField(label=_("证明材料（JPG/PNG/PDF，不超过2MB）"), required=False)
+    draft = forms.BooleanField(label=_("仅保存草稿，暂不提交"), required=False)
+
+    def __init__(self, *args, kind: str, pupil: Pupil, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        self.pupil = pupil
+        available = _fields()
+        payload_fields = {name: available[name] for name in KIND_FIELDS[kind]}
+        if kind == ChangeRequest.Kind.KEY_CHANGE:
+            for name, value in _current(pupil).items():
+                payload_fields[name].initial = value
+        self.fields = {**payload_fields, **self.fields}
+
+    def payload(self) -> dict:
+        """The request payload: for a key change, only the fields that differ."""
+        data = {}
+        current = _current(self.pupil) if self.kind == ChangeRequest.Kind.KEY_CHANGE else {}
+        for name in KIND_FIELDS[self.kind]:
+            value = self.cleaned_data.get(name)
+            if value in (None, ""):
+                continue
+            if hasattr(value, "isoformat"):
+                value = value.isoformat()
+            if current and str(value) == str(current.get(name, "")):
+                continue
+            data[name] = value
+        return data
+
+
+def _current(pupil: Pupil) -> dict:
+    return {
+        "name": pupil.name,
+        "sex": pupil.sex,
+        "birth_date": pupil.birth_date.isoformat(),
+        "id_type": pupil.id_type,
+        "id_number": pupil.id_number,
+        "grade": pupil.grade,
+        "class_number": pupil.school_class.number if pupil.school_class_id else "",
+    }
+
+
+class RefuseForm(forms.Form):
+    reason = forms.CharField(label=_("不通过理由"), max_length=500, required=False)
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(label=_("证明材料"))
+
+
+class GraduationProposeForm(forms.Form):
+    school_year = forms.IntegerField(label=_("毕业年份"), min_value=2000, max_value=2100)
+
+
+class PromotionForm(forms.Form):
+    school_year = forms.IntegerField(label=_("学年（开始年份）"), min_value=2000, max_value=2100)

@@ -1,0 +1,542 @@
+"""The rules of each kind of change request (学籍异动), and what approval does to the pupil.
+
+Each kind has a ``check`` (pupil + raw payload → cleaned payload, or a refusal with its
+own code) and an ``apply`` (writes the approved change on the locked pupil, returns the
+before/after of what it changed). ``check`` runs when the request is opened and again
+right before it is applied, so a request approved days later still obeys the rules.
+
+Grade rules of the yearly cycle (which grade follows which, which grades graduate) also
+live here, so promotion, graduation and 休学 read them from one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from django.utils.translation import gettext_lazy as _
+
+from provinces.models import ProvincePolicy
+from registry import identity, workdays, workflow
+from registry.errors import BusinessRefused, ValidationFailed
+from registry.models import ACTIVE_STATUSES, KEY_FIELDS, Pupil, PupilStatus
+from registry.records import GuardianData, PupilData
+from registry.services import active_holder_of, class_for, id_held_elsewhere_error
+from registry.validation import RESIDENT_ID, pupil_problems
+from schools.models import School, stage_of_grade
+
+#: Working days allowed between a death and its filing (national rule).
+DEATH_FILING_WORKING_DAYS = 10
+#: Ages of compulsory education (义务教育适龄): a drop-out of these ages goes on 控辍保学.
+COMPULSORY_AGES = range(6, 16)
+#: Grades of compulsory education (小学 + 初中).
+COMPULSORY_GRADES = range(1, 10)
+#: Months of the second (last) semester of a school year: February to July.
+LAST_SEMESTER_MONTHS = range(2, 8)
+#: Key fields a key change may set (KEY_FIELDS with the class as its number).
+KEY_CHANGE_FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "grade", "class_number")
+assert set(KEY_CHANGE_FIELDS) - {"class_number"} == set(KEY_FIELDS) - {"school_class"}
+
+
+# --- the yearly cycle's grade rules ---------------------------------------------------
+
+def next_grade(school: School, grade: int) -> int | None:
+    """The grade a pupil is promoted into, or ``None`` when the grade graduates.
+
+    Grade 9 (初中毕业, entry to 高中 is a new enrolment) and 12 always graduate; any other
+    grade moves up when the school teaches the next one — so a 小学 keeps 六年级 for
+    graduation while a 九年一贯制 school moves 6→7.
+    """
+    if grade in (9, 12) or grade + 1 not in school.grades:
+        return None
+    return grade + 1
+
+
+def graduating_grades(school: School) -> set[int]:
+    return {g for g in school.grades if next_grade(school, g) is None}
+
+
+def age_on(birth_date: dt.date, day: dt.date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+# --- payload parsing ------------------------------------------------------------------
+
+@dataclass
+class Context:
+    pupil: Pupil
+    today: dt.date
+    policy: ProvincePolicy
+    #: The day the request was filed (death deadline); today while opening.
+    filed_on: dt.date
+
+
+def _allowed(payload: dict, keys: tuple[str, ...]) -> None:
+    for key in payload:
+        if key not in keys:
+            raise ValidationFailed(
+                _("不支持的字段“%(field)s”") % {"field": key}, code="unknown_field", field=key
+            )
+
+
+def _date(payload: dict, key: str, label, *, required: bool = True) -> dt.date | None:
+    value = payload.get(key)
+    if value in (None, ""):
+        if required:
+            raise ValidationFailed(_("%(field)s不能为空") % {"field": label}, code="required", field=key)
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed(
+            _("%(field)s“%(value)s”不是有效日期（应为 YYYY-MM-DD）") % {"field": label, "value": value},
+            code="invalid_date",
+            field=key,
+        ) from None
+
+
+def _int(payload: dict, key: str, label, *, required: bool = True) -> int | None:
+    value = payload.get(key)
+    if value in (None, ""):
+        if required:
+            raise ValidationFailed(_("%(field)s不能为空") % {"field": label}, code="required", field=key)
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(
+            _("%(field)s应为整数") % {"field": label}, code="invalid_number", field=key
+        ) from None
+
+
+def _text(payload: dict, key: str, *, max_length: int = 200) -> str:
+    return str(payload.get(key) or "").strip()[:max_length]
+
+
+def _require_status(pupil: Pupil, allowed: tuple[str, ...], code: str, message) -> None:
+    if pupil.status not in allowed:
+        raise BusinessRefused(
+            message % {"status": pupil.get_status_display()}, code=code, field="pupil"
+        )
+
+
+def _not_future(day: dt.date, key: str, ctx: Context) -> None:
+    if day > ctx.today:
+        raise ValidationFailed(_("日期不能晚于今天"), code="date_in_future", field=key)
+
+
+def _class_number(payload: dict, pupil: Pupil) -> int:
+    number = _int(payload, "class_number", _("班号"), required=False)
+    if number is None:
+        return pupil.school_class.number if pupil.school_class_id else 1
+    if not 1 <= number <= 99:
+        raise ValidationFailed(_("班号应在1到99之间"), code="invalid_class_number", field="class_number")
+    return number
+
+
+# --- checks per kind ------------------------------------------------------------------
+
+NOT_ENROLLED = _("该学生当前学籍状态为“%(status)s”，只有在读学生可以办理此项异动")
+NOT_SUSPENDED = _("该学生当前学籍状态为“%(status)s”，只有休学学生可以办理此项异动")
+
+
+def check_suspend(ctx: Context, payload: dict) -> dict:
+    """休学: 在读 only; at most one year; not in the last semester of a graduating grade."""
+    _allowed(payload, ("start", "until"))
+    pupil = ctx.pupil
+    _require_status(pupil, (PupilStatus.ENROLLED,), "not_enrolled", NOT_ENROLLED)
+    start = _date(payload, "start", _("休学开始日期"))
+    until = _date(payload, "until", _("休学截止日期"))
+    if until <= start:
+        raise ValidationFailed(_("休学截止日期应晚于开始日期"), code="invalid_period", field="until")
+    if until > add_years(start, 1):
+        raise BusinessRefused(
+            _("休学期限不得超过一年：自 %(start)s 起最晚至 %(limit)s")
+            % {"start": start.isoformat(), "limit": add_years(start, 1).isoformat()},
+            code="suspension_too_long",
+            field="until",
+        )
+    if (
+        ctx.policy.refuse_suspension_last_semester
+        and pupil.grade in graduating_grades(pupil.school)
+        and start.month in LAST_SEMESTER_MONTHS
+    ):
+        raise BusinessRefused(
+            _("毕业年级最后一学期（2月至7月）不得办理休学"), code="suspension_last_semester", field="start"
+        )
+    return {"start": start.isoformat(), "until": until.isoformat()}
+
+
+def check_suspend_extend(ctx: Context, payload: dict) -> dict:
+    """延长休学: 休学 only; once per suspension; at most one more year."""
+    from changes.models import ChangeRequest, State
+
+    _allowed(payload, ("until",))
+    pupil = ctx.pupil
+    _require_status(pupil, (PupilStatus.SUSPENDED,), "not_suspended", NOT_SUSPENDED)
+    until = _date(payload, "until", _("延长后的休学截止日期"))
+    current = pupil.status_until or ctx.today
+    approved = ChangeRequest.objects.filter(pupil=pupil, state=State.APPROVED)
+    last_suspension = approved.filter(kind=ChangeRequest.Kind.SUSPEND).order_by("-decided_at").first()
+    extensions = approved.filter(kind=ChangeRequest.Kind.SUSPEND_EXTEND)
+    if last_suspension is not None:
+        extensions = extensions.filter(decided_at__gt=last_suspension.decided_at)
+    if extensions.exists():
+        raise BusinessRefused(_("休学只能延长一次，本次休学已延长过"), code="extension_used", field="until")
+    if until <= current:
+        raise ValidationFailed(
+            _("延长后的截止日期应晚于当前截止日期 %(date)s") % {"date": current.isoformat()},
+            code="invalid_period",
+            field="until",
+        )
+    if until > add_years(current, 1):
+        raise BusinessRefused(
+            _("延长休学不得超过一年：最晚至 %(limit)s") % {"limit": add_years(current, 1).isoformat()},
+            code="extension_too_long",
+            field="until",
+        )
+    return {"until": until.isoformat(), "previous_until": current.isoformat()}
+
+
+def check_resume(ctx: Context, payload: dict) -> dict:
+    """复学: 休学 only; back into the same or the next grade of the same school."""
+    _allowed(payload, ("grade", "class_number"))
+    pupil = ctx.pupil
+    _require_status(pupil, (PupilStatus.SUSPENDED,), "not_suspended", NOT_SUSPENDED)
+    grade = _int(payload, "grade", _("复学年级"), required=False) or pupil.grade
+    if grade not in (pupil.grade, pupil.grade + 1):
+        raise BusinessRefused(
+            _("复学只能回到原年级（%(grade)s）或下一年级") % {"grade": pupil.grade},
+            code="resume_grade",
+            field="grade",
+        )
+    _grade_in_school(pupil.school, grade)
+    return {"grade": grade, "class_number": _class_number(payload, pupil)}
+
+
+def _grade_change(ctx: Context, payload: dict, step: int) -> dict:
+    _allowed(payload, ("grade", "class_number"))
+    pupil = ctx.pupil
+    _require_status(pupil, (PupilStatus.ENROLLED,), "not_enrolled", NOT_ENROLLED)
+    target = pupil.grade + step
+    grade = _int(payload, "grade", _("年级"), required=False) or target
+    if grade != target:
+        raise BusinessRefused(
+            _("留级、跳级只能变动一个年级：应为%(grade)s年级") % {"grade": target},
+            code="one_grade_only",
+            field="grade",
+        )
+    if not 1 <= grade <= 12 or stage_of_grade(grade) != stage_of_grade(pupil.grade):
+        raise BusinessRefused(
+            _("留级、跳级只能在同一学段（小学、初中、高中）内进行"), code="stage_boundary", field="grade"
+        )
+    _grade_in_school(pupil.school, grade)
+    return {"grade": grade, "class_number": _class_number(payload, pupil)}
+
+
+def check_repeat(ctx: Context, payload: dict) -> dict:
+    """留级: back one grade, same school and stage; forbidden in compulsory grades by policy."""
+    if ctx.policy.forbid_repeat_in_compulsory and ctx.pupil.grade in COMPULSORY_GRADES:
+        raise BusinessRefused(
+            _("本省规定义务教育阶段（1—9年级）不得留级"), code="repeat_forbidden_compulsory", field="grade"
+        )
+    return _grade_change(ctx, payload, -1)
+
+
+def check_skip(ctx: Context, payload: dict) -> dict:
+    """跳级: up one grade, same school and stage."""
+    return _grade_change(ctx, payload, +1)
+
+
+def check_drop_out(ctx: Context, payload: dict) -> dict:
+    """辍学: 在读 or 休学; a compulsory-age pupil goes on the county's 控辍保学 list."""
+    _allowed(payload, ("date",))
+    pupil = ctx.pupil
+    _require_status(pupil, (PupilStatus.ENROLLED, PupilStatus.SUSPENDED), "not_enrolled", NOT_ENROLLED)
+    day = _date(payload, "date", _("辍学日期"))
+    _not_future(day, "date", ctx)
+    return {"date": day.isoformat()}
+
+
+def check_abroad(ctx: Context, payload: dict) -> dict:
+    """出境学习: 在读 or 休学."""
+    _allowed(payload, ("date", "destination"))
+    pupil = ctx.pupil
+    _require_status(pupil, (PupilStatus.ENROLLED, PupilStatus.SUSPENDED), "not_enrolled", NOT_ENROLLED)
+    day = _date(payload, "date", _("出境日期"))
+    destination = _text(payload, "destination", max_length=100)
+    if not destination:
+        raise ValidationFailed(_("出境目的地不能为空"), code="required", field="destination")
+    return {"date": day.isoformat(), "destination": destination}
+
+
+def check_death(ctx: Context, payload: dict) -> dict:
+    """死亡: an active record; filed within 10 working days of the date (evidence: at submit)."""
+    _allowed(payload, ("date",))
+    pupil = ctx.pupil
+    _require_status(pupil, ACTIVE_STATUSES, "not_active", _("该学生当前学籍状态为“%(status)s”，不能办理死亡登记"))
+    day = _date(payload, "date", _("死亡日期"))
+    _not_future(day, "date", ctx)
+    overrides = workflow.calendar_overrides(pupil.county_code)
+    if workdays.working_days_between(day, ctx.filed_on, overrides) > DEATH_FILING_WORKING_DAYS:
+        raise BusinessRefused(
+            _("死亡登记应在死亡之日起%(n)s个工作日内办理，最晚 %(last)s")
+            % {
+                "n": DEATH_FILING_WORKING_DAYS,
+                "last": workdays.add_working_days(day, DEATH_FILING_WORKING_DAYS, overrides).isoformat(),
+            },
+            code="death_filing_late",
+            field="date",
+        )
+    return {"date": day.isoformat()}
+
+
+def check_reinstate(ctx: Context, payload: dict) -> dict:
+    """恢复学籍: undoes 辍学 or 出境学习, back to 在读 (same or given grade/class of the school)."""
+    _allowed(payload, ("grade", "class_number"))
+    pupil = ctx.pupil
+    _require_status(
+        pupil,
+        (PupilStatus.DROPPED_OUT, PupilStatus.ABROAD),
+        "not_reinstatable",
+        _("该学生当前学籍状态为“%(status)s”，只有辍学或出境学习的学生可以恢复学籍"),
+    )
+    grade = _int(payload, "grade", _("年级"), required=False) or pupil.grade
+    _grade_in_school(pupil.school, grade)
+    return {"grade": grade, "class_number": _class_number(payload, pupil)}
+
+
+def check_key_change(ctx: Context, payload: dict) -> dict:
+    """关键信息变更: not after graduation, not in the freeze window; the new values pass the
+    registration rules; an ID held by another active pupil is refused."""
+    _allowed(payload, KEY_CHANGE_FIELDS)
+    pupil = ctx.pupil
+    if pupil.basic_data_locked:
+        raise BusinessRefused(
+            _("该学生已毕业，基础信息已锁定，不能变更关键信息"), code="basic_data_locked", field="pupil"
+        )
+    if ctx.policy.in_freeze_window(ctx.today):
+        raise BusinessRefused(
+            _("升级期间（%(start)s 至 %(end)s）暂停办理关键信息变更")
+            % {"start": ctx.policy.freeze_start, "end": ctx.policy.freeze_end},
+            code="freeze_window",
+        )
+    data = merged_record(pupil, payload)
+    problems = pupil_problems(data, school=pupil.school, today=ctx.today)
+    if problems:
+        raise problems[0] if len(problems) == 1 else ValidationFailed(
+            _("变更后的学生信息有%(n)s处错误") % {"n": len(problems)},
+            code="invalid_record",
+            details=[p.as_dict() for p in problems],
+        )
+    current = current_values(pupil)
+    new = {
+        "name": data.name, "sex": data.sex, "birth_date": data.birth_date.isoformat(), "id_type": data.id_type,
+        "id_number": data.id_number, "grade": data.grade, "class_number": data.class_number,
+    }
+    changed = {k: v for k, v in new.items() if k in payload and v != current[k]}
+    if not changed:
+        raise ValidationFailed(_("没有需要变更的关键信息"), code="no_change")
+    if data.id_type == RESIDENT_ID and data.id_number and "id_number" in changed:
+        holder = active_holder_of(data.id_number, exclude_pk=pupil.pk)
+        if holder is not None:
+            raise id_held_elsewhere_error(holder)
+    return changed
+
+
+def current_values(pupil: Pupil) -> dict[str, Any]:
+    return {
+        "name": pupil.name,
+        "sex": pupil.sex,
+        "birth_date": pupil.birth_date.isoformat(),
+        "id_type": pupil.id_type,
+        "id_number": pupil.id_number,
+        "grade": pupil.grade,
+        "class_number": pupil.school_class.number if pupil.school_class_id else None,
+    }
+
+
+def merged_record(pupil: Pupil, payload: dict) -> PupilData:
+    """The pupil as a registration record, with the requested key fields applied."""
+    current = current_values(pupil)
+    values = {**current, **{k: payload[k] for k in KEY_CHANGE_FIELDS if k in payload}}
+    birth_date = values["birth_date"]
+    if isinstance(birth_date, str):
+        birth_date = _date({"birth_date": birth_date}, "birth_date", _("出生日期"))
+    grade = _int(values, "grade", _("年级"))
+    class_number = _int(values, "class_number", _("班号"), required=False) or 1
+    return PupilData(
+        school_code=pupil.school.code,
+        name=str(values["name"] or ""),
+        sex=str(values["sex"] or ""),
+        birth_date=birth_date,
+        grade=grade,
+        class_number=class_number,
+        enrolled_on=pupil.enrolled_on,
+        id_type=str(values["id_type"] or ""),
+        id_number=str(values["id_number"] or ""),
+        former_name=pupil.former_name,
+        ethnicity=pupil.ethnicity,
+        nationality=pupil.nationality,
+        hmt=pupil.hmt,
+        hukou_division_code=pupil.hukou_division_id or "",
+        hukou_nature=pupil.hukou_nature,
+        health=pupil.health,
+        boarding=pupil.boarding,
+        left_behind=pupil.left_behind,
+        migrant=pupil.migrant,
+        guardians=[
+            GuardianData(
+                name=g.name, relation=g.relation, id_type=g.id_type, id_number=g.id_number, phone=g.phone,
+                is_guardian=g.is_guardian, is_first_guardian=g.is_first_guardian, vital=g.vital,
+                police_reference=g.police_reference, police_date=g.police_date,
+                hukou_division_code=g.hukou_division_id or "",
+            )
+            for g in pupil.guardians.all()
+        ],
+    )
+
+
+def _grade_in_school(school: School, grade: int) -> None:
+    if grade not in school.grades:
+        raise ValidationFailed(
+            _("%(school)s没有%(grade)s年级") % {"school": school.name, "grade": grade},
+            code="grade_not_in_school",
+            field="grade",
+        )
+
+
+CHECKS: dict[str, Callable[[Context, dict], dict]] = {
+    "suspend": check_suspend,
+    "suspend_extend": check_suspend_extend,
+    "resume": check_resume,
+    "repeat": check_repeat,
+    "skip": check_skip,
+    "drop_out": check_drop_out,
+    "abroad": check_abroad,
+    "death": check_death,
+    "reinstate": check_reinstate,
+    "key_change": check_key_change,
+}
+
+#: Kinds that cannot be submitted without evidence (证明材料).
+EVIDENCE_REQUIRED = frozenset({"death"})
+
+
+def check(kind: str, *, pupil: Pupil, payload: dict, today: dt.date, filed_on: dt.date | None = None) -> dict:
+    if kind not in CHECKS:
+        raise ValidationFailed(_("不支持的异动类别“%(kind)s”") % {"kind": kind}, code="unknown_kind", field="kind")
+    if not isinstance(payload, dict):
+        raise ValidationFailed(_("异动内容格式有误"), code="invalid_payload", field="payload")
+    if pupil.status == PupilStatus.DELETED:
+        raise BusinessRefused(_("该学籍已删除，不能办理学籍异动"), code="record_deleted", field="pupil")
+    ctx = Context(
+        pupil=pupil, today=today, policy=ProvincePolicy.for_province(pupil.county_code), filed_on=filed_on or today
+    )
+    return CHECKS[kind](ctx, payload)
+
+
+# --- what approval does -----------------------------------------------------------------
+
+@dataclass
+class Applied:
+    """What one approval changed: before/after per field, and extra history entries."""
+
+    before: dict
+    after: dict
+    events: list[tuple[str, str, dict]]
+
+
+def _set(pupil: Pupil, applied: Applied, **values) -> None:
+    for field, value in values.items():
+        old = getattr(pupil, field)
+        applied.before[field] = _plain(old)
+        applied.after[field] = _plain(value)
+        setattr(pupil, field, value)
+
+
+def _plain(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "pk"):
+        return str(value)
+    return value
+
+
+def apply(request, pupil: Pupil, *, today: dt.date) -> Applied:
+    """Write an approved request's change onto the (locked) pupil; the caller saves it."""
+    from changes.models import ChangeRequest, DropoutFollowUp
+
+    kind, data = request.kind, request.payload
+    applied = Applied(before={}, after={}, events=[])
+    K = ChangeRequest.Kind
+    if kind == K.SUSPEND:
+        _set(pupil, applied, status=PupilStatus.SUSPENDED, status_until=dt.date.fromisoformat(data["until"]))
+    elif kind == K.SUSPEND_EXTEND:
+        _set(pupil, applied, status_until=dt.date.fromisoformat(data["until"]))
+    elif kind in (K.RESUME, K.REINSTATE, K.REPEAT, K.SKIP):
+        values = {"grade": data["grade"], "school_class": class_for(pupil.school, data["grade"], data["class_number"])}
+        if kind in (K.RESUME, K.REINSTATE):
+            values.update(status=PupilStatus.ENROLLED, status_until=None)
+        _set(pupil, applied, **values)
+        if kind == K.REINSTATE:
+            DropoutFollowUp.objects.filter(pupil=pupil, closed_at__isnull=True).update(
+                closed_at=request.decided_at, closed_note=str(_("已恢复学籍"))
+            )
+    elif kind == K.DROP_OUT:
+        _set(pupil, applied, status=PupilStatus.DROPPED_OUT, status_until=None)
+        day = dt.date.fromisoformat(data["date"])
+        age = age_on(pupil.birth_date, day)
+        if age in COMPULSORY_AGES:
+            DropoutFollowUp.objects.create(
+                pupil=pupil, request=request, school=pupil.school, county_code=pupil.county_code,
+                dropped_on=day, age=age,
+            )
+    elif kind == K.ABROAD:
+        _set(pupil, applied, status=PupilStatus.ABROAD, status_until=None)
+    elif kind == K.DEATH:
+        _set(pupil, applied, status=PupilStatus.DECEASED, status_until=None)
+    elif kind == K.KEY_CHANGE:
+        _apply_key_change(pupil, data, applied)
+    return applied
+
+
+def _apply_key_change(pupil: Pupil, data: dict, applied: Applied) -> None:
+    values: dict[str, Any] = {}
+    for field in ("name", "sex", "id_type", "id_number", "grade"):
+        if field in data:
+            values[field] = data[field]
+    if "birth_date" in data:
+        values["birth_date"] = dt.date.fromisoformat(data["birth_date"])
+    if "grade" in data or "class_number" in data:
+        grade = data.get("grade", pupil.grade)
+        number = data.get("class_number") or (pupil.school_class.number if pupil.school_class_id else 1)
+        values["school_class"] = class_for(pupil.school, grade, number)
+    _set(pupil, applied, **values)
+    if pupil.national_number.startswith("J") and pupil.id_type == RESIDENT_ID and pupil.id_number:
+        old = pupil.national_number
+        new = identity.make_g_number(pupil.id_number)
+        if Pupil.objects.filter(national_number=new).exclude(pk=pupil.pk).exists():
+            raise BusinessRefused(
+                _("全国学籍号 %(number)s 已被另一学籍使用，请联系省级管理员核查") % {"number": new},
+                code="g_number_taken",
+                field="id_number",
+            )
+        _set(pupil, applied, national_number=new)
+        applied.events.append(
+            (
+                "number_changed",
+                str(_("取得居民身份证号，全国学籍号由 %(old)s 变更为 %(new)s") % {"old": old, "new": new}),
+                {"old": old, "new": new},
+            )
+        )

@@ -1,0 +1,159 @@
+"""Reads of change requests, graduation lists, the 控辍保学 list and promotion runs.
+
+Every read of pupil data goes through ``registry.scope.restrict`` / ``get_in_scope``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import QuerySet
+
+from changes.models import (
+    STEP_ACTOR,
+    ApprovalChain,
+    ChainEvent,
+    ChangeRequest,
+    DropoutFollowUp,
+    Evidence,
+    GraduationList,
+    PromotionRun,
+    State,
+)
+from registry.models import Membership
+from registry.scope import get_in_scope, restrict
+
+
+@dataclass
+class ChangeFilter:
+    state: str = ""
+    kind: str = ""
+    pupil: str = ""
+    open_only: bool = False
+
+
+def change_requests_visible_to(user, filters: ChangeFilter | None = None) -> QuerySet[ChangeRequest]:
+    requests = restrict(ChangeRequest.objects.select_related("pupil", "school", "initiator"), user)
+    filters = filters or ChangeFilter()
+    if filters.state:
+        requests = requests.filter(state=filters.state)
+    if filters.kind:
+        requests = requests.filter(kind=filters.kind)
+    if filters.pupil:
+        requests = requests.filter(pupil__national_number=filters.pupil.strip().upper())
+    if filters.open_only:
+        requests = requests.filter(state__in=(State.DRAFT, State.SCHOOL_REVIEW, State.COUNTY_REVIEW))
+    return requests.order_by("-id")
+
+
+def change_request_get(user, request_id: int) -> ChangeRequest:
+    return get_in_scope(
+        ChangeRequest.objects.select_related("pupil__school_class", "school__county", "initiator",
+                                             "school_approver", "county_approver"),
+        user,
+        pk=request_id,
+    )
+
+
+def evidence_get(user, evidence_id: int) -> Evidence:
+    """One evidence file, only for parties that see its request."""
+    return get_in_scope(Evidence.objects.select_related("request"), user, pk=evidence_id)
+
+
+def timeline(chain: ApprovalChain) -> QuerySet[ChainEvent]:
+    """The transitions of a chain (the caller has checked scope on the chain)."""
+    return ChainEvent.objects.filter(
+        content_type=ContentType.objects.get_for_model(chain), object_id=chain.pk
+    ).order_by("at", "id")
+
+
+def actions_for(user, chain: ApprovalChain) -> set[str]:
+    """What the UI offers ``user`` on ``chain``; the services decide again on every click."""
+    membership = getattr(user, "membership", None)
+    if membership is None or not chain.is_open:
+        return set()
+    actions = set()
+    if chain.initiator_id == user.pk:
+        actions.add("withdraw")
+        if chain.state == State.DRAFT:
+            actions.add("submit")
+    step = STEP_ACTOR.get(chain.state)
+    if step is not None and chain.initiator_id != user.pk:
+        level, role = step
+        unit_ok = (
+            membership.school_id == chain.school_id if level == "school" else membership.division_id == chain.county_code
+        )
+        if membership.level == level and unit_ok and membership.role == role:
+            actions |= {"approve", "refuse"}
+    if isinstance(chain, ChangeRequest) and (
+        membership.school_id == chain.school_id
+        or (chain.initiator_level == "county" and membership.division_id == chain.county_code)
+    ):
+        actions.add("evidence")
+    return actions
+
+
+def dropout_followups(user, *, open_only: bool = True) -> QuerySet[DropoutFollowUp]:
+    """控辍保学: compulsory-age drop-outs of the user's scope (a county sees its own)."""
+    items = restrict(DropoutFollowUp.objects.select_related("pupil", "school"), user)
+    if open_only:
+        items = items.filter(closed_at__isnull=True)
+    return items.order_by("-dropped_on", "-id")
+
+
+def graduation_lists_visible_to(user) -> QuerySet[GraduationList]:
+    return restrict(GraduationList.objects.select_related("school", "initiator"), user).order_by("-id")
+
+
+def graduation_get(user, graduation_id: int) -> GraduationList:
+    return get_in_scope(GraduationList.objects.select_related("school__county", "initiator"), user, pk=graduation_id)
+
+
+def promotion_runs_for(user) -> QuerySet[PromotionRun]:
+    """Promotion runs of the user's province (province users only; they hold no pupil data)."""
+    membership = getattr(user, "membership", None)
+    if membership is None or membership.level != "province":
+        return PromotionRun.objects.none()
+    return PromotionRun.objects.filter(province_id=membership.division_id).select_related("started_by")
+
+
+def promotion_run_get(user, run_id: int) -> PromotionRun:
+    from registry.errors import NotFound
+    from django.utils.translation import gettext as _
+
+    run = promotion_runs_for(user).filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(_("未找到该升级任务，或不在您的管理范围内"))
+    return run
+
+
+def promotion_progress(run: PromotionRun) -> dict:
+    """Progress and report of a run: schools done, pupils moved/stayed, per-school rows."""
+    parts = list(run.schools.select_related("school").order_by("school__code"))
+    done = [p for p in parts if p.status == "done"]
+    moved: dict[str, int] = {}
+    for part in done:
+        for key, n in (part.report.get("moved") or {}).items():
+            moved[key] = moved.get(key, 0) + n
+    return {
+        "id": run.pk,
+        "school_year": run.school_year,
+        "status": run.status,
+        "total": len(parts),
+        "done": len(done),
+        "failed": sum(1 for p in parts if p.status == "failed"),
+        "moved": sum(p.moved for p in done),
+        "stayed": sum(p.stayed for p in done),
+        "moved_by_grade": dict(sorted(moved.items(), key=lambda kv: int(kv[0].split("→")[0]))),
+        "schools": [
+            {"code": p.school.code, "name": p.school.name, "status": p.status, "moved": p.moved,
+             "stayed": p.stayed, "report": p.report, "error": p.error}
+            for p in parts
+        ],
+    }
+
+
+def is_province_admin(user) -> bool:
+    membership = getattr(user, "membership", None)
+    return membership is not None and membership.level == "province" and membership.role == Membership.Role.ADMIN

@@ -1,0 +1,270 @@
+"""Pages of status changes (学籍异动), graduation lists (毕业) and promotion (升级).
+
+Each view parses input, calls one service or selector and renders; refusals are shown
+with the service's message (the same text the API returns).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from changes import selectors, services
+from changes.forms import ChangeRequestForm, EvidenceForm, GraduationProposeForm, PromotionForm, RefuseForm
+from changes.models import ChangeRequest, State
+from registry import selectors as pupil_selectors
+from registry.errors import RegistryError
+
+
+def _error(request, exc: RegistryError):
+    return render(request, "registry/error.html", {"error": exc}, status=exc.status)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- change requests ----------------------------------------------------------------
+
+@login_required
+@require_GET
+def change_list(request):
+    filters = selectors.ChangeFilter(
+        state=request.GET.get("state", ""), kind=request.GET.get("kind", ""), pupil=request.GET.get("pupil", "")
+    )
+    page = pupil_selectors.paginate(
+        selectors.change_requests_visible_to(request.user, filters), page=_int(request.GET.get("page")) or 1
+    )
+    return render(request, "changes/list.html", {
+        "page": page, "filters": filters, "states": State.choices, "kinds": ChangeRequest.Kind.choices,
+    })
+
+
+@login_required
+def change_new(request):
+    number = request.GET.get("pupil", "").strip()
+    kind = request.GET.get("kind", "")
+    try:
+        pupil = pupil_selectors.pupil_get(request.user, number)
+    except RegistryError as exc:
+        return _error(request, exc)
+    if kind not in ChangeRequest.Kind.values:
+        return render(request, "changes/new_kind.html", {"pupil": pupil, "kinds": ChangeRequest.Kind.choices})
+    form = ChangeRequestForm(request.POST or None, request.FILES or None, kind=kind, pupil=pupil)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data.get("evidence")
+        try:
+            change = services.change_request_open(
+                user=request.user, pupil=pupil, kind=kind, payload=form.payload(),
+                reason=form.cleaned_data["reason"], evidence=[upload] if upload else [],
+                submit=not form.cleaned_data["draft"],
+            )
+        except RegistryError as exc:
+            error = exc
+            if exc.field in form.fields:
+                form.add_error(exc.field, str(exc.message))
+        else:
+            messages.success(request, _("已提交学籍异动申请") if change.state != State.DRAFT else _("已保存草稿"))
+            return redirect("changes:detail", request_id=change.pk)
+    return render(request, "changes/new.html", {
+        "pupil": pupil, "kind": kind, "kind_label": ChangeRequest.Kind(kind).label, "form": form, "error": error,
+    })
+
+
+@login_required
+@require_GET
+def change_detail(request, request_id: int):
+    try:
+        change = selectors.change_request_get(request.user, request_id)
+    except RegistryError as exc:
+        return _error(request, exc)
+    return render(request, "changes/detail.html", {
+        "change": change,
+        "events": selectors.timeline(change),
+        "evidence": change.evidence.all(),
+        "actions": selectors.actions_for(request.user, change),
+        "refuse_form": RefuseForm(),
+        "evidence_form": EvidenceForm(),
+    })
+
+
+def _act(request, call, done_message, *, to: str, pk: int):
+    try:
+        call()
+    except RegistryError as exc:
+        messages.error(request, f"{exc.message}（{exc.code}）")
+    else:
+        messages.success(request, done_message)
+    return redirect(to, pk)
+
+
+@login_required
+@require_POST
+def change_submit(request, request_id: int):
+    return _act(request, lambda: services.change_request_submit(user=request.user, request_id=request_id),
+                _("已提交"), to="changes:detail", pk=request_id)
+
+
+@login_required
+@require_POST
+def change_approve(request, request_id: int):
+    return _act(
+        request,
+        lambda: services.change_request_approve(
+            user=request.user, request_id=request_id, note=request.POST.get("note", ""),
+            acknowledge_duplicates=request.POST.get("acknowledge_duplicates") == "on",
+        ),
+        _("已审核通过"), to="changes:detail", pk=request_id,
+    )
+
+
+@login_required
+@require_POST
+def change_refuse(request, request_id: int):
+    return _act(
+        request,
+        lambda: services.change_request_refuse(user=request.user, request_id=request_id,
+                                               reason=request.POST.get("reason", "")),
+        _("已审核不通过"), to="changes:detail", pk=request_id,
+    )
+
+
+@login_required
+@require_POST
+def change_withdraw(request, request_id: int):
+    return _act(request, lambda: services.change_request_withdraw(user=request.user, request_id=request_id),
+                _("已撤回"), to="changes:detail", pk=request_id)
+
+
+@login_required
+@require_POST
+def evidence_upload(request, request_id: int):
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("请选择文件"))
+        return redirect("changes:detail", request_id)
+    return _act(request, lambda: services.evidence_add(user=request.user, request_id=request_id, upload=upload),
+                _("已上传证明材料"), to="changes:detail", pk=request_id)
+
+
+@login_required
+@require_GET
+def evidence_download(request, evidence_id: int):
+    try:
+        item = selectors.evidence_get(request.user, evidence_id)
+    except RegistryError as exc:
+        return _error(request, exc)
+    response = FileResponse(item.file.open("rb"), content_type=item.content_type)
+    response["Content-Disposition"] = f'inline; filename="evidence-{item.pk}.{item.stored_name.rsplit(".", 1)[-1]}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_GET
+def dropouts(request):
+    return render(request, "changes/dropouts.html", {"items": selectors.dropout_followups(request.user)[:500]})
+
+
+# --- graduation ---------------------------------------------------------------------
+
+@login_required
+def graduation_list(request):
+    form = GraduationProposeForm(request.POST or None, initial={"school_year": timezone.localdate().year})
+    if request.method == "POST" and form.is_valid():
+        try:
+            graduation = services.graduation_propose(user=request.user, school_year=form.cleaned_data["school_year"])
+        except RegistryError as exc:
+            messages.error(request, f"{exc.message}（{exc.code}）")
+        else:
+            messages.success(request, _("已提交毕业名单"))
+            return redirect("changes:graduation_detail", graduation.pk)
+    membership = getattr(request.user, "membership", None)
+    return render(request, "changes/graduation_list.html", {
+        "lists": selectors.graduation_lists_visible_to(request.user)[:100],
+        "form": form,
+        "can_propose": membership is not None and bool(membership.school_id),
+    })
+
+
+@login_required
+@require_GET
+def graduation_detail(request, graduation_id: int):
+    try:
+        graduation = selectors.graduation_get(request.user, graduation_id)
+    except RegistryError as exc:
+        return _error(request, exc)
+    return render(request, "changes/graduation_detail.html", {
+        "graduation": graduation,
+        "entries": graduation.entries.select_related("pupil__school_class").order_by("pupil__grade", "pupil__name"),
+        "events": selectors.timeline(graduation),
+        "actions": selectors.actions_for(request.user, graduation),
+    })
+
+
+@login_required
+@require_POST
+def graduation_approve(request, graduation_id: int):
+    return _act(request, lambda: services.graduation_approve(user=request.user, graduation_id=graduation_id),
+                _("已审核通过"), to="changes:graduation_detail", pk=graduation_id)
+
+
+@login_required
+@require_POST
+def graduation_refuse(request, graduation_id: int):
+    return _act(
+        request,
+        lambda: services.graduation_refuse(user=request.user, graduation_id=graduation_id,
+                                           reason=request.POST.get("reason", "")),
+        _("已审核不通过"), to="changes:graduation_detail", pk=graduation_id,
+    )
+
+
+@login_required
+@require_POST
+def graduation_withdraw(request, graduation_id: int):
+    return _act(request, lambda: services.graduation_withdraw(user=request.user, graduation_id=graduation_id),
+                _("已撤回"), to="changes:graduation_detail", pk=graduation_id)
+
+
+# --- promotion ----------------------------------------------------------------------
+
+@login_required
+def promotion(request):
+    form = PromotionForm(request.POST or None, initial={"school_year": timezone.localdate().year})
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = services.promotion_start(user=request.user, school_year=form.cleaned_data["school_year"])
+        except RegistryError as exc:
+            messages.error(request, f"{exc.message}（{exc.code}）")
+        else:
+            messages.success(request, _("升级已开始"))
+            return redirect(f"{request.path}?run={run.pk}")
+    runs = list(selectors.promotion_runs_for(request.user)[:10])
+    current = next((r for r in runs if str(r.pk) == request.GET.get("run")), runs[0] if runs else None)
+    return render(request, "changes/promotion.html", {
+        "form": form,
+        "runs": runs,
+        "current": current,
+        "progress": selectors.promotion_progress(current) if current else None,
+        "can_start": selectors.is_province_admin(request.user),
+    })
+
+
+@login_required
+@require_GET
+def promotion_progress(request, run_id: int):
+    try:
+        run = selectors.promotion_run_get(request.user, run_id)
+    except RegistryError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    return JsonResponse(selectors.promotion_progress(run))

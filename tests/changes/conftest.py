@@ -1,0 +1,36 @@
+"""Helpers of the change-request tests: open a request and walk it through its steps."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from changes import services
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def pdf(name: str = "证明.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, PDF, content_type="application/octet-stream")
+
+
+def open_request(world, kind: str, payload: dict, *, pupil=None, user=None, **kwargs):
+    return services.change_request_open(
+        user=user or world["a1"].operator, pupil=pupil or world.pupils["a1"], kind=kind, payload=payload, **kwargs
+    )
+
+
+def approve_both(world, request, *, school: str = "a1", county: str = "county_a", **kwargs):
+    services.change_request_approve(user=world[school].approver, request_id=request.pk)
+    return services.change_request_approve(user=world[county].approver, request_id=request.pk, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,48 @@
+"""Browser: a 休学 request through its three steps (operator, school approver, county approver)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from registry.models import PupilStatus
+
+pytestmark = pytest.mark.browser
+
+
+def test_suspension_through_three_steps(world, page, browser_login):
+    pupil = world.pupils["a1"]
+    today = timezone.localdate()
+    if today.month in range(7, 9):  # keep clear of the graduating-semester rule's months
+        today = dt.date(today.year, 9, 1)
+
+    browser_login(world["a1"].operator)
+    page.goto(f"/changes/new/?pupil={pupil.national_number}")
+    page.click("text=休学")
+    page.fill("input[name=start]", today.isoformat())
+    page.fill("input[name=until]", (today + dt.timedelta(days=180)).isoformat())
+    page.fill("textarea[name=reason]", "因病休学")
+    page.click("[data-testid=submit-change]")
+    page.wait_for_selector("[data-testid=state][data-state=school_review]")
+    url = page.url
+    page.click("button:has-text('退出')")
+
+    browser_login(world["a1"].approver)
+    page.click("text=学籍异动（休学）")
+    page.wait_for_selector("[data-testid=approve]")
+    assert page.url == url
+    page.click("[data-testid=approve]")
+    page.wait_for_selector("[data-testid=state][data-state=county_review]")
+    page.click("button:has-text('退出')")
+
+    browser_login(world["county_a"].approver)
+    page.goto(url)
+    page.fill("input[name=note]", "同意")
+    page.click("[data-testid=approve]")
+    page.wait_for_selector("[data-testid=state][data-state=approved]")
+    timeline = page.inner_text("[data-testid=timeline]")
+    assert "已通过" in timeline and "同意" in timeline
+    pupil.refresh_from_db()
+    assert pupil.status == PupilStatus.SUSPENDED

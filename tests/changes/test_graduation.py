@@ -1,0 +1,100 @@
+"""Graduation (毕业): a school's list, two-step approval, lock of basic data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from changes import services
+from changes.models import GraduationList, State
+from registry.errors import BusinessRefused, Conflict, Forbidden, NotFound
+from registry.models import PupilStatus, WorkItem
+from tests.changes.conftest import open_request
+from tests.factories import make_pupil
+
+
+@pytest.fixture
+def sixth_graders(world):
+    return [make_pupil(world.school_a1, name=f"毕业生{i}", grade=6, class_number=i % 2 + 1) for i in range(3)]
+
+
+def test_list_holds_the_enrolled_pupils_of_graduating_grades(world, sixth_graders):
+    make_pupil(world.school_a1, name="休学六年级", grade=6, status="suspended")
+    graduation = services.graduation_propose(user=world["a1"].operator, school_year=2027)
+    listed = set(graduation.entries.values_list("pupil_id", flat=True))
+    assert listed == {p.pk for p in sixth_graders}
+    assert graduation.state == State.SCHOOL_REVIEW
+    assert WorkItem.objects.filter(kind="graduation", school=world.school_a1, state="open").exists()
+
+
+def test_county_approval_graduates_and_locks(world, sixth_graders):
+    graduation = services.graduation_propose(
+        user=world["a1"].operator, school_year=2027, outcomes={sixth_graders[0].national_number: "incomplete"}
+    )
+    services.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
+    assert WorkItem.objects.filter(kind="graduation", division=world.county_a, state="open").exists()
+    services.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk)
+    statuses = {p.pk: (p.status, p.basic_data_locked) for p in (p.__class__.objects.get(pk=p.pk) for p in sixth_graders)}
+    assert statuses[sixth_graders[0].pk] == (PupilStatus.INCOMPLETE, True)
+    assert statuses[sixth_graders[1].pk] == (PupilStatus.GRADUATED, True)
+    assert sixth_graders[1].history.filter(kind="graduated").exists()
+    world.pupils["a1"].refresh_from_db()
+    assert world.pupils["a1"].status == PupilStatus.ENROLLED  # 三年级 is not on the list
+
+
+def test_graduates_are_locked_against_key_changes(world, sixth_graders):
+    graduation = services.graduation_propose(user=world["a1"].operator, school_year=2027)
+    services.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
+    services.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk)
+    with pytest.raises(BusinessRefused) as exc:
+        open_request(world, "key_change", {"name": "改名"}, pupil=sixth_graders[0], today=dt.date(2027, 9, 1))
+    assert exc.value.code == "basic_data_locked"
+
+
+def test_graduation_two_person_rule_and_step_order(world, sixth_graders):
+    graduation = services.graduation_propose(user=world["a1"].approver, school_year=2027)
+    with pytest.raises(Forbidden) as exc:
+        services.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
+    assert exc.value.code == "same_person"
+    with pytest.raises(Conflict) as exc:
+        services.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk)
+    assert exc.value.code == "step_not_reached"
+
+
+def test_one_list_per_school_and_year(world, sixth_graders):
+    services.graduation_propose(user=world["a1"].operator, school_year=2027)
+    with pytest.raises(Conflict) as exc:
+        services.graduation_propose(user=world["a1"].operator, school_year=2027)
+    assert exc.value.code == "graduation_list_exists"
+
+
+def test_a_refused_list_can_be_proposed_again(world, sixth_graders):
+    graduation = services.graduation_propose(user=world["a1"].operator, school_year=2027)
+    services.graduation_refuse(user=world["a1"].approver, graduation_id=graduation.pk, reason="名单有误")
+    services.graduation_propose(user=world["a1"].operator, school_year=2027)
+    assert GraduationList.objects.filter(school=world.school_a1).count() == 2
+
+
+def test_no_graduates_is_refused(world):
+    with pytest.raises(BusinessRefused) as exc:
+        services.graduation_propose(user=world["a2"].operator, school_year=2027)
+    assert exc.value.code == "no_graduates"
+
+
+def test_county_user_cannot_propose_and_other_county_cannot_see(world, sixth_graders):
+    with pytest.raises(Forbidden):
+        services.graduation_propose(user=world["county_a"].operator, school_year=2027)
+    graduation = services.graduation_propose(user=world["a1"].operator, school_year=2027)
+    with pytest.raises(NotFound):
+        services.graduation_approve(user=world["county_b"].approver, graduation_id=graduation.pk)
+
+
+def test_pupil_with_open_business_is_not_graduated(world, sixth_graders):
+    graduation = services.graduation_propose(user=world["a1"].operator, school_year=2027)
+    open_request(world, "abroad", {"date": "2026-11-01", "destination": "新加坡"}, pupil=sixth_graders[0])
+    services.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
+    services.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk)
+    sixth_graders[0].refresh_from_db()
+    assert sixth_graders[0].status == PupilStatus.ENROLLED
+    assert not graduation.entries.get(pupil=sixth_graders[0]).applied

@@ -1,0 +1,109 @@
+"""Pages: list, new request per kind, detail with actions, 控辍保学, graduation, promotion."""
+
+from __future__ import annotations
+
+from changes.models import ChangeRequest
+from tests.changes.conftest import approve_both, open_request
+
+SUSPEND = {"start": "2026-11-23", "until": "2027-06-30"}
+
+
+def test_list_shows_requests_in_scope_only(world, login):
+    request = open_request(world, "suspend", SUSPEND)
+    name = world.pupils["a1"].name
+    assert name in login(world["county_a"].approver).get("/changes/").content.decode()
+    for user in (world["b1"].operator, world["county_b"].approver, world["other_province"].admin):
+        page = login(user).get("/changes/").content.decode()
+        assert name not in page
+        assert login(user).get(f"/changes/{request.pk}/").status_code == 404
+
+
+def test_new_request_form_per_kind_and_submit(world, login):
+    client = login(world["a1"].operator)
+    number = world.pupils["a1"].national_number
+    page = client.get(f"/changes/new/?pupil={number}").content.decode()
+    assert "休学" in page and "关键信息变更" in page
+    page = client.get(f"/changes/new/?pupil={number}&kind=suspend").content.decode()
+    assert 'name="start"' in page and 'name="until"' in page
+    response = client.post(f"/changes/new/?pupil={number}&kind=suspend",
+                           {"start": "2026-11-23", "until": "2027-06-30", "reason": "病休"})
+    request = ChangeRequest.objects.get()
+    assert response.status_code == 302 and response.url == f"/changes/{request.pk}/"
+    assert request.state == "school_review" and request.reason == "病休"
+
+
+def test_refusal_is_shown_with_its_message_on_the_form(world, login):
+    client = login(world["a1"].operator)
+    number = world.pupils["a1"].national_number
+    response = client.post(f"/changes/new/?pupil={number}&kind=suspend", {"start": "2026-11-23", "until": "2028-06-30"})
+    page = response.content.decode()
+    assert 'data-code="suspension_too_long"' in page and "休学期限不得超过一年" in page
+    assert not ChangeRequest.objects.exists()
+
+
+def test_key_change_form_sends_only_changed_fields(world, login):
+    client = login(world["a1"].operator)
+    pupil = world.pupils["a1"]
+    data = {"name": "李娜娜", "sex": pupil.sex, "birth_date": pupil.birth_date.isoformat(), "id_type": pupil.id_type,
+            "id_number": pupil.id_number, "grade": pupil.grade, "class_number": 1}
+    client.post(f"/changes/new/?pupil={pupil.national_number}&kind=key_change", data)
+    assert ChangeRequest.objects.get().payload == {"name": "李娜娜"}
+
+
+def test_new_request_for_a_pupil_out_of_scope_is_404(world, login):
+    number = world.pupils["b1"].national_number
+    assert login(world["a1"].operator).get(f"/changes/new/?pupil={number}&kind=suspend").status_code == 404
+
+
+def test_detail_offers_the_actions_of_the_step(world, login):
+    request = open_request(world, "suspend", SUSPEND)
+    assert 'data-testid="approve"' in login(world["a1"].approver).get(f"/changes/{request.pk}/").content.decode()
+    page = login(world["county_a"].approver).get(f"/changes/{request.pk}/").content.decode()
+    assert 'data-testid="approve"' not in page and "待学校审核" in page
+    page = login(world["a1"].operator).get(f"/changes/{request.pk}/").content.decode()
+    assert 'data-testid="withdraw"' in page and 'data-testid="approve"' not in page
+
+
+def test_action_errors_come_back_as_messages(world, login):
+    request = open_request(world, "suspend", SUSPEND)
+    client = login(world["a1"].approver)
+    client.post(f"/changes/{request.pk}/approve/")
+    page = client.post(f"/changes/{request.pk}/approve/", follow=True).content.decode()
+    assert "state_changed" in page
+
+
+def test_work_items_appear_on_the_home_page_of_the_acting_unit(world, login):
+    open_request(world, "suspend", SUSPEND)
+    assert "学籍异动（休学）" in login(world["a1"].approver).get("/").content.decode()
+    assert "学籍异动（休学）" not in login(world["b1"].approver).get("/").content.decode()
+
+
+def test_dropout_page_is_the_countys(world, login):
+    approve_both(world, open_request(world, "drop_out", {"date": "2026-11-20"}))
+    assert world.pupils["a1"].name in login(world["county_a"].approver).get("/changes/dropouts/").content.decode()
+    assert world.pupils["a1"].name not in login(world["county_b"].approver).get("/changes/dropouts/").content.decode()
+
+
+def test_graduation_pages(world, login):
+    from tests.factories import make_pupil
+
+    make_pupil(world.school_a1, name="毕业生甲", grade=6)
+    client = login(world["a1"].operator)
+    response = client.post("/changes/graduations/", {"school_year": 2027})
+    assert response.status_code == 302
+    assert "毕业生甲" in client.get(response.url).content.decode()
+    assert login(world["county_b"].approver).get(response.url).status_code == 404
+
+
+def test_promotion_page_and_progress_json(world, login):
+    client = login(world["province"].admin)
+    response = client.post("/changes/promotion/", {"school_year": 2026})
+    assert response.status_code == 302
+    page = client.get(response.url).content.decode()
+    assert 'data-testid="promotion-progress"' in page
+    from changes.models import PromotionRun
+
+    run = PromotionRun.objects.get()
+    progress = client.get(f"/changes/promotion/{run.pk}/progress.json").json()
+    assert progress["total"] == 4
+    assert login(world["other_province"].admin).get(f"/changes/promotion/{run.pk}/progress.json").status_code == 404
