@@ -22,7 +22,7 @@ class PupilRegisterForm(forms.Form):
     name = forms.CharField(label=_("姓名"), max_length=50)
     former_name = forms.CharField(label=_("曾用名"), max_length=50, required=False)
     sex = _coded("sex", _("性别"))
-    birth_date = forms.DateField(label=_("出生日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    birth_date = forms.DateField(label=_("出生日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     id_type = _coded("id_type", _("身份证件类型"), initial="1")
     id_number = forms.CharField(label=_("身份证件号"), max_length=32, required=False)
     ethnicity = _coded("ethnicity", _("民族"), initial="01")
@@ -35,7 +35,7 @@ class PupilRegisterForm(forms.Form):
     migrant = _coded("migrant", _("是否随迁子女"), initial="0")
     grade = forms.IntegerField(label=_("年级"), min_value=1, max_value=12)
     class_number = forms.IntegerField(label=_("班号"), min_value=1, max_value=99)
-    enrolled_on = forms.DateField(label=_("入学年月"), widget=forms.DateInput(attrs={"type": "date"}))
+    enrolled_on = forms.DateField(label=_("入学年月"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     duplicate_reason = forms.CharField(
         label=_("确认不是同一学生的理由"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -1,0 +1,197 @@
+"""The transfer chain (转学): a pupil's enrolment moves from an origin school to a destination.
+
+Terms of the national system, named once here:
+
+- ``Transfer`` — 转学申请 (one chain, 异动类别 转学), applied by the destination school
+  (转入学校), approved by the destination county (转入县教育局), the origin school (转出学校) and
+  the origin county (转出县教育局), in that order.
+- ``TransferStep`` — 审核记录: one row per transition (who, which unit, from → to, why).
+- ``TransferAttachment`` — 证明材料 (JPG/PNG/PDF proof, ≤ 2 MB each).
+- ``TransferSnapshot`` — 电子学籍档案备份: the record as it stood, kept for the origin school.
+- ``TransferLookup`` — the audited origin-school pupil lookup (查询转出学生).
+
+The chain's states and the allowed transitions are in ``transfers.states``.
+"""
+
+from __future__ import annotations
+
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from registry.models import Pupil
+from schools.models import School
+from transfers.states import OPEN_STATES, State
+
+
+@pghistory.track()
+class Transfer(models.Model):
+    """转学: one chain for one pupil. ``steps`` is the list of approval steps, fixed at submit."""
+
+    pupil = models.ForeignKey(Pupil, verbose_name=_("学生"), on_delete=models.PROTECT, related_name="transfers")
+    origin_school = models.ForeignKey(
+        School, verbose_name=_("转出学校"), on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    dest_school = models.ForeignKey(
+        School, verbose_name=_("转入学校"), on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    #: Denormalised county codes: the scope filter is a prefix match on these columns.
+    origin_county_code = models.CharField(_("转出区县代码"), max_length=6)
+    dest_county_code = models.CharField(_("转入区县代码"), max_length=6)
+    origin_grade = models.PositiveSmallIntegerField(_("原年级"))
+    origin_class_number = models.PositiveSmallIntegerField(_("原班号"), null=True, blank=True)
+    dest_grade = models.PositiveSmallIntegerField(_("转入年级"))
+    dest_class_number = models.PositiveSmallIntegerField(_("转入班号"))
+    transfer_date = models.DateField(_("异动日期"))
+    reason = models.CharField(_("转学原因"), max_length=200)
+    state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.DRAFT)
+    steps = models.JSONField(_("审核环节"), default=list, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("申请人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("申请时间"), default=timezone.now)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    #: When the chain reached the origin school / origin county: they see it from then on.
+    origin_school_reached_at = models.DateTimeField(null=True, blank=True)
+    origin_county_reached_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope_paths = (("dest_county_code", "dest_school"), ("origin_county_code", "origin_school"))
+
+    class Meta:
+        verbose_name = _("转学申请")
+        verbose_name_plural = _("转学申请")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pupil"],
+                condition=Q(state__in=OPEN_STATES),
+                name="one_open_transfer_per_pupil",
+                violation_error_message=_("该学生已有正在办理的转学申请"),
+            ),
+            models.CheckConstraint(
+                name="transfer_origin_is_not_destination", condition=~Q(origin_school=models.F("dest_school"))
+            ),
+            models.CheckConstraint(
+                name="transfer_dest_grade_1_12", condition=Q(dest_grade__gte=1, dest_grade__lte=12)
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["dest_county_code", "-id"], name="transfer_dest_scope",
+                         opclasses=["varchar_pattern_ops", "int8_ops"]),
+            models.Index(fields=["origin_county_code", "-id"], name="transfer_origin_scope",
+                         opclasses=["varchar_pattern_ops", "int8_ops"]),
+            models.Index(fields=["state"], name="transfer_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pupil.name}：{self.origin_school.name} → {self.dest_school.name}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+class TransferStep(models.Model):
+    """审核记录: one transition of a transfer, with a snapshot of who did it."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="log")
+    action = models.CharField(_("操作"), max_length=16)
+    from_state = models.CharField(_("原状态"), max_length=16, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(_("操作人"), max_length=150)
+    unit_code = models.CharField(_("单位代码"), max_length=10)
+    unit_name = models.CharField(_("单位"), max_length=150)
+    role = models.CharField(_("角色"), max_length=16)
+    reason = models.CharField(_("理由"), max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    scope_paths = (
+        ("transfer__dest_county_code", "transfer__dest_school"),
+        ("transfer__origin_county_code", "transfer__origin_school"),
+    )
+
+    class Meta:
+        verbose_name = _("转学审核记录")
+        verbose_name_plural = _("转学审核记录")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.transfer_id}: {self.from_state} → {self.to_state}"
+
+
+@pghistory.track()
+class TransferAttachment(models.Model):
+    """证明材料: stored under a generated name; served only to the parties by a view."""
+
+    class Kind(models.TextChoices):
+        JPEG = "jpg", "JPG"
+        PNG = "png", "PNG"
+        PDF = "pdf", "PDF"
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(max_length=200)
+    kind = models.CharField(max_length=3, choices=Kind.choices)
+    size = models.PositiveIntegerField()
+    label = models.CharField(_("材料名称"), max_length=100, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    scope_paths = TransferStep.scope_paths
+
+    class Meta:
+        verbose_name = _("证明材料")
+        verbose_name_plural = _("证明材料")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.label or self.file.name
+
+
+@pghistory.track()
+class TransferSnapshot(models.Model):
+    """电子学籍档案备份: the pupil record (and guardians) as it stood when it left; read-only."""
+
+    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="snapshot")
+    data = models.JSONField()
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    #: For the origin school and its county (and their ancestors) only.
+    scope_paths = (("transfer__origin_county_code", "transfer__origin_school"),)
+
+    class Meta:
+        verbose_name = _("电子学籍档案备份")
+        verbose_name_plural = _("电子学籍档案备份")
+
+    def __str__(self) -> str:
+        return f"{self.data.get('name', '')} @ {self.taken_at:%Y-%m-%d}"
+
+
+class TransferLookup(models.Model):
+    """One origin-school pupil lookup by a destination school: who asked what, what came back."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    county_code = models.CharField(max_length=6)
+    origin_school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=50)
+    id_number = models.CharField(max_length=32, blank=True)
+    found = models.PositiveSmallIntegerField(default=0)
+    close_matches = models.PositiveSmallIntegerField(default=0)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(max_length=150)
+    at = models.DateTimeField(default=timezone.now)
+
+    scope_paths = (("county_code", "school"),)
+
+    class Meta:
+        verbose_name = _("转出学生查询记录")
+        verbose_name_plural = _("转出学生查询记录")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name}: {self.name} @ {self.origin_school_id}"

@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from transfers import views
 
 app_name = "transfers"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.transfer_list, name="list"),
+    path("new/", views.transfer_new, name="new"),
+    path("<int:pk>/", views.transfer_detail, name="detail"),
+    path("<int:pk>/submit/", views.transfer_submit, name="submit"),
+    path("<int:pk>/approve/", views.transfer_approve, name="approve"),
+    path("<int:pk>/refuse/", views.transfer_refuse, name="refuse"),
+    path("<int:pk>/cancel/", views.transfer_cancel, name="cancel"),
+    path("<int:pk>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
+    path("<int:pk>/snapshot/", views.snapshot, name="snapshot"),
+]

@@ -1,0 +1,50 @@
+"""Read-only admin views of transfers: the chain moves only through its services."""
+
+from django.contrib import admin
+
+from registry.scope import restrict
+from transfers.models import Transfer, TransferLookup, TransferStep
+from transfers.selectors import transfers_visible_to
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TransferStepInline(admin.TabularInline):
+    model = TransferStep
+    extra = 0
+    can_delete = False
+    readonly_fields = ("action", "from_state", "to_state", "actor_name", "unit_code", "unit_name", "role", "reason", "at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ("id", "pupil", "origin_school", "dest_school", "state", "created_at", "closed_at")
+    list_filter = ("state",)
+    search_fields = ("pupil__name", "pupil__national_number", "origin_school__code", "dest_school__code")
+    list_select_related = ("pupil", "origin_school", "dest_school")
+    inlines = [TransferStepInline]
+
+    def get_queryset(self, request):
+        return transfers_visible_to(request.user)
+
+
+@admin.register(TransferLookup)
+class TransferLookupAdmin(ReadOnlyAdmin):
+    list_display = ("at", "actor_name", "school", "origin_school", "name", "found", "close_matches")
+    list_select_related = ("school", "origin_school")
+
+    def get_queryset(self, request):
+        return restrict(super().get_queryset(request), request.user)

@@ -1,0 +1,139 @@
+"""Reads of transfers, every one on top of ``registry.scope.restrict``.
+
+A transfer is visible to its four parties (and the divisions above them), each only once
+the chain has reached that party's step (DESIGN.md section 4):
+
+- destination school: always (it wrote the application);
+- destination county (and city/province above it): from submit;
+- origin school: from the destination county's approval;
+- origin county (and above): from the origin school's approval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from registry.scope import Scope, get_in_scope, restrict, scope_of
+from schools.models import School
+from transfers.models import Transfer, TransferAttachment, TransferSnapshot, TransferStep
+from transfers.states import State
+
+
+def _reached(scope: Scope) -> Q:
+    dest = scope.q("dest_county_code", "dest_school")
+    origin = scope.q("origin_county_code", "origin_school")
+    if scope.is_school:
+        return dest | (origin & Q(origin_school_reached_at__isnull=False))
+    return (dest & Q(submitted_at__isnull=False)) | (origin & Q(origin_county_reached_at__isnull=False))
+
+
+def transfers_visible_to(user) -> QuerySet[Transfer]:
+    scope = scope_of(user)
+    if scope is None:
+        return Transfer.objects.none()
+    return restrict(Transfer.objects.all(), user).filter(_reached(scope))
+
+
+def _at_step_of(user) -> Q:
+    """Transfers waiting for the user's own unit (not the units below it)."""
+    membership = getattr(user, "membership", None)
+    if membership is None:
+        return Q(pk__in=[])
+    if membership.school_id:
+        return Q(state=State.DRAFT, dest_school_id=membership.school_id) | Q(
+            state=State.ORIGIN_SCHOOL, origin_school_id=membership.school_id
+        )
+    code = membership.division_id
+    if len(code) == 6:
+        return Q(state=State.DEST_COUNTY, dest_county_code=code) | Q(state=State.ORIGIN_COUNTY, origin_county_code=code)
+    if len(code) == 2:
+        return Q(state=State.DEST_PROVINCE, dest_county_code__startswith=code) | Q(
+            state=State.ORIGIN_PROVINCE, origin_county_code__startswith=code
+        )
+    return Q(pk__in=[])
+
+
+@dataclass
+class TransferFilter:
+    at_my_step: bool = False
+    state: str = ""
+    school: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    q: str = ""
+
+
+def transfer_search(user, filters: TransferFilter) -> QuerySet[Transfer]:
+    transfers = transfers_visible_to(user).select_related(
+        "pupil", "origin_school__county", "dest_school__county"
+    )
+    if filters.at_my_step:
+        transfers = transfers.filter(_at_step_of(user))
+    if filters.state:
+        transfers = transfers.filter(state=filters.state)
+    if filters.school:
+        code = filters.school.strip()
+        transfers = transfers.filter(Q(origin_school__code=code) | Q(dest_school__code=code))
+    if filters.date_from:
+        transfers = transfers.filter(created_at__date__gte=filters.date_from)
+    if filters.date_to:
+        transfers = transfers.filter(created_at__date__lte=filters.date_to)
+    if filters.q.strip():
+        transfers = transfers.filter(pupil__name__startswith=filters.q.strip())
+    return transfers.order_by("-id")
+
+
+def at_my_step_count(user) -> int:
+    return transfers_visible_to(user).filter(_at_step_of(user)).count()
+
+
+def transfer_get(user, transfer_id: int, *, for_update: bool = False) -> Transfer:
+    """One visible transfer or ``NotFound``; ``for_update`` locks its row until commit."""
+    transfers = transfers_visible_to(user)
+    if for_update:
+        transfers = transfers.select_for_update(of=("self",))
+    return get_in_scope(
+        transfers.select_related("pupil", "origin_school__county", "dest_school__county", "applied_by"),
+        user,
+        pk=transfer_id,
+    )
+
+
+def transfer_log(transfer: Transfer) -> QuerySet[TransferStep]:
+    """The timeline (the caller has already read the transfer through ``transfer_get``)."""
+    return transfer.log.all()
+
+
+def transfer_attachments(transfer: Transfer) -> QuerySet[TransferAttachment]:
+    return transfer.attachments.all()
+
+
+def attachment_get(user, transfer_id: int, attachment_id: int) -> TransferAttachment:
+    transfer = transfer_get(user, transfer_id)
+    return get_in_scope(TransferAttachment.objects.filter(transfer=transfer), user, pk=attachment_id)
+
+
+def snapshot_get(user, transfer_id: int) -> TransferSnapshot:
+    """The origin's read-only copy: the origin school and the divisions above it only."""
+    transfer = transfer_get(user, transfer_id)
+    return get_in_scope(TransferSnapshot.objects.select_related("transfer"), user, transfer=transfer)
+
+
+def snapshot_visible(user, transfer: Transfer) -> bool:
+    return restrict(TransferSnapshot.objects.filter(transfer=transfer), user).exists()
+
+
+def origin_school_search(keyword: str, *, limit: int = 20) -> list[School]:
+    """Schools whose name contains ``keyword`` (the national system's 选择学校 dialog).
+
+    The school directory is public within the registry (no pupil data), so it is not scoped.
+    """
+    keyword = keyword.strip()
+    if not keyword:
+        return []
+    return list(
+        School.objects.select_related("county__parent").filter(name__contains=keyword).order_by("name")[:limit]
+    )

@@ -1,0 +1,215 @@
+"""Transfer pages: 转学申请 (new), list (at my step / all visible), detail with the timeline,
+one POST view per action, and the party-only attachment and snapshot views."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from registry.errors import RegistryError
+from registry.selectors import paginate
+from transfers import selectors, services
+from transfers.forms import ApplyForm, LookupForm
+from transfers.models import TransferAttachment
+from transfers.states import ACTION_LABELS, State
+
+
+def _error(request, exc: RegistryError):
+    return render(request, "registry/error.html", {"error": exc}, status=exc.status)
+
+
+@login_required
+def transfer_list(request):
+    tab = request.GET.get("tab", "mine")
+    filters = selectors.TransferFilter(
+        at_my_step=tab == "mine", state=request.GET.get("state", ""), q=request.GET.get("q", "")
+    )
+    page = paginate(
+        selectors.transfer_search(request.user, filters), page=_int(request.GET.get("page")) or 1, page_size=20
+    )
+    return render(
+        request,
+        "transfers/list.html",
+        {"page": page, "tab": tab, "filters": filters, "states": State.choices,
+         "mine_count": selectors.at_my_step_count(request.user)},
+    )
+
+
+@login_required
+def transfer_new(request):
+    """转学申请: choose the origin school, look the pupil up, confirm, fill in, save."""
+    membership = getattr(request.user, "membership", None)
+    if membership is None or not membership.school_id:
+        return _error(request, RegistryError(_("只有学校用户可以办理转学申请"), code="school_only", status=403))
+    context: dict = {"keyword": request.GET.get("q", "").strip(), "error": None}
+    if request.method == "POST":
+        return _apply(request, context)
+    context["schools"] = selectors.origin_school_search(context["keyword"]) if context["keyword"] else []
+    origin_code = request.GET.get("origin", "")
+    if origin_code:
+        lookup = LookupForm(request.GET if request.GET.get("name") else None, initial={"origin": origin_code})
+        context["lookup_form"] = lookup
+        context["origin_code"] = origin_code
+        if lookup.is_bound and lookup.is_valid():
+            try:
+                context["result"] = services.transfer_lookup(
+                    user=request.user,
+                    origin_school_code=lookup.cleaned_data["origin"],
+                    name=lookup.cleaned_data["name"],
+                    id_number=lookup.cleaned_data["id_number"],
+                )
+            except RegistryError as exc:
+                context["error"] = exc
+            else:
+                context["hint"] = services.NOT_FOUND_HINT
+                context["apply_form"] = ApplyForm(initial={"origin_school_code": origin_code})
+    return render(request, "transfers/new.html", context)
+
+
+def _apply(request, context: dict):
+    form = ApplyForm(request.POST)
+    context["apply_form"] = form
+    if form.is_valid():
+        uploads = [
+            services.Upload(name=f.name or "", content=f.read(services.MAX_ATTACHMENT_BYTES + 1), size=f.size)
+            for f in request.FILES.getlist("attachments")
+        ]
+        try:
+            transfer = services.transfer_apply(user=request.user, attachments=uploads, **form.cleaned_data)
+        except RegistryError as exc:
+            context["error"] = exc
+        else:
+            messages.success(request, _("转学申请已保存，请由学校学籍主管领导审核上报"))
+            return redirect("transfers:detail", pk=transfer.pk)
+    return render(request, "transfers/new.html", context, status=422 if context["error"] else 200)
+
+
+@login_required
+def transfer_detail(request, pk: int):
+    try:
+        transfer = selectors.transfer_get(request.user, pk)
+    except RegistryError as exc:
+        return _error(request, exc)
+    steps = [State.DRAFT, *services.planned_steps(transfer)]
+    log = list(selectors.transfer_log(transfer))
+    return render(
+        request,
+        "transfers/detail.html",
+        {
+            "transfer": transfer,
+            "progress": _progress(transfer, steps),
+            "log": log,
+            "attachments": selectors.transfer_attachments(transfer),
+            "actions": services.actions_for(request.user, transfer),
+            "action_labels": ACTION_LABELS,
+            "has_snapshot": transfer.state == State.COMPLETED
+            and selectors.snapshot_visible(request.user, transfer),
+        },
+    )
+
+
+def _progress(transfer, steps: list[str]) -> list[dict]:
+    """The chain as rows 已办 / 当前 / 未到, then the end state."""
+    rows = []
+    reached = steps.index(transfer.state) if transfer.state in steps else len(steps)
+    for index, step in enumerate(steps):
+        status = "done" if index < reached else ("current" if index == reached else "pending")
+        if not transfer.is_open and index >= reached:
+            status = "pending"
+        rows.append({"state": step, "label": State(step).label, "status": status})
+    if not transfer.is_open:
+        rows.append({"state": transfer.state, "label": State(transfer.state).label, "status": "end"})
+    return rows
+
+
+def _act(request, pk: int, action: str):
+    reason = request.POST.get("reason", "")
+    service = {
+        "submit": lambda: services.transfer_submit(user=request.user, transfer_id=pk),
+        "approve": lambda: services.transfer_approve(user=request.user, transfer_id=pk, reason=reason),
+        "refuse": lambda: services.transfer_refuse(user=request.user, transfer_id=pk, reason=reason),
+        "cancel": lambda: services.transfer_cancel(user=request.user, transfer_id=pk, reason=reason),
+    }[action]
+    try:
+        transfer = service()
+    except RegistryError as exc:
+        messages.error(request, exc.message)
+        if exc.status == 404:
+            return _error(request, exc)
+    else:
+        messages.success(
+            request, _("%(action)s：当前状态“%(state)s”") % {"action": ACTION_LABELS[action],
+                                                          "state": State(transfer.state).label}
+        )
+    return redirect("transfers:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def transfer_submit(request, pk: int):
+    return _act(request, pk, "submit")
+
+
+@login_required
+@require_POST
+def transfer_approve(request, pk: int):
+    return _act(request, pk, "approve")
+
+
+@login_required
+@require_POST
+def transfer_refuse(request, pk: int):
+    return _act(request, pk, "refuse")
+
+
+@login_required
+@require_POST
+def transfer_cancel(request, pk: int):
+    return _act(request, pk, "cancel")
+
+
+def attachment_response(attachment: TransferAttachment) -> FileResponse:
+    """Stream a stored proof file under a neutral name with its checked content type."""
+    content_type = mimetypes.types_map.get(f".{attachment.kind}", "application/octet-stream")
+    response = FileResponse(
+        default_storage.open(attachment.file.name, "rb"),
+        content_type="image/jpeg" if attachment.kind == "jpg" else content_type,
+        as_attachment=attachment.kind == "pdf",
+        filename=f"transfer-{attachment.transfer_id}-{attachment.pk}.{attachment.kind}",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def attachment_download(request, pk: int, attachment_id: int):
+    try:
+        attachment = selectors.attachment_get(request.user, pk, attachment_id)
+    except RegistryError as exc:
+        return _error(request, exc)
+    return attachment_response(attachment)
+
+
+@login_required
+def snapshot(request, pk: int):
+    try:
+        snap = selectors.snapshot_get(request.user, pk)
+    except RegistryError as exc:
+        return _error(request, exc)
+    return render(request, "transfers/snapshot.html", {"snapshot": snap, "transfer": snap.transfer,
+                                                       "record": snap.data})
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
