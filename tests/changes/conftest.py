@@ -30,7 +30,3 @@ def approve_both(world, request, *, school: str = "a1", county: str = "county_a"
     services.change_request_approve(user=world[school].approver, request_id=request.pk)
     return services.change_request_approve(user=world[county].approver, request_id=request.pk, **kwargs)
 
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
