@@ -61,13 +61,21 @@ class PhotoPolicy:
     max_pixels: int = 40_000_000  # larger headers are refused undecoded (decompression bomb)
     max_upload_bytes: int = 5 * 1024 * 1024  # a single file larger than this is not parsed
     normalize_size: tuple[int, int] = (260, 320)  # target box of normalize_photo
+    # A province may set the minimum pixels directly (ProvincePolicy.photo_min_width/height);
+    # otherwise they follow from the millimetres and the dpi.
+    min_width_px: int | None = None
+    min_height_px: int | None = None
 
     @property
     def min_width(self) -> int:
+        if self.min_width_px:
+            return self.min_width_px
         return math.ceil(self.width_mm / 25.4 * self.min_dpi)
 
     @property
     def min_height(self) -> int:
+        if self.min_height_px:
+            return self.min_height_px
         return math.ceil(self.height_mm / 25.4 * self.min_dpi)
 
     @property

@@ -132,6 +132,20 @@ def iter_zip_entries(fileobj: IO[bytes], limits: ZipLimits = DEFAULT_LIMITS) -> 
     return (_classify(zf, info, limits) for info in infos)
 
 
+def zip_entries_at(fileobj: IO[bytes], indexes, limits: ZipLimits = DEFAULT_LIMITS) -> Iterator[tuple[int, ZipEntry]]:
+    """Like ``iter_zip_entries`` (same whole-archive refusals), but classifies only the
+    entries at ``indexes`` (positions in the central directory), in that order."""
+    _precheck_end_record(fileobj, limits)
+    try:
+        zf = zipfile.ZipFile(fileobj)
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, struct.error, NotImplementedError):
+        raise ZipRefused(code="zip_invalid") from None
+    if len(infos) > limits.max_entries:
+        raise ZipRefused(code="zip_too_many_entries", limit=limits.max_entries)
+    return ((i, _classify(zf, infos[i], limits)) for i in sorted(indexes) if 0 <= i < len(infos))
+
+
 def decode_entry_name(info: zipfile.ZipInfo) -> str:
     """The name as the person who zipped it saw it, with "/" separators."""
     if info.flag_bits & _UTF8_FLAG:
