@@ -6,8 +6,9 @@ import datetime as dt
 
 from ninja import Field, Query, Router, Schema
 
-from registry import selectors, services
-from registry.models import Pupil
+from registry import nohukou, selectors, services
+from registry.models import Guardian, Pupil
+from registry.scope import get_in_scope
 from registry.records import GuardianData, PupilData
 
 router = Router(tags=["pupils"])
@@ -52,6 +53,7 @@ class PupilIn(Schema):
 
 
 class GuardianOut(Schema):
+    id: int
     name: str
     relation: str
     id_type: str
@@ -59,6 +61,9 @@ class GuardianOut(Schema):
     is_guardian: bool
     is_first_guardian: bool
     vital: str
+    police_reference: str
+    police_date: dt.date | None
+    hukou_division_code: str | None
 
 
 class PupilOut(Schema):
@@ -105,6 +110,7 @@ class PupilDetailOut(PupilOut):
     left_behind: str
     migrant: str
     enrolled_on: dt.date
+    hukou_authority_code: str | None = Field(None, description="户籍地教育主管部门所在区县（无户籍学生随第一监护人）")
     guardians: list[GuardianOut]
 
 
@@ -177,8 +183,24 @@ def pupil_detail(request, national_number: str):
         left_behind=pupil.left_behind,
         migrant=pupil.migrant,
         enrolled_on=pupil.enrolled_on,
-        guardians=[GuardianOut(**{f: getattr(g, f) for f in GuardianOut.model_fields}) for g in pupil.guardians.all()],
+        hukou_authority_code=getattr(nohukou.hukou_authority(pupil), "code", None),
+        guardians=[_guardian_out(g) for g in pupil.guardians.all()],
     )
+
+
+def _guardian_out(guardian) -> GuardianOut:
+    fields = {f: getattr(guardian, f) for f in GuardianOut.model_fields if f != "hukou_division_code"}
+    return GuardianOut(**fields, hukou_division_code=guardian.hukou_division_id)
+
+
+@router.post("/pupils/{national_number}/guardians/{guardian_id}/first", response=PupilDetailOut)
+def guardian_first(request, national_number: str, guardian_id: int):
+    """Make a family member the first guardian (第一监护人); a no-ID pupil's hukou follows."""
+    pupil = selectors.pupil_get(request.user, national_number)
+    nohukou.guardian_set_first(user=request.user, pupil=pupil, guardian=get_in_scope(
+        Guardian.objects.filter(pupil=pupil), request.user, pk=guardian_id
+    ))
+    return pupil_detail(request, national_number)
 
 
 @router.post("/pupils", response={201: PupilOut})

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from registry import codes
+from registry.models import Guardian
 from registry.records import GuardianData, PupilData
 
 
@@ -40,7 +41,10 @@ class PupilRegisterForm(forms.Form):
         label=_("确认不是同一学生的理由"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    GUARDIAN_FIELDS = ("name", "relation", "id_type", "id_number", "phone", "is_guardian")
+    GUARDIAN_FIELDS = (
+        "name", "relation", "id_type", "id_number", "phone", "is_guardian",
+        "vital", "police_reference", "police_date", "hukou_division_code",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,6 +55,18 @@ class PupilRegisterForm(forms.Form):
             self.fields[f"g{n}_id_number"] = forms.CharField(label=_("身份证件号"), required=False)
             self.fields[f"g{n}_phone"] = forms.CharField(label=_("联系电话"), required=False)
             self.fields[f"g{n}_is_guardian"] = forms.BooleanField(label=_("是否监护人"), required=False, initial=True)
+            self.fields[f"g{n}_vital"] = forms.ChoiceField(
+                label=_("状况"), choices=Guardian.Vital.choices, initial=Guardian.Vital.ALIVE
+            )
+            self.fields[f"g{n}_police_reference"] = forms.CharField(
+                label=_("公安机关失踪证明编号"), required=False, max_length=64
+            )
+            self.fields[f"g{n}_police_date"] = forms.DateField(
+                label=_("证明日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+            )
+            self.fields[f"g{n}_hukou_division_code"] = forms.CharField(
+                label=_("户籍所在地（区县代码）"), required=False, max_length=6
+            )
 
     def main_fields(self):
         return [self[name] for name in self.fields if not name.startswith(("g1_", "g2_"))]

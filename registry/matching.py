@@ -14,25 +14,32 @@ How it works
 2. **Block.** Every record gets a handful of blocking keys (``record_keys``); only records
    sharing a key are compared, never all pairs:
 
-   ========  ===========================================  ===============================
-   prefix    key                                          finds
-   ========  ===========================================  ===============================
-   ``g:``    one guardian's ID number                     re-entries within a family
-   ``i0:``   ID number without the region (chars 7-18)    ID one substitution or adjacent
-   ``i1:``   ID number without the birth date             transposition apart (a typo);
-   ``i2:``   ID number without chars 15-16                two IDs one edit apart share at
-   ``i3:``   ID number without chars 17-18                least one of these seven keys
-   ``t5:``   ID with chars 6-7 put in order               (transpositions across the part
-   ``t13:``  ID with chars 14-15 put in order             boundaries need the ``t`` keys)
-   ``t15:``  ID with chars 16-17 put in order
-   ``s:``    birth year + sex + toneless pinyin of name   homophones (李娜/李纳), t→s
-   ``d:``    birth date + look-alike-folded name          look-alikes that sound different
-   ``e:``    birth date + sex + pinyin of the given name  a changed or mistyped surname
-   ========  ===========================================  ===============================
+   ========  ============================================  ==============================
+   prefix    key                                           finds
+   ========  ============================================  ==============================
+   ``g:``    one guardian's ID number (if it passes the    re-entries within a family
+             check char: junk must not bind families)
+   ``x:``    the ID number; for an ID failing the check    the same ID; IDs one
+             char also every valid ID one substitution     substitution or adjacent
+             or adjacent swap away (~20)                   swap apart (typos)
+   ``s:``    birth year-month + sex + toneless pinyin,     homophones (李娜/李纳), t→s;
+             one key per reading combination (≤ 8)         polyphones on any reading
+   ``d:``    birth date + look-alike-folded name (only     look-alikes that sound
+             for names with a character in the table)      different
+   ``e:``    birth date + sex + pinyin of the given name   a changed or mistyped surname
+   ========  ============================================  ==============================
 
-   A pair sharing several keys is scored once, in the block of the smallest shared key
-   (``_owner_key``), so partitions never score the same pair twice. Blocks larger than
-   ``MAX_BLOCK`` are split by birth date; a sub-block still larger is skipped (counted).
+   Why not plain (birth date, sex) or (pinyin, birth year): in a 1 M province a (birth
+   date, sex) block holds ~115 pupils (6,500 pairs, 57 M in all) and a (pinyin, year)
+   block of a popular name grows with the province (2.7 M pairs at 1 M). The narrower
+   keys above keep the pairs near-linear in the population, and lose little the scoring
+   could report: a pair born in different months reaches the threshold only with a
+   shared guardian or an ID one edit apart, which the ``g`` and ID keys find (the gap: a
+   mistyped guardian ID together with a mistyped birth month).
+
+   A pair sharing several keys is scored once, in the block of the smallest key the two
+   share, so partitions never score a pair twice. Blocks larger than ``MAX_BLOCK`` are
+   split by birth date; a sub-block still larger is skipped (``SweepStats``).
 3. **Score** each candidate pair (``score_pair``): the weights below are added up and
    clipped to ``[0, MAX_FUZZY_SCORE]``; the same ID number on both records scores 1.0.
    A pair is reported when its score reaches ``CASE_THRESHOLD``. Every weight comes with
@@ -74,6 +81,14 @@ How it works
    invented-ID re-entry by these fields; they are reported and the county rules them
    "both real" (佐证), which ``exclude_pairs`` then honours for ever.
 
+API
+---
+``find_matches(records, exclude_pairs=…)`` (the sweep), ``sweep_partition`` /
+``partition_of`` / ``record_partitions`` (the same sweep cut into independent partitions),
+``score_pair`` / ``explain_pair`` (one pair), ``matches_for(new, candidates)`` with
+``candidate_query_keys(new)`` (the at-entry check), and for the database's indexed
+columns ``name_sound_key(s)`` and ``id_neighbour_keys``.
+
 Partitions
 ----------
 ``partition_of(key, partitions)`` is a stable hash (CRC-32) of a blocking key;
@@ -84,8 +99,10 @@ only the records that have a key in it (``record_partitions``).
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
+import operator
 import os
 import re
 import unicodedata
@@ -124,7 +141,7 @@ W_GUARDIANS_DISJOINT = -0.30
 
 # Blocking constants -------------------------------------------------------------------------
 
-MAX_BLOCK = 300  # larger blocks are split by birth date (a 1 M province: ~150 per date+sex)
+MAX_BLOCK = 300  # larger blocks (a placeholder ID typed for many guardians) split by date
 MAX_SOUND_KEYS = 8  # readings combinations per name used as "s:" keys
 PARALLEL_MIN_RECORDS = 200_000  # find_matches forks worker processes above this size
 
@@ -166,9 +183,10 @@ class Match:
     a_pk: int
     b_pk: int
     score: float
-    reasons: list[str] = field(compare=False)
-    kind: str = "name"  # the main evidence: same_id, id_typo, no_id, invented_id,
-    # traditional, lookalike, pinyin_slip, name
+    reasons: list[str] = field(default_factory=list)
+    # The main evidence: same_id, id_typo, traditional, lookalike, pinyin_slip, invented_id
+    # (same name, both IDs valid), no_id (same name, one side without ID), name (other).
+    kind: str = "name"
 
     @property
     def pair(self) -> frozenset[int]:
@@ -212,7 +230,10 @@ def _reading_list(char: str) -> tuple[str, ...]:
 
 def clean_name(name: str) -> str:
     """NFKC, without spaces and middle dots, Latin letters lower-cased: 'Ａ·李 娜' → 'a李娜'."""
-    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", name or "")).lower()
+    name = name or ""
+    if not unicodedata.is_normalized("NFKC", name):
+        name = unicodedata.normalize("NFKC", name)
+    return _NAME_NOISE.sub("", name).lower()
 
 
 def simplified_name(name: str) -> str:
@@ -266,11 +287,6 @@ def chars_look_alike(first: str, second: str) -> bool:
     return second in _lookalike_tables()[0].get(first, ())
 
 
-def _shape_key(simplified: str) -> str:
-    canonical = _lookalike_tables()[1]
-    return "".join(canonical.get(char, char) for char in simplified)
-
-
 def _surname_length(simplified: str) -> int:
     if len(simplified) >= 3 and simplified[:2] in COMPOUND_SURNAMES:
         return 2
@@ -293,30 +309,51 @@ def _combinations(options: list[tuple[str, ...]], limit: int) -> list[str]:
     return ["-".join(combo) for combo in itertools.islice(itertools.product(*options), limit)]
 
 
+# Per-character facts, computed once: (simplified, reading set, readings in pypinyin's
+# order, first reading, look-alike canonical char or "" when the char is not in the table).
+_CHARS: dict[str, tuple[str, frozenset[str], tuple[str, ...], str, str]] = {}
+
+
+def _char(char: str) -> tuple[str, frozenset[str], tuple[str, ...], str, str]:
+    info = _CHARS.get(char)
+    if info is None:
+        simple = _simplified_char(char)
+        readings = _reading_list(simple)
+        canonical = _lookalike_tables()[1].get(simple, "")
+        info = _CHARS[char] = (simple, frozenset(readings), readings, readings[0], canonical)
+    return info
+
+
 class _NameForm:
     """Everything the engine derives from one spelling of a name (cached per spelling)."""
 
-    __slots__ = ("raw", "clean", "simp", "readings", "sound_keys", "given_sound", "shape")
+    __slots__ = ("raw", "clean", "simp", "readings", "sound_keys", "given_sound", "shape", "has_lookalike")
 
     def __init__(self, raw: str) -> None:
         self.raw = raw
-        self.clean = clean_name(raw)
-        self.simp = "".join(_simplified_char(char) for char in self.clean)
-        self.readings = tuple(_readings(char) for char in self.simp)
-        options = [_reading_list(char) for char in self.simp]
-        self.sound_keys = tuple(_combinations(options, MAX_SOUND_KEYS))
-        given = options[_surname_length(self.simp):]
-        self.given_sound = "-".join(reading[0] for reading in given) if given else ""
-        self.shape = _shape_key(self.simp)
+        self.clean = clean = clean_name(raw)
+        infos = [_CHARS.get(char) or _char(char) for char in clean]
+        self.simp = simp = "".join([info[0] for info in infos])
+        self.readings = tuple([info[1] for info in infos])
+        firsts = [info[3] for info in infos]
+        if any(len(info[2]) > 1 for info in infos):
+            self.sound_keys = tuple(_combinations([info[2] for info in infos], MAX_SOUND_KEYS))
+        else:
+            self.sound_keys = ("-".join(firsts),) if firsts else ()
+        self.given_sound = "-".join(firsts[_surname_length(simp):]) if len(firsts) > 1 else ""
+        canonicals = [info[4] for info in infos]
+        self.has_lookalike = any(canonicals)
+        self.shape = "".join([c or info[0] for c, info in zip(canonicals, infos)]) if self.has_lookalike else simp
 
 
 _NAME_FORMS: dict[str, _NameForm] = {}
+_NAME_FORMS_LIMIT = 3_000_000
 
 
 def _name_form(raw: str) -> _NameForm:
     form = _NAME_FORMS.get(raw)
     if form is None:
-        if len(_NAME_FORMS) > 2_000_000:
+        if len(_NAME_FORMS) > _NAME_FORMS_LIMIT:
             _NAME_FORMS.clear()
         form = _NAME_FORMS[raw] = _NameForm(raw)
     return form
@@ -349,20 +386,22 @@ def _compare_names(a: _NameForm, b: _NameForm) -> tuple[int, str] | None:
         return None
     looks: list[tuple[str, str]] = []
     sounds = 0
-    unrelated = 0
-    for x, y, rx, ry in zip(sa, sb, a.readings, b.readings):
+    unrelated = -1  # position of the one character that is simply different
+    for position, (x, y, rx, ry) in enumerate(zip(sa, sb, a.readings, b.readings)):
         if x == y:
             continue
         if chars_look_alike(x, y):
             looks.append((x, y))
         elif rx & ry:
             sounds += 1
+        elif unrelated >= 0:
+            return None
         else:
-            unrelated += 1
-            if unrelated > 1:
-                return None
-    if unrelated:
-        if looks or sounds:
+            unrelated = position
+    if unrelated >= 0:
+        # One character off: 张子涵/张子轩, or another surname (李娜/王娜); not a
+        # two-character name with another given name (李娜/李强).
+        if looks or sounds or (len(sa) == 2 and unrelated >= _surname_length(sa)):
             return None
         return _ONE_OFF, f"姓名相近: {a.raw}/{b.raw}"
     if looks and not sounds:
@@ -387,7 +426,10 @@ def _one_insertion_apart(shorter: str, longer: str) -> bool:
 
 def normalize_id(raw: str) -> str:
     """Upper case, no spaces, half-width: the form IDs are compared in."""
-    return unicodedata.normalize("NFKC", raw or "").replace(" ", "").strip().upper()
+    raw = raw or ""
+    if raw.isascii() and raw.isalnum():
+        return raw.upper()
+    return "".join(unicodedata.normalize("NFKC", raw or "").split()).upper()
 
 
 @lru_cache(maxsize=65536)
@@ -402,37 +444,85 @@ def id_is_valid(number: str) -> bool:
     return id_check_char(number[:17]) == number[17]
 
 
+# GB 11643's check char (ISO 7064 MOD 11-2) catches every single substitution and every
+# transposition of adjacent chars. So of two IDs one such edit apart, at most one passes
+# the check, and the other is one edit away from it. A passing ID is its own key; a failing
+# one also names every passing ID one edit away (at most one per position and one per
+# adjacent pair: ~20). Records share a key exactly when the IDs are equal or one of them
+# corrects the other, and the common case (a valid ID) costs one key.
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK_CHARS = "10X98765432"
+_CHECK_VALUE = {char: value for value, char in enumerate(_CHECK_CHARS)}
+_INVERSE = {w: pow(w, -1, 11) for w in set(_WEIGHTS)}
+
+
+_ZERO_OFFSET = ord("0") * sum(_WEIGHTS)
+
+
+def _weighted_sum(first17: str) -> int:
+    # Bytes iterate as code points: no int() per char (this runs once per record).
+    return sum(map(operator.mul, first17.encode("ascii"), _WEIGHTS)) - _ZERO_OFFSET
+
+
+def _check_passes(number: str) -> bool:
+    """The check char agrees (same rule as ``registry.identity.id_check_char``)."""
+    return _CHECK_CHARS[_weighted_sum(number) % 11] == number[17]  # map() stops at 17
+
+
+def _corrections(number: str) -> list[str]:
+    """Every ID passing the check that is one substitution or adjacent swap from ``number``."""
+    total = _weighted_sum(number[:17])
+    target = _CHECK_VALUE[number[17]]
+    found = {number[:17] + _CHECK_CHARS[total % 11]}  # the check char itself mistyped
+    for i, weight in enumerate(_WEIGHTS):  # one digit mistyped: at most one fix per position
+        digit = int(number[i])
+        fixed = (digit + (target - total) * _INVERSE[weight]) % 11
+        if fixed != digit and fixed < 10:
+            found.add(f"{number[:i]}{fixed}{number[i + 1:]}")
+    for i in range(16):  # two adjacent digits swapped
+        x, y = number[i], number[i + 1]
+        if x != y:
+            swapped = number[:i] + y + x + number[i + 2:]
+            if _check_passes(swapped):
+                found.add(swapped)
+    if number[17] != "X" and number[16] != number[17]:  # the last digit swapped with the check
+        swapped = number[:16] + number[17] + number[16]
+        if _check_passes(swapped):
+            found.add(swapped)
+    found.discard(number)
+    return sorted(found)
+
+
 def _id_keys(number: str) -> list[str]:
-    if len(number) != 18 or not _ID_SHAPE.fullmatch(number):
-        return []
-    keys = [
-        "i0:" + number[6:],
-        "i1:" + number[:6] + number[14:],
-        "i2:" + number[:14] + number[16:],
-        "i3:" + number[:16],
-    ]
-    for left in (5, 13, 15):  # adjacent pairs that straddle the parts above
-        pair = number[left:left + 2]
-        if pair[0] > pair[1]:
-            pair = pair[1] + pair[0]
-        keys.append(f"t{left}:{number[:left]}{pair}{number[left + 2:]}")
-    return keys
+    if len(number) != 18:
+        return ["x:" + number]
+    if not _ID_SHAPE.fullmatch(number):
+        # The one swap that leaves the shape: a check char X swapped with the digit before.
+        if number[16] == "X" and number[:16].isdigit() and number[17].isdigit():
+            swapped = number[:16] + number[17] + "X"
+            if _check_passes(swapped):
+                return ["x:" + number, "x:" + swapped]
+        return ["x:" + number]
+    if _check_passes(number):
+        return ["x:" + number]
+    return ["x:" + number] + ["x:" + fixed for fixed in _corrections(number)]
 
 
 def id_neighbour_keys(id_number: str) -> list[str]:
-    """Blocking keys shared by every ID one substitution or adjacent transposition away.
+    """Blocking keys shared by the same ID and by IDs one substitution or adjacent swap away.
 
-    Two 18-char ID numbers one edit apart (or equal) always share at least one key; the
-    database may store these in an indexed column to find typo neighbours.
+    A valid ID has one key (itself); an ID failing the check char also has the valid IDs
+    one edit away. Two IDs one edit apart, one of them valid, always share a key, so the
+    database can store these in an indexed array column and find typo neighbours by overlap.
     """
     return _id_keys(normalize_id(id_number))
 
 
 def _id_edit(a: str, b: str) -> str | None:
     """'sub' / 'swap' when two equal-length IDs are one substitution / transposition apart."""
-    if len(a) != len(b):
+    if len(a) != len(b) or a == b:
         return None
-    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
     if len(diff) == 1:
         return "sub"
     if len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]:
@@ -448,33 +538,44 @@ def _mask(number: str) -> str:
 
 
 class _Prepared:
-    __slots__ = ("pk", "key", "name", "sex", "birth", "id", "guardians", "keys")
+    __slots__ = ("pk", "name", "sex", "birth", "id", "guardians", "keys")
 
     def __init__(self, record: PupilKey) -> None:
         self.pk = record.pk
-        self.key = record
-        self.name = _name_form(record.name)
-        self.sex = record.sex
-        self.birth = record.birth_date
-        self.id = normalize_id(record.id_number) if record.id_number else ""
-        self.guardians = frozenset(
-            g for g in (normalize_id(raw) for raw in record.guardian_ids) if len(g) >= 15
-        )
-        self.keys = _keys_of(self)
+        self.name = name = _NAME_FORMS.get(record.name) or _name_form(record.name)
+        self.sex = sex = record.sex
+        self.birth = birth = record.birth_date
+        number = record.id_number
+        if number and not (number.isascii() and (number.isdigit() or number.isalnum() and number.isupper())):
+            number = normalize_id(number)
+        self.id = number = number or ""
+        keys: list[str] = []
+        if record.guardian_ids:
+            guardians = [
+                g if g.isascii() and g.isdigit() else normalize_id(g) for g in record.guardian_ids if g
+            ]
+            self.guardians = frozenset(g for g in guardians if len(g) == 18)
+            # Only IDs passing the check char become keys: junk and typos must not bind
+            # families (a typo still counts as "one edit apart" when scoring).
+            keys += ["g:" + g for g in sorted(self.guardians) if _ID_SHAPE.fullmatch(g) and _check_passes(g)]
+        else:
+            self.guardians = _NO_GUARDIANS
+        if number:
+            keys += _id_keys(number) if record.id_type in _RESIDENT_ID_TYPES else ["x:" + number]
+        if name.sound_keys:
+            head = f"s:{birth.year}-{birth.month}{sex}:"
+            keys += [head + sound for sound in name.sound_keys]
+        if name.has_lookalike or name.given_sound:
+            born = birth.isoformat()
+            if name.has_lookalike:
+                keys.append(f"d:{born}:{name.shape}")
+            if name.given_sound:
+                keys.append(f"e:{born}{sex}:{name.given_sound}")
+        self.keys = tuple(keys)
 
 
-def _keys_of(p: _Prepared) -> tuple[str, ...]:
-    born = p.birth.isoformat()
-    keys = ["g:" + g for g in sorted(p.guardians)]
-    if p.id:
-        keys.extend(_id_keys(p.id))
-    year_sex = f"s:{p.birth.year}{p.sex}:"
-    keys.extend(year_sex + sound for sound in p.name.sound_keys)
-    if p.name.shape:
-        keys.append(f"d:{born}:{p.name.shape}")
-    if p.name.given_sound:
-        keys.append(f"e:{born}{p.sex}:{p.name.given_sound}")
-    return tuple(keys)
+_NO_GUARDIANS: frozenset[str] = frozenset()
+_RESIDENT_ID_TYPES = frozenset((ID_TYPE_RESIDENT, ""))
 
 
 def record_keys(record: PupilKey) -> tuple[str, ...]:
@@ -510,84 +611,137 @@ def _birth_near(a: date, b: date) -> bool:
     """One digit off in YYYYMMDD, or month and day swapped."""
     if a.year == b.year and a.month == b.day and a.day == b.month:
         return True
-    x, y = a.strftime("%Y%m%d"), b.strftime("%Y%m%d")
-    return sum(c != d for c, d in zip(x, y)) == 1
+    x, y = f"{a.year:04d}{a.month:02d}{a.day:02d}", f"{b.year:04d}{b.month:02d}{b.day:02d}"
+    return sum(map(str.__ne__, x, y)) == 1
 
 
-def _score(a: _Prepared, b: _Prepared) -> Match | None:
+def _shares_id_key(common: set[str]) -> bool:
+    for key in common:
+        if key[0] == "x":
+            return True
+    return False
+
+
+def _score(
+    a: _Prepared, b: _Prepared, common: set[str] | None = None, threshold: float = CASE_THRESHOLD
+) -> Match | None:
+    """Score a pair; ``common`` (their shared blocking keys) lets cheap checks stand in for
+    expensive ones: IDs one edit apart and shared guardians always share a key."""
     if b.pk < a.pk:  # reasons read in the pair's order: a_pk's spelling first
         a, b = b, a
-    if a.id and a.id == b.id:
-        reasons = [f"身份证号相同: {_mask(a.id)}"]
-        named = _compare_names(a.name, b.name)
-        if named:
-            reasons.append(named[1])
-        return Match(a.pk, b.pk, SAME_ID_SCORE, reasons, "same_id")
-
+    if common is None:
+        common = set(a.keys).intersection(b.keys)
     named = _compare_names(a.name, b.name)
-    id_edit = _id_edit(a.id, b.id) if a.id and b.id else None
+    if a.id and a.id == b.id:
+        return _explain(a, b, named, SAME_ID_SCORE, "same_id", id_edit=None, guardians="")
+    id_edit = _id_edit(a.id, b.id) if a.id and b.id and _shares_id_key(common) else None
     if named is None and id_edit is None:
-        return None
+        if threshold > 0:
+            return None
+        return Match(a.pk, b.pk, 0.0, ["姓名不相近"], "none")
 
-    score = 0.0
-    reasons: list[str] = []
-    kind = "name"
-    if named is not None:
-        level, reason = named
-        score += _NAME_WEIGHTS[level]
-        reasons.append(reason)
-        kind = {_SIMPLIFIED: "traditional", _LOOKALIKE: "lookalike", _HOMOPHONE: "pinyin_slip",
-                _SOUND_SHAPE: "pinyin_slip"}.get(level, "name")
-
+    score = _NAME_WEIGHTS[named[0]] if named is not None else 0.0
     if a.birth == b.birth:
         score += W_BIRTH_SAME
-        reasons.append("出生日期相同")
-    elif _birth_near(a.birth, b.birth):
-        score += W_BIRTH_NEAR
-        reasons.append(f"出生日期相近: {a.birth.isoformat()}/{b.birth.isoformat()}")
     else:
-        score += W_BIRTH_DIFFERENT
-        reasons.append(f"出生日期不同: {a.birth.isoformat()}/{b.birth.isoformat()}")
-
-    if a.sex == b.sex:
-        score += W_SEX_SAME
-        reasons.append("性别相同")
-    else:
-        score += W_SEX_DIFFERENT
-        reasons.append("性别不同")
-
-    if a.guardians and b.guardians:
-        shared = a.guardians & b.guardians
-        if shared:
-            score += W_GUARDIAN_SHARED
-            reasons.append("监护人身份证号相同: " + "、".join(_mask(g) for g in sorted(shared)))
-        elif any(_id_edit(g, h) for g in a.guardians for h in b.guardians):
-            score += W_GUARDIAN_NEAR
-            reasons.append("监护人身份证号仅一位之差")
-        else:
-            score += W_GUARDIANS_DISJOINT
-            reasons.append("双方监护人身份证号均不相同")
-
+        score += W_BIRTH_DIFFERENT  # corrected below if the dates are one typo apart
+    score += W_SEX_SAME if a.sex == b.sex else W_SEX_DIFFERENT
+    ids_valid_different = False
     if id_edit is not None:
         score += W_ID_NEAR
+    elif a.id and b.id:
+        ids_valid_different = True  # checked below, only when it can matter
+        score += W_IDS_BOTH_VALID_DIFFERENT
+
+    guardians = ""
+    if a.guardians and b.guardians:
+        if not a.guardians.isdisjoint(b.guardians):
+            guardians = "shared"
+            score += W_GUARDIAN_SHARED
+        else:
+            guardians = "disjoint"
+            score += W_GUARDIANS_DISJOINT
+    # Optimistic corrections, applied only when the pair could still reach the threshold.
+    best = score
+    if a.birth != b.birth:
+        best += W_BIRTH_NEAR - W_BIRTH_DIFFERENT
+    if guardians == "disjoint":
+        best += W_GUARDIAN_NEAR - W_GUARDIANS_DISJOINT
+    if ids_valid_different:
+        best -= W_IDS_BOTH_VALID_DIFFERENT
+    if best < threshold:
+        return None
+    if a.birth != b.birth and _birth_near(a.birth, b.birth):
+        score += W_BIRTH_NEAR - W_BIRTH_DIFFERENT
+    if guardians == "disjoint" and any(_id_edit(g, h) for g in a.guardians for h in b.guardians):
+        guardians = "near"
+        score += W_GUARDIAN_NEAR - W_GUARDIANS_DISJOINT
+    if ids_valid_different and not (id_is_valid(a.id) and id_is_valid(b.id)):
+        ids_valid_different = False
+        score -= W_IDS_BOTH_VALID_DIFFERENT
+    score = round(min(max(score, 0.0), MAX_FUZZY_SCORE), 4)
+    if score < threshold:
+        return None
+    kind = "id_typo" if id_edit is not None else _NAME_KINDS.get(named[0], "name")
+    if kind == "name":
+        if ids_valid_different:
+            kind = "invented_id"
+        elif bool(a.id) != bool(b.id):
+            kind = "no_id"
+    return _explain(a, b, named, score, kind, id_edit=id_edit, guardians=guardians,
+                    ids_valid_different=ids_valid_different)
+
+
+def _explain(
+    a: _Prepared,
+    b: _Prepared,
+    named: tuple[int, str] | None,
+    score: float,
+    kind: str,
+    *,
+    id_edit: str | None,
+    guardians: str,
+    ids_valid_different: bool = False,
+) -> Match:
+    """The match with its reasons in words, strongest evidence first."""
+    reasons: list[str] = []
+    if kind == "same_id":
+        reasons.append(f"身份证号相同: {_mask(a.id)}")
+        if named is not None:
+            reasons.append(named[1])
+        return Match(a.pk, b.pk, score, reasons, kind)
+    if named is not None:
+        reasons.append(named[1])
+    if a.birth == b.birth:
+        reasons.append("出生日期相同")
+    elif _birth_near(a.birth, b.birth):
+        reasons.append(f"出生日期相近: {a.birth.isoformat()}/{b.birth.isoformat()}")
+    else:
+        reasons.append(f"出生日期不同: {a.birth.isoformat()}/{b.birth.isoformat()}")
+    reasons.append("性别相同" if a.sex == b.sex else "性别不同")
+    if guardians == "shared":
+        shared = sorted(a.guardians & b.guardians)
+        reasons.append("监护人身份证号相同: " + "、".join(_mask(g) for g in shared))
+    elif guardians == "near":
+        reasons.append("监护人身份证号仅一位之差")
+    elif guardians == "disjoint":
+        reasons.append("双方监护人身份证号均不相同")
+    if id_edit is not None:
         what = "仅一位之差" if id_edit == "sub" else "相邻两位颠倒"
         reasons.append(f"身份证号{what}: {a.id}/{b.id}")
-        kind = "id_typo"
-    elif a.id and b.id:
-        if id_is_valid(a.id) and id_is_valid(b.id):
-            score += W_IDS_BOTH_VALID_DIFFERENT
-            reasons.append("两条记录的身份证号均有效且不同")
-            if kind == "name":
-                kind = "invented_id"
-    elif a.id or b.id:
+    elif ids_valid_different:
+        reasons.append("两条记录的身份证号均有效且不同")
+    elif bool(a.id) != bool(b.id):
         reasons.append("一方无身份证号")
-        if kind == "name":
-            kind = "no_id"
-
-    score = round(min(max(score, 0.0), MAX_FUZZY_SCORE), 4)
-    if score < CASE_THRESHOLD:
-        return None
     return Match(a.pk, b.pk, score, reasons, kind)
+
+
+_NAME_KINDS = {
+    _SIMPLIFIED: "traditional",
+    _LOOKALIKE: "lookalike",
+    _HOMOPHONE: "pinyin_slip",
+    _SOUND_SHAPE: "pinyin_slip",
+}
 
 
 def score_pair(a: PupilKey, b: PupilKey) -> Match | None:
@@ -597,12 +751,52 @@ def score_pair(a: PupilKey, b: PupilKey) -> Match | None:
     return _score(_Prepared(a), _Prepared(b))
 
 
+def explain_pair(a: PupilKey, b: PupilKey) -> Match:
+    """The score and reasons of any two records, below the threshold too (for tuning and
+    for telling an operator why a pair was not flagged); kind "none" without name evidence."""
+    return _score(_Prepared(a), _Prepared(b), threshold=-1.0)
+
+
 # Sweeps -------------------------------------------------------------------------------------------
 
 
-def _owner_key(a: _Prepared, b: _Prepared) -> str:
-    """The smallest blocking key two records share: the one block that scores the pair."""
-    return min(set(a.keys).intersection(b.keys))
+@dataclass
+class SweepStats:
+    """What one sweep did, for progress pages and benchmarks."""
+
+    records: int = 0
+    blocks: int = 0
+    pairs_considered: int = 0
+    pairs_scored: int = 0
+    oversized_blocks: int = 0
+    matches: int = 0
+
+    def add(self, other: SweepStats) -> None:
+        for name in ("records", "blocks", "pairs_considered", "pairs_scored", "oversized_blocks", "matches"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _group(prepared: list[_Prepared], keep=None) -> dict[str, list[_Prepared]]:
+    """Blocks of two or more records by key (``keep(key)`` selects a partition's keys).
+
+    A first-seen map holds the (mostly single) records and only shared keys get a list:
+    far cheaper than a list per key when most of a record's keys are unique.
+    """
+    first: dict[str, _Prepared] = {}
+    shared: dict[str, list[_Prepared]] = {}
+    setdefault = first.setdefault
+    for p in prepared:
+        for key in p.keys:
+            if keep is not None and not keep(key):
+                continue
+            q = setdefault(key, p)
+            if q is not p:
+                members = shared.get(key)
+                if members is None:
+                    shared[key] = [q, p]
+                elif members[-1] is not p:
+                    members.append(p)
+    return shared
 
 
 def _usable_blocks(members: list[_Prepared]) -> Iterator[list[_Prepared]]:
@@ -617,57 +811,37 @@ def _usable_blocks(members: list[_Prepared]) -> Iterator[list[_Prepared]]:
             yield sub
 
 
-@dataclass
-class SweepStats:
-    """What one sweep did, for progress pages and benchmarks."""
-
-    records: int = 0
-    blocks: int = 0
-    pairs_considered: int = 0
-    pairs_scored: int = 0
-    oversized_blocks: int = 0
-    matches: int = 0
-
-
-def _sweep(
-    prepared: list[_Prepared],
-    partition: int,
-    partitions: int,
-    exclude_pairs: Iterable[frozenset[int]],
-    stats: SweepStats,
-) -> list[Match]:
-    grouped: dict[str, list[_Prepared]] = defaultdict(list)
-    crc32 = zlib.crc32
-    if partitions > 1:
-        for p in prepared:
-            for key in p.keys:
-                if crc32(key.encode("utf-8")) % partitions == partition:
-                    grouped[key].append(p)
-    else:
-        for p in prepared:
-            for key in p.keys:
-                grouped[key].append(p)
-    stats.records += len(prepared)
+def _score_blocks(grouped: dict[str, list[_Prepared]], stats: SweepStats) -> dict[tuple[int, int], Match]:
+    """Score every pair in its owner block: the smallest key the two records share."""
     found: dict[tuple[int, int], Match] = {}
+    considered = scored = 0
     for key, members in grouped.items():
-        if len(members) < 2:
-            continue
         stats.blocks += 1
         if len(members) > MAX_BLOCK:
             stats.oversized_blocks += 1
         for block in _usable_blocks(members):
             for i, a in enumerate(block):
+                a_keys = set(a.keys)
                 for b in block[i + 1:]:
-                    stats.pairs_considered += 1
-                    if a.pk == b.pk or _owner_key(a, b) != key:
+                    considered += 1
+                    if a.pk == b.pk:
                         continue
-                    stats.pairs_scored += 1
-                    match = _score(a, b)
+                    common = a_keys.intersection(b.keys)
+                    if min(common) != key:
+                        continue
+                    scored += 1
+                    match = _score(a, b, common)
                     if match is not None:
                         found[(match.a_pk, match.b_pk)] = match
+    stats.pairs_considered += considered
+    stats.pairs_scored += scored
+    return found
+
+
+def _finish(found: dict[tuple[int, int], Match], exclude_pairs, stats: SweepStats) -> list[Match]:
     excluded = exclude_pairs if isinstance(exclude_pairs, (set, frozenset)) else set(exclude_pairs)
     result = [m for pair, m in sorted(found.items()) if not (excluded and frozenset(pair) in excluded)]
-    stats.matches += len(result)
+    stats.matches = len(result)
     return result
 
 
@@ -681,21 +855,32 @@ def sweep_partition(
 ) -> list[Match]:
     """Matches found in the blocks whose key falls in ``partition`` (of ``partitions``).
 
-    ``records`` must hold every record with a key in this partition (more do no harm).
-    Each pair is scored in exactly one partition, so the union over ``range(partitions)``
-    is the whole sweep without duplicates.
+    ``records`` must hold every record with a key in this partition (more do no harm:
+    ``record_partitions`` tells which). Each pair is scored in exactly one partition, the
+    one of the smallest key the two records share, so the union over
+    ``range(partitions)`` is the whole sweep, without duplicates.
     """
+    stats = stats if stats is not None else SweepStats()
     prepared = [_Prepared(record) for record in records]
-    return _sweep(prepared, partition, partitions, exclude_pairs, stats or SweepStats())
+    stats.records = len(prepared)
+    keep = None
+    if partitions > 1:
+        def keep(key: str) -> bool:
+            return partition_of(key, partitions) == partition
+    return _finish(_score_blocks(_group(prepared, keep), stats), exclude_pairs, stats)
 
 
+# find_matches forks workers that inherit the prepared records (copy-on-write). Forked
+# children share the parent's string-hash secret, so ``hash(key) % workers`` splits the
+# keys consistently between them without the cost of CRC-32 on every key.
 _FORK_RECORDS: list[_Prepared] = []
 
 
-def _fork_worker(args: tuple[int, int]) -> tuple[list[Match], SweepStats]:
-    partition, partitions = args
+def _fork_worker(args: tuple[int, int]) -> tuple[dict[tuple[int, int], Match], SweepStats]:
+    worker, workers = args
     stats = SweepStats()
-    return _sweep(_FORK_RECORDS, partition, partitions, (), stats), stats
+    grouped = _group(_FORK_RECORDS, lambda key: hash(key) % workers == worker)
+    return _score_blocks(grouped, stats), stats
 
 
 def find_matches(
@@ -708,33 +893,35 @@ def find_matches(
     """Every pair of records that is probably one child, sorted by ``(a_pk, b_pk)``.
 
     ``exclude_pairs`` are pairs a county ruled "both real" (佐证): never reported again.
-    ``processes`` defaults to the CPU count for large inputs (fork, one partition each).
+    ``processes`` defaults to 2 worker processes (fork) from ``PARALLEL_MIN_RECORDS``
+    records on, else 1.
     """
     global _FORK_RECORDS
     stats = stats if stats is not None else SweepStats()
-    prepared = [_Prepared(record) for record in records]
-    if processes is None:
-        processes = min(os.cpu_count() or 1, 2) if len(prepared) >= PARALLEL_MIN_RECORDS else 1
-    if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return _sweep(prepared, 0, 1, exclude_pairs, stats)
-    _FORK_RECORDS = prepared
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of small objects, no cycles: the collector only slows this down
     try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            parts = pool.map(_fork_worker, [(p, processes) for p in range(processes)])
+        prepared = [_Prepared(record) for record in records]
+        stats.records = len(prepared)
+        if processes is None:
+            processes = min(os.cpu_count() or 1, 2) if len(prepared) >= PARALLEL_MIN_RECORDS else 1
+        if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return _finish(_score_blocks(_group(prepared), stats), exclude_pairs, stats)
+        _FORK_RECORDS = prepared
+        try:
+            with multiprocessing.get_context("fork").Pool(processes) as pool:
+                parts = pool.map(_fork_worker, [(w, processes) for w in range(processes)])
+        finally:
+            _FORK_RECORDS = []
+        found: dict[tuple[int, int], Match] = {}
+        for part, part_stats in parts:
+            part_stats.records = 0
+            stats.add(part_stats)
+            found.update(part)
+        return _finish(found, exclude_pairs, stats)
     finally:
-        _FORK_RECORDS = []
-    excluded = exclude_pairs if isinstance(exclude_pairs, (set, frozenset)) else set(exclude_pairs)
-    merged: dict[tuple[int, int], Match] = {}
-    for matches, part_stats in parts:
-        for name in ("records", "blocks", "pairs_considered", "pairs_scored", "oversized_blocks"):
-            setattr(stats, name, getattr(stats, name) + getattr(part_stats, name))
-        for m in matches:
-            if not (excluded and m.pair in excluded):
-                merged[(m.a_pk, m.b_pk)] = m
-    stats.records = len(prepared)
-    result = [merged[pair] for pair in sorted(merged)]
-    stats.matches = len(result)
-    return result
+        if gc_was_enabled:
+            gc.enable()
 
 
 # At entry -------------------------------------------------------------------------------------------
@@ -744,7 +931,11 @@ def candidate_query_keys(new: PupilKey) -> dict:
     """What the database should look up to find the candidates of a new record.
 
     Any existing record matching one of these (OR) is a candidate; ``matches_for`` then
-    scores them. All are indexable equality lookups.
+    scores them. All are indexable lookups: ``birth_date`` + ``sex`` (a few hundred rows in
+    a large province), ``id_number`` equal, any of ``guardian_ids`` among the guardians'
+    ID numbers, ``id_neighbour_keys`` overlapping the ``id_neighbour_keys`` stored with
+    each record (an indexed array), ``name_sound_keys`` overlapping the stored
+    ``name_sound_keys`` (from ``name_sound_keys(name)``) within ``birth_year``.
     """
     p = _Prepared(new)
     return {
@@ -752,7 +943,7 @@ def candidate_query_keys(new: PupilKey) -> dict:
         "sex": new.sex,
         "id_number": p.id,
         "guardian_ids": sorted(p.guardians),
-        "id_neighbour_keys": _id_keys(p.id) if p.id else [],
+        "id_neighbour_keys": _id_keys(p.id) if p.id else [],  # overlap with stored keys
         "birth_year": new.birth_date.year,
         "name_sound_keys": list(p.name.sound_keys),
     }

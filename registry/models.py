@@ -102,6 +102,7 @@ class Membership(models.Model):
         return self.role in (self.Role.APPROVER, self.Role.ADMIN)
 
 
+@pghistory.track()
 class ApiToken(models.Model):
     """A bearer token for integrations; only its SHA-256 is stored."""
 

@@ -12,6 +12,7 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from provinces.models import Division
 from registry import codes, identity, nohukou
 from registry.errors import ValidationFailed
 from registry.records import GuardianData, PupilData
@@ -56,6 +57,15 @@ def pupil_problems(data: PupilData, *, school=None, today: dt.date | None = None
             problems.append(exc)
 
     problems += _id_problems(data, today)
+
+    if data.hukou_division_code and not Division.objects.filter(code=data.hukou_division_code).exists():
+        problems.append(
+            ValidationFailed(
+                _("户口所在地代码“%(code)s”不是有效的行政区划代码") % {"code": data.hukou_division_code},
+                code="unknown_division",
+                field="hukou_division_code",
+            )
+        )
 
     if data.birth_date and data.birth_date > today:
         problems.append(ValidationFailed(_("出生日期不能晚于今天"), code="birth_date_future", field="birth_date"))

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from registry import selectors, services, workflow
+from registry import nohukou, selectors, services, workflow
 from registry.errors import RegistryError
 from registry.forms import PupilRegisterForm
 from registry.models import PupilStatus
@@ -86,6 +86,7 @@ def pupil_detail(request, national_number: str):
             "events": selectors.pupil_history(pupil)[:100],
             "audit": selectors.pupil_audit(pupil)[:50],
             "business": business,
+            "hukou_authority": nohukou.hukou_authority(pupil),
         },
     )
 

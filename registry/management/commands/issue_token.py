@@ -1,0 +1,62 @@
+"""``python manage.py issue_token USERNAME [--name NAME]`` / ``--revoke PREFIX``: API tokens (接口令牌).
+
+The raw token is printed once on stdout (only its SHA-256 is stored); a revoked token stops
+authenticating at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from registry.models import ApiToken
+
+logger = logging.getLogger("registry.tokens")
+
+
+class Command(BaseCommand):
+    help = "为用户签发接口令牌（令牌只显示一次），或用 --revoke 前缀 吊销令牌。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("username", nargs="?", help="用户名，例如 440106.operator")
+        parser.add_argument("--name", default="", help="令牌用途说明，例如“教务系统对接”")
+        parser.add_argument("--revoke", metavar="PREFIX", help="吊销以此前缀开头的令牌（令牌 k12_ 之后的 8 位）")
+
+    def handle(self, *args, username=None, name="", revoke=None, **options):
+        if revoke:
+            self._revoke(revoke, username)
+            return
+        if not username:
+            raise CommandError("请提供用户名，例如：python manage.py issue_token 440106.operator")
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"用户“{username}”不存在。")
+        if not user.is_active:
+            raise CommandError(f"用户“{username}”已停用，不能签发令牌。")
+        token, raw = ApiToken.issue(user, name=name)
+        logger.info("api token %s issued to %s (%s)", token.prefix, username, name)
+        self.stdout.write(raw)
+        self.stderr.write(
+            f"已为 {username} 签发令牌（前缀 {token.prefix}）。令牌只显示这一次，请妥善保存；"
+            f"吊销：python manage.py issue_token --revoke {token.prefix}"
+        )
+
+    def _revoke(self, prefix: str, username: str | None) -> None:
+        prefix = prefix.strip().removeprefix("k12_")[:8]
+        tokens = ApiToken.objects.filter(prefix=prefix, revoked_at__isnull=True)
+        if username:
+            tokens = tokens.filter(user__username=username)
+        with transaction.atomic():
+            found = list(tokens.select_for_update().select_related("user"))
+            if not found:
+                raise CommandError(f"没有找到前缀为“{prefix}”的有效令牌。")
+            if len({t.user_id for t in found}) > 1:
+                raise CommandError(f"前缀“{prefix}”对应多个用户的令牌，请同时给出用户名。")
+            ApiToken.objects.filter(pk__in=[t.pk for t in found]).update(revoked_at=timezone.now())
+        for token in found:
+            logger.info("api token %s of %s revoked", token.prefix, token.user.username)
+        self.stdout.write(f"已吊销 {found[0].user.username} 的 {len(found)} 个令牌（前缀 {prefix}）。")
