@@ -1,7 +1,9 @@
 from django.contrib import admin
+from import_export.admin import ImportExportMixin
 
 from registry.models import ApiToken, CodeItem, Guardian, Membership, Pupil, HistoryEntry, WorkItem
 from registry.scope import restrict
+from schools.roster_resources import RosterResource
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -17,7 +19,10 @@ class GuardianInline(admin.TabularInline):
 
 
 @admin.register(Pupil)
-class PupilAdmin(ScopedAdmin):
+class PupilAdmin(ImportExportMixin, ScopedAdmin):
+    """Roster import/export (花名册) in the admin runs the same checks as the school page."""
+
+    resource_classes = [RosterResource]
     list_display = ("national_number", "name", "sex", "birth_date", "school", "grade", "status")
     list_filter = ("status", "grade")
     search_fields = ("=national_number", "=id_number", "^name")

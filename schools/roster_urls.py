@@ -1,3 +1,14 @@
-from django.urls import path  # noqa: F401
+"""Pages of the roster (花名册): import with preview and confirmation, export, template."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from schools import roster_views
+
+urlpatterns = [
+    path("roster/", roster_views.roster_import, name="roster_import"),
+    path("roster/imports/<int:job_id>/", roster_views.roster_import_detail, name="roster_import_detail"),
+    path("roster/imports/<int:job_id>/confirm/", roster_views.roster_confirm, name="roster_confirm"),
+    path("roster/imports/<int:job_id>/report.<str:file_format>", roster_views.roster_report, name="roster_report"),
+    path("roster/export/", roster_views.roster_export, name="roster_export"),
+    path("roster/template.xlsx", roster_views.roster_template, name="roster_template"),
+]
