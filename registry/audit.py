@@ -40,3 +40,43 @@ def acting_as(user, **extra):
     """Attach ``user`` (and e.g. ``task=...``) to every write inside the block."""
     with pghistory.context(**context_for(user, **extra)):
         yield
+
+
+def record_bulk_inserts(model, pks: list[int], *, user, **extra) -> None:
+    """Write the pghistory insert events of rows inserted with their row trigger skipped.
+
+    pghistory's row trigger attaches the request context once per row, each time in a
+    subtransaction; for tens of thousands of rows in one transaction that cost grows
+    faster than the row count. Bulk writers (the roster import) therefore insert inside
+    ``pgtrigger.ignore("<app.Model>:insert_insert")`` and call this once per batch: one
+    context row and one ``INSERT … SELECT`` give the same events — the row as inserted,
+    label ``insert``, actor, unit — as the trigger would have written.
+    """
+    if not pks:
+        return
+    from django.db import connection
+    from pghistory.models import Context
+
+    context = Context.objects.create(metadata={**context_for(user, **extra), "bulk_insert": model._meta.label})
+    event_model = model.pgh_event_model
+    quote = connection.ops.quote_name
+    copied = [
+        f.column for f in event_model._meta.concrete_fields
+        if not f.name.startswith("pgh_") and f.column in {m.column for m in model._meta.concrete_fields}
+    ]
+    columns = ", ".join(quote(c) for c in copied)
+    sql = (
+        f"INSERT INTO {quote(event_model._meta.db_table)} "
+        f"(pgh_created_at, pgh_label, pgh_obj_id, pgh_context_id, {columns}) "
+        f"SELECT NOW(), 'insert', {quote(model._meta.pk.column)}, %s, {columns} "
+        f"FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} = ANY(%s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [context.id, list(pks)])
+
+
+def skip_insert_triggers(*models):
+    """Skip pghistory's per-row insert trigger of ``models`` (pair with ``record_bulk_inserts``)."""
+    import pgtrigger
+
+    return pgtrigger.ignore(*(f"{m._meta.label}:insert_insert" for m in models))

@@ -31,7 +31,6 @@ Export (``roster_export``) writes the same columns, so an export re-imports as a
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -42,7 +41,6 @@ import json
 import logging
 import random
 import re
-import uuid
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -59,7 +57,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from provinces.models import Division
-from registry import codes, duplicates, identity, nohukou
+from registry import audit, codes, duplicates, identity, nohukou
 from registry.audit import acting_as
 from registry.errors import Conflict, Forbidden, RegistryError, ValidationFailed
 from registry.models import ACTIVE_STATUSES, Guardian, HistoryEntry, Membership, Pupil
@@ -856,8 +854,7 @@ def _insert(model, rows: list[dict]) -> list[int]:
 
     Django's ``bulk_create`` spends most of its time building model instances and per-value
     SQL; this writes the column values directly. Database defaults come from the model's
-    field defaults; the pghistory triggers fire as for any INSERT, and the audit context of
-    ``acting_as`` is attached by pghistory's cursor wrapper.
+    field defaults. Audit: see ``_write_batch``.
     """
     if not rows:
         return []
@@ -886,31 +883,9 @@ def _insert(model, rows: list[dict]) -> list[int]:
         + ", ".join([one] * len(rows))
         + " RETURNING id"
     )
-    with _statement_audit_context(model._meta.label), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [r[0] for r in cursor.fetchall()]
-
-
-@contextlib.contextmanager
-def _statement_audit_context(label: str):
-    """A fresh pghistory context row (same actor metadata) for one multi-row INSERT.
-
-    pghistory's trigger upserts the context row once per inserted row, each time inside a
-    PL/pgSQL exception block (a subtransaction). Locking one row from ~150,000
-    subtransactions of one transaction grows a MultiXact quadratically (a 50,000-row roster
-    took 385 s to write); a new context id per statement bounds that growth.
-    """
-    from pghistory import runtime
-
-    current = getattr(runtime._tracker, "value", None)
-    if current is None:
-        yield
-        return
-    runtime._tracker.value = current._replace(id=uuid.uuid4(), metadata={**current.metadata, "bulk": label})
-    try:
-        yield
-    finally:
-        runtime._tracker.value = current
 
 
 def write_rows(*, user, rows: list[Row], job: RosterImport | None = None, rng: random.Random | None = None) -> int:
@@ -939,6 +914,41 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
         nohukou.derive_hukou(row.data)
     classes = _classes_for(batch)
     _assign_numbers(batch, rng)
+    # One audit event per pupil and guardian, written per batch (registry.audit).
+    with audit.skip_insert_triggers(Pupil, Guardian):
+        pupil_ids, guardian_ids = _insert_pupils_and_guardians(batch, classes, now)
+    audit.record_bulk_inserts(Pupil, pupil_ids, user=user, roster_import=job.pk if job else None)
+    audit.record_bulk_inserts(Guardian, guardian_ids, user=user, roster_import=job.pk if job else None)
+    _insert(
+        HistoryEntry,
+        [
+            {
+                "pupil_id": pupil_id,
+                "kind": "registered",
+                "summary": registered % {"school": row.school.name, "number": row.national_number},
+                "data": {"roster_import": job.pk if job else None, "row": row.number},
+                "school_id": row.school.pk,
+                "actor_id": user.pk,
+                "actor_name": actor_name,
+                "unit_code": unit_code,
+                "at": now,
+            }
+            for row, pupil_id in zip(batch, pupil_ids)
+        ],
+    )
+    pupils = Pupil.objects.in_bulk(pupil_ids) if any(row.likely for row in batch) else {}
+    for row, pupil_id in zip(batch, pupil_ids):
+        if row.likely:
+            duplicates.record_entry_override(
+                pupil=pupils[pupil_id],
+                likely=row.likely,
+                reason=gettext("花名册导入时确认保留（导入任务 %(job)s 第 %(row)s 行）")
+                % {"job": job.pk if job else "-", "row": row.number},
+                user=user,
+            )
+
+
+def _insert_pupils_and_guardians(batch: list[Row], classes: dict, now) -> tuple[list[int], list[int]]:
     pupil_ids = _insert(
         Pupil,
         [
@@ -970,7 +980,7 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
             for row in batch
         ],
     )
-    _insert(
+    guardian_ids = _insert(
         Guardian,
         [
             {
@@ -992,33 +1002,7 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
             for index, g in enumerate(row.data.guardians, start=1)
         ],
     )
-    _insert(
-        HistoryEntry,
-        [
-            {
-                "pupil_id": pupil_id,
-                "kind": "registered",
-                "summary": registered % {"school": row.school.name, "number": row.national_number},
-                "data": {"roster_import": job.pk if job else None, "row": row.number},
-                "school_id": row.school.pk,
-                "actor_id": user.pk,
-                "actor_name": actor_name,
-                "unit_code": unit_code,
-                "at": now,
-            }
-            for row, pupil_id in zip(batch, pupil_ids)
-        ],
-    )
-    pupils = Pupil.objects.in_bulk(pupil_ids) if any(row.likely for row in batch) else {}
-    for row, pupil_id in zip(batch, pupil_ids):
-        if row.likely:
-            duplicates.record_entry_override(
-                pupil=pupils[pupil_id],
-                likely=row.likely,
-                reason=gettext("花名册导入时确认保留（导入任务 %(job)s 第 %(row)s 行）")
-                % {"job": job.pk if job else "-", "row": row.number},
-                user=user,
-            )
+    return pupil_ids, guardian_ids
 
 
 # --- the job: upload → check → confirm → import ------------------------------------------

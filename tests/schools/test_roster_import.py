@@ -95,6 +95,10 @@ def test_created_pupils_are_audited_with_the_actor(world):
     assert event.pgh_label == "insert"
     assert event.pgh_context.metadata["username"] == user.username
     assert event.pgh_context.metadata["roster_import"] == job.pk
+    assert event.pgh_context.metadata["unit"] == world.school_a1.code
+    assert event.name == pupil.name and event.national_number == pupil.national_number
+    guardian_events = Guardian.pgh_event_model.objects.filter(pgh_obj__pupil=pupil, pgh_label="insert")
+    assert guardian_events.count() == pupil.guardians.count() >= 1
 
 
 def test_confirm_twice_is_a_conflict(world):
