@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pghistory
 from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
 
 from registry.audit import context_for
 from registry.models import ApiToken
+
+
+LAST_USED_PRECISION = dt.timedelta(minutes=5)
 
 
 class BearerToken(HttpBearer):
@@ -21,7 +26,11 @@ class BearerToken(HttpBearer):
         )
         if found is None:
             return None
-        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        if found.last_used_at is None or now - found.last_used_at > LAST_USED_PRECISION:
+            # At most one write per token per interval: a hot integration must not turn
+            # every read into a write (and an audit event).
+            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
         request.user = found.user
         # The audit middleware ran before the token was read: name the actor now.
         pghistory.context(**context_for(found.user))
