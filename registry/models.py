@@ -90,7 +90,7 @@ class Membership(models.Model):
     def unit_name(self) -> str:
         if self.school_id:
             return self.school.name
-        return f"{self.division.full_name()}{_('教育行政部门')}"
+        return _("%(place)s教育行政部门") % {"place": self.division.full_name()}
 
     @property
     def level(self) -> str:

@@ -389,7 +389,7 @@ def registration_problems(data: PupilData) -> list[ValidationFailed]:
             _(
                 "该无户籍学生已在%(school)s（%(county)s）建有学籍，全国学籍号 %(number)s"
                 "（父母身份证号与%(relation)s一致）。省内流动的无户籍学生不得重新建立学籍，"
-                "请转入学校按父母身份证号查找该学生并发起转学。"
+                "请转入学校在“转学 → 转学申请”中选择转出学校%(school)s，填写父母（或法定监护人）身份证号查找该学生并发起转学。"
             )
             % {
                 "school": holder.school.name,

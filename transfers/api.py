@@ -175,16 +175,23 @@ def origin_schools(request, q: str = ""):
 
 
 @router.get("/transfers/lookup", response=LookupOut)
-def lookup(request, origin_school_code: str, name: str, id_number: str = ""):
+def lookup(
+    request,
+    origin_school_code: str,
+    name: str = "",
+    id_number: str = "",
+    parent_id_number: str = Query("", description="无户籍学生：父亲、母亲或法定监护人的居民身份证号（此时姓名可省略）"),
+):
     result = services.transfer_lookup(
-        user=request.user, origin_school_code=origin_school_code, name=name, id_number=id_number
+        user=request.user, origin_school_code=origin_school_code, name=name, id_number=id_number,
+        parent_id_number=parent_id_number,
     )
     return LookupOut(
         origin_school_code=result.origin_school.code,
         origin_school_name=result.origin_school.name,
         found=[PupilCardOut(**vars(c)) for c in result.found],
         close_matches=[PupilCardOut(**vars(c)) for c in result.close],
-        hint=None if result.found else str(services.NOT_FOUND_HINT),
+        hint=None if result.hint is None else str(result.hint),
     )
 
 

@@ -9,8 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 class LookupForm(forms.Form):
     origin = forms.CharField(label=_("转出学校标识码"), max_length=10)
-    name = forms.CharField(label=_("学生姓名"), max_length=50)
+    name = forms.CharField(label=_("学生姓名"), max_length=50, required=False)
     id_number = forms.CharField(label=_("身份证件号（知道时填写）"), max_length=32, required=False)
+    parent_id_number = forms.CharField(
+        label=_("父母（或法定监护人）身份证号（无身份证号的学生）"), max_length=32, required=False
+    )
 
 
 class ApplyForm(forms.Form):

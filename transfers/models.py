@@ -173,13 +173,24 @@ class TransferSnapshot(models.Model):
 
 
 class TransferLookup(models.Model):
-    """One origin-school pupil lookup by a destination school: who asked what, what came back."""
+    """One origin-school pupil lookup by a destination school: who asked what, what came back.
+
+    ``kind`` says how the pupil was looked for: by the pupil's exact name (+ ID number), or,
+    for a pupil without a resident ID (无户籍), by a parent's or the legal guardian's resident
+    ID number (按父母身份证号查找, seed 004), kept in ``parent_id_number``.
+    """
+
+    class Kind(models.TextChoices):
+        PUPIL = "pupil", _("按学生姓名")
+        PARENT = "parent", _("按父母身份证号")
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
     county_code = models.CharField(max_length=6)
     origin_school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("查询方式"), max_length=8, choices=Kind.choices, default=Kind.PUPIL)
     name = models.CharField(max_length=50)
     id_number = models.CharField(max_length=32, blank=True)
+    parent_id_number = models.CharField(_("父母（监护人）身份证号"), max_length=32, blank=True)
     found = models.PositiveSmallIntegerField(default=0)
     close_matches = models.PositiveSmallIntegerField(default=0)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from registry.models import Guardian, Pupil, PupilStatus
+from registry.nohukou import NOT_HMT, PARENT_RELATIONS, RESIDENT_ID
 from registry.scope import Scope, get_in_scope, restrict, scope_of
 from schools.models import School
 from transfers.models import Transfer, TransferAttachment, TransferSnapshot, TransferStep
@@ -136,4 +138,32 @@ def origin_school_search(keyword: str, *, limit: int = 20) -> list[School]:
         return []
     return list(
         School.objects.select_related("county__parent").filter(name__contains=keyword).order_by("name")[:limit]
+    )
+
+
+def origin_pupils(origin: School) -> QuerySet[Pupil]:
+    """Pupils of the chosen origin school that a destination school's lookup may match.
+
+    The one sanctioned read of another school's pupils (DESIGN.md section 2), unscoped on
+    purpose: only ``transfers.services.transfer_lookup`` calls it, matches exactly and
+    returns the minimal card, and every call is recorded (``TransferLookup``).
+    """
+    return Pupil.objects.select_related("school_class").filter(school=origin).exclude(status=PupilStatus.DELETED)
+
+
+def no_id_pupils_of_parent(origin: School, parent_id_number: str) -> QuerySet[Pupil]:
+    """Pupils without a resident ID (无户籍) of ``origin`` whose parent (51–54) or guardian
+    has this resident ID number — the transfer lookup of seed 004 (按父母身份证号查找).
+
+    Pupils with a resident ID number are never found this way, nor 港澳台侨外 pupils; one
+    query on the indexed ``Guardian.id_number``.
+    """
+    families = Guardian.objects.filter(id_number=parent_id_number).filter(
+        Q(relation__in=PARENT_RELATIONS) | Q(is_guardian=True)
+    )
+    return (
+        origin_pupils(origin)
+        .filter(pk__in=families.values("pupil_id"))
+        .filter(Q(id_number="") | ~Q(id_type=RESIDENT_ID))
+        .filter(hmt__in=("", NOT_HMT))
     )

@@ -58,6 +58,11 @@ NOT_FOUND_HINT = _(
     "未查到该学生。请确认：（1）原学校是否已为该生建立电子学籍；（2）所选转出学校是否正确"
     "（教学点的学生可能登记在村本部学校）；（3）姓名是否录入有误（如“淞”误录为“凇”）。"
 )
+#: Shown when a lookup by a parent's ID number finds nobody.
+NOT_FOUND_BY_PARENT_HINT = _(
+    "未查到该学生。按父母身份证号查找只适用于没有居民身份证号的学生（无户籍学生）。请确认：（1）所选转出学校是否正确；"
+    "（2）父亲、母亲或法定监护人的身份证号是否与原学校登记的一致；（3）学生有身份证号的，请按学生姓名和身份证号查找。"
+)
 
 
 # --- the origin-school lookup --------------------------------------------------------
@@ -79,6 +84,14 @@ class LookupResult:
     origin_school: School
     found: list[PupilCard] = field(default_factory=list)
     close: list[PupilCard] = field(default_factory=list)
+    kind: str = TransferLookup.Kind.PUPIL
+
+    @property
+    def hint(self):
+        """Why nothing was found (``None`` when something was)."""
+        if self.found:
+            return None
+        return NOT_FOUND_BY_PARENT_HINT if self.kind == TransferLookup.Kind.PARENT else NOT_FOUND_HINT
 
 
 def _card(pupil: Pupil, user) -> PupilCard:
@@ -109,29 +122,60 @@ def _origin_school(code: str) -> School:
     return school
 
 
-def transfer_lookup(*, user, origin_school_code: str, name: str, id_number: str = "") -> LookupResult:
-    """Find a pupil at the chosen origin school by exact name (+ ID number when known).
+def transfer_lookup(
+    *, user, origin_school_code: str, name: str = "", id_number: str = "", parent_id_number: str = ""
+) -> LookupResult:
+    """Find a pupil at the chosen origin school, only to start a transfer.
 
-    Only to start a transfer: the answer is name, sex, birth date, grade and class, plus a
-    signed reference for ``transfer_apply``; every lookup is recorded. When nothing
-    matches and an ID number was given, pupils of that school born that day whose names
-    sound or look alike (李娜/李纳, 淞/凇) are offered as close matches.
+    Two ways, both recorded (``TransferLookup``) and both answering only name, sex, birth
+    date, grade and class, plus a signed reference for ``transfer_apply``:
+
+    - by the pupil's exact name (+ ID number when known). When nothing matches and an ID
+      number was given, pupils of that school born that day whose names sound or look
+      alike (李娜/李纳, 淞/凇) are offered as close matches;
+    - for a pupil without a resident ID (无户籍, seed 004): by a parent's or the legal
+      guardian's resident ID number (``parent_id_number``), the name optional. Only pupils
+      without a resident ID number are found this way. With a name that matches none of
+      that parent's children there, the ones whose names sound or look alike are offered.
     """
     membership = _school_member(user)
     origin = _origin_school(origin_school_code)
     if origin.pk == membership.school_id:
         raise BusinessRefused(_("转出学校与转入学校不能相同"), code="same_school", field="origin_school_code")
     name = (name or "").strip()
-    if not name:
-        raise ValidationFailed(_("请输入学生姓名"), code="name_required", field="name")
     id_number = identity.normalize_id_number(id_number) if id_number else ""
-    born = identity.validate_resident_id(id_number, today=timezone.localdate()).birth_date if id_number else None
-
-    # The one sanctioned read of another school's pupils (DESIGN.md section 2): exact
-    # name at the chosen school; the caller gets only the minimal card.
-    candidates = Pupil.objects.select_related("school_class").filter(school=origin).exclude(
-        status=PupilStatus.DELETED
+    parent_id_number = identity.normalize_id_number(parent_id_number) if parent_id_number else ""
+    if parent_id_number:
+        result = _lookup_by_parent(user, origin, name=name, id_number=id_number, parent_id_number=parent_id_number)
+    else:
+        result = _lookup_by_name(user, origin, name=name, id_number=id_number)
+    TransferLookup.objects.create(
+        school_id=membership.school_id,
+        county_code=membership.school.county_id,
+        origin_school=origin,
+        kind=result.kind,
+        name=name,
+        id_number=id_number,
+        parent_id_number=parent_id_number,
+        found=len(result.found),
+        close_matches=len(result.close),
+        actor=user,
+        actor_name=user.get_username(),
     )
+    log.info(
+        "transfer lookup (%s) by %s at %s: %s found, %s close",
+        result.kind, user, origin.code, len(result.found), len(result.close),
+    )
+    return result
+
+
+def _lookup_by_name(user, origin: School, *, name: str, id_number: str) -> LookupResult:
+    if not name:
+        raise ValidationFailed(
+            _("请输入学生姓名；没有身份证号的学生也可按父母身份证号查找"), code="name_required", field="name"
+        )
+    born = identity.validate_resident_id(id_number, today=timezone.localdate()).birth_date if id_number else None
+    candidates = selectors.origin_pupils(origin)
     exact = candidates.filter(name=name)
     if id_number:
         exact = exact.filter(id_number=id_number)
@@ -142,18 +186,32 @@ def transfer_lookup(*, user, origin_school_code: str, name: str, id_number: str 
             if p.name != name and _close_name(p.name, name)
         ]
         result.close = [_card(p, user) for p in near[:MAX_CLOSE_MATCHES]]
-    TransferLookup.objects.create(
-        school_id=membership.school_id,
-        county_code=membership.school.county_id,
-        origin_school=origin,
-        name=name,
-        id_number=id_number,
-        found=len(result.found),
-        close_matches=len(result.close),
-        actor=user,
-        actor_name=user.get_username(),
+    return result
+
+
+def _lookup_by_parent(user, origin: School, *, name: str, id_number: str, parent_id_number: str) -> LookupResult:
+    if id_number:
+        raise ValidationFailed(
+            _("按父母身份证号查找只适用于没有身份证号的学生：请不要同时填写学生的身份证件号"),
+            code="parent_id_with_pupil_id",
+            field="id_number",
+        )
+    try:
+        identity.validate_resident_id(parent_id_number, today=timezone.localdate())
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            _("父母（或法定监护人）的身份证号有误：%(reason)s") % {"reason": exc.message},
+            code=exc.code,
+            field="parent_id_number",
+        ) from None
+    children = list(selectors.no_id_pupils_of_parent(origin, parent_id_number).order_by("id")[:20])
+    exact = [p for p in children if not name or p.name == name]
+    result = LookupResult(
+        origin_school=origin, found=[_card(p, user) for p in exact], kind=TransferLookup.Kind.PARENT
     )
-    log.info("transfer lookup by %s at %s: %s found, %s close", user, origin.code, len(result.found), len(result.close))
+    if not result.found:
+        near = [p for p in children if _close_name(p.name, name)]
+        result.close = [_card(p, user) for p in near[:MAX_CLOSE_MATCHES]]
     return result
 
 

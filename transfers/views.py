@@ -54,7 +54,8 @@ def transfer_new(request):
     context["schools"] = selectors.origin_school_search(context["keyword"]) if context["keyword"] else []
     origin_code = request.GET.get("origin", "")
     if origin_code:
-        lookup = LookupForm(request.GET if request.GET.get("name") else None, initial={"origin": origin_code})
+        asked = any(request.GET.get(key) for key in ("name", "parent_id_number"))
+        lookup = LookupForm(request.GET if asked else None, initial={"origin": origin_code})
         context["lookup_form"] = lookup
         context["origin_code"] = origin_code
         if lookup.is_bound and lookup.is_valid():
@@ -64,11 +65,12 @@ def transfer_new(request):
                     origin_school_code=lookup.cleaned_data["origin"],
                     name=lookup.cleaned_data["name"],
                     id_number=lookup.cleaned_data["id_number"],
+                    parent_id_number=lookup.cleaned_data["parent_id_number"],
                 )
             except RegistryError as exc:
                 context["error"] = exc
             else:
-                context["hint"] = services.NOT_FOUND_HINT
+                context["hint"] = context["result"].hint
                 context["apply_form"] = ApplyForm(initial={"origin_school_code": origin_code})
     return render(request, "transfers/new.html", context)
 

@@ -10,7 +10,6 @@ import json
 import pytest
 
 from registry.errors import BusinessRefused, ValidationFailed
-from registry.forms import PupilRegisterForm
 from registry.identity import id_check_char, validate_national_number
 from registry.models import HistoryEntry, Pupil
 from registry.records import GuardianData, PupilData
@@ -242,16 +241,6 @@ def test_api_refuses_an_active_id_elsewhere(world, client, api_token):
 
 # The form /pupils/new/ -----------------------------------------------------------------------------
 
-FORM_HAS_NOHUKOU_FIELDS = all(
-    f"g1_{name}" in PupilRegisterForm().fields
-    for name in ("vital", "police_reference", "police_date", "hukou_division_code")
-)
-needs_guardian_fields = pytest.mark.skipif(
-    not FORM_HAS_NOHUKOU_FIELDS,
-    reason="the registration form has no guardian vital/police/hukou fields yet (see docs/nohukou.md)",
-)
-
-
 def form_post(data: PupilData, **extra) -> dict:
     post = {
         "name": data.name, "sex": data.sex, "birth_date": data.birth_date.isoformat(), "id_type": data.id_type,
@@ -261,15 +250,13 @@ def form_post(data: PupilData, **extra) -> dict:
     }
     for n in (1, 2):
         post[f"g{n}_id_type"] = "1"
-        if FORM_HAS_NOHUKOU_FIELDS:
-            post[f"g{n}_vital"] = "alive"
+        post[f"g{n}_vital"] = "alive"
     for n, g in enumerate(data.guardians[:2], start=1):
         post.update({f"g{n}_name": g.name, f"g{n}_relation": g.relation, f"g{n}_id_type": g.id_type,
                      f"g{n}_id_number": g.id_number, f"g{n}_phone": g.phone, f"g{n}_is_guardian": "on"})
-        if FORM_HAS_NOHUKOU_FIELDS:
-            post.update({f"g{n}_vital": g.vital, f"g{n}_police_reference": g.police_reference,
-                         f"g{n}_police_date": g.police_date.isoformat() if g.police_date else "",
-                         f"g{n}_hukou_division_code": g.hukou_division_code})
+        post.update({f"g{n}_vital": g.vital, f"g{n}_police_reference": g.police_reference,
+                     f"g{n}_police_date": g.police_date.isoformat() if g.police_date else "",
+                     f"g{n}_hukou_division_code": g.hukou_division_code})
     post.update(extra)
     return post
 
@@ -308,7 +295,6 @@ def test_form_refuses_a_no_id_pupil_whose_first_guardian_has_no_hukou(world, log
     assert not Pupil.objects.filter(name="林小溪").exists()
 
 
-@needs_guardian_fields
 def test_form_registers_a_no_id_pupil_with_the_first_guardians_hukou(world, login):
     client = login(world["a1"].operator)
     response = client.post("/pupils/new/", form_post(no_id_record(world.school_a1)))
@@ -317,7 +303,6 @@ def test_form_registers_a_no_id_pupil_with_the_first_guardians_hukou(world, logi
     assert pupil.national_number.startswith("J") and pupil.hukou_division_id == "440105"
 
 
-@needs_guardian_fields
 def test_form_refuses_a_second_record_of_the_same_child(world, login):
     pupil_register(user=world["b1"].operator, data=no_id_record(world.school_b1))
     client = login(world["a1"].operator)
@@ -371,9 +356,5 @@ def test_browser_no_id_pupil_registration(world, browser_login):
     _fill(page, form_post(mother_only))
     with page.expect_navigation():
         page.click("button.primary")
-    if not FORM_HAS_NOHUKOU_FIELDS:
-        error = page.locator(".error[data-code=nohukou_first_guardian_hukou_required]")
-        assert error.count() == 1 and "陈小红" in error.text_content()
-        return
     page.wait_for_url("**/pupils/J*/")
     assert Pupil.objects.get(name="林小溪").hukou_division_id == "440106"  # the mother's, the first guardian
