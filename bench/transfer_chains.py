@@ -183,11 +183,14 @@ class Client:
         return response.status, (json.loads(data) if data else {}), elapsed
 
 
-def drive(port: int, jobs: "queue.Queue[dict]", stats: dict, lock: threading.Lock, retry_every: int) -> None:
+def drive(port: int, jobs: "queue.Queue[dict]", stats: dict, lock: threading.Lock, retry_every: int,
+          think_ms: int = 0) -> None:
     client = Client(port)
     counter = 0
 
     def record(action: str, status: int, body: dict, ms: float, expected: int = 200) -> bool:
+        if think_ms:
+            time.sleep(think_ms / 1000)  # the person reads the page before the next click
         with lock:
             stats["latency"][action].append(ms)
             if status != expected:
@@ -257,6 +260,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--retry-every", type=int, default=5, help="send every n-th approval twice (0: never)")
+    parser.add_argument("--think-ms", type=int, default=0,
+                        help="pause of each client after every answer (0: closed loop, as fast as possible)")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL"):
         raise SystemExit("set DATABASE_URL to a PostgreSQL database for the benchmark")
@@ -271,7 +276,7 @@ def main() -> None:
         work.put(job)
     stats = {"latency": defaultdict(list), "errors": [], "completed": 0}
     lock = threading.Lock()
-    threads = [threading.Thread(target=drive, args=(port, work, stats, lock, args.retry_every))
+    threads = [threading.Thread(target=drive, args=(port, work, stats, lock, args.retry_every, args.think_ms))
                for _ in range(args.clients)]
     started = time.perf_counter()
     try:
@@ -285,7 +290,7 @@ def main() -> None:
         server.wait(30)
     doubles, completed_db = double_transitions(run)
     print(f"machine: {os.cpu_count()} cores; gunicorn gthread {args.workers}x{args.threads}; "
-          f"{args.clients} clients; PostgreSQL {os.environ['DATABASE_URL'].rsplit('@', 1)[-1]}")
+          f"{args.clients} clients, think time {args.think_ms} ms; PostgreSQL {os.environ['DATABASE_URL'].rsplit('@', 1)[-1]}")
     print(f"chains completed: {stats['completed']}/{len(jobs)} in {wall:.1f}s = {stats['completed'] / wall:.1f} chains/s")
     requests = sum(len(v) for v in stats["latency"].values())
     print(f"requests: {requests} = {requests / wall:.0f} req/s")
