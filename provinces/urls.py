@@ -1,4 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from provinces import views
 
 app_name = "provinces"
-urlpatterns: list = []
+urlpatterns = [
+    path("sweeps/", views.sweep_list, name="sweeps"),
+    path("sweeps/start/", views.sweep_start, name="sweep_start"),
+    path("sweeps/<int:sweep_id>/resume/", views.sweep_resume, name="sweep_resume"),
+    path("sweeps/<int:sweep_id>/progress/", views.sweep_progress, name="sweep_progress"),
+    path("cases/", views.case_list, name="cases"),
+    path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
+    path("cases/<int:case_id>/resolve/", views.case_resolve, name="case_resolve"),
+    path("policy/", views.policy_edit, name="policy"),
+]

@@ -400,10 +400,16 @@ def test_an_inactive_record_does_not_block(world, existing, status):
     assert pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
 
 
-def test_a_record_with_a_resident_id_does_not_block(world):
+def test_a_record_with_a_resident_id_is_not_the_no_hukou_refusal_but_a_likely_duplicate(world):
+    """The no-hukou rule looks at no-ID records only; the same child's ID record is the
+    duplicate check's business (the operator sees it and may still save with a reason)."""
     holder = make_pupil(world.school_b1, name="林小溪", sex="2", birth_date=BIRTH)
     Guardian.objects.filter(pupil=holder).update(id_number=FATHER_ID)
-    assert pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
+    assert nohukou.registration_problems(no_id_record(world.school_a1)) == []
+    with pytest.raises(BusinessRefused) as refused:
+        pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
+    assert refused.value.code == "likely_duplicate"
+    assert pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1), duplicate_reason="县局核实为两人")
 
 
 def test_a_shared_relative_who_is_not_a_guardian_does_not_match(world):

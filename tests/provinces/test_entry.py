@@ -1,0 +1,85 @@
+"""查重 at entry: an exact active ID is refused, a likely duplicate is refused with
+``likely_duplicate`` unless a reason is given (then a case is opened); twins and namesakes
+pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from provinces.models import DuplicateCase
+from registry.duplicates import likely_duplicates
+from registry.models import Pupil
+from registry.records import GuardianData
+from tests.factories import make_pupil, resident_id
+from tests.provinces.helpers import api_body, open_cases, record_like
+
+
+def post(client, headers, body):
+    return client.post("/api/v1/pupils", body, content_type="application/json", **headers)
+
+
+def test_likely_duplicate_is_refused_via_the_api(world, client, api_token):
+    existing = world.pupils["a1"]  # 李娜, 2016-05-01
+    data = record_like(existing, world.school_b1, name="李纳")
+    response = post(client, api_token(world["b1"].operator), api_body(data))
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["code"] == "likely_duplicate"
+    assert body["details"][0]["national_number"] == existing.national_number
+    assert any("同音" in r for r in body["details"][0]["reasons"])
+    assert "天河第一小学" in body["details"][0]["summary"]
+    assert not Pupil.objects.filter(name="李纳").exists()
+    assert not DuplicateCase.objects.exists()
+
+
+def test_likely_duplicate_saved_with_a_reason_opens_a_case(world, client, api_token):
+    existing = world.pupils["a1"]
+    data = record_like(existing, world.school_b1, name="李纳")
+    response = post(client, api_token(world["b1"].operator), api_body(data, duplicate_reason="双胞胎之一，户口簿已核"))
+    assert response.status_code == 201, response.content
+    new = Pupil.objects.get(name="李纳")
+    case = open_cases().get()
+    assert set(case.members.all()) == {existing, new}
+    assert case.source == DuplicateCase.Source.ENTRY
+    assert case.entry_reason == "双胞胎之一，户口簿已核"
+    assert set(case.memberships.values_list("county_code", flat=True)) == {"440106", "440105"}
+
+
+def test_exact_active_id_is_refused_as_already_existing(world, client, api_token):
+    existing = world.pupils["a1"]
+    data = record_like(existing, world.school_b1, id_number=existing.id_number)
+    response = post(client, api_token(world["b1"].operator), api_body(data, duplicate_reason="whatever"))
+    assert response.status_code == 422
+    assert response.json()["code"] == "id_number_active_elsewhere"
+
+
+def test_twins_are_not_flagged(world):
+    elder = world.pupils["a1"]  # 李娜
+    data = record_like(elder, world.school_a1, name="李强", sex="1",
+                       id_number=resident_id(elder.birth_date, "1", region="440106", seq=301))
+    assert likely_duplicates(data) == []
+
+
+def test_namesakes_born_the_same_day_are_not_flagged(world):
+    other = world.pupils["a1"]
+    data = record_like(other, world.school_b1, guardians=[
+        GuardianData(name="周父", relation="51", id_number=resident_id(dt.date(1980, 7, 7), "1", seq=222),
+                     is_first_guardian=True)])
+    assert likely_duplicates(data) == []
+
+
+def test_pupils_of_another_province_are_not_candidates(world):
+    x = world.pupils["x"]  # 陈静 in Hubei
+    data = record_like(x, world.school_a1, name="陈净")
+    assert likely_duplicates(data) == []
+
+
+def test_no_id_record_with_a_birth_date_typo_is_found(world):
+    """A no-ID record of a child born one day off, same father: found by the guardian lookup."""
+    a = make_pupil(world.school_a1, name="欧阳娜娜", sex="2", birth_date=dt.date(2013, 4, 4), grade=6,
+                   id_number="")
+    data = record_like(a, world.school_b1, name="欧阳娜娜", birth_date=dt.date(2013, 4, 5), id_number="", id_type="Z",
+                       guardians=[GuardianData(name="欧阳父", relation="51", id_number=a.guardians.get().id_number,
+                                               is_first_guardian=True)])
+    found = likely_duplicates(data)
+    assert [f["national_number"] for f in found] == [a.national_number]
