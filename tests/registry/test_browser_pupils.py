@@ -37,6 +37,7 @@ def test_school_operator_does_not_find_other_school_pupil(world, browser_login):
 @pytest.mark.django_db(transaction=True)
 def test_language_switcher_offers_english(world, browser_login):
     page = browser_login(world["a1"].operator)
-    page.select_option("select[name=language]", "en")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
     assert page.locator("html").get_attribute("lang") == "en"
+    assert "Home" in page.text_content("nav.mainnav")
