@@ -13,6 +13,8 @@ likely match (national number, name, school) so that a transfer can be started i
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -57,28 +59,8 @@ def case_threshold(province_code: str) -> float:
     return max(configured, matching.CASE_THRESHOLD) if configured else matching.CASE_THRESHOLD
 
 
-def candidates_of(new: matching.PupilKey, province_code: str, *, exclude_pk: int | None = None):
-    """Active pupils of the province sharing any indexed key with ``new`` (not yet scored)."""
-    keys = matching.candidate_query_keys(new)
-    id_numbers = [k[2:] for k in keys["id_neighbour_keys"] if k.startswith("x:")]
-    condition = Q(birth_date=keys["birth_date"], sex=keys["sex"])
-    if keys["id_number"]:
-        condition |= Q(id_number__in=[keys["id_number"], *id_numbers])
-    if keys["id_neighbour_keys"]:
-        condition |= Q(match_key__id_keys__overlap=keys["id_neighbour_keys"])
-    if keys["guardian_ids"]:
-        condition |= Q(pk__in=Guardian.objects.filter(id_number__in=keys["guardian_ids"]).values("pupil_id"))
-    if keys["name_sound_keys"]:
-        condition |= Q(match_key__birth_year=keys["birth_year"], match_key__sound_keys__overlap=keys["name_sound_keys"])
-    found = (
-        Pupil.objects.filter(county_code__startswith=province_code, status__in=ACTIVE_STATUSES)
-        .filter(condition)
-        .select_related("school__county")
-        .prefetch_related("guardians")
-    )
-    if exclude_pk is not None:
-        found = found.exclude(pk=exclude_pk)
-    return list(found.distinct()[:2000])
+#: Records checked together: one candidate query per batch instead of one per row.
+BATCH = 500
 
 
 def likely_duplicates(data: PupilData, *, exclude_pk: int | None = None) -> list[dict]:
@@ -87,30 +69,130 @@ def likely_duplicates(data: PupilData, *, exclude_pk: int | None = None) -> list
     ``exclude_pk`` is the pupil being changed (a key change re-runs the check); pairs a
     county ruled 佐证 (both real) are never reported again.
     """
-    from provinces.models import CleanPair
+    return likely_duplicates_many([data], exclude_pk=exclude_pk)[0]
+
+
+def likely_duplicates_many(records: list[PupilData], *, exclude_pk: int | None = None) -> list[list[dict]]:
+    """``likely_duplicates`` for many records at once (a roster's rows), in their order.
+
+    Candidates come from one query per batch over the indexed keys of every record in it,
+    read as plain tuples; each record is then scored only against the candidates sharing
+    one of *its* keys, so the result is the same as checking the records one by one.
+    """
     from schools.models import School
 
-    if not data.name or not data.birth_date or data.sex not in ("1", "2"):
-        return []
-    school = School.objects.filter(code=data.school_code).only("county_id").first()
-    if school is None:
-        return []
-    province = school.county_id[:2]
-    new = data_key(data, pk=exclude_pk or 0, county=school.county_id)
-    candidates = candidates_of(new, province, exclude_pk=exclude_pk)
-    by_pk = {p.pk: p for p in candidates}
-    clean: set[int] = set()
-    if exclude_pk:
-        clean = set(CleanPair.objects.filter(pupil_low=exclude_pk).values_list("pupil_high", flat=True))
-        clean |= set(CleanPair.objects.filter(pupil_high=exclude_pk).values_list("pupil_low", flat=True))
-    threshold = case_threshold(province)
-    result = []
-    for match in matching.matches_for(new, [pupil_key(p) for p in candidates]):
-        other = match.b_pk if match.a_pk == new.pk else match.a_pk
-        if match.score < threshold or other in clean:
-            continue
-        result.append(_describe(by_pk[other], match))
-    return result
+    results: list[list[dict]] = [[] for _ in records]
+    usable = [(i, d) for i, d in enumerate(records) if d.name and d.birth_date and d.sex in ("1", "2")]
+    counties = dict(
+        School.objects.filter(code__in={d.school_code for _, d in usable}).values_list("code", "county_id")
+    )
+    by_province: dict[str, list] = defaultdict(list)
+    for i, d in usable:
+        county = counties.get(d.school_code)
+        if county:
+            by_province[county[:2]].append((i, data_key(d, pk=exclude_pk or 0, county=county)))
+    clean = _clean_partners(exclude_pk)
+    for province, items in by_province.items():
+        threshold = case_threshold(province)
+        for start in range(0, len(items), BATCH):
+            wanted = [(i, key, matching.candidate_query_keys(key)) for i, key in items[start : start + BATCH]]
+            pool = _CandidatePool(province, [keys for _, _, keys in wanted], exclude_pk=exclude_pk)
+            found: dict[int, list[matching.Match]] = {}
+            for i, key, keys in wanted:
+                matches = [
+                    m for m in matching.matches_for(key, pool.candidates_for(keys))
+                    if m.score >= threshold and _other(m, key.pk) not in clean
+                ]
+                if matches:
+                    found[i] = matches
+            own = exclude_pk or 0
+            pupils = pool.pupils({_other(m, own) for ms in found.values() for m in ms})
+            for i, matches in found.items():
+                results[i] = [_describe(pupils[_other(m, own)], m) for m in matches]
+    return results
+
+
+def _other(match: matching.Match, own_pk: int) -> int:
+    return match.b_pk if match.a_pk == own_pk else match.a_pk
+
+
+def _clean_partners(pk: int | None) -> set[int]:
+    """Pupils a county ruled 佐证 (both real) together with ``pk``."""
+    if not pk:
+        return set()
+    from provinces.models import CleanPair
+
+    partners = set(CleanPair.objects.filter(pupil_low=pk).values_list("pupil_high", flat=True))
+    return partners | set(CleanPair.objects.filter(pupil_high=pk).values_list("pupil_low", flat=True))
+
+
+class _CandidatePool:
+    """Active pupils of a province sharing any indexed key with a batch of new records,
+    indexed by those keys (plain tuples: the engine needs a few columns)."""
+
+    COLUMNS = ("pk", "name", "sex", "birth_date", "id_number", "id_type", "county_code",
+               "match_key__birth_year", "match_key__sound_keys", "match_key__id_keys")
+
+    def __init__(self, province: str, wanted: list[dict], *, exclude_pk: int | None) -> None:
+        ids = {k["id_number"] for k in wanted if k["id_number"]}
+        ids |= {n[2:] for k in wanted for n in k["id_neighbour_keys"] if n.startswith("x:")}
+        id_keys = sorted({n for k in wanted for n in k["id_neighbour_keys"]})
+        guardian_ids = sorted({g for k in wanted for g in k["guardian_ids"]})
+        sound_keys = sorted({n for k in wanted for n in k["name_sound_keys"]})
+        condition = Q(birth_date__in={k["birth_date"] for k in wanted})
+        if ids:
+            condition |= Q(id_number__in=ids)
+        if id_keys:
+            condition |= Q(match_key__id_keys__overlap=id_keys)
+        if guardian_ids:
+            condition |= Q(pk__in=Guardian.objects.filter(id_number__in=guardian_ids).values("pupil_id"))
+        if sound_keys:
+            years = {k["birth_year"] for k in wanted}
+            condition |= Q(match_key__birth_year__in=years, match_key__sound_keys__overlap=sound_keys)
+        rows = Pupil.objects.filter(county_code__startswith=province, status__in=ACTIVE_STATUSES).filter(condition)
+        if exclude_pk is not None:
+            rows = rows.exclude(pk=exclude_pk)
+        rows = list(rows.values_list(*self.COLUMNS))
+        guardians: dict[int, set[str]] = defaultdict(set)
+        numbers = Guardian.objects.filter(pupil_id__in=[r[0] for r in rows]).exclude(id_number="")
+        for pupil_id, number in numbers.values_list("pupil_id", "id_number"):
+            guardians[pupil_id].add(number)
+        self.keys: dict[int, matching.PupilKey] = {}
+        self.index: dict[tuple, set[int]] = defaultdict(set)
+        for pk, name, sex, birth, id_number, id_type, county, year, sounds, stored_id_keys in rows:
+            self.keys[pk] = matching.PupilKey(
+                pk=pk, name=name, sex=sex, birth_date=birth, id_number=id_number or "",
+                guardian_ids=tuple(sorted(guardians[pk])), county=county, id_type=id_type,
+            )
+            self.index[("date", birth, sex)].add(pk)
+            if id_number:
+                self.index[("id", id_number)].add(pk)
+            for key in stored_id_keys or ():
+                self.index[("idkey", key)].add(pk)
+            for number in guardians[pk]:
+                self.index[("guardian", number)].add(pk)
+            for key in sounds or ():
+                self.index[("sound", year, key)].add(pk)
+
+    def candidates_for(self, keys: dict) -> list[matching.PupilKey]:
+        """The pool's pupils sharing one of ``keys`` (as ``candidate_query_keys`` gives them)."""
+        lookups = [("date", keys["birth_date"], keys["sex"])]
+        if keys["id_number"]:
+            lookups.append(("id", keys["id_number"]))
+        for key in keys["id_neighbour_keys"]:
+            lookups.append(("idkey", key))
+            if key.startswith("x:"):
+                lookups.append(("id", key[2:]))
+        lookups += [("guardian", number) for number in keys["guardian_ids"]]
+        lookups += [("sound", keys["birth_year"], key) for key in keys["name_sound_keys"]]
+        pks: set[int] = set()
+        for lookup in lookups:
+            pks |= self.index.get(lookup, set())
+        return [self.keys[pk] for pk in pks]
+
+    @staticmethod
+    def pupils(pks: set[int]) -> dict[int, Pupil]:
+        return Pupil.objects.select_related("school__county").in_bulk(list(pks))
 
 
 def _describe(pupil: Pupil, match: matching.Match) -> dict:

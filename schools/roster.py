@@ -734,6 +734,7 @@ def _check_against_registry(rows: list[Row], *, keep_likely: bool) -> None:
         for pupil in existing:
             same_child[(pupil.school_id, pupil.name, pupil.birth_date, _guardian_ids(pupil.guardians.all()))] = pupil
 
+    fresh: list[Row] = []
     for row in candidates:
         data = row.data
         if data.id_number and has_resident_id(data):
@@ -753,9 +754,9 @@ def _check_against_registry(rows: list[Row], *, keep_likely: bool) -> None:
             continue
         for exc in nohukou.registration_problems(data):
             row.refuse(exc)
-        if not row.ok:
-            continue
-        likely = duplicates.likely_duplicates(data)
+        if row.ok:
+            fresh.append(row)
+    for row, likely in zip(fresh, duplicates.likely_duplicates_many([row.data for row in fresh])):
         if likely:
             row.likely = likely
             if not keep_likely:

@@ -167,15 +167,18 @@ def test_nohukou_guardian_rules_are_reported(world, monkeypatch):
     assert row["problems"][0]["column"] == "家庭成员"
 
 
-def test_likely_duplicate_is_refused_unless_kept(world, monkeypatch):
-    from registry import duplicates
-
-    monkeypatch.setattr(duplicates, "likely_duplicates",
-                        lambda data, exclude_pk=None: [{"summary": "李纳 L4401060000 天河第一小学", "score": 0.9}])
-    row = _one(world)
-    assert codes_of(row) == {"likely_duplicate"}
-    assert "李纳" in row["problems"][0]["message"]
-    job = _check(world["a1"].operator, xlsx_bytes([roster_row(world.school_a1, seq=1)]), keep_likely_duplicates=True)
+def test_likely_duplicate_is_refused_unless_kept(world):
+    """李娜 is registered at 天河第一小学; a row for 李纳 (a pinyin slip) with the same birth
+    date and father at another school is the same child entered again."""
+    existing = world.pupils["a1"]
+    father_id = existing.guardians.get().id_number
+    row = roster_row(world.school_a2, name="李纳", sex="女", birth=existing.birth_date, seq=61,
+                     g1_id_number=father_id, grade="7")
+    job = _check(world["a2"].operator, xlsx_bytes([row]))
+    checked = rows_of(job)[2]
+    assert codes_of(checked) == {"likely_duplicate"}
+    assert existing.national_number in checked["problems"][0]["message"]
+    job = _check(world["a2"].operator, xlsx_bytes([row]), keep_likely_duplicates=True)
     assert rows_of(job)[2]["outcome"] == "new"
 
 
