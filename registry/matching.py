@@ -51,10 +51,12 @@ How it works
    same ID number                    = 1.0   身份证号相同: 440106…
    ID one edit apart                 +0.30   身份证号仅一位之差: …/…
    both IDs valid, different         -0.15   两条记录的身份证号均有效且不同
+   IDs different, one invalid        -0.10   两条记录的身份证号不同（至少一方无效）
    name identical                    +0.40   姓名相同: 张伟
    name same after t→s               +0.38   姓名繁简相同: 張偉/张伟
    name look-alike (one char)        +0.34   姓名形近: 淞/凇 (李淞/李凇)
    name sounds the same              +0.32   姓名同音: 李娜/李纳
+   … only through a rarer reading    +0.26   姓名同音（多音字）: 单丽/善丽
    name mixes look-alike and sound   +0.28   姓名音形相近: …
    name one character off            +0.10   姓名相近: 张子涵/张子轩
    birth date identical              +0.20   出生日期相同
@@ -67,15 +69,23 @@ How it works
    ================================  ======  ==============================================
 
    Without any name evidence (and no ID one edit apart) a pair is never reported. What the
-   weights give, against ``CASE_THRESHOLD`` = 0.60 (tuned with ``bench/dup_quality.py``):
+   weights give:
 
    * pinyin slip with an invented valid ID, same guardians: .32+.20+.10+.25-.15 = 0.72
+     (through a rarer reading of a polyphonic character, 单/善: 0.66)
    * same child re-entered with an invented ID: .40+.20+.10+.25-.15 = 0.80
    * a no-ID record of a child with an ID record: .40+.20+.10+.25 = 0.95
    * ID typo: ≥ .40+.20+.10+.30 = 1.0 → 0.99
    * twins (same guardians and date, different given names, valid IDs): at most
-     .10+.20+.10+.25-.15 = 0.50 — not reported;
-   * namesakes born the same day, different guardians and IDs: .40+.20+.10-.30-.15 = 0.25.
+     .10+.20+.10+.25-.15 = 0.50 (子涵/子轩), else no name evidence at all;
+   * namesakes born the same day, other guardians and IDs: .40+.20+.10-.30-.15 = 0.25,
+     0.55 when one of them has no guardians on file.
+
+   ``CASE_THRESHOLD`` = 0.60 is tuned on ``bench/dupgen.py`` (``bench/dup_quality.py``
+   prints the score range of every labelled kind): it lies in the gap between the hard
+   negatives (≤ 0.55) and the duplicates (≥ 0.66), nearer the negatives, so that a
+   homophone or look-alike re-entry with no guardians on file and no ID on one side
+   (.32+.20+.10 = 0.62, .34+.20+.10 = 0.64) is still shown to the county.
 
    Twins given homophone or look-alike names (张梓涵/张子涵) cannot be told from an
    invented-ID re-entry by these fields; they are reported and the county rules them
@@ -89,12 +99,17 @@ API
 ``candidate_query_keys(new)`` (the at-entry check), and for the database's indexed
 columns ``name_sound_key(s)`` and ``id_neighbour_keys``.
 
-Partitions
-----------
+Partitions and processes
+------------------------
 ``partition_of(key, partitions)`` is a stable hash (CRC-32) of a blocking key;
 ``sweep_partition(records, partition, partitions)`` scores the blocks of one partition, and
 the union over all partitions equals ``find_matches``. A Celery task per partition needs
 only the records that have a key in it (``record_partitions``).
+
+``find_matches`` itself runs in this process below ``PARALLEL_MIN_RECORDS`` records and
+otherwise forks two workers that split the work by key family (identity keys ``g:``/``x:``
+and name keys ``s:``/``d:``/``e:``), so that each computes only half of the keys and
+normalises only the records of its own candidate pairs. Same result either way.
 """
 
 from __future__ import annotations
@@ -124,10 +139,12 @@ SAME_ID_SCORE = 1.0
 
 W_ID_NEAR = 0.30
 W_IDS_BOTH_VALID_DIFFERENT = -0.15
+W_IDS_DIFFERENT_ONE_INVALID = -0.10
 W_NAME_SAME = 0.40
 W_NAME_SIMPLIFIED = 0.38
 W_NAME_LOOKALIKE = 0.34
 W_NAME_HOMOPHONE = 0.32
+W_NAME_HOMOPHONE_RARE = 0.26
 W_NAME_SOUND_SHAPE = 0.28
 W_NAME_ONE_OFF = 0.10
 W_BIRTH_SAME = 0.20
@@ -143,7 +160,7 @@ W_GUARDIANS_DISJOINT = -0.30
 
 MAX_BLOCK = 300  # larger blocks (a placeholder ID typed for many guardians) split by date
 MAX_SOUND_KEYS = 8  # readings combinations per name used as "s:" keys
-PARALLEL_MIN_RECORDS = 200_000  # find_matches forks worker processes above this size
+PARALLEL_MIN_RECORDS = 200_000  # find_matches forks two workers from this size on
 
 ID_TYPE_RESIDENT = "1"
 LOOKALIKE_TABLE = Path(__file__).with_name("data") / "lookalike.tsv"
@@ -310,40 +327,50 @@ def _combinations(options: list[tuple[str, ...]], limit: int) -> list[str]:
 
 
 # Per-character facts, computed once: (simplified, reading set, readings in pypinyin's
-# order, first reading, look-alike canonical char or "" when the char is not in the table).
-_CHARS: dict[str, tuple[str, frozenset[str], tuple[str, ...], str, str]] = {}
+# order, first reading, look-alike canonical char or "" when not in the table, polyphonic).
+_CHARS: dict[str, tuple[str, frozenset[str], tuple[str, ...], str, str, bool]] = {}
 
 
-def _char(char: str) -> tuple[str, frozenset[str], tuple[str, ...], str, str]:
+def _char(char: str) -> tuple[str, frozenset[str], tuple[str, ...], str, str, bool]:
     info = _CHARS.get(char)
     if info is None:
         simple = _simplified_char(char)
         readings = _reading_list(simple)
         canonical = _lookalike_tables()[1].get(simple, "")
-        info = _CHARS[char] = (simple, frozenset(readings), readings, readings[0], canonical)
+        info = _CHARS[char] = (
+            simple, frozenset(readings), readings, readings[0], canonical, len(readings) > 1
+        )
     return info
 
 
 class _NameForm:
     """Everything the engine derives from one spelling of a name (cached per spelling)."""
 
-    __slots__ = ("raw", "clean", "simp", "readings", "sound_keys", "given_sound", "shape", "has_lookalike")
+    __slots__ = (
+        "raw", "clean", "simp", "readings", "firsts", "sound_keys", "given_sound", "shape", "has_lookalike"
+    )
 
     def __init__(self, raw: str) -> None:
         self.raw = raw
         self.clean = clean = clean_name(raw)
-        infos = [_CHARS.get(char) or _char(char) for char in clean]
-        self.simp = simp = "".join([info[0] for info in infos])
-        self.readings = tuple([info[1] for info in infos])
-        firsts = [info[3] for info in infos]
-        if any(len(info[2]) > 1 for info in infos):
-            self.sound_keys = tuple(_combinations([info[2] for info in infos], MAX_SOUND_KEYS))
+        if not clean:
+            self.simp = self.shape = self.given_sound = ""
+            self.readings = self.firsts = self.sound_keys = ()
+            self.has_lookalike = False
+            return
+        simps, readings, options, firsts, canonicals, polyphonic = zip(
+            *[_CHARS.get(char) or _char(char) for char in clean]
+        )
+        self.simp = simp = "".join(simps)
+        self.readings = readings
+        self.firsts = firsts
+        if any(polyphonic):
+            self.sound_keys = tuple(_combinations(list(options), MAX_SOUND_KEYS))
         else:
-            self.sound_keys = ("-".join(firsts),) if firsts else ()
+            self.sound_keys = ("-".join(firsts),)
         self.given_sound = "-".join(firsts[_surname_length(simp):]) if len(firsts) > 1 else ""
-        canonicals = [info[4] for info in infos]
         self.has_lookalike = any(canonicals)
-        self.shape = "".join([c or info[0] for c, info in zip(canonicals, infos)]) if self.has_lookalike else simp
+        self.shape = "".join([c or x for c, x in zip(canonicals, simps)]) if self.has_lookalike else simp
 
 
 _NAME_FORMS: dict[str, _NameForm] = {}
@@ -361,13 +388,14 @@ def _name_form(raw: str) -> _NameForm:
 
 # Name comparison ------------------------------------------------------------------------------
 
-_SAME, _SIMPLIFIED, _LOOKALIKE, _HOMOPHONE, _SOUND_SHAPE, _ONE_OFF = range(6)
+_SAME, _SIMPLIFIED, _LOOKALIKE, _HOMOPHONE, _HOMOPHONE_RARE, _SOUND_SHAPE, _ONE_OFF = range(7)
 
 _NAME_WEIGHTS = {
     _SAME: W_NAME_SAME,
     _SIMPLIFIED: W_NAME_SIMPLIFIED,
     _LOOKALIKE: W_NAME_LOOKALIKE,
     _HOMOPHONE: W_NAME_HOMOPHONE,
+    _HOMOPHONE_RARE: W_NAME_HOMOPHONE_RARE,
     _SOUND_SHAPE: W_NAME_SOUND_SHAPE,
     _ONE_OFF: W_NAME_ONE_OFF,
 }
@@ -375,6 +403,8 @@ _NAME_WEIGHTS = {
 
 def _compare_names(a: _NameForm, b: _NameForm) -> tuple[int, str] | None:
     """How two names agree, best level first, with the reason; None when they do not."""
+    if not (a.clean and b.clean):
+        return None
     if a is b or a.clean == b.clean:
         return _SAME, f"姓名相同: {a.raw}"
     if a.simp == b.simp:
@@ -386,6 +416,7 @@ def _compare_names(a: _NameForm, b: _NameForm) -> tuple[int, str] | None:
         return None
     looks: list[tuple[str, str]] = []
     sounds = 0
+    rare_reading = False  # sounding alike only through a less common reading (王 yù / 余 yú)
     unrelated = -1  # position of the one character that is simply different
     for position, (x, y, rx, ry) in enumerate(zip(sa, sb, a.readings, b.readings)):
         if x == y:
@@ -394,6 +425,8 @@ def _compare_names(a: _NameForm, b: _NameForm) -> tuple[int, str] | None:
             looks.append((x, y))
         elif rx & ry:
             sounds += 1
+            if a.firsts[position] != b.firsts[position]:
+                rare_reading = True
         elif unrelated >= 0:
             return None
         else:
@@ -408,6 +441,8 @@ def _compare_names(a: _NameForm, b: _NameForm) -> tuple[int, str] | None:
         chars = "、".join(f"{x}/{y}" for x, y in looks)
         return _LOOKALIKE, f"姓名形近: {chars} ({a.raw}/{b.raw})"
     if sounds and not looks:
+        if rare_reading:
+            return _HOMOPHONE_RARE, f"姓名同音（多音字）: {a.raw}/{b.raw}"
         return _HOMOPHONE, f"姓名同音: {a.raw}/{b.raw}"
     return _SOUND_SHAPE, f"姓名音形相近: {a.raw}/{b.raw}"
 
@@ -456,24 +491,25 @@ _CHECK_VALUE = {char: value for value, char in enumerate(_CHECK_CHARS)}
 _INVERSE = {w: pow(w, -1, 11) for w in set(_WEIGHTS)}
 
 
-_ZERO_OFFSET = ord("0") * sum(_WEIGHTS)
+def _weighted_sum(number: str) -> int:
+    """Σ digit × weight over the first 17 chars, modulo 11 (all that the check uses).
 
-
-def _weighted_sum(first17: str) -> int:
-    # Bytes iterate as code points: no int() per char (this runs once per record).
-    return sum(map(operator.mul, first17.encode("ascii"), _WEIGHTS)) - _ZERO_OFFSET
+    The weights are 2^(17-i) mod 11, and 13 ≡ 2 (mod 11), so the sum is congruent to
+    2 × (the 17 digits read in base 13): one C-level int() instead of 17 multiplications.
+    """
+    return 2 * int(number[:17], 13) % 11
 
 
 def _check_passes(number: str) -> bool:
     """The check char agrees (same rule as ``registry.identity.id_check_char``)."""
-    return _CHECK_CHARS[_weighted_sum(number) % 11] == number[17]  # map() stops at 17
+    return _CHECK_CHARS[_weighted_sum(number)] == number[17]
 
 
 def _corrections(number: str) -> list[str]:
     """Every ID passing the check that is one substitution or adjacent swap from ``number``."""
-    total = _weighted_sum(number[:17])
+    total = _weighted_sum(number)
     target = _CHECK_VALUE[number[17]]
-    found = {number[:17] + _CHECK_CHARS[total % 11]}  # the check char itself mistyped
+    found = {number[:17] + _CHECK_CHARS[total]}  # the check char itself mistyped
     for i, weight in enumerate(_WEIGHTS):  # one digit mistyped: at most one fix per position
         digit = int(number[i])
         fixed = (digit + (target - total) * _INVERSE[weight]) % 11
@@ -520,7 +556,7 @@ def id_neighbour_keys(id_number: str) -> list[str]:
 
 def _id_edit(a: str, b: str) -> str | None:
     """'sub' / 'swap' when two equal-length IDs are one substitution / transposition apart."""
-    if len(a) != len(b) or a == b:
+    if len(a) != len(b) or a == b or sum(map(operator.ne, a, b)) > 2:
         return None
     diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
     if len(diff) == 1:
@@ -537,44 +573,76 @@ def _mask(number: str) -> str:
 # Prepared records and keys ---------------------------------------------------------------------
 
 
+def _normal_id(raw: str) -> str:
+    if raw and not (raw.isascii() and (raw.isdigit() or raw.isalnum() and raw.isupper())):
+        return normalize_id(raw)
+    return raw or ""
+
+
+def _guardians_of(raw: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    if not raw:
+        return _NO_GUARDIANS, ()
+    return _GUARDIANS.get(raw) or _guardian_facts(raw)
+
+
+def _identity_keys(record: PupilKey) -> list[str]:
+    """The ``g:`` and ``x:`` keys of a record: its family's and its ID number's blocks."""
+    keys = list(_guardians_of(record.guardian_ids)[1])
+    number = _normal_id(record.id_number)
+    if number:
+        keys += _id_keys(number) if record.id_type in _RESIDENT_ID_TYPES else ["x:" + number]
+    return keys
+
+
+def _name_keys(record: PupilKey, name: _NameForm | None = None) -> list[str]:
+    """The ``s:``, ``d:`` and ``e:`` keys of a record: its name's blocks."""
+    name = name or _NAME_FORMS.get(record.name) or _name_form(record.name)
+    birth, sex = record.birth_date, record.sex
+    keys: list[str] = []
+    if name.sound_keys:
+        head = f"s:{birth.year}-{birth.month}{sex}:"
+        keys += [head + sound for sound in name.sound_keys]
+    if name.has_lookalike or name.given_sound:
+        born = birth.isoformat()
+        if name.has_lookalike:
+            keys.append(f"d:{born}:{name.shape}")
+        if name.given_sound:
+            keys.append(f"e:{born}{sex}:{name.given_sound}")
+    return keys
+
+
 class _Prepared:
+    """A record with its normalised fields (and, unless asked not to, its blocking keys)."""
+
     __slots__ = ("pk", "name", "sex", "birth", "id", "guardians", "keys")
 
-    def __init__(self, record: PupilKey) -> None:
+    def __init__(self, record: PupilKey, with_keys: bool = True) -> None:
         self.pk = record.pk
         self.name = name = _NAME_FORMS.get(record.name) or _name_form(record.name)
-        self.sex = sex = record.sex
-        self.birth = birth = record.birth_date
-        number = record.id_number
-        if number and not (number.isascii() and (number.isdigit() or number.isalnum() and number.isupper())):
-            number = normalize_id(number)
-        self.id = number = number or ""
-        keys: list[str] = []
-        if record.guardian_ids:
-            guardians = [
-                g if g.isascii() and g.isdigit() else normalize_id(g) for g in record.guardian_ids if g
-            ]
-            self.guardians = frozenset(g for g in guardians if len(g) == 18)
-            # Only IDs passing the check char become keys: junk and typos must not bind
-            # families (a typo still counts as "one edit apart" when scoring).
-            keys += ["g:" + g for g in sorted(self.guardians) if _ID_SHAPE.fullmatch(g) and _check_passes(g)]
-        else:
-            self.guardians = _NO_GUARDIANS
-        if number:
-            keys += _id_keys(number) if record.id_type in _RESIDENT_ID_TYPES else ["x:" + number]
-        if name.sound_keys:
-            head = f"s:{birth.year}-{birth.month}{sex}:"
-            keys += [head + sound for sound in name.sound_keys]
-        if name.has_lookalike or name.given_sound:
-            born = birth.isoformat()
-            if name.has_lookalike:
-                keys.append(f"d:{born}:{name.shape}")
-            if name.given_sound:
-                keys.append(f"e:{born}{sex}:{name.given_sound}")
-        self.keys = tuple(keys)
+        self.sex = record.sex
+        self.birth = record.birth_date
+        self.id = _normal_id(record.id_number)
+        self.guardians = _guardians_of(record.guardian_ids)[0]
+        self.keys = tuple(_identity_keys(record) + _name_keys(record, name)) if with_keys else ()
 
 
 _NO_GUARDIANS: frozenset[str] = frozenset()
+# Siblings carry the same guardians: their facts are worked out once per tuple.
+_GUARDIANS: dict[tuple[str, ...], tuple[frozenset[str], tuple[str, ...]]] = {}
+_GUARDIANS_LIMIT = 2_000_000
+
+
+def _guardian_facts(raw: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(the guardians' 18-char ID numbers, their ``g:`` keys)."""
+    numbers = [g if g.isascii() and g.isdigit() else normalize_id(g) for g in raw if g]
+    guardians = frozenset(g for g in numbers if len(g) == 18)
+    # Only IDs passing the check char become keys: junk and typos must not bind families
+    # (a mistyped guardian ID still counts as "one edit apart" when scoring).
+    keys = tuple("g:" + g for g in sorted(guardians) if _ID_SHAPE.fullmatch(g) and _check_passes(g))
+    if len(_GUARDIANS) > _GUARDIANS_LIMIT:
+        _GUARDIANS.clear()
+    _GUARDIANS[raw] = facts = (guardians, keys)
+    return facts
 _RESIDENT_ID_TYPES = frozenset((ID_TYPE_RESIDENT, ""))
 
 
@@ -625,15 +693,15 @@ def _shares_id_key(common: set[str]) -> bool:
 def _score(
     a: _Prepared, b: _Prepared, common: set[str] | None = None, threshold: float = CASE_THRESHOLD
 ) -> Match | None:
-    """Score a pair; ``common`` (their shared blocking keys) lets cheap checks stand in for
-    expensive ones: IDs one edit apart and shared guardians always share a key."""
+    """Score a pair (None below ``threshold``). ``common``, the blocking keys the two share,
+    spares the ID comparison: IDs one edit apart always share an ``x:`` key."""
     if b.pk < a.pk:  # reasons read in the pair's order: a_pk's spelling first
         a, b = b, a
     if common is None:
         common = set(a.keys).intersection(b.keys)
     named = _compare_names(a.name, b.name)
     if a.id and a.id == b.id:
-        return _explain(a, b, named, SAME_ID_SCORE, "same_id", id_edit=None, guardians="")
+        return _explain(a, b, named, SAME_ID_SCORE, "same_id", id_edit=None, guardians="", ids="same")
     id_edit = _id_edit(a.id, b.id) if a.id and b.id and _shares_id_key(common) else None
     if named is None and id_edit is None:
         if threshold > 0:
@@ -646,29 +714,29 @@ def _score(
     else:
         score += W_BIRTH_DIFFERENT  # corrected below if the dates are one typo apart
     score += W_SEX_SAME if a.sex == b.sex else W_SEX_DIFFERENT
-    ids_valid_different = False
     if id_edit is not None:
+        ids = "near"
         score += W_ID_NEAR
     elif a.id and b.id:
-        ids_valid_different = True  # checked below, only when it can matter
-        score += W_IDS_BOTH_VALID_DIFFERENT
-
+        ids = "different"  # told apart below (both valid or not), only when it can matter
+        score += W_IDS_DIFFERENT_ONE_INVALID
+    else:
+        ids = "one_missing" if a.id or b.id else ""
     guardians = ""
     if a.guardians and b.guardians:
         if not a.guardians.isdisjoint(b.guardians):
             guardians = "shared"
             score += W_GUARDIAN_SHARED
         else:
-            guardians = "disjoint"
+            guardians = "disjoint"  # or one edit apart: checked below
             score += W_GUARDIANS_DISJOINT
-    # Optimistic corrections, applied only when the pair could still reach the threshold.
+
+    # The most the pair could still get; most pairs stop here, before the costlier checks.
     best = score
     if a.birth != b.birth:
         best += W_BIRTH_NEAR - W_BIRTH_DIFFERENT
     if guardians == "disjoint":
         best += W_GUARDIAN_NEAR - W_GUARDIANS_DISJOINT
-    if ids_valid_different:
-        best -= W_IDS_BOTH_VALID_DIFFERENT
     if best < threshold:
         return None
     if a.birth != b.birth and _birth_near(a.birth, b.birth):
@@ -676,20 +744,22 @@ def _score(
     if guardians == "disjoint" and any(_id_edit(g, h) for g in a.guardians for h in b.guardians):
         guardians = "near"
         score += W_GUARDIAN_NEAR - W_GUARDIANS_DISJOINT
-    if ids_valid_different and not (id_is_valid(a.id) and id_is_valid(b.id)):
-        ids_valid_different = False
-        score -= W_IDS_BOTH_VALID_DIFFERENT
+    if ids == "different":
+        if id_is_valid(a.id) and id_is_valid(b.id):
+            ids = "valid_different"
+            score += W_IDS_BOTH_VALID_DIFFERENT - W_IDS_DIFFERENT_ONE_INVALID
+        else:
+            ids = "invalid_different"
     score = round(min(max(score, 0.0), MAX_FUZZY_SCORE), 4)
     if score < threshold:
         return None
     kind = "id_typo" if id_edit is not None else _NAME_KINDS.get(named[0], "name")
     if kind == "name":
-        if ids_valid_different:
+        if ids == "valid_different":
             kind = "invented_id"
-        elif bool(a.id) != bool(b.id):
+        elif ids == "one_missing":
             kind = "no_id"
-    return _explain(a, b, named, score, kind, id_edit=id_edit, guardians=guardians,
-                    ids_valid_different=ids_valid_different)
+    return _explain(a, b, named, score, kind, id_edit=id_edit, guardians=guardians, ids=ids)
 
 
 def _explain(
@@ -701,7 +771,7 @@ def _explain(
     *,
     id_edit: str | None,
     guardians: str,
-    ids_valid_different: bool = False,
+    ids: str,
 ) -> Match:
     """The match with its reasons in words, strongest evidence first."""
     reasons: list[str] = []
@@ -729,17 +799,22 @@ def _explain(
     if id_edit is not None:
         what = "仅一位之差" if id_edit == "sub" else "相邻两位颠倒"
         reasons.append(f"身份证号{what}: {a.id}/{b.id}")
-    elif ids_valid_different:
-        reasons.append("两条记录的身份证号均有效且不同")
-    elif bool(a.id) != bool(b.id):
-        reasons.append("一方无身份证号")
+    elif ids in _ID_REASONS:
+        reasons.append(_ID_REASONS[ids])
     return Match(a.pk, b.pk, score, reasons, kind)
 
+
+_ID_REASONS = {
+    "valid_different": "两条记录的身份证号均有效且不同",
+    "invalid_different": "两条记录的身份证号不同（至少一方无效）",
+    "one_missing": "一方无身份证号",
+}
 
 _NAME_KINDS = {
     _SIMPLIFIED: "traditional",
     _LOOKALIKE: "lookalike",
     _HOMOPHONE: "pinyin_slip",
+    _HOMOPHONE_RARE: "pinyin_slip",
     _SOUND_SHAPE: "pinyin_slip",
 }
 
@@ -799,13 +874,14 @@ def _group(prepared: list[_Prepared], keep=None) -> dict[str, list[_Prepared]]:
     return shared
 
 
-def _usable_blocks(members: list[_Prepared]) -> Iterator[list[_Prepared]]:
+def _usable_blocks(members: list, birth_of=operator.attrgetter("birth")) -> Iterator[list]:
+    """The block itself, or when it is too large its parts with one birth date each."""
     if len(members) <= MAX_BLOCK:
         yield members
         return
-    by_birth: dict[date, list[_Prepared]] = defaultdict(list)
-    for p in members:
-        by_birth[p.birth].append(p)
+    by_birth: dict[date, list] = defaultdict(list)
+    for member in members:
+        by_birth[birth_of(member)].append(member)
     for sub in by_birth.values():
         if 1 < len(sub) <= MAX_BLOCK:
             yield sub
@@ -863,24 +939,83 @@ def sweep_partition(
     stats = stats if stats is not None else SweepStats()
     prepared = [_Prepared(record) for record in records]
     stats.records = len(prepared)
-    keep = None
-    if partitions > 1:
-        def keep(key: str) -> bool:
-            return partition_of(key, partitions) == partition
-    return _finish(_score_blocks(_group(prepared, keep), stats), exclude_pairs, stats)
+    mine = (lambda key: partition_of(key, partitions) == partition) if partitions > 1 else None
+    return _finish(_score_blocks(_group(prepared, mine), stats), exclude_pairs, stats)
 
 
-# find_matches forks workers that inherit the prepared records (copy-on-write). Forked
-# children share the parent's string-hash secret, so ``hash(key) % workers`` splits the
-# keys consistently between them without the cost of CRC-32 on every key.
-_FORK_RECORDS: list[_Prepared] = []
+# find_matches with several processes forks workers that inherit the input records
+# (copy-on-write) and split the work by key family: one kind of worker blocks by the
+# identity keys (g:, x:), the other by the name keys (s:, d:, e:). Each computes only its
+# own family's keys, so the costly normalisation is split too, not repeated. A pair sharing
+# an identity key belongs to an identity worker; a name worker skips it. With more than two
+# processes each family is sharded by ``hash(key)``: forked children share the parent's
+# string-hash secret, so they agree on it.
+_FORK_INPUT: list[PupilKey] = []
+_FAMILIES = ("identity", "name")
 
 
-def _fork_worker(args: tuple[int, int]) -> tuple[dict[tuple[int, int], Match], SweepStats]:
-    worker, workers = args
+def _fork_worker(args: tuple[str, int, int]) -> tuple[dict[tuple[int, int], Match], SweepStats]:
+    family, shard, shards = args
+    records = _FORK_INPUT
+    family_keys = _identity_keys if family == "identity" else _name_keys
+    keys_of: list[list[str]] = []
+    first: dict[str, int] = {}
+    shared: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        keys = family_keys(record)
+        keys_of.append(keys)
+        for key in keys:
+            if shards > 1 and hash(key) % shards != shard:
+                continue
+            seen = first.setdefault(key, index)
+            if seen != index:
+                members = shared.get(key)
+                if members is None:
+                    shared[key] = [seen, index]
+                elif members[-1] != index:
+                    members.append(index)
+
+    prepared: dict[int, _Prepared] = {}
+    identity: dict[int, frozenset[str]] = {}
+
+    def prepare(index: int) -> _Prepared:
+        p = prepared.get(index)
+        if p is None:
+            p = prepared[index] = _Prepared(records[index], with_keys=False)
+        return p
+
+    def identity_keys(index: int) -> frozenset[str]:
+        keys = identity.get(index)
+        if keys is None:
+            keys = identity[index] = frozenset(_identity_keys(records[index]))
+        return keys
+
     stats = SweepStats()
-    grouped = _group(_FORK_RECORDS, lambda key: hash(key) % workers == worker)
-    return _score_blocks(grouped, stats), stats
+    found: dict[tuple[int, int], Match] = {}
+    for key, members in shared.items():
+        stats.blocks += 1
+        if len(members) > MAX_BLOCK:
+            stats.oversized_blocks += 1
+        for block in _usable_blocks(members, lambda index: records[index].birth_date):
+            for position, i in enumerate(block):
+                i_keys = set(keys_of[i])
+                for j in block[position + 1:]:
+                    stats.pairs_considered += 1
+                    common = i_keys.intersection(keys_of[j])
+                    if min(common) != key:
+                        continue
+                    if family == "name":
+                        if not identity_keys(i).isdisjoint(identity_keys(j)):
+                            continue  # an identity worker scores this pair
+                        common = set()
+                    a, b = prepare(i), prepare(j)
+                    if a.pk == b.pk:
+                        continue
+                    stats.pairs_scored += 1
+                    match = _score(a, b, common)
+                    if match is not None:
+                        found[(match.a_pk, match.b_pk)] = match
+    return found, stats
 
 
 def find_matches(
@@ -893,29 +1028,31 @@ def find_matches(
     """Every pair of records that is probably one child, sorted by ``(a_pk, b_pk)``.
 
     ``exclude_pairs`` are pairs a county ruled "both real" (佐证): never reported again.
-    ``processes`` defaults to 2 worker processes (fork) from ``PARALLEL_MIN_RECORDS``
-    records on, else 1.
+    ``processes`` defaults to 2 forked workers from ``PARALLEL_MIN_RECORDS`` records on,
+    else 1 (in this process). The result is the same either way.
     """
-    global _FORK_RECORDS
+    global _FORK_INPUT
     stats = stats if stats is not None else SweepStats()
+    records = list(records)
+    stats.records = len(records)
+    if processes is None:
+        processes = min(os.cpu_count() or 1, 2) if len(records) >= PARALLEL_MIN_RECORDS else 1
     gc_was_enabled = gc.isenabled()
-    gc.disable()  # millions of small objects, no cycles: the collector only slows this down
+    gc.disable()  # millions of small objects and no cycles: the collector only costs time
     try:
-        prepared = [_Prepared(record) for record in records]
-        stats.records = len(prepared)
-        if processes is None:
-            processes = min(os.cpu_count() or 1, 2) if len(prepared) >= PARALLEL_MIN_RECORDS else 1
         if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            prepared = [_Prepared(record) for record in records]
             return _finish(_score_blocks(_group(prepared), stats), exclude_pairs, stats)
-        _FORK_RECORDS = prepared
+        shards = max(1, processes // len(_FAMILIES))
+        jobs = [(family, shard, shards) for family in _FAMILIES for shard in range(shards)]
+        _FORK_INPUT = records
         try:
-            with multiprocessing.get_context("fork").Pool(processes) as pool:
-                parts = pool.map(_fork_worker, [(w, processes) for w in range(processes)])
+            with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
+                parts = pool.map(_fork_worker, jobs, chunksize=1)
         finally:
-            _FORK_RECORDS = []
+            _FORK_INPUT = []
         found: dict[tuple[int, int], Match] = {}
         for part, part_stats in parts:
-            part_stats.records = 0
             stats.add(part_stats)
             found.update(part)
         return _finish(found, exclude_pairs, stats)

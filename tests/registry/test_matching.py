@@ -19,6 +19,7 @@ from registry.matching import (
     candidate_query_keys,
     chars_look_alike,
     clean_name,
+    explain_pair,
     find_matches,
     id_neighbour_keys,
     matches_for,
@@ -69,6 +70,14 @@ def test_toneless_pinyin_matches_any_reading_of_a_polyphonic_character():
     assert not sounds_alike("李娜", "李娜娜")
     assert name_sound_key("李娜") == "li-na"
     assert "shan-li" in name_sound_keys("单丽")
+
+
+def test_sounding_alike_only_through_a_rarer_reading_counts_less():
+    common = explain_pair(pupil(1, "李娜", guardians=()), pupil(2, "李纳", id_number="", guardians=()))
+    rare = explain_pair(pupil(1, "王可馨", guardians=()), pupil(2, "余可馨", id_number="", guardians=()))
+    assert common.reasons[0] == "姓名同音: 李娜/李纳"
+    assert rare.reasons[0] == "姓名同音（多音字）: 王可馨/余可馨"  # 王 also reads yù
+    assert rare.score < CASE_THRESHOLD <= common.score
 
 
 def test_lookalike_table_is_shipped_and_knows_song():
