@@ -12,15 +12,9 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 
 from registry.errors import ValidationFailed
+from registry.uploads import MAX_PROOF_BYTES, proof_type
 
-MAX_BYTES = 2 * 1024 * 1024
-
-#: (magic prefix, extension, MIME type): the format comes from here, never from the name.
-SIGNATURES = (
-    (b"\xff\xd8\xff", "jpg", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
-    (b"%PDF-", "pdf", "application/pdf"),
-)
+MAX_BYTES = MAX_PROOF_BYTES
 
 
 @dataclass(frozen=True)
@@ -45,9 +39,10 @@ def check_upload(upload) -> CheckedFile:
         raise _too_large(name)
     if not content:
         raise ValidationFailed(_("文件“%(name)s”是空文件") % {"name": name}, code="evidence_empty", field="evidence")
-    for magic, extension, content_type in SIGNATURES:
-        if content.startswith(magic):
-            return CheckedFile(content=content, original_name=name, extension=extension, content_type=content_type)
+    found = proof_type(content)
+    if found is not None:
+        extension, content_type = found
+        return CheckedFile(content=content, original_name=name, extension=extension, content_type=content_type)
     raise ValidationFailed(
         _("文件“%(name)s”不是 JPG、PNG 或 PDF 文件（按文件内容判断）") % {"name": name},
         code="evidence_type",

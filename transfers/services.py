@@ -38,6 +38,7 @@ from registry.errors import BusinessRefused, Conflict, Forbidden, NotFound, Vali
 from registry.models import Membership, Pupil, PupilStatus
 from registry.problems import pupil_problem_reasons
 from registry.services import class_for, record_event, require_role
+from registry.uploads import MAX_PROOF_BYTES, proof_type
 from schools.models import GRADE_NAMES, School
 from transfers import selectors
 from transfers.models import Transfer, TransferAttachment, TransferLookup, TransferSnapshot, TransferStep
@@ -47,7 +48,7 @@ log = logging.getLogger("registry.transfers")
 
 Role = Membership.Role
 
-MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
+MAX_ATTACHMENT_BYTES = MAX_PROOF_BYTES
 MAX_ATTACHMENTS = 10
 LOOKUP_SALT = "transfers.lookup"
 LOOKUP_MAX_AGE = 2 * 3600
@@ -310,13 +311,8 @@ class Upload:
 
 def attachment_kind(content: bytes) -> str | None:
     """JPG, PNG or PDF by the file's first bytes; ``None`` for anything else."""
-    if content.startswith(b"\xff\xd8\xff"):
-        return TransferAttachment.Kind.JPEG
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return TransferAttachment.Kind.PNG
-    if content.startswith(b"%PDF-"):
-        return TransferAttachment.Kind.PDF
-    return None
+    found = proof_type(content)
+    return TransferAttachment.Kind(found[0]) if found else None
 
 
 def check_uploads(uploads: list[Upload]) -> list[str]:
