@@ -78,5 +78,14 @@ def resolve(name: str, value, *, field: str | None = None) -> str:
     )
 
 
+@lru_cache(maxsize=1)
+def division_codes() -> frozenset[str]:
+    """Every GB/T 2260 code of the division fixture (reference data, read once)."""
+    from provinces.models import Division
+
+    return frozenset(Division.objects.values_list("code", flat=True))
+
+
 def clear_cache() -> None:
     table.cache_clear()
+    division_codes.cache_clear()

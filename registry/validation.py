@@ -12,7 +12,6 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from provinces.models import Division
 from registry import codes, identity, nohukou
 from registry.errors import ValidationFailed
 from registry.records import GuardianData, PupilData
@@ -58,7 +57,7 @@ def pupil_problems(data: PupilData, *, school=None, today: dt.date | None = None
 
     problems += _id_problems(data, today)
 
-    if data.hukou_division_code and not Division.objects.filter(code=data.hukou_division_code).exists():
+    if data.hukou_division_code and data.hukou_division_code not in codes.division_codes():
         problems.append(
             ValidationFailed(
                 _("户口所在地代码“%(code)s”不是有效的行政区划代码") % {"code": data.hukou_division_code},
