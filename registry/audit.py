@@ -75,8 +75,16 @@ def record_bulk_inserts(model, pks: list[int], *, user, **extra) -> None:
         cursor.execute(sql, [context.id, list(pks)])
 
 
+@contextlib.contextmanager
 def skip_insert_triggers(*models):
-    """Skip pghistory's per-row insert trigger of ``models`` (pair with ``record_bulk_inserts``)."""
-    import pgtrigger
+    """Skip pghistory's per-row insert trigger of ``models`` (pair with ``record_bulk_inserts``).
 
-    return pgtrigger.ignore(*(f"{m._meta.label}:insert_insert" for m in models))
+    The block runs in its own savepoint: when an insert fails (a lost race on a unique
+    constraint), the savepoint is rolled back before pgtrigger resets its variable, so the
+    caller can catch the ``IntegrityError`` and try again.
+    """
+    import pgtrigger
+    from django.db import transaction
+
+    with pgtrigger.ignore(*(f"{m._meta.label}:insert_insert" for m in models)), transaction.atomic():
+        yield

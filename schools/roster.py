@@ -438,6 +438,7 @@ class Row:
             "school_code": data.school_code if data else "",
             "national_number": self.national_number,
             "problems": self.problems,
+            "likely": self.likely,
         }
 
 
@@ -764,9 +765,18 @@ def _check_against_registry(rows: list[Row], *, keep_likely: bool) -> None:
 
 
 def check_rows(
-    *, user, table: Table, keep_likely_duplicates: bool = False, progress: Callable[[int], None] | None = None
+    *,
+    user,
+    table: Table,
+    keep_likely_duplicates: bool = False,
+    progress: Callable[[int], None] | None = None,
+    registry_results: dict[int, dict] | None = None,
 ) -> list[Row]:
-    """The dry run over every line of ``table``: each row gets its outcome and all its problems."""
+    """The dry run over every line of ``table``: each row gets its outcome and all its problems.
+
+    ``registry_results`` (row number → the dry run's report) stands in for the checks
+    against the registry when nothing in it has changed since that dry run.
+    """
     divisions = _Divisions()
     schools = _Schools(user)
     today = timezone.localdate()
@@ -776,13 +786,42 @@ def check_rows(
     _check_records(rows, schools, today)
     _check_in_file(rows)
     for start in range(0, len(rows), BATCH_SIZE):
-        _check_against_registry(rows[start : start + BATCH_SIZE], keep_likely=keep_likely_duplicates)
+        batch = rows[start : start + BATCH_SIZE]
+        if registry_results is None:
+            _check_against_registry(batch, keep_likely=keep_likely_duplicates)
+        else:
+            _registry_results_of(batch, registry_results)
         if progress is not None:
             progress(min(len(rows), start + BATCH_SIZE))
     for row in rows:
         if row.problems:
             row.outcome = REFUSED
     return rows
+
+
+def _registry_results_of(rows: list[Row], saved: dict[int, dict]) -> None:
+    """Take the registry-dependent outcome of each still-valid row from the dry run."""
+    for row in rows:
+        report = saved.get(row.number)
+        if not row.ok or report is None:
+            continue
+        if report["outcome"] == REFUSED:
+            row.problems.extend(report["problems"])
+            row.outcome = REFUSED
+        elif report["outcome"] == UNCHANGED:
+            row.outcome = UNCHANGED
+            row.national_number = report["national_number"]
+        row.likely = report.get("likely") or []
+
+
+def registry_changed_since(moment) -> bool:
+    """Whether any pupil or family member was written after ``moment``, by any path: the
+    audit trail (pghistory) records every insert, update and delete, bulk ones included."""
+    return (
+        moment is None
+        or Pupil.pgh_event_model.objects.filter(pgh_created_at__gt=moment).exists()
+        or Guardian.pgh_event_model.objects.filter(pgh_created_at__gt=moment).exists()
+    )
 
 
 # --- writing (bulk) ---------------------------------------------------------------------
@@ -1159,8 +1198,12 @@ def roster_import_rows(*, job_id: int) -> RosterImport:
     user = job.created_by
     table = _read_job_table(job)
     for attempt in range(3):
+        # The dry run's checks against the registry still hold when nothing changed since;
+        # a write that loses a race anyway (IntegrityError) is checked again in full.
+        unchanged = attempt == 0 and not registry_changed_since(job.checked_at)
         rows = check_rows(
-            user=user, table=table, keep_likely_duplicates=job.keep_likely_duplicates, progress=_progress(job)
+            user=user, table=table, keep_likely_duplicates=job.keep_likely_duplicates, progress=_progress(job),
+            registry_results={r["row"]: r for r in load_rows(job)} if unchanged else None,
         )
         refused = [r for r in rows if r.outcome == REFUSED]
         if job.mode == RosterImport.Mode.ALL_OR_NOTHING and refused:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from registry.errors import Conflict, Forbidden, ValidationFailed
 from registry.models import Guardian, HistoryEntry, Pupil
 from schools import roster
 from schools.models import RosterImport, SchoolClass
+from tests.factories import make_pupil
 from tests.schools.test_roster_support import fast_passwords, roster_media, roster_row, rows_of, with_mother, xlsx_bytes  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_passwords", "roster_media")
@@ -127,3 +130,27 @@ def test_reimport_of_an_export_is_all_unchanged(world):
     assert count == 4  # three imported + the world's pupil
     job = roster.roster_check(job_id=roster.roster_upload(user=user, content=content, file_name="x.xlsx").pk)
     assert (job.total_rows, job.unchanged_rows, job.new_rows, job.refused_rows) == (4, 4, 0, 0), job.refused
+
+
+def test_confirm_checks_again_when_the_registry_changed_since_the_dry_run(world):
+    """A pupil registered between the dry run and the confirm with the same ID wins; the
+    roster row is refused, never written twice."""
+    user = world["a1"].operator
+    line = roster_row(world.school_a1, seq=71)
+    job = _checked(user, [line])
+    assert job.new_rows == 1
+    make_pupil(world.school_b1, name=line["name"], id_number=line["id_number"],
+               birth_date=dt.date.fromisoformat(line["birth_date"]))
+    job = _import(user, job, RosterImport.Mode.GOOD_ROWS)
+    assert job.imported_rows == 0
+    assert Pupil.objects.filter(id_number=line["id_number"]).count() == 1
+    [row] = [r for r in roster.load_rows(job) if r["row"] == 2]
+    assert {p["code"] for p in row["problems"]} == {"id_number_active_elsewhere"}
+
+
+def test_confirm_reuses_the_dry_run_when_nothing_changed(world, django_assert_max_num_queries, monkeypatch):
+    user = world["a1"].operator
+    job = _checked(user, [roster_row(world.school_a1, seq=72)])
+    monkeypatch.setattr(roster, "_check_against_registry", lambda *a, **k: pytest.fail("checked the registry again"))
+    job = _import(user, job, RosterImport.Mode.GOOD_ROWS)
+    assert job.imported_rows == 1
