@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -67,24 +67,34 @@ def require_county_user(user) -> Membership:
 
 # --- matching keys --------------------------------------------------------------------------
 
-def match_keys_refresh(pupil_ids) -> int:
-    """Recompute the indexed matching keys (``PupilMatchKey``) of some pupils."""
+def match_keys_refresh(pupil_ids, *, new: bool = False) -> int:
+    """Recompute the indexed matching keys (``PupilMatchKey``) of some pupils.
+
+    ``new``: the pupils were just inserted (a roster import) and have no keys yet, so a
+    plain insert does instead of an upsert.
+    """
     rows = []
-    for pupil in Pupil.objects.filter(pk__in=list(pupil_ids)).only("pk", "name", "sex", "birth_date", "id_number",
-                                                                    "id_type", "county_code"):
-        key = duplicates.pupil_key(pupil, guardian_ids=())
+    columns = ("pk", "name", "sex", "birth_date", "id_number", "id_type", "county_code")
+    for pk, name, sex, birth_date, id_number, id_type, county in Pupil.objects.filter(
+        pk__in=list(pupil_ids)
+    ).values_list(*columns):
+        key = matching.PupilKey(pk=pk, name=name, sex=sex, birth_date=birth_date, id_number=id_number or "",
+                                county=county, id_type=id_type)
         query = matching.candidate_query_keys(key)
         rows.append(PupilMatchKey(
-            pupil_id=pupil.pk,
-            province_code=pupil.county_code[:2],
-            birth_year=pupil.birth_date.year,
+            pupil_id=pk,
+            province_code=county[:2],
+            birth_year=birth_date.year,
             sound_keys=query["name_sound_keys"],
             id_keys=query["id_neighbour_keys"],
         ))
-    PupilMatchKey.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["pupil"],
-        update_fields=["province_code", "birth_year", "sound_keys", "id_keys"], batch_size=2000,
-    )
+    if new:
+        PupilMatchKey.objects.bulk_create(rows, batch_size=2000)
+    else:
+        PupilMatchKey.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["pupil"],
+            update_fields=["province_code", "birth_year", "sound_keys", "id_keys"], batch_size=2000,
+        )
     return len(rows)
 
 

@@ -168,9 +168,14 @@ def validate_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
 _SEX_NAMES = {"1": _("男"), "2": _("女")}
 
 
-def check_id_agrees(id_number: str, *, birth_date: date, sex: str) -> None:
-    """Refuse a record whose birth date or sex differs from what its ID number says."""
-    resident_id = validate_resident_id(id_number)
+def check_id_agrees(
+    id_number: str, *, birth_date: date, sex: str, parsed: ResidentId | None = None
+) -> None:
+    """Refuse a record whose birth date or sex differs from what its ID number says.
+
+    ``parsed``: the ``validate_resident_id`` result the caller already has.
+    """
+    resident_id = parsed if parsed is not None and parsed.number == id_number else validate_resident_id(id_number)
     if birth_date != resident_id.birth_date:
         raise ValidationFailed(
             format_lazy(

@@ -1074,7 +1074,7 @@ def candidate_query_keys(new: PupilKey) -> dict:
     each record (an indexed array), ``name_sound_keys`` overlapping the stored
     ``name_sound_keys`` (from ``name_sound_keys(name)``) within ``birth_year``.
     """
-    p = _Prepared(new)
+    p = _Prepared(new, with_keys=False)
     return {
         "birth_date": new.birth_date,
         "sex": new.sex,

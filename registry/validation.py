@@ -99,13 +99,13 @@ def _id_problems(data: PupilData, today: dt.date) -> list[ValidationFailed]:
                 )
             ]
         try:
-            identity.validate_resident_id(data.id_number, today=today)
+            parsed = identity.validate_resident_id(data.id_number, today=today)
         except ValidationFailed as exc:
             return [exc]
         problems = []
         if data.birth_date and data.sex in ("1", "2"):
             try:
-                identity.check_id_agrees(data.id_number, birth_date=data.birth_date, sex=data.sex)
+                identity.check_id_agrees(data.id_number, birth_date=data.birth_date, sex=data.sex, parsed=parsed)
             except ValidationFailed as exc:
                 problems.append(exc)
         return problems

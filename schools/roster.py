@@ -960,7 +960,7 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
         pupil_ids, guardian_ids = _insert_pupils_and_guardians(batch, classes, now)
     audit.record_bulk_inserts(Pupil, pupil_ids, user=user, roster_import=job.pk if job else None)
     audit.record_bulk_inserts(Guardian, guardian_ids, user=user, roster_import=job.pk if job else None)
-    match_keys_refresh(pupil_ids)  # the name-sound / ID-neighbour keys of the at-entry duplicate check
+    match_keys_refresh(pupil_ids, new=True)  # name-sound / ID-neighbour keys of the at-entry duplicate check
     _insert(
         HistoryEntry,
         [
