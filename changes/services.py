@@ -45,7 +45,7 @@ from registry.audit import acting_as
 from registry.errors import BusinessRefused, Conflict, Forbidden, ValidationFailed
 from registry.models import HistoryEntry, Membership, OpenBusiness, Pupil, PupilStatus
 from registry.scope import get_in_scope
-from registry.services import class_for, id_held_elsewhere_error, record_event, require_role
+from registry.services import class_for, history_entry, id_held_elsewhere_error, record_event, require_role
 from schools.models import GRADE_NAMES, School, SchoolClass
 
 log = logging.getLogger("changes")
@@ -551,7 +551,6 @@ def _graduate(graduation: GraduationList, user) -> None:
     """Graduate every listed pupil still 在读 in the school without other open business."""
     entries = list(graduation.entries.select_related("pupil"))
     busy = set(OpenBusiness.objects.filter(pupil__in=[e.pupil_id for e in entries]).values_list("pupil_id", flat=True))
-    membership = getattr(user, "membership", None)
     history = []
     for outcome in GraduationEntry.Outcome.values:
         ids = [e.pupil_id for e in entries if e.outcome == outcome and e.pupil_id not in busy]
@@ -564,12 +563,11 @@ def _graduate(graduation: GraduationList, user) -> None:
         GraduationEntry.objects.filter(graduation=graduation, pupil_id__in=eligible).update(applied=True)
         label = GraduationEntry.Outcome(outcome).label
         history += [
-            HistoryEntry(
-                pupil_id=pk, kind="graduated", school=graduation.school,
-                summary=str(_("%(year)s年%(outcome)s（%(school)s），基础信息已锁定")
-                            % {"year": graduation.school_year, "outcome": label, "school": graduation.school.name}),
+            history_entry(
+                pupil_id=pk, kind="graduated", school_id=graduation.school_id, user=user,
+                summary=_("%(year)s年%(outcome)s（%(school)s），基础信息已锁定")
+                % {"year": graduation.school_year, "outcome": label, "school": graduation.school.name},
                 data={"graduation": graduation.pk, "outcome": outcome},
-                actor=user, actor_name=user.get_username(), unit_code=membership.unit_code if membership else "",
             )
             for pk in eligible
         ]
@@ -656,7 +654,6 @@ def _promote(part: PromotionSchool, user) -> None:
     moved: dict[str, int] = {}
     history = []
     now = timezone.now()
-    membership = getattr(user, "membership", None)
     for (grade, number), pks in sorted(groups.items(), key=lambda item: (-item[0][0], item[0][1] or 0)):
         target = grade + 1
         new_class = class_for(school, target, number) if number is not None else None
@@ -666,10 +663,8 @@ def _promote(part: PromotionSchool, user) -> None:
         summary = str(_("%(year)s学年升级：%(old)s → %(new)s")
                       % {"year": part.school_year, "old": GRADE_NAMES[grade], "new": GRADE_NAMES[target]})
         history += [
-            HistoryEntry(pupil_id=pk, kind="promoted", summary=summary, school=school, at=now,
-                         data={"school_year": part.school_year, "from": grade, "to": target},
-                         actor=user, actor_name=user.get_username(),
-                         unit_code=membership.unit_code if membership else "")
+            history_entry(pupil_id=pk, kind="promoted", summary=summary, school_id=school.pk, at=now,
+                          data={"school_year": part.school_year, "from": grade, "to": target}, user=user)
             for pk in pks
         ]
     HistoryEntry.objects.bulk_create(history, batch_size=2000)

@@ -18,19 +18,32 @@ from registry.validation import has_resident_id, pupil_problems
 from schools.models import School, SchoolClass
 
 
-def record_event(pupil: Pupil, *, kind: str, summary: str, user=None, school=None, data=None) -> HistoryEntry:
-    """Add one entry to a pupil's history in words."""
-    membership = getattr(user, "membership", None) if user is not None else None
-    return HistoryEntry.objects.create(
-        pupil=pupil,
+def history_entry(*, pupil_id: int, kind: str, summary, user=None, school_id: int | None = None,
+                  data=None, **extra) -> HistoryEntry:
+    """An unsaved entry of a pupil's history in words, with the actor's name and unit as
+    they are now (bulk writers collect these for one ``bulk_create``)."""
+    acting = user is not None and user.is_authenticated
+    membership = getattr(user, "membership", None) if acting else None
+    return HistoryEntry(
+        pupil_id=pupil_id,
         kind=kind,
         summary=str(summary),
         data=data or {},
-        school=school or pupil.school,
-        actor=user if user is not None and user.is_authenticated else None,
-        actor_name=user.get_username() if user is not None and user.is_authenticated else "",
+        school_id=school_id,
+        actor=user if acting else None,
+        actor_name=user.get_username() if acting else "",
         unit_code=membership.unit_code if membership else "",
+        **extra,
     )
+
+
+def record_event(pupil: Pupil, *, kind: str, summary: str, user=None, school=None, data=None) -> HistoryEntry:
+    """Add one entry to a pupil's history in words."""
+    entry = history_entry(
+        pupil_id=pupil.pk, kind=kind, summary=summary, user=user, school_id=(school or pupil.school).pk, data=data
+    )
+    entry.save()
+    return entry
 
 
 def school_for_write(*, user, school_code: str) -> School:

@@ -43,7 +43,7 @@ from registry.audit import acting_as
 from registry.errors import BusinessRefused, NotFound, ValidationFailed
 from registry.models import ACTIVE_STATUSES, HistoryEntry, Membership, Pupil
 from registry.scope import get_in_scope, restrict
-from registry.services import record_event, require_role, school_for_write
+from registry.services import history_entry, record_event, require_role, school_for_write
 from schools.models import PhotoImport, PhotoImportEntry, School
 from schools.photo_rules import (  # noqa: F401 - re-exported for views
     sniff_format,
@@ -203,16 +203,13 @@ def _require_active(pupil: Pupil) -> None:
 
 def _photo_event(job: PhotoImport, row: PhotoImportEntry, old: str, digest: str, user) -> HistoryEntry:
     """The history entry ``_attach`` writes via ``record_event``, built for a bulk insert."""
-    membership = getattr(user, "membership", None) if user is not None else None
-    return HistoryEntry(
+    return history_entry(
         pupil_id=row.pupil_id,
         kind="photo_changed",
         summary=_text(_("更换学生照片") if old else _("上传学生照片")),
         data={"old": old, "new": row.photo, "sha256": digest, "via": "bulk", "entry": row.entry, "job": job.pk},
         school_id=job.school_id,
-        actor=user,
-        actor_name=user.get_username() if user is not None else "",
-        unit_code=membership.unit_code if membership else "",
+        user=user,
     )
 
 
