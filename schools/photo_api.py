@@ -9,6 +9,7 @@ from ninja.files import UploadedFile
 
 from registry.errors import ValidationFailed
 from registry.selectors import pupil_get
+from registry.services import school_for_write
 from schools import photos
 from schools.models import PhotoImport, School
 
@@ -136,13 +137,9 @@ def _download(body: bytes, content_type: str, filename: str) -> HttpResponse:
 
 
 def _school_of(user, code: str) -> School:
-    """The school named by ``code``, or the user's own school; scope is checked by the service."""
+    """The school named by ``code`` (in the user's scope), or the user's own school."""
     if code:
-        school = School.objects.filter(code=code.strip()).first()
-        if school is None:
-            raise ValidationFailed(_("学校标识码“%(code)s”不存在或不在您的管理范围内") % {"code": code},
-                                   code="school_out_of_scope", field="school")
-        return school
+        return school_for_write(user=user, school_code=code.strip())
     membership = getattr(user, "membership", None)
     if membership is None or not membership.school_id:
         raise ValidationFailed(_("请指定学校标识码（school）"), code="school_required", field="school")
