@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from changes.models import ChangeRequest
+from changes.rules import current_values
 from registry import codes
 from registry.models import Pupil
 
@@ -56,14 +57,14 @@ class ChangeRequestForm(forms.Form):
         available = _fields()
         payload_fields = {name: available[name] for name in KIND_FIELDS[kind]}
         if kind == ChangeRequest.Kind.KEY_CHANGE:
-            for name, value in _current(pupil).items():
+            for name, value in current_values(pupil).items():
                 payload_fields[name].initial = value
         self.fields = {**payload_fields, **self.fields}
 
     def payload(self) -> dict:
         """The request payload: for a key change, only the fields that differ."""
         data = {}
-        current = _current(self.pupil) if self.kind == ChangeRequest.Kind.KEY_CHANGE else {}
+        current = current_values(self.pupil) if self.kind == ChangeRequest.Kind.KEY_CHANGE else {}
         for name in KIND_FIELDS[self.kind]:
             value = self.cleaned_data.get(name)
             if value in (None, ""):
@@ -74,18 +75,6 @@ class ChangeRequestForm(forms.Form):
                 continue
             data[name] = value
         return data
-
-
-def _current(pupil: Pupil) -> dict:
-    return {
-        "name": pupil.name,
-        "sex": pupil.sex,
-        "birth_date": pupil.birth_date.isoformat(),
-        "id_type": pupil.id_type,
-        "id_number": pupil.id_number,
-        "grade": pupil.grade,
-        "class_number": pupil.school_class.number if pupil.school_class_id else "",
-    }
 
 
 class RefuseForm(forms.Form):
