@@ -6,8 +6,11 @@ class ProvincesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save
 
         from provinces.signals import pupil_saved
+        from registry import codes
 
         post_save.connect(pupil_saved, sender="registry.Pupil", dispatch_uid="provinces.pupil_match_keys")
+        post_save.connect(codes.clear_cache, sender="provinces.Division", dispatch_uid="provinces.division_saved")
+        post_delete.connect(codes.clear_cache, sender="provinces.Division", dispatch_uid="provinces.division_deleted")

@@ -56,6 +56,12 @@ class Division(models.Model):
         return self.code[:2]
 
     def full_name(self) -> str:
+        """The names from the province down, e.g. ``广东省广州市海珠区``."""
+        from registry.codes import division_full_name
+
+        cached = division_full_name(self.code)
+        if cached is not None:
+            return cached
         names = []
         node: Division | None = self
         while node is not None:
