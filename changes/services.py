@@ -39,7 +39,6 @@ from changes.models import (
     State,
     first_review_state,
 )
-from provinces.models import Division
 from registry import duplicates, workflow
 from registry.audit import acting_as
 from registry.errors import BusinessRefused, Conflict, Forbidden, ValidationFailed
@@ -154,7 +153,7 @@ def _open_step_item(chain: ApprovalChain) -> None:
     if chain.state == State.SCHOOL_REVIEW:
         unit = {"school": chain.school}
     elif chain.state == State.COUNTY_REVIEW:
-        unit = {"division": Division.objects.get(code=chain.county_code)}
+        unit = {"division_code": chain.county_code}
     else:
         return
     workflow.workitem_open(

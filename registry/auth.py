@@ -19,12 +19,11 @@ class BearerToken(HttpBearer):
     """``Authorization: Bearer <token>``; tokens are stored hashed and can be revoked."""
 
     def authenticate(self, request, token: str):
-        found = (
-            ApiToken.objects.select_related("user__membership")
-            .filter(digest=ApiToken.hash(token), revoked_at__isnull=True, user__is_active=True)
-            .first()
-        )
-        if found is None:
+        try:
+            found = ApiToken.objects.select_related("user__membership__school", "user__membership__division").get(
+                digest=ApiToken.hash(token), revoked_at__isnull=True, user__is_active=True
+            )
+        except ApiToken.DoesNotExist:
             return None
         now = timezone.now()
         if found.last_used_at is None or now - found.last_used_at > LAST_USED_PRECISION:

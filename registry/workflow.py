@@ -75,11 +75,20 @@ def due_date(start: dt.date, *, province_code: str) -> dt.date:
 # --- 待办 ----------------------------------------------------------------------------
 
 def workitem_open(
-    *, subject, kind: str, title: str, url: str, role: str, school=None, division=None, start: dt.date | None = None
+    *,
+    subject,
+    kind: str,
+    title: str,
+    url: str,
+    role: str,
+    school=None,
+    division_code: str | None = None,
+    start: dt.date | None = None,
 ) -> WorkItem:
-    """Put a step in the queue of one unit, due in the province's working days."""
+    """Put a step in the queue of one unit (a school, or the division ``division_code``),
+    due in the province's working days."""
     start = start or timezone.localdate()
-    scope_code = school.county_id if school is not None else division.code
+    scope_code = school.county_id if school is not None else division_code
     return WorkItem.objects.create(
         subject=subject,
         kind=kind,
@@ -87,7 +96,7 @@ def workitem_open(
         url=url,
         role=role,
         school=school,
-        division=division,
+        division_id=division_code if school is None else None,
         scope_code=scope_code,
         opened_on=start,
         due_on=due_date(start, province_code=scope_code),

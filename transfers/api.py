@@ -84,8 +84,8 @@ class TransferOut(Schema):
     closed_at: dt.datetime | None
 
     @staticmethod
-    def build(t: Transfer) -> "TransferOut":
-        return TransferOut(
+    def fields(t: Transfer) -> dict:
+        return dict(
             id=t.pk,
             status=t.state,
             status_label=str(State(t.state).label),
@@ -108,6 +108,10 @@ class TransferOut(Schema):
             submitted_at=t.submitted_at,
             closed_at=t.closed_at,
         )
+
+    @staticmethod
+    def build(t: Transfer) -> "TransferOut":
+        return TransferOut(**TransferOut.fields(t))
 
 
 class TransferDetailOut(TransferOut):
@@ -163,8 +167,8 @@ def _detail(user, transfer_id: int) -> TransferDetailOut:
 def _detail_of(transfer: Transfer) -> TransferDetailOut:
     """The transfer as a service returned it (already read through the scope), with its timeline."""
     return TransferDetailOut(
-        **TransferOut.build(transfer).dict(),
-        timeline=[StepOut(**{f: getattr(s, f) for f in StepOut.model_fields}) for s in selectors.transfer_log(transfer)],
+        **TransferOut.fields(transfer),
+        timeline=[StepOut(**row) for row in selectors.transfer_log(transfer).values(*StepOut.model_fields)],
         attachments=[AttachmentOut.build(a) for a in selectors.transfer_attachments(transfer)],
     )
 

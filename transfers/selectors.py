@@ -96,12 +96,11 @@ def transfer_get(user, transfer_id: int, *, for_update: bool = False) -> Transfe
     """One visible transfer or ``NotFound``; ``for_update`` locks its row until commit."""
     transfers = transfers_visible_to(user)
     if for_update:
-        transfers = transfers.select_for_update(of=("self",))
-    return get_in_scope(
-        transfers.select_related("pupil", "origin_school__county", "dest_school__county", "applied_by"),
-        user,
-        pk=transfer_id,
-    )
+        # The step services need the pupil and both schools; fewer joins, faster to plan.
+        transfers = transfers.select_for_update(of=("self",)).select_related("pupil", "origin_school", "dest_school")
+    else:
+        transfers = transfers.select_related("pupil", "origin_school__county", "dest_school__county")
+    return get_in_scope(transfers, user, pk=transfer_id)
 
 
 def transfer_log(transfer: Transfer) -> QuerySet[TransferStep]:

@@ -31,8 +31,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from provinces.models import Division, ProvincePolicy
-from registry import identity, matching, workflow
+from provinces.models import ProvincePolicy
+from registry import codes, identity, matching, workflow
 from registry.audit import acting_as
 from registry.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
 from registry.models import Membership, Pupil, PupilStatus
@@ -380,9 +380,9 @@ def _open_step_item(transfer: Transfer) -> None:
     if level == "school":
         kwargs["school"] = school
     elif level == "county":
-        kwargs["division"] = school.county
+        kwargs["division_code"] = school.county_id
     else:
-        kwargs["division"] = Division.objects.get(pk=school.county_id[:2])
+        kwargs["division_code"] = school.county_id[:2]
     workflow.workitem_open(
         subject=transfer,
         kind="transfer",
@@ -695,7 +695,7 @@ def _complete(transfer: Transfer, *, user) -> None:
         pupil,
         kind="transferred_out",
         summary=_("转学转出：由%(origin)s转至%(dest)s（%(county)s）")
-        % {"origin": origin.name, "dest": dest.name, "county": dest.county.full_name()},
+        % {"origin": origin.name, "dest": dest.name, "county": codes.division_full_name(dest.county_id)},
         user=user,
         school=origin,
         data=data,
@@ -704,7 +704,7 @@ def _complete(transfer: Transfer, *, user) -> None:
         pupil,
         kind="transferred_in",
         summary=_("转学转入：由%(origin)s（%(county)s）转入%(dest)s，全国学籍号 %(number)s 不变")
-        % {"origin": origin.name, "county": origin.county.full_name(), "dest": dest.name,
+        % {"origin": origin.name, "county": codes.division_full_name(origin.county_id), "dest": dest.name,
            "number": pupil.national_number},
         user=user,
         school=dest,
