@@ -13,4 +13,4 @@ COPY . .
 RUN DEBUG=0 SECRET_KEY=build DATABASE_URL=postgres://x@localhost/x REDIS_URL=redis://localhost \
     python manage.py collectstatic --no-input -v 0
 EXPOSE 8000
-CMD ["gunicorn", "registry.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+CMD ["gunicorn", "registry.wsgi:application", "--config", "gunicorn.conf.py"]

@@ -245,6 +245,13 @@ def _reading_list(char: str) -> tuple[str, ...]:
     return tuple(seen) or (char,)
 
 
+def warm() -> None:
+    """Load the traditional→simplified, reading and look-alike tables now (a server calls
+    it at start, so the first registration or transfer does not wait for them)."""
+    name_readings("學李")
+    _lookalike_tables()
+
+
 def clean_name(name: str) -> str:
     """NFKC, without spaces and middle dots, Latin letters lower-cased: 'Ａ·李 娜' → 'a李娜'."""
     name = name or ""

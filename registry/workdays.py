@@ -83,3 +83,11 @@ def working_days_between(start: date, end: date, overrides: Overrides = None) ->
         count += is_working_day(day, overrides)
         day += _ONE_DAY
     return count
+
+
+def warm(today: date | None = None) -> None:
+    """Build this year's and next year's tables now (a server calls it at start), so the
+    first request that computes a deadline does not pay for it."""
+    year = (today or date.today()).year
+    _year_table(year)
+    _year_table(year + 1)

@@ -1,11 +1,11 @@
-"""Reference data read once per process: the division table."""
+"""Reference data read once per process (divisions) and the server's warm start."""
 
 from __future__ import annotations
 
 import pytest
 
 from provinces.models import Division
-from registry import codes
+from registry import codes, matching, workdays
 
 
 @pytest.fixture
@@ -35,3 +35,12 @@ def test_saving_a_division_refreshes_the_table(db, fresh_tables):
     Division.objects.get(code="440199").delete()
     assert "440199" not in codes.division_codes()
 
+
+def test_the_wsgi_application_starts_warm():
+    workdays._year_table.cache_clear()
+    matching._lookalike_tables.cache_clear()
+    from registry import wsgi
+
+    wsgi._warm()
+    assert workdays._year_table.cache_info().currsize >= 2
+    assert matching._lookalike_tables.cache_info().currsize == 1

@@ -1,0 +1,18 @@
+"""gunicorn settings of the web server (docker-compose.yml and bench/transfer_chains.py).
+
+Sync workers, 2 × cores + 1 of them by default (``WEB_CONCURRENCY`` overrides): each
+request has a process to itself, and an idle worker takes the next connection, so load
+spreads evenly over the cores. ``preload_app`` imports and warms the application once in
+the master (see ``registry/wsgi.py``) before the workers fork, so a new worker serves its
+first request as fast as the rest. Put a buffering reverse proxy in front on the internet.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))
+worker_class = "sync"
+preload_app = True
+timeout = 60
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
