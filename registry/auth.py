@@ -20,7 +20,7 @@ class BearerToken(HttpBearer):
 
     def authenticate(self, request, token: str):
         try:
-            found = ApiToken.objects.select_related("user__membership__school", "user__membership__division").get(
+            found = ApiToken.objects.select_related("user__membership__school").get(
                 digest=ApiToken.hash(token), revoked_at__isnull=True, user__is_active=True
             )
         except ApiToken.DoesNotExist:

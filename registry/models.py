@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from provinces.models import Division
+from registry import codes
 from schools.models import School, SchoolClass
 
 
@@ -90,7 +91,8 @@ class Membership(models.Model):
     def unit_name(self) -> str:
         if self.school_id:
             return self.school.name
-        return _("%(place)s教育行政部门") % {"place": self.division.full_name()}
+        place = codes.division_full_name(self.division_id) or self.division.full_name()
+        return _("%(place)s教育行政部门") % {"place": place}
 
     @property
     def level(self) -> str:
