@@ -613,7 +613,7 @@ def policy_for_admin(*, user):
     from provinces.models import ProvincePolicy
 
     membership = require_role(user, Role.ADMIN)
-    return ProvincePolicy.for_province(membership.division_id)
+    return ProvincePolicy.stored(membership.division_id)
 
 
 def policy_save(*, user, form) -> None:

@@ -62,8 +62,15 @@ def open_business_of(pupil: Pupil) -> OpenBusiness | None:
 # --- working-day deadlines ----------------------------------------------------------
 
 def calendar_overrides(province_code: str) -> dict[dt.date, bool]:
-    return dict(
-        CalendarOverride.objects.filter(province_id=province_code[:2]).values_list("day", "is_working_day")
+    """The province's declared days off and make-up workdays (from the shared cache)."""
+    from provinces.cache import province_setting
+
+    return province_setting(
+        "calendar",
+        province_code,
+        lambda: dict(
+            CalendarOverride.objects.filter(province_id=province_code[:2]).values_list("day", "is_working_day")
+        ),
     )
 
 

@@ -27,6 +27,16 @@ def ensure_reference_data() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_province_settings():
+    """Province settings are cached across processes; a test's writes roll back unseen."""
+    from provinces.cache import forget_all
+
+    forget_all()
+    yield
+    forget_all()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     """Hashing ~40 test users with PBKDF2 would dominate the run."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
