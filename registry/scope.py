@@ -87,11 +87,12 @@ def _code_path(model, path: str) -> str:
 
 
 def get_in_scope(queryset: QuerySet, user, **lookup) -> Model:
-    """One object the user may see, or ``NotFound`` (never saying whether it exists)."""
-    obj = restrict(queryset, user).filter(**lookup).first()
-    if obj is None:
-        raise NotFound(_not_found_message(queryset.model))
-    return obj
+    """The one object matching ``lookup`` (a unique key) that the user may see, or
+    ``NotFound`` (never saying whether it exists)."""
+    try:
+        return restrict(queryset, user).get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise NotFound(_not_found_message(queryset.model)) from None
 
 
 def _not_found_message(model) -> str:

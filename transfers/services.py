@@ -619,15 +619,20 @@ def _transition(transfer: Transfer, *, user, action: str, target: str, reason: s
     now = timezone.now()
     source = transfer.state
     transfer.state = target
+    changed = ["state", "updated_at"]
     if action == "submit":
         transfer.submitted_at = now
+        changed += ["submitted_at", "steps"]
     if target == State.ORIGIN_SCHOOL:
         transfer.origin_school_reached_at = now
+        changed.append("origin_school_reached_at")
     if target == State.ORIGIN_COUNTY:
         transfer.origin_county_reached_at = now
+        changed.append("origin_county_reached_at")
     if not transfer.is_open:
         transfer.closed_at = now
-    transfer.save()
+        changed.append("closed_at")
+    transfer.save(update_fields=changed)
     _log(transfer, user=user, action=action, from_state=source, to_state=target, reason=reason)
     workflow.workitem_close(subject=transfer)
     if transfer.is_open:
