@@ -334,7 +334,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--retry-every", type=int, default=5, help="send every n-th approval twice (0: never)")
-    parser.add_argument("--think-ms", default="1000,0",
+    parser.add_argument("--think-ms", default="1000,500,0",
                         help="comma-separated scenarios: each client's pause after every answer "
                              "(0: closed loop, as fast as possible)")
     args = parser.parse_args()

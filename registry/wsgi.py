@@ -1,7 +1,7 @@
 """The WSGI application, warmed before it serves: URL configuration and translation
-catalogues loaded for every language, working-day and name-matching tables built, so the
-first requests after a start are as fast as the rest (gunicorn.conf.py preloads this
-module in the master, before the workers fork)."""
+catalogues loaded for every language, the cache client imported, working-day and
+name-matching tables built, so the first requests after a start are as fast as the rest
+(gunicorn.conf.py preloads this module in the master, before the workers fork)."""
 
 import os
 
@@ -21,6 +21,7 @@ def _warm() -> None:
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             reverse("healthz")  # imports every view module and fills this language's URL maps
+    import redis  # noqa: F401 - the cache's client, otherwise imported by the first request
     workdays.warm()
     matching.warm()
 
