@@ -8,6 +8,7 @@ development and tests. Production (docker-compose) sets the URLs.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -120,6 +121,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+if not STATIC_ROOT.is_dir():
+    # Before `collectstatic` (make run, tests) whitenoise serves from the app folders, and
+    # its warning about the missing STATIC_ROOT says nothing new.
+    WHITENOISE_USE_FINDERS = True
+    warnings.filterwarnings("ignore", message=f"No directory at: {STATIC_ROOT}", category=UserWarning)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploads (photos, proof material) live outside the web root and are served by views that
 # check scope; MEDIA_URL is never routed.
