@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 DEMO_PUPILS ?= 20000
 
-.PHONY: run test install reset stop lint messages bench clean
+.PHONY: run test install reset stop lint messages clean
 
 run: $(STAMP)
 	$(BIN)/python -m registry.devserver --port $(PORT) --demo-pupils $(DEMO_PUPILS)
@@ -32,6 +32,9 @@ stop: $(STAMP)
 # Start over: stop the embedded servers and delete var/ (database, broker, uploads).
 reset: stop
 	rm -rf var
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l en --ignore=.venv --ignore=var --ignore=bench

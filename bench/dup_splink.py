@@ -35,7 +35,7 @@ import os
 import sys
 import time
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -80,7 +80,7 @@ def report(title: str, wall: float, result: dict, extra: str = "") -> None:
 # Splink -----------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def pinyin_of(name: str) -> str:
     from pypinyin import Style, lazy_pinyin
 

@@ -36,7 +36,7 @@ import bisect
 import itertools
 import random
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from registry.identity import id_check_char
 from registry.matching import PupilKey, chars_look_alike, lookalikes, name_readings
@@ -100,7 +100,7 @@ def _weighted(spec: str) -> tuple[list[str], list[int]]:
     return items, list(itertools.accumulate(weights))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tables():
     surnames = _weighted(SURNAMES)
     given = {"1": _weighted(BOY_CHARS), "2": _weighted(GIRL_CHARS)}
@@ -126,7 +126,7 @@ def _given_name(rng: random.Random, sex: str) -> str:
     return first + second
 
 
-@lru_cache(maxsize=None)
+@cache
 def _common_chars() -> tuple[str, ...]:
     """GB 2312 level-1 characters (the 3,755 most common), by decoding the code table."""
     chars = []
@@ -139,7 +139,7 @@ def _common_chars() -> tuple[str, ...]:
     return tuple(chars)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _homophones_of(char: str) -> tuple[str, ...]:
     """Common characters sharing ``char``'s first toneless reading (the IME's other picks)."""
     options = _homophone_index().get(_first_reading(char), ())
@@ -152,7 +152,7 @@ def _first_reading(char: str) -> str:
     return pinyin(char, style=Style.NORMAL, heteronym=False)[0][0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _homophone_index() -> dict[str, tuple[str, ...]]:
     index: dict[str, list[str]] = {}
     for char in _common_chars():

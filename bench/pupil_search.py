@@ -39,8 +39,8 @@ def percentile(values: list[float], share: float) -> float:
 
 def sample_values(user, rng: random.Random, count: int) -> dict:
     """Real values from the user's scope to search for (names, numbers, classes)."""
-    from registry.scope import restrict
     from registry.models import Pupil
+    from registry.scope import restrict
 
     visible = restrict(Pupil.objects.all(), user)
     # A random slice by id range: cheap on a million rows, unlike ORDER BY random().

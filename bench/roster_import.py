@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import os
 import random
 import sys
@@ -132,7 +131,7 @@ def prepare() -> object:
 
     from provinces.models import Division
     from registry import codes
-    from registry.models import CodeItem, Membership, Pupil
+    from registry.models import CodeItem, Membership
     from schools.models import School
 
     if not CodeItem.objects.exists():
@@ -161,7 +160,7 @@ def _cleanup() -> None:
 def baseline(user, path: Path, rows: int, total: int) -> float:
     """django-import-export per-row: dry run + import of the first ``rows`` rows."""
     import tablib
-    from registry.models import Pupil
+
     from schools import roster
     from schools.roster_resources import RosterResource
 

@@ -51,8 +51,9 @@ os.environ.setdefault("LOG_LEVEL", "ERROR")
 
 
 def ensure_database() -> None:
-    import psycopg2
     from urllib.parse import urlparse
+
+    import psycopg2
 
     url = urlparse(os.environ["DATABASE_URL"])
     name = url.path.lstrip("/")

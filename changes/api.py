@@ -10,6 +10,7 @@ from typing import Any
 
 from ninja import File, Query, Router, Schema
 from ninja.files import UploadedFile
+from ninja.responses import Status
 
 from changes import selectors, services
 from changes.models import ChangeRequest, GraduationList
@@ -60,7 +61,7 @@ class ChangeRequestOut(Schema):
     decided_at: dt.datetime | None
 
     @staticmethod
-    def build(request: ChangeRequest) -> "ChangeRequestOut":
+    def build(request: ChangeRequest) -> ChangeRequestOut:
         return ChangeRequestOut(
             id=request.pk, kind=request.kind, state=request.state, pupil=request.pupil.national_number,
             pupil_name=request.pupil.name, school_code=request.school.code, county_code=request.county_code,
@@ -138,7 +139,7 @@ def change_open(request, payload: ChangeRequestIn):
         user=request.user, pupil=payload.pupil, kind=payload.kind, payload=payload.payload,
         reason=payload.reason, submit=payload.submit,
     )
-    return 201, _detail(obj)
+    return Status(201, _detail(obj))
 
 
 @router.get("/changes/dropouts", response=list[DropoutOut])
@@ -183,8 +184,8 @@ def change_withdraw(request, request_id: int):
 @router.post("/changes/{int:request_id}/evidence", response={201: EvidenceOut})
 def change_evidence(request, request_id: int, file: File[UploadedFile]):
     item = services.evidence_add(user=request.user, request_id=request_id, upload=file)
-    return 201, EvidenceOut(id=item.pk, original_name=item.original_name, content_type=item.content_type,
-                            size=item.size)
+    return Status(201, EvidenceOut(id=item.pk, original_name=item.original_name, content_type=item.content_type,
+                                   size=item.size))
 
 
 # --- graduation ---------------------------------------------------------------------
@@ -212,7 +213,7 @@ class GraduationOut(Schema):
     entries: list[GraduationEntryOut]
 
     @staticmethod
-    def build(graduation: GraduationList) -> "GraduationOut":
+    def build(graduation: GraduationList) -> GraduationOut:
         return GraduationOut(
             id=graduation.pk, school_code=graduation.school.code, school_year=graduation.school_year,
             state=graduation.state, refusal_reason=graduation.refusal_reason,
@@ -234,7 +235,7 @@ def graduation_propose(request, payload: GraduationIn):
     graduation = services.graduation_propose(
         user=request.user, school_year=payload.school_year, outcomes=payload.outcomes, submit=payload.submit
     )
-    return 201, GraduationOut.build(graduation)
+    return Status(201, GraduationOut.build(graduation))
 
 
 @router.get("/graduations/{int:graduation_id}", response=GraduationOut, tags=["graduations"])
@@ -274,7 +275,7 @@ class PromotionIn(Schema):
 @router.post("/promotions", response={202: dict}, tags=["promotions"])
 def promotion_start(request, payload: PromotionIn):
     run = services.promotion_start(user=request.user, school_year=payload.school_year)
-    return 202, selectors.promotion_progress(run)
+    return Status(202, selectors.promotion_progress(run))
 
 
 @router.get("/promotions/{int:run_id}", response=dict, tags=["promotions"])

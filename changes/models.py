@@ -227,7 +227,7 @@ class ChainEvent(models.Model):
         return State(self.to_state).label if self.to_state in State.values else self.to_state
 
 
-def evidence_path(instance: "Evidence", filename: str) -> str:
+def evidence_path(instance: Evidence, filename: str) -> str:
     # The stored name is generated; the uploaded name is kept only as a label.
     return f"changes/evidence/{instance.stored_name}"
 

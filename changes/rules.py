@@ -12,8 +12,9 @@ live here, so promotion, graduation and 休学 read them from one place.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 

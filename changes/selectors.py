@@ -119,8 +119,9 @@ def promotion_runs_for(user) -> QuerySet[PromotionRun]:
 
 
 def promotion_run_get(user, run_id: int) -> PromotionRun:
-    from registry.errors import NotFound
     from django.utils.translation import gettext as _
+
+    from registry.errors import NotFound
 
     run = promotion_runs_for(user).filter(pk=run_id).first()
     if run is None:

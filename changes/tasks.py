@@ -26,5 +26,5 @@ def promote_school(self, part_id: int) -> dict:
             log.exception("promotion of school part %s failed", part_id)
             services.promotion_school_failed(part_id=part_id, error=str(exc))
             raise
-        raise self.retry(exc=exc)
+        raise self.retry(exc=exc) from exc
     return {"part": part.pk, "moved": part.moved, "stayed": part.stayed}

@@ -8,6 +8,7 @@ import json
 
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
+from ninja.responses import Status
 
 from provinces import selectors, services
 from provinces.models import Division, DuplicateCase
@@ -59,7 +60,7 @@ class SweepOut(Schema):
 @router.post("/duplicate-sweeps", response={201: SweepOut}, tags=["duplicates"])
 def sweep_create(request, payload: SweepIn):
     sweep = services.sweep_start(user=request.user, province_code=payload.province, partitions=payload.partitions)
-    return 201, selectors.sweep_progress(sweep)
+    return Status(201, selectors.sweep_progress(sweep))
 
 
 @router.get("/duplicate-sweeps", response=list[SweepOut], tags=["duplicates"])
@@ -179,8 +180,8 @@ class IdentityCheckOut(Schema):
 @router.post("/identity-checks", response={201: IdentityCheckOut}, tags=["duplicates"])
 def identity_check(request, extract_file: File[UploadedFile]):
     run = services.identity_check_run(user=request.user, extract_file=extract_file)
-    return 201, {"id": run.pk, "province": run.province_id, "checked": run.checked, "passed": run.passed,
-                 "not_found": run.not_found, "mismatched": run.mismatched}
+    return Status(201, {"id": run.pk, "province": run.province_id, "checked": run.checked, "passed": run.passed,
+                        "not_found": run.not_found, "mismatched": run.mismatched})
 
 
 class PromotionIn(Schema):

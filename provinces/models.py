@@ -114,7 +114,7 @@ class ProvincePolicy(models.Model):
         return str(self.province)
 
     @classmethod
-    def for_province(cls, province_code: str) -> "ProvincePolicy":
+    def for_province(cls, province_code: str) -> ProvincePolicy:
         """The policy of a province, with the defaults when the province has not set one.
 
         Read on every step of every chain, so served from the shared cache
@@ -125,7 +125,7 @@ class ProvincePolicy(models.Model):
         return province_setting("policy", province_code, lambda: cls.stored(province_code))
 
     @classmethod
-    def stored(cls, province_code: str) -> "ProvincePolicy":
+    def stored(cls, province_code: str) -> ProvincePolicy:
         """The policy row of a province as the database has it (unsaved defaults when none)."""
         policy = cls.objects.filter(province_id=province_code[:2]).first()
         return policy or cls(province_id=province_code[:2])

@@ -7,8 +7,6 @@ the service's message (the same text the API returns).
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from import_export.admin import ImportExportMixin
 
-from registry.models import ApiToken, CodeItem, Guardian, Membership, Pupil, HistoryEntry, WorkItem
+from registry.models import ApiToken, CodeItem, Guardian, HistoryEntry, Membership, Pupil, WorkItem
 from registry.scope import restrict
 from schools.roster_resources import RosterResource
 

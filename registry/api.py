@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
 
 from registry import nohukou, selectors, services
 from registry.models import Guardian, Pupil
-from registry.scope import get_in_scope
 from registry.records import GuardianData, PupilData
+from registry.scope import get_in_scope
 
 router = Router(tags=["pupils"])
 
@@ -81,7 +82,7 @@ class PupilOut(Schema):
     status: str
 
     @staticmethod
-    def build(pupil: Pupil) -> "PupilOut":
+    def build(pupil: Pupil) -> PupilOut:
         return PupilOut(
             national_number=pupil.national_number,
             name=pupil.name,
@@ -211,4 +212,4 @@ def pupil_create(request, payload: PupilIn):
     pupil = services.pupil_register(
         user=request.user, data=PupilData(**data, guardians=guardians), duplicate_reason=duplicate_reason
     )
-    return 201, PupilOut.build(pupil)
+    return Status(201, PupilOut.build(pupil))

@@ -11,7 +11,6 @@ from ninja.security import HttpBearer, SessionAuth
 from registry.audit import context_for
 from registry.models import ApiToken
 
-
 LAST_USED_PRECISION = dt.timedelta(minutes=5)
 
 

@@ -7,7 +7,7 @@ Each table maps a code to its Chinese name. Users may give either (``男`` or ``
 from __future__ import annotations
 
 from collections.abc import KeysView
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from django.utils.translation import gettext_lazy as _
 
@@ -42,7 +42,7 @@ PUPIL_CODED_FIELDS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def table(name: str) -> dict[str, str]:
     """``{code: name}`` of one table."""
     from registry.models import CodeItem

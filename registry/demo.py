@@ -30,8 +30,8 @@ import queue
 import random
 import threading
 from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 import pgtrigger
 from django.conf import settings
@@ -198,7 +198,7 @@ class IdAllocator:
         self.checks = CheckChars()
 
     def allocate(self, region: str, born: dt.date, sex: str, fallback: list[str], rng: random.Random) -> str:
-        for attempt in range(50):
+        for _attempt in range(50):
             number = self._next(region, born, sex)
             if number is not None:
                 return number

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
         from registry import embedded
 
-        print("启动内置 PostgreSQL 与 Redis（数据保存在 %s）…" % var_dir, flush=True)
+        print(f"启动内置 PostgreSQL 与 Redis（数据保存在 {var_dir}）…", flush=True)
         if not env.get("DATABASE_URL"):
             env["DATABASE_URL"] = embedded.postgres_url(var_dir)
         if not env.get("REDIS_URL"):

@@ -16,8 +16,8 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 import warnings
+from pathlib import Path
 from urllib.parse import quote
 
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")

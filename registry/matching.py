@@ -126,7 +126,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from registry.identity import PROVINCE_CODES, id_check_char
@@ -220,7 +220,7 @@ def _t2s_converter():
     return opencc.OpenCC("t2s")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _simplified_char(char: str) -> str:
     if char < "\u2e80":  # nothing to convert below the CJK radicals block
         return char
@@ -228,13 +228,13 @@ def _simplified_char(char: str) -> str:
     return converted if len(converted) == 1 else char
 
 
-@lru_cache(maxsize=None)
+@cache
 def _readings(char: str) -> frozenset[str]:
     """Every toneless pinyin reading of one (simplified) character; itself when not Han."""
     return frozenset(_reading_list(char))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _reading_list(char: str) -> tuple[str, ...]:
     from pypinyin import Style, pinyin
 

@@ -128,7 +128,7 @@ class ApiToken(models.Model):
         return hashlib.sha256(raw.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user, name: str = "") -> tuple["ApiToken", str]:
+    def issue(cls, user, name: str = "") -> tuple[ApiToken, str]:
         raw = "k12_" + secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, prefix=raw[4:12], digest=cls.hash(raw))
         return token, raw

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from registry import identity
-from registry.models import Pupil, HistoryEntry
+from registry.models import HistoryEntry, Pupil
 from registry.scope import get_in_scope, restrict
 
 MAX_PAGE_SIZE = 100

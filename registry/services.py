@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from registry import duplicates, identity, nohukou
 from registry.audit import acting_as
 from registry.errors import BusinessRefused, Forbidden, ValidationFailed
-from registry.models import ACTIVE_STATUSES, Guardian, Membership, Pupil, HistoryEntry
+from registry.models import ACTIVE_STATUSES, Guardian, HistoryEntry, Membership, Pupil
 from registry.records import PupilData
 from registry.scope import scope_of
 from registry.validation import has_resident_id, pupil_problems

@@ -38,4 +38,4 @@ def photo_import_chunk(self, job_id: int, entry_ids: list[int]) -> bool:
         try:
             return photos.photo_import_chunk(job=job, entry_ids=entry_ids)
         except OSError as exc:  # storage hiccup: the chunk skips what it already decided
-            raise self.retry(exc=exc)
+            raise self.retry(exc=exc) from exc

@@ -46,12 +46,12 @@ from registry.scope import get_in_scope, restrict
 from registry.services import history_entry, record_event, require_role, school_for_write
 from schools.models import PhotoImport, PhotoImportEntry, School
 from schools.photo_rules import (  # noqa: F401 - re-exported for views
-    sniff_format,
     PhotoPolicy,
     PhotoVerdict,
     can_normalize,
     check_photo,
     normalize_photo,
+    sniff_format,
 )
 from schools.photo_zip import (
     PhotoNameRefused,

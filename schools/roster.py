@@ -43,8 +43,9 @@ import random
 import re
 import zipfile
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from django.http import HttpResponse
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
+from ninja.responses import Status
 
 from schools import roster
 from schools.models import RosterImport
@@ -93,7 +94,7 @@ def roster_import_start_endpoint(request, file: UploadedFile = File(...), keep_l
         keep_likely_duplicates=keep_likely_duplicates,
     )
     job = roster_check_start(job)
-    return 202, _out(job)
+    return Status(202, _out(job))
 
 
 @router.get("/rosters/imports/{job_id}", response=RosterImportOut)
@@ -106,7 +107,7 @@ def roster_import_detail(request, job_id: int, refused_offset: int = 0, refused_
 def roster_import_confirm(request, job_id: int, payload: RosterConfirmIn):
     job = roster.roster_confirm(user=request.user, job_id=job_id, mode=payload.mode)
     job = roster_import_start(job)
-    return 202, _out(job)
+    return Status(202, _out(job))
 
 
 @router.get("/rosters/imports/{job_id}/report.csv")

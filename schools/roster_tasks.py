@@ -25,7 +25,7 @@ def roster_check_task(self, job_id: int) -> str:
         try:
             return roster.roster_check(job_id=job_id).status
         except OSError as exc:  # storage hiccup: the check writes nothing, so retry it
-            raise self.retry(exc=exc)
+            raise self.retry(exc=exc) from exc
         except Exception:
             roster.roster_fail(job_id=job_id)
             raise

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 from ninja import Field, File, Query, Router, Schema
-from ninja.responses import Status
 from ninja.files import UploadedFile
+from ninja.responses import Status
 
 from registry.selectors import paginate
 from transfers import selectors, services
@@ -56,7 +56,7 @@ class AttachmentOut(Schema):
     uploaded_at: dt.datetime
 
     @staticmethod
-    def build(a: TransferAttachment) -> "AttachmentOut":
+    def build(a: TransferAttachment) -> AttachmentOut:
         return AttachmentOut(id=a.pk, kind=a.kind, size=a.size, label=a.label, uploaded_at=a.uploaded_at)
 
 
@@ -110,7 +110,7 @@ class TransferOut(Schema):
         )
 
     @staticmethod
-    def build(t: Transfer) -> "TransferOut":
+    def build(t: Transfer) -> TransferOut:
         return TransferOut(**TransferOut.fields(t))
 
 

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from changes.services import change_request_approve
 from provinces import services
-from provinces.models import CleanPair, DuplicateCase
+from provinces.models import CleanPair
 from registry.errors import Forbidden, NotFound, ValidationFailed
 from registry.models import Pupil, PupilStatus
 from registry.problems import pupil_problem_reasons

@@ -33,6 +33,7 @@ from registry.matching import (
     sweep_partition,
 )
 
+
 def valid_id(first17: str) -> str:
     return first17 + id_check_char(first17)
 

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from registry.scope import restrict, scope_of
 from registry.models import Pupil
+from registry.scope import restrict, scope_of
 from tests.factories import resident_id
 
 OUTSIDERS = ["a1", "county_a", "other_county", "other_province"]

@@ -9,9 +9,16 @@ import pytest
 from registry.models import Pupil
 from schools import roster
 from schools.models import RosterImport
-from tests.factories import make_pupil, resident_id
+from tests.factories import resident_id
 from tests.schools.test_roster_support import (  # noqa: F401
-    codes_of, csv_bytes, fast_passwords, roster_media, roster_row, rows_of, with_mother, xlsx_bytes,
+    codes_of,
+    csv_bytes,
+    fast_passwords,
+    roster_media,
+    roster_row,
+    rows_of,
+    with_mother,
+    xlsx_bytes,
 )
 
 pytestmark = pytest.mark.usefixtures("fast_passwords", "roster_media")

@@ -9,7 +9,11 @@ from django.core.management import CommandError, call_command
 
 from registry.models import Pupil
 from tests.schools.test_roster_support import (  # noqa: F401
-    csv_bytes, fast_passwords, roster_media, roster_row, xlsx_bytes,
+    csv_bytes,
+    fast_passwords,
+    roster_media,
+    roster_row,
+    xlsx_bytes,
 )
 
 pytestmark = pytest.mark.usefixtures("fast_passwords", "roster_media")

@@ -72,8 +72,9 @@ def test_all_or_nothing_writes_nothing_when_a_row_turned_bad_after_the_dry_run(w
     job = _checked(user, rows)
     assert job.refused_rows == 0
     # meanwhile another school registers the second child
-    from tests.factories import make_pupil
     import datetime as dt
+
+    from tests.factories import make_pupil
 
     make_pupil(world.school_b1, name="钱小红", sex="2", birth_date=dt.date(2016, 4, 4), id_number=rows[1]["id_number"])
     job = _import(user, job, RosterImport.Mode.ALL_OR_NOTHING)
