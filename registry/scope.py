@@ -87,12 +87,16 @@ def _code_path(model, path: str) -> str:
 
 
 def get_in_scope(queryset: QuerySet, user, **lookup) -> Model:
-    """The one object matching ``lookup`` (a unique key) that the user may see, or
-    ``NotFound`` (never saying whether it exists)."""
-    try:
-        return restrict(queryset, user).get(**lookup)
-    except queryset.model.DoesNotExist:
-        raise NotFound(_not_found_message(queryset.model)) from None
+    """The object matching ``lookup`` (a unique key) that the user may see, or ``NotFound``
+    (never saying whether it exists).
+
+    A scope path through a to-many relation (a duplicate case's members) can match one
+    object more than once, so this takes the first row, unordered: a key needs no sort.
+    """
+    obj = next(iter(restrict(queryset, user).filter(**lookup).order_by()[:1]), None)
+    if obj is None:
+        raise NotFound(_not_found_message(queryset.model))
+    return obj
 
 
 def _not_found_message(model) -> str:

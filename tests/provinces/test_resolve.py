@@ -133,6 +133,11 @@ def test_county_scoping_of_cases(world, case, client, login):
     assert client.get(f"/api/v1/duplicate-cases/{case.pk}").status_code == 200
     ids = [c["id"] for c in client.get("/api/v1/duplicate-cases").json()]
     assert ids == [case.pk]
+    # both members in the scope: the case is still one case
+    for user in (world["county_b"].operator, world["province"].admin):
+        login(user)
+        assert client.get(f"/api/v1/duplicate-cases/{inner.pk}").status_code == 200
+        assert client.get(f"/api/v1/duplicate-cases/{case.pk}").status_code == 200
 
 
 def test_resolve_via_api_with_evidence(world, case, client, login):
