@@ -5,6 +5,11 @@ request has a process to itself, and an idle worker takes the next connection, s
 spreads evenly over the cores. ``preload_app`` imports and warms the application once in
 the master (see ``registry/wsgi.py``) before the workers fork, so a new worker serves its
 first request as fast as the rest. Put a buffering reverse proxy in front on the internet.
+
+In a container ``cpu_count()`` may report the host's cores: set ``WEB_CONCURRENCY`` to the
+cores the container really has. Each worker holds one PostgreSQL connection
+(``DB_CONN_MAX_AGE``), so workers of every web container plus Celery's must stay under
+PostgreSQL's ``max_connections``.
 """
 
 import multiprocessing

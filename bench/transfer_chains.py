@@ -11,8 +11,8 @@ What it does:
 2. starts gunicorn with the production settings (``gunicorn.conf.py``: sync workers,
    2 × cores + 1, app preloaded) on a free port;
 3. for each scenario of ``--think-ms`` (default ``1000,500,0``), drives ``--chains`` full
-   chains with ``--clients`` simulated users (stdlib asyncio, one keep-alive connection
-   each): POST /transfers, /submit, then /approve by the destination county, the origin
+   chains with ``--clients`` simulated users (stdlib asyncio, one connection each, opened
+   again whenever the server closes it, as sync workers do after every answer): POST /transfers, /submit, then /approve by the destination county, the origin
    school and the origin county. A user pauses 0.5–1.5 × the think time after every
    answer, as a person reading the page would, and the users start spread over one pause;
    think time 0 is the closed loop, every user firing the next request at once (the

@@ -3,45 +3,71 @@ calendar overrides (CalendarOverride) of each province.
 
 Every step of every chain reads both; a province admin changes them a few times a year.
 They are kept in Django's cache (Redis, so web workers and Celery workers share one copy)
-under ``province:<kind>:<province code>``. Saving or deleting either model drops that
-province's entries at once and again when the transaction commits (``provinces.apps``),
-so the next read in any process loads the committed rows. Entries also expire after
-``PROVINCE_SETTINGS_CACHE_SECONDS``: the bound on staleness should a write bypass the
-signals (a queryset ``update()``) or race a read.
+under a key naming the database, the kind, the province and the model's fields (a
+migration that adds a field starts new entries). Saving or deleting either model drops
+that province's entries at once and again when the transaction commits
+(``provinces.apps``), so the next read in any process loads the committed rows. Entries
+also expire after ``PROVINCE_SETTINGS_CACHE_SECONDS``: the bound on staleness should a
+write bypass the signals (a queryset ``update()``) or race a read. When the cache cannot
+be reached, reads go to the database.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Callable
+from functools import cache as memoize
 from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 
 from registry.identity import PROVINCE_CODES
+
+log = logging.getLogger("registry.cache")
 
 KINDS = ("policy", "calendar")
 
 T = TypeVar("T")
 
 
+@memoize
+def _schema(kind: str) -> str:
+    from provinces.models import CalendarOverride, ProvincePolicy
+
+    model = ProvincePolicy if kind == "policy" else CalendarOverride
+    names = ",".join(f.attname for f in model._meta.concrete_fields)
+    return hashlib.sha256(names.encode()).hexdigest()[:8]
+
+
 def _key(kind: str, code: str) -> str:
-    return f"province:{kind}:{code[:2]}"
+    return f"province:{connection.settings_dict['NAME']}:{kind}:{_schema(kind)}:{code[:2]}"
 
 
 def province_setting(kind: str, code: str, load: Callable[[], T]) -> T:
     """The cached ``kind`` of the province of ``code``; ``load()`` reads it on a miss."""
     key = _key(kind, code)
-    value = cache.get(key)
+    try:
+        value = cache.get(key)
+    except Exception:  # the cache is an optimisation: never fail a request for it
+        log.warning("cache unreachable; reading %s of province %s from the database", kind, code[:2], exc_info=True)
+        return load()
     if value is None:
         value = load()
-        cache.set(key, value, settings.PROVINCE_SETTINGS_CACHE_SECONDS)
+        try:
+            cache.set(key, value, settings.PROVINCE_SETTINGS_CACHE_SECONDS)
+        except Exception:
+            log.warning("cache unreachable; %s of province %s not cached", kind, code[:2], exc_info=True)
     return value
 
 
 def forget(code: str) -> None:
-    cache.delete_many([_key(kind, code) for kind in KINDS])
+    try:
+        cache.delete_many([_key(kind, code) for kind in KINDS])
+    except Exception:  # unreachable: its entries expire within PROVINCE_SETTINGS_CACHE_SECONDS
+        log.warning("cache unreachable; settings of province %s not dropped", code[:2], exc_info=True)
 
 
 def forget_on_change(sender, instance, raw: bool = False, **kwargs) -> None:

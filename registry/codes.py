@@ -81,8 +81,10 @@ def resolve(name: str, value, *, field: str | None = None) -> str:
 
 @lru_cache(maxsize=1)
 def division_table() -> dict[str, tuple[str, str | None]]:
-    """``{code: (name, parent code)}`` of every GB/T 2260 division (reference data, read once
-    per process; saving or deleting a division clears it, see ``provinces.apps``)."""
+    """``{code: (name, parent code)}`` of every GB/T 2260 division: reference data, read once
+    per process. Saving or deleting a division clears it in the process that saved it
+    (``provinces.apps``); other web and Celery processes see the change after a restart,
+    as after loading a new divisions fixture."""
     from provinces.models import Division
 
     return {code: (name, parent) for code, name, parent in Division.objects.values_list("code", "name", "parent_id")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.cache import cache
+from django.db import connection
 
 from provinces import cache as province_cache
 from provinces.models import CalendarOverride, ProvincePolicy
@@ -45,7 +46,7 @@ def test_the_entry_is_dropped_again_when_the_write_commits(world, django_capture
     with django_capture_on_commit_callbacks(execute=True):
         ProvincePolicy.objects.update_or_create(province_id="44", defaults={"step_working_days": 15})
         # Another process read the old row before the commit and cached it.
-        cache.set("province:policy:44", ProvincePolicy(province_id="44"))
+        cache.set(province_cache._key("policy", "44"), ProvincePolicy(province_id="44"))
     assert ProvincePolicy.for_province("44").step_working_days == 15
 
 
@@ -57,3 +58,24 @@ def test_the_policy_page_edits_the_stored_row(world, login):
     assert ProvincePolicy.for_province("44").step_working_days == 11
     page = login(world["province"].admin).get("/province/policy/")
     assert page.context["form"].instance.step_working_days == 13
+
+
+def test_each_database_has_its_own_entries(world, settings):
+    ProvincePolicy.objects.update_or_create(province_id="44", defaults={"step_working_days": 14})
+    assert ProvincePolicy.for_province("44").step_working_days == 14
+    key = province_cache._key("policy", "44")
+    assert connection.settings_dict["NAME"] in key
+    other = key.replace(connection.settings_dict["NAME"], "another_registry")
+    assert cache.get(other) is None
+
+
+def test_without_the_cache_reads_go_to_the_database(world, monkeypatch, caplog):
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("no cache")
+
+    monkeypatch.setattr(cache, "get", unreachable)
+    monkeypatch.setattr(cache, "set", unreachable)
+    ProvincePolicy.objects.update_or_create(province_id="44", defaults={"step_working_days": 9})
+    assert ProvincePolicy.for_province("44").step_working_days == 9
+    assert workflow.calendar_overrides("44") == {}
+    assert "cache unreachable" in caplog.text
