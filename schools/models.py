@@ -310,8 +310,24 @@ class RosterImport(models.Model):
         return min(100, round(100 * self.processed_rows / self.total_rows))
 
 
+def roster_export_path(instance, filename: str) -> str:
+    """A generated storage name for a workbook built by a worker."""
+    import uuid
+
+    return f"rosters/exports/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.xlsx"
+
+
 class RosterExport(models.Model):
-    """Audit row of one roster export (花名册导出): who exported which pupils, when."""
+    """One roster export (花名册导出): who exported which pupils, when — the audit row.
+
+    A small export is built in the request and recorded done. A large one (a whole county)
+    is built by a worker into ``file``; the exporter follows it on its page and downloads it.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("正在生成")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     actor_name = models.CharField(_("导出人"), max_length=150)
@@ -322,6 +338,11 @@ class RosterExport(models.Model):
     row_count = models.PositiveIntegerField(_("行数"), default=0)
     request_id = models.CharField(max_length=64, blank=True)
     at = models.DateTimeField(_("导出时间"), auto_now_add=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.DONE)
+    file = models.FileField(_("文件"), upload_to=roster_export_path, max_length=200, blank=True)
+    file_name = models.CharField(_("下载文件名"), max_length=200, blank=True)
+    error = models.CharField(_("错误"), max_length=500, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     scope_paths = (("scope_code", "school"),)
 

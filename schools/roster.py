@@ -73,6 +73,8 @@ logger = logging.getLogger("registry.roster")
 
 #: Files above this size are checked and imported by a Celery worker; smaller ones inline.
 INLINE_MAX_BYTES = getattr(settings, "ROSTER_INLINE_MAX_BYTES", 200_000)
+#: Larger exports are built by a worker (a 50,000-pupil county takes ~40 s).
+EXPORT_INLINE_MAX_ROWS = getattr(settings, "ROSTER_EXPORT_INLINE_MAX_ROWS", 5_000)
 MAX_BYTES = getattr(settings, "ROSTER_MAX_BYTES", 60 * 1024 * 1024)
 MAX_ROWS = getattr(settings, "ROSTER_MAX_ROWS", 100_000)
 #: Rows per database round of the check and per bulk insert.
@@ -1364,8 +1366,7 @@ def _workbook_lines(sheet, lines: Iterable[list[Any]]) -> int:
     return count
 
 
-def roster_export(*, user, filters: RosterFilter, request_id: str = "") -> tuple[bytes, str, int]:
-    """The 花名册 as xlsx bytes, its file name and its row count; logs an audit row."""
+def _export_workbook(user, filters: RosterFilter) -> tuple[bytes, int]:
     import openpyxl
 
     pupils = roster_pupils(user, filters)
@@ -1374,22 +1375,105 @@ def roster_export(*, user, filters: RosterFilter, request_id: str = "") -> tuple
     count = _workbook_lines(sheet, (pupil_cells(p) for p in pupils.iterator(chunk_size=2000)))
     buffer = io.BytesIO()
     workbook.save(buffer)
+    return buffer.getvalue(), count
+
+
+def _export_file_name(filters: RosterFilter) -> str:
+    parts = [filters.county or filters.school, f"{filters.grade}年级" if filters.grade else "",
+             f"{filters.class_number}班" if filters.class_number else ""]
+    return "花名册_" + "_".join(p for p in parts if p) + f"_{timezone.localdate():%Y%m%d}.xlsx"
+
+
+def _export_record(user, filters: RosterFilter, request_id: str, **fields) -> RosterExport:
     school, scope_code, unit_code = _unit_of(user)
-    RosterExport.objects.create(
+    return RosterExport.objects.create(
         actor=user if user.is_authenticated else None,
         actor_name=user.get_username(),
         unit_code=unit_code,
         school=school,
         scope_code=scope_code,
         filters=filters.as_dict(),
-        row_count=count,
         request_id=request_id,
+        file_name=_export_file_name(filters),
+        **fields,
     )
+
+
+def roster_export(*, user, filters: RosterFilter, request_id: str = "") -> tuple[bytes, str, int]:
+    """The 花名册 as xlsx bytes, its file name and its row count; logs an audit row."""
+    content, count = _export_workbook(user, filters)
+    export = _export_record(user, filters, request_id, row_count=count, finished_at=timezone.now())
     logger.info("roster export user=%s filters=%s rows=%s", user.get_username(), filters.as_dict(), count)
-    parts = [filters.county or filters.school, f"{filters.grade}年级" if filters.grade else "",
-             f"{filters.class_number}班" if filters.class_number else ""]
-    name = "花名册_" + "_".join(p for p in parts if p) + f"_{timezone.localdate():%Y%m%d}.xlsx"
-    return buffer.getvalue(), name, count
+    return content, export.file_name, count
+
+
+def roster_export_size(user, filters: RosterFilter) -> int:
+    """How many pupils the export would hold (refuses a bad filter like the export)."""
+    return roster_pupils(user, filters).count()
+
+
+def roster_export_begin(*, user, filters: RosterFilter, request_id: str = "") -> RosterExport:
+    """Record a large export for a worker to build (``roster_export_build``)."""
+    rows = roster_export_size(user, filters)
+    export = _export_record(user, filters, request_id, row_count=rows, status=RosterExport.Status.RUNNING)
+    logger.info("roster export %s queued user=%s filters=%s rows=%s", export.pk, user.get_username(),
+                filters.as_dict(), rows)
+    return export
+
+
+def roster_export_build(*, export_id: int) -> RosterExport:
+    """Build a queued export's workbook with its exporter's scope as it stands now."""
+    export = RosterExport.objects.select_related("actor__membership__school").get(pk=export_id)
+    if export.status != RosterExport.Status.RUNNING:
+        return export  # a retried task: built or failed already
+    filters = RosterFilter(**export.filters)
+    try:
+        content, count = _export_workbook(export.actor, filters)
+        export.file.save(export.file_name, ContentFile(content), save=False)
+    except RegistryError as exc:
+        return roster_export_fail(export_id=export_id, message=str(exc.message))
+    export.row_count = count
+    export.status = RosterExport.Status.DONE
+    export.finished_at = timezone.now()
+    export.save(update_fields=["file", "row_count", "status", "finished_at"])
+    logger.info("roster export %s built: %s rows", export.pk, count)
+    return export
+
+
+def roster_export_fail(*, export_id: int, message: str = "") -> RosterExport:
+    export = RosterExport.objects.get(pk=export_id)
+    export.status = RosterExport.Status.FAILED
+    export.error = (message or gettext("生成花名册时出错，请重新导出"))[:500]
+    export.finished_at = timezone.now()
+    export.save(update_fields=["status", "error", "finished_at"])
+    logger.warning("roster export %s failed: %s", export_id, export.error)
+    return export
+
+
+def roster_export_get(user, export_id) -> RosterExport:
+    """An export of the user's own, in scope (a workbook is handed only to who asked for it)."""
+    try:
+        export_id = int(export_id)
+    except (TypeError, ValueError):
+        export_id = 0
+    return get_in_scope(RosterExport.objects.all(), user, pk=export_id, actor=user)
+
+
+def roster_exports_of(user):
+    """The user's own exports built by a worker, newest first (the roster page lists them)."""
+    return restrict(RosterExport.objects.filter(actor=user), user).exclude(file="", status=RosterExport.Status.DONE)
+
+
+def roster_export_ready(user, export_id) -> RosterExport:
+    """An export whose workbook is built (its ``file`` can be served), or ``Conflict``."""
+    export = roster_export_get(user, export_id)
+    if export.status != RosterExport.Status.DONE or not export.file:
+        raise Conflict(
+            _("花名册尚未生成完毕（%(status)s）") % {"status": export.get_status_display()},
+            code="export_not_ready",
+            details={"status": export.status},
+        )
+    return export
 
 
 def roster_template() -> bytes:

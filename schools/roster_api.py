@@ -3,21 +3,24 @@
 ``POST /rosters/imports`` uploads a file and starts its dry run; ``GET
 /rosters/imports/{id}`` polls progress and returns the refused rows;
 ``POST /rosters/imports/{id}/confirm`` imports with ``good_rows`` or ``all_or_nothing``;
-``GET /rosters/export`` downloads the xlsx; ``GET /rosters/template`` the template.
+``GET /rosters/export`` downloads the xlsx (a large one: 202 and a job to poll at
+``GET /rosters/exports/{id}``, its workbook at ``/rosters/exports/{id}/file``);
+``GET /rosters/template`` the template.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import quote
 
-from django.http import HttpResponse
-from ninja import File, Form, Router, Schema
+from django.http import FileResponse, HttpResponse
+from ninja import Field, File, Form, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from schools import roster
-from schools.models import RosterImport
-from schools.roster_tasks import roster_check_start, roster_import_start
+from schools.models import RosterExport, RosterImport
+from schools.roster_tasks import roster_check_start, roster_export_start, roster_import_start
 from schools.roster_views import XLSX_TYPE, read_upload
 
 router = Router(tags=["rosters"])
@@ -123,15 +126,53 @@ def roster_import_report_xlsx(request, job_id: int):
     return _download(roster.report_bytes(job, file_format=roster.XLSX), XLSX_TYPE, f"roster-import-{job.pk}.xlsx")
 
 
-@router.get("/rosters/export")
+class RosterExportOut(Schema):
+    id: int
+    status: str
+    status_label: str
+    rows: int
+    file_name: str
+    error: str
+    at: dt.datetime
+    finished_at: dt.datetime | None
+    download_url: str | None = Field(description="完成后下载花名册的地址")
+
+    @staticmethod
+    def build(export: RosterExport) -> RosterExportOut:
+        done = export.status == RosterExport.Status.DONE
+        return RosterExportOut(
+            id=export.pk, status=export.status, status_label=str(export.get_status_display()),
+            rows=export.row_count, file_name=export.file_name, error=export.error, at=export.at,
+            finished_at=export.finished_at,
+            download_url=f"/api/v1/rosters/exports/{export.pk}/file" if done else None,
+        )
+
+
+@router.get("/rosters/export", response={200: None, 202: RosterExportOut})
 def roster_export(request, school: str = "", county: str = "", grade: int | None = None,
                   class_number: int | None = None):
-    content, file_name, _count = roster.roster_export(
-        user=request.user,
-        filters=roster.RosterFilter(county=county, school=school, grade=grade, class_number=class_number),
-        request_id=getattr(request, "request_id", ""),
-    )
+    """The xlsx at once; or, above ``ROSTER_EXPORT_INLINE_MAX_ROWS`` pupils, 202 with an
+    export job built by a worker (poll ``/rosters/exports/{id}``, then fetch its file)."""
+    filters = roster.RosterFilter(county=county, school=school, grade=grade, class_number=class_number)
+    request_id = getattr(request, "request_id", "")
+    if roster.roster_export_size(request.user, filters) > roster.EXPORT_INLINE_MAX_ROWS:
+        export = roster_export_start(roster.roster_export_begin(user=request.user, filters=filters,
+                                                               request_id=request_id))
+        return Status(202, RosterExportOut.build(export))
+    content, file_name, _count = roster.roster_export(user=request.user, filters=filters, request_id=request_id)
     return _download(content, XLSX_TYPE, file_name)
+
+
+@router.get("/rosters/exports/{export_id}", response=RosterExportOut)
+def roster_export_status(request, export_id: int):
+    return RosterExportOut.build(roster.roster_export_get(request.user, export_id))
+
+
+@router.get("/rosters/exports/{export_id}/file")
+def roster_export_file(request, export_id: int):
+    export = roster.roster_export_ready(request.user, export_id)
+    return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.file_name,
+                        content_type=XLSX_TYPE)
 
 
 @router.get("/rosters/template")

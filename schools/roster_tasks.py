@@ -1,8 +1,9 @@
-"""Celery tasks of the roster import (花名册导入): thin wrappers around ``schools.roster``.
+"""Celery tasks of the roster (花名册): thin wrappers around ``schools.roster``.
 
-``roster_check_start`` / ``roster_import_start`` decide where the work runs: small files
+``roster_check_start`` / ``roster_import_start`` decide where an import runs: small files
 inline (the user sees the preview at once), larger ones on a worker, queued only after the
-job row is committed. The page polls the job's progress either way.
+job row is committed. The page polls the job's progress either way. ``roster_export_start``
+does the same for an export too large to build in the request.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from django.db import transaction
 
 from registry.audit import acting_as
 from schools import roster
-from schools.models import RosterImport
+from schools.models import RosterExport, RosterImport
 
-__all__ = ["roster_check_task", "roster_import_task"]
+__all__ = ["roster_check_task", "roster_export_task", "roster_import_task"]
 
 
 @shared_task(name="schools.roster_check", bind=True, max_retries=2, default_retry_delay=5)
@@ -64,3 +65,27 @@ def roster_import_start(job: RosterImport) -> RosterImport:
 def _queue(task, job_id: int) -> None:
     result = task.delay(job_id)
     RosterImport.objects.filter(pk=job_id).update(task_id=result.id or "")
+
+
+@shared_task(name="schools.roster_export", bind=True, max_retries=2, default_retry_delay=5)
+def roster_export_task(self, export_id: int) -> str:
+    export = RosterExport.objects.select_related("actor").get(pk=export_id)
+    with acting_as(export.actor, task="roster_export", roster_export=export_id):
+        try:
+            return roster.roster_export_build(export_id=export_id).status
+        except OSError as exc:
+            if self.request.retries < self.max_retries:  # storage hiccup: nothing recorded yet
+                raise self.retry(exc=exc) from exc
+            roster.roster_export_fail(export_id=export_id)
+            raise
+        except Exception:
+            roster.roster_export_fail(export_id=export_id)
+            raise
+
+
+def roster_export_start(export: RosterExport) -> RosterExport:
+    """Build the workbook on a worker once the export row is committed (inline when eager)."""
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        return roster.roster_export_build(export_id=export.pk)
+    transaction.on_commit(lambda: roster_export_task.delay(export.pk))
+    return export

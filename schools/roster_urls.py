@@ -10,5 +10,8 @@ urlpatterns = [
     path("roster/imports/<int:job_id>/confirm/", roster_views.roster_confirm, name="roster_confirm"),
     path("roster/imports/<int:job_id>/report.<str:file_format>", roster_views.roster_report, name="roster_report"),
     path("roster/export/", roster_views.roster_export, name="roster_export"),
+    path("roster/exports/<int:export_id>/", roster_views.roster_export_detail, name="roster_export_detail"),
+    path("roster/exports/<int:export_id>/download/", roster_views.roster_export_download,
+         name="roster_export_download"),
     path("roster/template.xlsx", roster_views.roster_template, name="roster_template"),
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from registry.errors import RegistryError, ValidationFailed
 from schools import roster
 from schools.models import RosterImport
-from schools.roster_tasks import roster_check_start, roster_import_start
+from schools.roster_tasks import roster_check_start, roster_export_start, roster_import_start
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PREVIEW_ROWS = 500
@@ -68,6 +68,7 @@ def roster_import(request):
         {
             "error": error,
             "jobs": roster.roster_imports_visible_to(request.user).select_related("school")[:20],
+            "exports": roster.roster_exports_of(request.user)[:10],
             "school": membership.school if membership and membership.school_id else None,
             "division": membership.division_id if membership and not membership.school_id else "",
         },
@@ -131,13 +132,38 @@ def roster_export(request):
         grade=_int(request.GET.get("grade")),
         class_number=_int(request.GET.get("class_number")),
     )
+    request_id = getattr(request, "request_id", "")
     try:
-        content, file_name, _count = roster.roster_export(
-            user=request.user, filters=filters, request_id=getattr(request, "request_id", "")
-        )
+        if roster.roster_export_size(request.user, filters) > roster.EXPORT_INLINE_MAX_ROWS:
+            export = roster_export_start(roster.roster_export_begin(user=request.user, filters=filters,
+                                                                   request_id=request_id))
+            return redirect("schools:roster_export_detail", export_id=export.pk)
+        content, file_name, _count = roster.roster_export(user=request.user, filters=filters, request_id=request_id)
     except RegistryError as exc:
         return _error_page(request, exc)
     return _download(content, file_name, XLSX_TYPE)
+
+
+@login_required
+@require_GET
+def roster_export_detail(request, export_id: int):
+    """A large export being built by a worker; its download once it is ready."""
+    try:
+        export = roster.roster_export_get(request.user, export_id)
+    except RegistryError as exc:
+        return _error_page(request, exc)
+    return render(request, "schools/roster_export_detail.html", {"export": export})
+
+
+@login_required
+@require_GET
+def roster_export_download(request, export_id: int):
+    try:
+        export = roster.roster_export_ready(request.user, export_id)
+    except RegistryError as exc:
+        return _error_page(request, exc)
+    return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.file_name,
+                        content_type=XLSX_TYPE)
 
 
 @login_required
