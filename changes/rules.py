@@ -58,6 +58,44 @@ def graduating_grades(school: School) -> set[int]:
     return {g for g in school.grades if next_grade(school, g) is None}
 
 
+# --- the yearly cycle: promotion date and graduation deadline -----------------------------
+
+def school_year_under_way(today: dt.date, policy: ProvincePolicy) -> int:
+    """The school year (its first calendar year) that has started by ``today``."""
+    return today.year if today >= policy.promotion_day(today.year) else today.year - 1
+
+
+def next_graduation_year(today: dt.date, policy: ProvincePolicy) -> int:
+    """The year of the next graduation whose deadline has not passed."""
+    return today.year if today <= policy.graduation_deadline_day(today.year) else today.year + 1
+
+
+def promotion_refusal(school_year: int, *, today: dt.date, policy: ProvincePolicy) -> BusinessRefused | None:
+    """Promotion into a school year runs on or after the province's promotion date (08-10)."""
+    start = policy.promotion_day(school_year)
+    if today < start:
+        return BusinessRefused(
+            _("%(year)s学年的升级日期是%(date)s，不能提前升级") % {"year": school_year, "date": start.isoformat()},
+            code="promotion_too_early",
+            field="school_year",
+        )
+    return None
+
+
+def graduation_refusal(year: int, *, today: dt.date, policy: ProvincePolicy) -> BusinessRefused | None:
+    """A graduation list is proposed and approved by the province's deadline (07-30); after
+    it the graduates' basic data is locked. The province admin can move the deadline."""
+    deadline = policy.graduation_deadline_day(year)
+    if today > deadline:
+        return BusinessRefused(
+            _("%(year)s年毕业办理已于%(date)s截止；确需延期的，请省级管理员在省级政策中调整毕业办理截止日期")
+            % {"year": year, "date": deadline.isoformat()},
+            code="graduation_deadline_passed",
+            field="school_year",
+        )
+    return None
+
+
 def age_on(birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 

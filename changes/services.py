@@ -39,6 +39,7 @@ from changes.models import (
     State,
     first_review_state,
 )
+from provinces.models import ProvincePolicy
 from registry import duplicates, workflow
 from registry.audit import acting_as
 from registry.errors import BusinessRefused, Conflict, Forbidden, ValidationFailed
@@ -450,19 +451,30 @@ def _summary(request: ChangeRequest) -> str:
 # --- graduation (毕业) -----------------------------------------------------------------
 
 def graduation_propose(
-    *, user, school_year: int | None = None, outcomes: dict[str, str] | None = None, submit: bool = True
+    *,
+    user,
+    school_year: int | None = None,
+    outcomes: dict[str, str] | None = None,
+    submit: bool = True,
+    today: dt.date | None = None,
 ) -> GraduationList:
     """A school proposes its graduating list: every 在读 pupil of its graduating grades.
 
-    ``outcomes`` maps national numbers to 结业/肄业 (``completed``/``incomplete``); the rest
-    graduate (毕业).
+    ``school_year`` is the year of the graduation (the next one whose deadline has not
+    passed by default). ``outcomes`` maps national numbers to 结业/肄业
+    (``completed``/``incomplete``); the rest graduate (毕业).
     """
     membership = _membership(user)
     require_role(user, *INITIATOR_ROLES)
     if not membership.school_id:
         raise Forbidden(_("毕业名单由学校提出"), code="school_only")
     school = membership.school
-    school_year = school_year or timezone.localdate().year
+    today = today or timezone.localdate()
+    policy = ProvincePolicy.for_province(school.county_id)
+    school_year = school_year or rules.next_graduation_year(today, policy)
+    refusal = rules.graduation_refusal(school_year, today=today, policy=policy)
+    if refusal is not None:
+        raise refusal
     outcomes = outcomes or {}
     for number, outcome in outcomes.items():
         if outcome not in GraduationEntry.Outcome.values:
@@ -507,6 +519,21 @@ def graduation_propose(
     return graduation
 
 
+def _province_policy_of(user) -> ProvincePolicy:
+    membership = _membership(user)
+    return ProvincePolicy.for_province(membership.school.county_id if membership.school_id else membership.division_id)
+
+
+def default_graduation_year(user, *, today: dt.date | None = None) -> int:
+    """The year a new graduation list is for: the next one whose deadline has not passed."""
+    return rules.next_graduation_year(today or timezone.localdate(), _province_policy_of(user))
+
+
+def default_school_year(user, *, today: dt.date | None = None) -> int:
+    """The school year a promotion is for: the one that has started."""
+    return rules.school_year_under_way(today or timezone.localdate(), _province_policy_of(user))
+
+
 def graduation_submit(*, user, graduation_id: int) -> GraduationList:
     with transaction.atomic(), acting_as(user):
         graduation = _locked(GraduationList, user, graduation_id)
@@ -518,12 +545,18 @@ def graduation_submit(*, user, graduation_id: int) -> GraduationList:
     return graduation
 
 
-def graduation_approve(*, user, graduation_id: int, note: str = "") -> GraduationList:
-    """School approver, then county approver; the county's approval graduates the pupils
-    and locks their basic data (基础信息锁定)."""
+def graduation_approve(*, user, graduation_id: int, note: str = "", today: dt.date | None = None) -> GraduationList:
+    """School approver, then county approver, both by the graduation deadline; the county's
+    approval graduates the pupils and locks their basic data (基础信息锁定)."""
+    today = today or timezone.localdate()
     with transaction.atomic(), acting_as(user):
         graduation = _locked(GraduationList, user, graduation_id)
         step = _acting_step(graduation, user)
+        refusal = rules.graduation_refusal(
+            graduation.school_year, today=today, policy=ProvincePolicy.for_province(graduation.county_code)
+        )
+        if refusal is not None:
+            raise refusal
         if step == State.SCHOOL_REVIEW:
             graduation.school_approver = user
             _move(graduation, user, "approve", note=note)
@@ -576,8 +609,9 @@ def _graduate(graduation: GraduationList, user) -> None:
 
 # --- promotion (升级) -------------------------------------------------------------------
 
-def promotion_start(*, user, school_year: int | None = None) -> PromotionRun:
-    """The province admin starts (or resumes) its province's promotion for a school year.
+def promotion_start(*, user, school_year: int | None = None, today: dt.date | None = None) -> PromotionRun:
+    """The province admin starts (or resumes) its province's promotion for a school year,
+    on or after the province's promotion date (the school year under way by default).
 
     One row per school and school year is the idempotency key: starting again only queues
     the schools not done yet. The work runs as one Celery task per school.
@@ -585,8 +619,13 @@ def promotion_start(*, user, school_year: int | None = None) -> PromotionRun:
     membership = _membership(user)
     if membership.role != Role.ADMIN or membership.level != "province":
         raise Forbidden(_("只有省级管理员可以执行升级"), code="province_admin_only")
-    school_year = school_year or timezone.localdate().year
+    today = today or timezone.localdate()
     province = membership.division
+    policy = ProvincePolicy.for_province(province.code)
+    school_year = school_year or rules.school_year_under_way(today, policy)
+    refusal = rules.promotion_refusal(school_year, today=today, policy=policy)
+    if refusal is not None:
+        raise refusal
     with transaction.atomic(), acting_as(user):
         run, _created = PromotionRun.objects.get_or_create(
             province=province, school_year=school_year, defaults={"started_by": user}

@@ -179,7 +179,7 @@ def dropouts(request):
 
 @login_required
 def graduation_list(request):
-    form = GraduationProposeForm(request.POST or None, initial={"school_year": timezone.localdate().year})
+    form = GraduationProposeForm(request.POST or None, initial={"school_year": _default(services.default_graduation_year, request.user)})
     if request.method == "POST" and form.is_valid():
         try:
             graduation = services.graduation_propose(user=request.user, school_year=form.cleaned_data["school_year"])
@@ -240,7 +240,7 @@ def graduation_withdraw(request, graduation_id: int):
 
 @login_required
 def promotion(request):
-    form = PromotionForm(request.POST or None, initial={"school_year": timezone.localdate().year})
+    form = PromotionForm(request.POST or None, initial={"school_year": _default(services.default_school_year, request.user)})
     if request.method == "POST" and form.is_valid():
         try:
             run = services.promotion_start(user=request.user, school_year=form.cleaned_data["school_year"])
@@ -268,3 +268,11 @@ def promotion_progress(request, run_id: int):
     except RegistryError as exc:
         return JsonResponse(exc.as_dict(), status=exc.status)
     return JsonResponse(selectors.promotion_progress(run))
+
+
+def _default(year_of, user) -> int:
+    """A year field's first value; the current year for a user without a unit."""
+    try:
+        return year_of(user)
+    except RegistryError:
+        return timezone.localdate().year

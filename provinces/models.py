@@ -135,6 +135,16 @@ class ProvincePolicy(models.Model):
         month, day = value.split("-")
         return int(month), int(day)
 
+    def promotion_day(self, school_year: int) -> dt.date:
+        """The day the school year ``school_year`` (e.g. 2026 for 2026–2027) starts: 升级."""
+        month, day = self._month_day(self.promotion_date)
+        return dt.date(school_year, month, day)
+
+    def graduation_deadline_day(self, year: int) -> dt.date:
+        """The last day a graduation list of ``year`` may be proposed or approved."""
+        month, day = self._month_day(self.graduation_deadline)
+        return dt.date(year, month, day)
+
     def in_freeze_window(self, day: dt.date) -> bool:
         if not self.freeze_enabled:
             return False

@@ -6,7 +6,7 @@ import json
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.changes.conftest import PDF
+from tests.changes.conftest import GRADUATION_YEAR, PDF
 
 SUSPEND = {"start": "2026-11-23", "until": "2027-06-30"}
 
@@ -82,7 +82,7 @@ def test_graduation_and_promotion_by_api(world, client, api_token):
     from tests.factories import make_pupil
 
     make_pupil(world.school_a1, name="毕业生", grade=6)
-    response = _post(client, "/api/v1/graduations", {"school_year": 2027}, **api_token(world["a1"].operator))
+    response = _post(client, "/api/v1/graduations", {"school_year": GRADUATION_YEAR}, **api_token(world["a1"].operator))
     assert response.status_code == 201 and len(response.json()["entries"]) == 1
     graduation_id = response.json()["id"]
     _post(client, f"/api/v1/graduations/{graduation_id}/approve", **api_token(world["a1"].approver))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from changes import services
@@ -11,8 +13,8 @@ from registry.models import PupilStatus
 from tests.factories import make_pupil
 
 
-def _start(world, year=2026):
-    run = services.promotion_start(user=world["province"].admin, school_year=year)
+def _start(world, year=2026, today=None):
+    run = services.promotion_start(user=world["province"].admin, school_year=year, today=today)
     for part in run.schools.all():
         services.promotion_school_apply(part_id=part.pk)
     run.refresh_from_db()
@@ -62,7 +64,7 @@ def test_promotion_is_idempotent_per_school_year(world):
     assert pupil.grade == 4
     assert pupil.history.filter(kind="promoted").count() == 1
     assert PromotionRun.objects.count() == 1
-    _start(world, year=2027)
+    _start(world, year=2027, today=dt.date(2027, 8, 10))
     pupil.refresh_from_db()
     assert pupil.grade == 5
 
@@ -105,3 +107,22 @@ def test_grade_status_unchanged_for_graduated(world):
     _start(world)
     graduated.refresh_from_db()
     assert graduated.grade == 6
+
+
+def test_promotion_waits_for_the_promotion_date(world):
+    from registry.errors import BusinessRefused
+
+    with pytest.raises(BusinessRefused) as refused:
+        services.promotion_start(user=world["province"].admin, school_year=2027, today=dt.date(2027, 8, 9))
+    assert refused.value.code == "promotion_too_early" and "2027-08-10" in str(refused.value.message)
+    assert not PromotionRun.objects.exists()
+    run = services.promotion_start(user=world["province"].admin, school_year=2027, today=dt.date(2027, 8, 10))
+    assert run.school_year == 2027
+
+
+def test_the_default_school_year_is_the_one_under_way(world):
+    admin = world["province"].admin
+    assert services.default_school_year(admin, today=dt.date(2027, 3, 1)) == 2026
+    assert services.default_school_year(admin, today=dt.date(2027, 8, 10)) == 2027
+    run = services.promotion_start(user=admin, today=dt.date(2027, 3, 1))
+    assert run.school_year == 2026

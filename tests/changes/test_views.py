@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from changes.models import ChangeRequest
-from tests.changes.conftest import approve_both, open_request
+from tests.changes.conftest import GRADUATION_YEAR, approve_both, open_request
 
 SUSPEND = {"start": "2026-11-23", "until": "2027-06-30"}
 
@@ -89,7 +89,7 @@ def test_graduation_pages(world, login):
 
     make_pupil(world.school_a1, name="毕业生甲", grade=6)
     client = login(world["a1"].operator)
-    response = client.post("/changes/graduations/", {"school_year": 2027})
+    response = client.post("/changes/graduations/", {"school_year": GRADUATION_YEAR})
     assert response.status_code == 302
     assert "毕业生甲" in client.get(response.url).content.decode()
     assert login(world["county_b"].approver).get(response.url).status_code == 404

@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--user", required=True, help="username of a province admin (the acting user)")
-        parser.add_argument("--year", type=int, help="school year (the year it starts); default this year")
+        parser.add_argument("--year", type=int, help="school year (the year it starts); default the one under way")
         parser.add_argument("--inline", action="store_true", help="promote here instead of queueing Celery tasks")
 
     def handle(self, *args, user, year, inline, **options):
