@@ -50,7 +50,7 @@ class PupilIn(Schema):
     left_behind: str = "0"
     migrant: str = "0"
     guardians: list[GuardianIn] = []
-    duplicate_reason: str = Field("", description="确认不是同一学生时的理由（存在疑似重复时必填）")
+    duplicate_reason: str = Field("", description="确认不是同一学生时的理由（存在疑似重复、或登记无户籍多胞胎时必填）")
 
 
 class GuardianOut(Schema):

@@ -384,28 +384,53 @@ def registration_problems(data: PupilData) -> list[ValidationFailed]:
     holder = existing_record_of(data, province_code=school.county_id[:2])
     if holder is None:
         return []
+    same_name = holder.name == data.name
+    message = _(
+        "该无户籍学生已在%(school)s（%(county)s）建有学籍，全国学籍号 %(number)s"
+        "（父母身份证号与%(relation)s一致）。省内流动的无户籍学生不得重新建立学籍，"
+        "请转入学校在“转学 → 转学申请”中选择转出学校%(school)s，填写父母（或法定监护人）身份证号查找该学生并发起转学。"
+    ) % {
+        "school": holder.school.name,
+        "county": holder.school.county.full_name(),
+        "number": holder.national_number,
+        "relation": _("姓名") if same_name else _("出生日期"),
+    }
+    if not same_name:
+        hint = _("如确为多胞胎（同父母、同出生日期、姓名不同），请填写理由后再保存，区县将核查。")
+        message = f"{message}{hint}"
     return [
         BusinessRefused(
-            _(
-                "该无户籍学生已在%(school)s（%(county)s）建有学籍，全国学籍号 %(number)s"
-                "（父母身份证号与%(relation)s一致）。省内流动的无户籍学生不得重新建立学籍，"
-                "请转入学校在“转学 → 转学申请”中选择转出学校%(school)s，填写父母（或法定监护人）身份证号查找该学生并发起转学。"
-            )
-            % {
-                "school": holder.school.name,
-                "county": holder.school.county.full_name(),
-                "number": holder.national_number,
-                "relation": _("姓名") if holder.name == data.name else _("出生日期"),
-            },
+            message,
             code="nohukou_existing_record",
             field="guardians",
             details={
                 "school_code": holder.school.code,
                 "county_code": holder.county_code,
                 "national_number": holder.national_number,
+                "multiple_birth_possible": not same_name,
             },
         )
     ]
+
+
+def multiple_birth_override(problems: list[ValidationFailed], data: PupilData, reason: str) -> dict | None:
+    """The sibling record when the only problem is an existing no-hukou record of another
+    name born the same day and the operator states why this is another child (多胞胎).
+
+    The caller registers the pupil and opens a case for the county to verify the pair, as
+    for a likely duplicate kept at entry; the pupil is a problem record until it is resolved.
+    """
+    if len(problems) != 1 or not reason.strip():
+        return None
+    problem = problems[0]
+    if problem.code != "nohukou_existing_record" or not problem.details.get("multiple_birth_possible"):
+        return None
+    return {
+        "national_number": problem.details["national_number"],
+        "score": 1.0,
+        "reasons": [str(_("同父母、同出生日期的无户籍学生，录入时申报为多胞胎"))],
+        "kind": "multiple_birth",
+    }
 
 
 # Services ------------------------------------------------------------------------------

@@ -123,13 +123,19 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
 
     Refuses: a record with any problem (all of them at once); a school out of scope; an
     ID number already held by an active pupil (naming the holder); likely duplicates of
-    an existing pupil unless the operator states why this is a different child.
+    an existing pupil unless the operator states why this is a different child, and so for
+    a no-hukou twin of an existing record (``nohukou.multiple_birth_override``); each kept
+    pair opens a case for the counties.
     """
     require_role(user, Membership.Role.OPERATOR, Membership.Role.ADMIN)
     school = school_for_write(user=user, school_code=data.school_code)
     problems = pupil_problems(data, school=school)
+    sibling = None
     if not problems:
         problems = nohukou.registration_problems(data)
+        sibling = nohukou.multiple_birth_override(problems, data, duplicate_reason)
+        if sibling is not None:
+            problems = []
     if problems:
         raise problems[0] if len(problems) == 1 else ValidationFailed(
             _("学生信息有%(n)s处错误") % {"n": len(problems)},
@@ -169,8 +175,9 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
             % {"school": school.name, "number": pupil.national_number},
             user=user,
         )
-        if likely:
-            duplicates.record_entry_override(pupil=pupil, likely=likely, reason=duplicate_reason, user=user)
+        kept = likely + ([sibling] if sibling else [])
+        if kept:
+            duplicates.record_entry_override(pupil=pupil, likely=kept, reason=duplicate_reason, user=user)
     return pupil
 
 

@@ -360,8 +360,32 @@ def test_second_record_with_same_parents_and_name_is_refused(world, existing):
     assert "海珠第一小学" in str(exc.message) and "广东省广州市海珠区" in str(exc.message)
     assert "转学" in str(exc.message)
     assert exc.details == {"school_code": "4401050001", "county_code": "440105",
-                           "national_number": existing.national_number}
+                           "national_number": existing.national_number, "multiple_birth_possible": False}
     assert not Pupil.objects.filter(school=world.school_a1, name="林小溪").exists()
+
+
+def test_the_same_child_stays_refused_even_with_a_reason(world, existing):
+    data = no_id_record(world.school_a1, father(), mother(), birth_date=dt.date(2017, 7, 7))
+    with pytest.raises(BusinessRefused) as refused:
+        pupil_register(user=world["a1"].operator, data=data, duplicate_reason="双胞胎")
+    assert refused.value.code == "nohukou_existing_record"
+
+
+def test_a_twin_is_registered_with_a_reason_and_the_county_verifies_the_pair(world, existing):
+    from provinces.models import DuplicateCase
+    from registry.problems import pupil_problem_reasons
+
+    twin = no_id_record(world.school_b1, name="林子涵")  # same parents, same birth date
+    refused = refusal(world["b1"].operator, twin)
+    assert refused.code == "nohukou_existing_record" and refused.details["multiple_birth_possible"]
+    assert "多胞胎" in str(refused.message)
+    pupil = pupil_register(user=world["b1"].operator, data=twin, duplicate_reason="双胞胎姐妹，出生医学证明两份")
+    assert pupil.national_number.startswith("J") and pupil.national_number != existing.national_number
+    case = DuplicateCase.objects.get(status=DuplicateCase.Status.OPEN)
+    assert {case.pupil_low_id, case.pupil_high_id} == {existing.pk, pupil.pk}
+    assert (case.kind, case.source, case.entry_reason) == ("multiple_birth", "entry", "双胞胎姐妹，出生医学证明两份")
+    assert pupil_problem_reasons(pupil)  # a problem record until the county resolves the case
+    assert pupil.history.filter(kind="duplicate_kept").exists()
 
 
 def test_second_record_with_one_shared_parent_and_birth_date_is_refused(world, existing):
