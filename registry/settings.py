@@ -156,11 +156,12 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 500 * 1024 * 1024)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Shared by every web and Celery process: province settings (provinces.cache).
+# Shared by every web and Celery process: province settings (provinces.cache). Celery
+# spells the embedded server's Unix socket redis+socket://PATH, redis-py unix://PATH.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": REDIS_URL.replace("redis+socket://", "unix://", 1),
         "KEY_PREFIX": "registry",
     }
 }
