@@ -153,14 +153,14 @@ def roster_export(request, school: str = "", county: str = "", grade: int | None
                   class_number: int | None = None):
     """The xlsx at once; or, above ``ROSTER_EXPORT_INLINE_MAX_ROWS`` pupils, 202 with an
     export job built by a worker (poll ``/rosters/exports/{id}``, then fetch its file)."""
-    filters = roster.RosterFilter(county=county, school=school, grade=grade, class_number=class_number)
-    request_id = getattr(request, "request_id", "")
-    if roster.roster_export_size(request.user, filters) > roster.EXPORT_INLINE_MAX_ROWS:
-        export = roster_export_start(roster.roster_export_begin(user=request.user, filters=filters,
-                                                               request_id=request_id))
-        return Status(202, RosterExportOut.build(export))
-    content, file_name, _count = roster.roster_export(user=request.user, filters=filters, request_id=request_id)
-    return _download(content, XLSX_TYPE, file_name)
+    exported = roster_export_start(
+        user=request.user,
+        filters=roster.RosterFilter(county=county, school=school, grade=grade, class_number=class_number),
+        request_id=getattr(request, "request_id", ""),
+    )
+    if exported.job is not None:
+        return Status(202, RosterExportOut.build(exported.job))
+    return _download(exported.content, XLSX_TYPE, exported.file_name)
 
 
 @router.get("/rosters/exports/{export_id}", response=RosterExportOut)

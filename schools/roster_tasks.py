@@ -8,6 +8,8 @@ does the same for an export too large to build in the request.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
@@ -83,9 +85,22 @@ def roster_export_task(self, export_id: int) -> str:
             raise
 
 
-def roster_export_start(export: RosterExport) -> RosterExport:
-    """Build the workbook on a worker once the export row is committed (inline when eager)."""
+class Exported(NamedTuple):
+    """An export answered in the request (``content``) or handed to a worker (``job``)."""
+
+    content: bytes = b""
+    file_name: str = ""
+    job: RosterExport | None = None
+
+
+def roster_export_start(*, user, filters: roster.RosterFilter, request_id: str = "") -> Exported:
+    """Build the 花名册 now when it is small; else record it and build it on a worker once
+    the row is committed (inline when Celery runs eagerly)."""
+    if roster.roster_export_size(user, filters) <= roster.EXPORT_INLINE_MAX_ROWS:
+        content, file_name, _count = roster.roster_export(user=user, filters=filters, request_id=request_id)
+        return Exported(content=content, file_name=file_name)
+    job = roster.roster_export_begin(user=user, filters=filters, request_id=request_id)
     if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-        return roster.roster_export_build(export_id=export.pk)
-    transaction.on_commit(lambda: roster_export_task.delay(export.pk))
-    return export
+        return Exported(job=roster.roster_export_build(export_id=job.pk))
+    transaction.on_commit(lambda: roster_export_task.delay(job.pk))
+    return Exported(job=job)

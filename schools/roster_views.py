@@ -132,16 +132,14 @@ def roster_export(request):
         grade=_int(request.GET.get("grade")),
         class_number=_int(request.GET.get("class_number")),
     )
-    request_id = getattr(request, "request_id", "")
     try:
-        if roster.roster_export_size(request.user, filters) > roster.EXPORT_INLINE_MAX_ROWS:
-            export = roster_export_start(roster.roster_export_begin(user=request.user, filters=filters,
-                                                                   request_id=request_id))
-            return redirect("schools:roster_export_detail", export_id=export.pk)
-        content, file_name, _count = roster.roster_export(user=request.user, filters=filters, request_id=request_id)
+        exported = roster_export_start(user=request.user, filters=filters,
+                                       request_id=getattr(request, "request_id", ""))
     except RegistryError as exc:
         return _error_page(request, exc)
-    return _download(content, file_name, XLSX_TYPE)
+    if exported.job is not None:
+        return redirect("schools:roster_export_detail", export_id=exported.job.pk)
+    return _download(exported.content, exported.file_name, XLSX_TYPE)
 
 
 @login_required
