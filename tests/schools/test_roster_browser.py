@@ -29,3 +29,31 @@ def test_upload_preview_confirm(world, browser_login, tmp_path):
     assert page.inner_text("[data-testid=imported-rows]") == "1"
     assert "已导入" in page.inner_text("[data-testid=job-status]")
     assert Pupil.objects.filter(name="赵小明", school=world.school_a1).exists()
+
+
+def test_a_county_export_is_built_in_the_background_and_downloaded(world, browser_login, settings, monkeypatch,
+                                                                    tmp_path):
+    import io
+
+    import openpyxl
+
+    from registry.models import ACTIVE_STATUSES
+    from schools import roster
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    monkeypatch.setattr(roster, "EXPORT_INLINE_MAX_ROWS", 0)  # the county counts as large
+    page = browser_login(world["county_a"].approver)
+    page.goto("/schools/roster/")
+    page.fill("input[name=county]", "440106")
+    page.click("[data-testid=export]")
+    page.wait_for_selector("[data-testid=export-download]")
+    assert "已完成" in page.inner_text("[data-testid=export-status]")
+    with page.expect_download() as info:
+        page.click("[data-testid=export-download]")
+    assert info.value.suggested_filename.startswith("花名册_440106")
+    workbook = openpyxl.load_workbook(io.BytesIO(info.value.path().read_bytes()))
+    expected = Pupil.objects.filter(county_code="440106", status__in=ACTIVE_STATUSES).count()
+    assert workbook.worksheets[0].max_row - 1 == expected >= 1
+    page.goto("/schools/roster/")
+    assert "花名册_440106" in page.inner_text("[data-testid=my-exports]")
