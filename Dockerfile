@@ -3,6 +3,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends gettext && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
+COPY config config
+COPY devtools devtools
 COPY registry registry
 COPY provinces provinces
 COPY schools schools
@@ -10,7 +12,8 @@ COPY transfers transfers
 COPY changes changes
 RUN pip install --no-cache-dir -e ".[s3]"
 COPY . .
-RUN DEBUG=0 SECRET_KEY=build DATABASE_URL=postgres://x@localhost/x REDIS_URL=redis://localhost \
-    python manage.py collectstatic --no-input -v 0
+ENV DJANGO_SETTINGS_MODULE=config.settings.production
+RUN SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-0000 DATABASE_URL=postgres://x@localhost/x \
+    REDIS_URL=redis://localhost ALLOWED_HOSTS=localhost python manage.py collectstatic --no-input -v 0
 EXPOSE 8000
-CMD ["gunicorn", "registry.wsgi:application", "--config", "gunicorn.conf.py"]
+CMD ["gunicorn", "config.wsgi:application", "--config", "gunicorn.conf.py"]

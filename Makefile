@@ -12,7 +12,7 @@ DEMO_PUPILS ?= 20000
 .PHONY: run test install reset stop lint messages clean
 
 run: $(STAMP)
-	$(BIN)/python -m registry.devserver --port $(PORT) --demo-pupils $(DEMO_PUPILS)
+	$(BIN)/python -m devtools.devserver --port $(PORT) --demo-pupils $(DEMO_PUPILS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest --create-db $(PYTEST_ARGS)
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 
 # Stop the embedded servers (make run stops them itself on Ctrl-C).
 stop: $(STAMP)
-	$(BIN)/python -m registry.embedded stop
+	$(BIN)/python -m devtools.embedded stop
 
 # Start over: stop the embedded servers and delete var/ (database, broker, uploads).
 reset: stop

@@ -3,7 +3,7 @@
 Sync workers, 2 × cores + 1 of them by default (``WEB_CONCURRENCY`` overrides): each
 request has a process to itself, and an idle worker takes the next connection, so load
 spreads evenly over the cores. ``preload_app`` imports and warms the application once in
-the master (see ``registry/wsgi.py``) before the workers fork, so a new worker serves its
+the master (see ``config/wsgi.py``) before the workers fork, so a new worker serves its
 first request as fast as the rest. Put a buffering reverse proxy in front on the internet.
 
 In a container ``cpu_count()`` may report the host's cores: set ``WEB_CONCURRENCY`` to the

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry_bench_photos")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/8")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="bench_photos_"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
 os.environ["CELERY_QUEUE"] = f"bench-photos-{os.getpid()}"
 
 
@@ -131,7 +131,7 @@ def build_zip(pupils, bad_share: float) -> tuple[bytes, int]:
 
 
 def start_worker(workers: int) -> subprocess.Popen:
-    from registry.celery import app
+    from config.celery import app
 
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "registry", "worker", "-Q", os.environ["CELERY_QUEUE"],

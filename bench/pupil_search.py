@@ -132,7 +132,7 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from registry import demo
+    from devtools import demo
     from registry.models import Pupil
 
     User = get_user_model()

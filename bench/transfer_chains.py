@@ -43,7 +43,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "bench-" + uuid.uuid4().hex)
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
@@ -150,7 +150,7 @@ def free_port() -> int:
 def start_gunicorn(port: int, worker_class: str, workers: int, threads: int) -> subprocess.Popen:
     """The production server settings (gunicorn.conf.py), on a local port."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "registry.wsgi", "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}",
          "-k", worker_class, "-w", str(workers), "--threads", str(threads), "--log-level", "warning",
          "--keep-alive", "30", "--access-logfile", "/dev/null"],
         cwd=str(ROOT), env=dict(os.environ), start_new_session=True,

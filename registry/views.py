@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import connection
-from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -14,12 +12,6 @@ from registry import nohukou, selectors, services, workflow
 from registry.errors import RegistryError
 from registry.forms import PupilRegisterForm
 from registry.models import PupilStatus
-
-
-def healthz(request):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 @login_required
@@ -134,7 +126,3 @@ def _int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def robots(request):
-    return HttpResponse("User-agent: *\nDisallow: /\n", content_type="text/plain")

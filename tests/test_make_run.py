@@ -32,7 +32,7 @@ def test_make_run_setup_serves_and_stops(tmp_path):
     env["REGISTRY_VAR_DIR"] = str(var_dir)
     env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
-        [sys.executable, "-m", "registry.devserver", "--port", str(port), "--demo-pupils", "300", "--workers", "1"],
+        [sys.executable, "-m", "devtools.devserver", "--port", str(port), "--demo-pupils", "300", "--workers", "1"],
         cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from pghistory.models import Context
 
+from devtools import demo
 from provinces.models import Division
-from registry import demo
 from registry.identity import check_id_agrees, validate_national_number, validate_resident_id
 from registry.models import Guardian, Membership, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData

@@ -39,7 +39,7 @@ def test_saving_a_division_refreshes_the_table(db, fresh_tables):
 def test_the_wsgi_application_starts_warm():
     workdays._year_table.cache_clear()
     matching._lookalike_tables.cache_clear()
-    from registry import wsgi
+    from config import wsgi
 
     wsgi._warm()
     assert workdays._year_table.cache_info().currsize >= 2

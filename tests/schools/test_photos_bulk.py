@@ -343,7 +343,7 @@ def test_job_and_report_are_not_visible_to_another_school(world, login):
 
 def test_api_start_returns_202_and_detail_lists_entries(world, api_token, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    from registry.celery import app
+    from config.celery import app
 
     app.conf.task_always_eager = True
     try:

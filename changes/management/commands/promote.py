@@ -27,7 +27,7 @@ class Command(BaseCommand):
             raise CommandError(f"no user {user!r}")
         try:
             if inline:
-                from registry.celery import app
+                from config.celery import app
 
                 app.conf.task_always_eager = True  # the queued per-school tasks run right here
             run = services.promotion_start(user=actor, school_year=year)

@@ -7,11 +7,13 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
+# Fail closed: a server started without DJANGO_SETTINGS_MODULE runs production settings.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 application = get_wsgi_application()
 
 
 def _warm() -> None:
+    # Imported here, after get_wsgi_application() has loaded the apps.
     from django.conf import settings
     from django.urls import reverse
     from django.utils import translation

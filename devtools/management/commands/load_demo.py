@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registry import demo
+from devtools import demo
 
 
 class Command(BaseCommand):

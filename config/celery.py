@@ -7,7 +7,8 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
+# Fail closed: a worker started without DJANGO_SETTINGS_MODULE runs production settings.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("registry")
 app.config_from_object("django.conf:settings", namespace="CELERY")

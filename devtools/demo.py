@@ -47,7 +47,7 @@ from registry.audit import acting_as
 from registry.models import CodeItem, Guardian, Membership, Pupil, PupilStatus
 from schools.models import School, SchoolClass
 
-logger = logging.getLogger("registry.demo")
+logger = logging.getLogger("devtools.demo")
 
 DEFAULT_PUPILS = 20_000
 DEFAULT_SEED = 1

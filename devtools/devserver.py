@@ -47,11 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
     var_dir = Path(env.get("REGISTRY_VAR_DIR", BASE_DIR / "var"))
     started_embedded = False
     if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
-        from registry import embedded
+        from devtools import embedded
 
         print(f"启动内置 PostgreSQL 与 Redis（数据保存在 {var_dir}）…", flush=True)
         if not env.get("DATABASE_URL"):
@@ -66,11 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.executable
     processes = [
         subprocess.Popen(
-            [python, "-m", "celery", "-A", "registry", "worker", "-c", str(args.workers), "--loglevel", "WARNING"],
+            [python, "-m", "celery", "-A", "config", "worker", "-c", str(args.workers), "--loglevel", "WARNING"],
             cwd=BASE_DIR, env=env,
         ),
         subprocess.Popen(
-            [python, "-m", "celery", "-A", "registry", "beat", "--loglevel", "WARNING",
+            [python, "-m", "celery", "-A", "config", "beat", "--loglevel", "WARNING",
              "--schedule", str(var_dir / "celerybeat-schedule")],
             cwd=BASE_DIR, env=env,
         ),
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
         if started_embedded:
-            from registry import embedded
+            from devtools import embedded
 
             embedded.redis_stop(var_dir)
             embedded.postgres_stop(var_dir)

@@ -1,8 +1,9 @@
-"""Settings, all from the environment (``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``…).
+"""Settings shared by development and production, all from the environment.
 
-With ``DATABASE_URL`` / ``REDIS_URL`` unset, an embedded PostgreSQL and Redis under
-``var/`` are started on first use (see ``registry.embedded``): nothing to install for
-development and tests. Production (docker-compose) sets the URLs.
+``config.settings.development`` (``make run``, ``make test``, ``manage.py``) starts the
+embedded PostgreSQL and Redis when ``DATABASE_URL`` / ``REDIS_URL`` are unset;
+``config.settings.production`` (docker-compose) refuses to start without them. Both call
+``service_settings`` once they know the two URLs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import dj_database_url
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -31,28 +32,35 @@ def env_int(name: str, default: int) -> int:
 
 
 VAR_DIR = Path(env_str("REGISTRY_VAR_DIR", str(BASE_DIR / "var")))
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY") or ("insecure-development-key" if DEBUG else "")
-if not SECRET_KEY:
-    raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
-ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+DEBUG = False
+SECRET_KEY = env_str("SECRET_KEY")
+ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS").split(",") if o]
+DATABASE_URL = env_str("DATABASE_URL")
+REDIS_URL = env_str("REDIS_URL")
 
-if env_str("DATABASE_URL"):
-    DATABASE_URL = env_str("DATABASE_URL")
-else:
-    from registry.embedded import postgres_url
 
-    DATABASE_URL = postgres_url(VAR_DIR)
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
-DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME", "test_registry")
+def service_settings(database_url: str, redis_url: str) -> dict:
+    """The settings that follow from the database and broker URLs."""
+    databases = {"default": dj_database_url.parse(database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    databases["default"].setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME", "test_registry")
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DATABASES": databases,
+        # Shared by every web and Celery process: province settings (provinces.cache). Celery
+        # spells the embedded server's Unix socket redis+socket://PATH, redis-py unix://PATH.
+        "CACHES": {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": redis_url.replace("redis+socket://", "unix://", 1),
+                "KEY_PREFIX": "registry",
+            }
+        },
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_RESULT_BACKEND": redis_url,
+    }
 
-if env_str("REDIS_URL"):
-    REDIS_URL = env_str("REDIS_URL")
-else:
-    from registry.embedded import redis_url
-
-    REDIS_URL = redis_url(VAR_DIR)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -85,8 +93,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "registry.urls"
-WSGI_APPLICATION = "registry.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -132,11 +140,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if env_str("S3_BUCKET"):
     STORAGES["default"] = {
@@ -156,19 +160,8 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 500 * 1024 * 1024)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Shared by every web and Celery process: province settings (provinces.cache). Celery
-# spells the embedded server's Unix socket redis+socket://PATH, redis-py unix://PATH.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL.replace("redis+socket://", "unix://", 1),
-        "KEY_PREFIX": "registry",
-    }
-}
 PROVINCE_SETTINGS_CACHE_SECONDS = env_int("PROVINCE_SETTINGS_CACHE_SECONDS", 60)
 
-CELERY_BROKER_URL = REDIS_URL
-CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -187,13 +180,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
-
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-
-DEMO_PASSWORD = env_str("DEMO_PASSWORD", "xueji-demo-2026")
 
 # Audit: every insert, update and delete of a tracked model, with the request's context.
 import pghistory  # noqa: E402
