@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.dupgen import DUPLICATE_KINDS, NEGATIVE_KINDS, generate  # noqa: E402
-from registry.matching import CASE_THRESHOLD, SweepStats, explain_pair, find_matches  # noqa: E402
+from kernel.matching import CASE_THRESHOLD, SweepStats, explain_pair, find_matches  # noqa: E402
 
 DEFAULT_SEED = 20240611
 

@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.dup_quality import DEFAULT_SEED  # noqa: E402
 from bench.dupgen import DUPLICATE_KINDS, NEGATIVE_KINDS, generate  # noqa: E402
-from registry.matching import CASE_THRESHOLD, find_matches  # noqa: E402
+from kernel.matching import CASE_THRESHOLD, find_matches  # noqa: E402
 
 
 def counts(found: set[frozenset[int]], truth: set[frozenset[int]], kinds: dict) -> dict:
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         matches = find_matches(records, processes=args.processes)
         wall = time.perf_counter() - started
-        report(f"registry.matching.find_matches (score >= {CASE_THRESHOLD})", wall,
+        report(f"kernel.matching.find_matches (score >= {CASE_THRESHOLD})", wall,
                counts({m.pair for m in matches}, truth, kinds))
 
     if not args.skip_splink:

@@ -5,7 +5,7 @@
         [--target postgres://postgres@127.0.0.1:5432/registry_bench_dups]
 
 Reads the first N active pupils (and their guardians' ID numbers) of the demo database
-(read only), runs ``registry.matching.find_matches`` (the same engine and blocking the
+(read only), runs ``kernel.matching.find_matches`` (the same engine and blocking the
 Celery partitions use; 2 processes on this 2-core machine), and writes one row per case
 and two per member into scratch tables of the target database with COPY (the write the
 sweep does, without the Django model layer). Prints one line of figures per size.
@@ -41,7 +41,7 @@ def connect(url: str, *, create: bool = False):
 
 
 def read(source, n: int):
-    from registry.matching import PupilKey
+    from kernel.matching import PupilKey
 
     with source.cursor() as cursor:
         cursor.execute(
@@ -77,7 +77,7 @@ def write(target, matches) -> None:
 
 
 def main() -> None:
-    from registry.matching import SweepStats, find_matches
+    from kernel.matching import SweepStats, find_matches
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100000,300000,1000000")

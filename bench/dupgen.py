@@ -38,8 +38,8 @@ import random
 from datetime import date, timedelta
 from functools import cache, lru_cache
 
-from registry.identity import id_check_char
-from registry.matching import PupilKey, chars_look_alike, lookalikes, name_readings
+from kernel.identity import id_check_char
+from kernel.matching import PupilKey, chars_look_alike, lookalikes, name_readings
 
 PROVINCE = "44"
 DUPLICATE_SHARE = 0.005  # duplicate pairs per record: ~1 % of the records are involved

@@ -65,7 +65,7 @@ def record_for(pupil, *, name: str, birth_date: dt.date, guardian_ids: list[str]
 
 
 def fresh_id(rng: random.Random) -> str:
-    from registry.identity import id_check_char
+    from kernel.identity import id_check_char
 
     body = f"440106{rng.randint(1970, 1995)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(900, 999)}"
     return body + id_check_char(body)

@@ -67,8 +67,8 @@ def setup_world(n: int):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
+    from kernel.identity import id_check_char
     from provinces.models import Division
-    from registry.identity import id_check_char
     from registry.models import Membership, Pupil
     from schools.models import School, SchoolClass
 

@@ -47,7 +47,7 @@ SCHOOLS = [(f"44010691{n:02d}", "440106") for n in range(5)] + [(f"44010591{n:02
 
 
 def resident_id(region: str, birth: dt.date, sex: str, seq: int) -> str:
-    from registry.identity import id_check_char
+    from kernel.identity import id_check_char
 
     third = (seq * 2 + (1 if sex == "1" else 0)) % 1000
     body = f"{region}{birth:%Y%m%d}{third:03d}"

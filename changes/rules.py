@@ -18,9 +18,10 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from kernel import identity, workdays
+from kernel.errors import BusinessRefused, ValidationFailed
 from provinces.models import ProvincePolicy
-from registry import identity, workdays, workflow
-from registry.errors import BusinessRefused, ValidationFailed
+from registry import workflow
 from registry.models import ACTIVE_STATUSES, KEY_FIELDS, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
 from registry.services import active_holder_of, class_for, id_held_elsewhere_error

@@ -121,7 +121,7 @@ def promotion_runs_for(user) -> QuerySet[PromotionRun]:
 def promotion_run_get(user, run_id: int) -> PromotionRun:
     from django.utils.translation import gettext as _
 
-    from registry.errors import NotFound
+    from kernel.errors import NotFound
 
     run = promotion_runs_for(user).filter(pk=run_id).first()
     if run is None:

@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from changes import evidence as evidence_files
 from changes import rules
 from changes.models import (
     STATE_ORDER,
@@ -39,10 +38,11 @@ from changes.models import (
     State,
     first_review_state,
 )
+from kernel.errors import BusinessRefused, Conflict, Forbidden, ValidationFailed
+from kernel.proof import check_proof, check_proofs, require_room
 from provinces.models import ProvincePolicy
 from registry import duplicates, workflow
 from registry.audit import acting_as
-from registry.errors import BusinessRefused, Conflict, Forbidden, ValidationFailed
 from registry.models import HistoryEntry, Membership, OpenBusiness, Pupil, PupilStatus
 from registry.scope import get_in_scope
 from registry.services import class_for, history_entry, id_held_elsewhere_error, record_event, require_role
@@ -257,7 +257,7 @@ def change_request_open(
     number = pupil if isinstance(pupil, str) else pupil.national_number
     found = get_in_scope(Pupil.objects.select_related("school"), user, national_number=number.strip().upper())
     level = _initiator_level(user, school=found.school, key_change_or_county_ok=kind == ChangeRequest.Kind.KEY_CHANGE)
-    files = [evidence_files.check_upload(f) for f in evidence]
+    files = check_proofs(evidence, field="evidence")
     with transaction.atomic(), acting_as(user):
         locked = Pupil.objects.select_for_update(of=("self",)).select_related("school", "school_class").get(pk=found.pk)
         cleaned = rules.check(kind, pupil=locked, payload=payload or {}, today=today)
@@ -344,7 +344,7 @@ def change_request_withdraw(*, user, request_id: int) -> ChangeRequest:
 
 def evidence_add(*, user, request_id: int, upload) -> Evidence:
     """Attach one file to an open request; only the initiating unit adds material."""
-    checked = evidence_files.check_upload(upload)
+    checked = check_proof(upload, field="evidence")
     with transaction.atomic(), acting_as(user):
         request = _locked(ChangeRequest, user, request_id)
         membership = _membership(user)
@@ -355,6 +355,7 @@ def evidence_add(*, user, request_id: int, upload) -> Evidence:
             raise Forbidden(_("只有申请单位可以上传证明材料"), code="not_initiator")
         if not request.is_open:
             raise _state_changed(request)
+        require_room(already=request.evidence.count(), adding=1, field="evidence")
         return _store_evidence(request, checked, user)
 
 

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from changes import selectors, services
 from changes.forms import ChangeRequestForm, EvidenceForm, GraduationProposeForm, PromotionForm, RefuseForm
 from changes.models import ChangeRequest, State
+from kernel.errors import RegistryError
 from registry import selectors as pupil_selectors
-from registry.errors import RegistryError
 
 
 def _error(request, exc: RegistryError):

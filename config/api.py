@@ -12,8 +12,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from kernel.errors import RegistryError
 from registry.auth import API_AUTH
-from registry.errors import RegistryError
 
 api = NinjaAPI(
     title="K-12 学籍 Registry API",

@@ -18,7 +18,7 @@ def _warm() -> None:
     from django.urls import reverse
     from django.utils import translation
 
-    from registry import matching, workdays
+    from kernel import matching, workdays
 
     for language, _name in settings.LANGUAGES:
         with translation.override(language):

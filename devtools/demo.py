@@ -41,8 +41,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kernel import identity
 from provinces.models import Division
-from registry import codes, identity
+from registry import codes
 from registry.audit import acting_as
 from registry.models import CodeItem, Guardian, Membership, Pupil, PupilStatus
 from schools.models import School, SchoolClass

@@ -10,9 +10,9 @@ from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
+from kernel.errors import ValidationFailed
 from provinces import selectors, services
 from provinces.models import Division, DuplicateCase
-from registry.errors import ValidationFailed
 
 router = Router(tags=["divisions"])
 
@@ -72,7 +72,7 @@ def sweep_list(request):
 def sweep_detail(request, sweep_id: int):
     sweep = selectors.sweeps_visible_to(request.user).filter(pk=sweep_id).first()
     if sweep is None:
-        from registry.errors import NotFound
+        from kernel.errors import NotFound
 
         raise NotFound("未找到该查重批次，或不在您的管理范围内")
     return selectors.sweep_progress(sweep)

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from registry.identity import PROVINCE_CODES
+from kernel.identity import PROVINCE_CODES
 
 log = logging.getLogger("registry.cache")
 

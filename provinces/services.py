@@ -25,6 +25,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel import identity, matching
+from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
+from kernel.proof import check_proof
 from provinces.models import (
     CaseMember,
     CleanPair,
@@ -34,9 +37,8 @@ from provinces.models import (
     PupilMatchKey,
     SweepPartition,
 )
-from registry import duplicates, identity, matching, workflow
+from registry import duplicates, workflow
 from registry.audit import acting_as
-from registry.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
 from registry.models import ACTIVE_STATUSES, Guardian, Membership, Pupil, PupilStatus
 from registry.problems import pupil_problem_reasons
 from registry.scope import get_in_scope, restrict, scope_of
@@ -357,12 +359,10 @@ def _resolve(case: DuplicateCase, user, resolution: str, note: str) -> None:
 def case_resolve_evidence(*, user, case_id: int, upload, note: str = "") -> DuplicateCase:
     """佐证: both records are real children. Evidence (JPG/PNG/PDF ≤ 2 MB, by its bytes) is kept,
     the case resolved and the pair never flagged again."""
-    from changes.evidence import check_upload
-
     if upload is None:
         raise ValidationFailed(_("佐证处理须上传证明材料（JPG、PNG 或 PDF，不超过 2 MB）"), code="evidence_required",
                                field="evidence")
-    checked = check_upload(upload)
+    checked = check_proof(upload, field="evidence")
     with transaction.atomic(), acting_as(user):
         case = _case_for_county(user, case_id)
         case.evidence.save(checked.stored_name(), ContentFile(checked.content), save=False)

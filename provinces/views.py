@@ -14,9 +14,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from kernel.errors import NotFound, RegistryError, ValidationFailed
 from provinces import selectors, services
 from provinces.forms import CalendarOverrideForm, ProvincePolicyForm
-from registry.errors import NotFound, RegistryError, ValidationFailed
 
 
 def _error(request, exc: RegistryError):

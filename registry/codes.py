@@ -11,7 +11,7 @@ from functools import cache, lru_cache
 
 from django.utils.translation import gettext_lazy as _
 
-from registry.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 
 TABLE_LABELS = {
     "sex": _("性别"),

@@ -18,7 +18,7 @@ from collections import defaultdict
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from registry import matching
+from kernel import matching
 from registry.models import ACTIVE_STATUSES, Guardian, Pupil
 from registry.records import PupilData
 

@@ -29,10 +29,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kernel import identity
+from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
 from provinces.models import Division
-from registry import identity
 from registry.audit import acting_as
-from registry.errors import BusinessRefused, Forbidden, ValidationFailed
 from registry.models import ACTIVE_STATUSES, Guardian, Membership, Pupil
 from registry.records import GuardianData, PupilData
 from registry.scope import get_in_scope

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, Q, QuerySet
 
-from registry.errors import NotFound
+from kernel.errors import NotFound
 
 
 @dataclass(frozen=True)

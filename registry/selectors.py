@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from registry import identity
+from kernel import identity
 from registry.models import HistoryEntry, Pupil
 from registry.scope import get_in_scope, restrict
 

@@ -8,9 +8,10 @@ import random
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from registry import duplicates, identity, nohukou
+from kernel import identity
+from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
+from registry import duplicates, nohukou
 from registry.audit import acting_as
-from registry.errors import BusinessRefused, Forbidden, ValidationFailed
 from registry.models import ACTIVE_STATUSES, Guardian, HistoryEntry, Membership, Pupil
 from registry.records import PupilData
 from registry.scope import scope_of

@@ -12,8 +12,9 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry import codes, identity, nohukou
-from registry.errors import ValidationFailed
+from kernel import identity
+from kernel.errors import ValidationFailed
+from registry import codes, nohukou
 from registry.records import GuardianData, PupilData
 
 #: ID types whose number is a resident ID card (居民身份证) and must pass GB 11643.

@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from kernel.errors import RegistryError
 from registry import nohukou, selectors, services, workflow
-from registry.errors import RegistryError
 from registry.forms import PupilRegisterForm
 from registry.models import PupilStatus
 

@@ -15,9 +15,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kernel import workdays
+from kernel.errors import BusinessRefused
 from provinces.models import CalendarOverride, ProvincePolicy
-from registry import workdays
-from registry.errors import BusinessRefused
 from registry.models import Membership, OpenBusiness, Pupil, WorkItem
 from registry.scope import restrict
 

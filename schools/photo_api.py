@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from registry.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from registry.selectors import pupil_get
 from registry.services import school_for_write
 from schools import photos

@@ -25,7 +25,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageChops
 
-from registry.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 
 # EXIF tag 0x0112 values 5..8 turn the picture by a quarter: width and height swap.
 EXIF_ORIENTATION_TAG = 0x0112

@@ -31,7 +31,7 @@ from typing import IO, Any, NoReturn
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from registry.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 
 _UTF8_FLAG = 0x800
 _ENCRYPTED_FLAG = 0x1
@@ -305,7 +305,7 @@ def parse_photo_name(name: str) -> PhotoKey:
         raise PhotoNameRefused(
             format_lazy(_("文件“{name}”不是JPG照片（扩展名须为.jpg或.jpeg）"), name=base), code="photo_name_extension"
         )
-    from registry.identity import normalize_id_number
+    from kernel.identity import normalize_id_number
 
     stem = stem.strip()
     if _ID_LIKE.fullmatch(normalize_id_number(stem)):
@@ -324,7 +324,7 @@ def parse_photo_name(name: str) -> PhotoKey:
 
 
 def _checked_id_number(stem: str, base: str) -> str:
-    from registry.identity import validate_resident_id
+    from kernel.identity import validate_resident_id
 
     try:
         number = validate_resident_id(stem).number

@@ -38,9 +38,9 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from kernel.errors import BusinessRefused, NotFound, ValidationFailed
 from provinces.models import ProvincePolicy
 from registry.audit import acting_as
-from registry.errors import BusinessRefused, NotFound, ValidationFailed
 from registry.models import ACTIVE_STATUSES, HistoryEntry, Membership, Pupil
 from registry.scope import get_in_scope, restrict
 from registry.services import history_entry, record_event, require_role, school_for_write

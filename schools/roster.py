@@ -57,11 +57,12 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kernel import identity
+from kernel.errors import Conflict, Forbidden, RegistryError, ValidationFailed
 from provinces.models import Division
 from provinces.services import match_keys_refresh
-from registry import audit, codes, duplicates, identity, nohukou
+from registry import audit, codes, duplicates, nohukou
 from registry.audit import acting_as
-from registry.errors import Conflict, Forbidden, RegistryError, ValidationFailed
 from registry.models import ACTIVE_STATUSES, Guardian, HistoryEntry, Membership, Pupil
 from registry.records import GuardianData, PupilData
 from registry.scope import get_in_scope, restrict, scope_of

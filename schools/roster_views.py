@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from registry.errors import RegistryError, ValidationFailed
+from kernel.errors import RegistryError, ValidationFailed
 from schools import roster
 from schools.models import RosterImport
 from schools.roster_tasks import roster_check_start, roster_export_start, roster_import_start

@@ -7,7 +7,7 @@ import itertools
 
 from django.contrib.auth import get_user_model
 
-from registry.identity import id_check_char
+from kernel.identity import id_check_char
 from registry.models import Guardian, Membership, Pupil
 from schools.models import SchoolClass
 

@@ -248,8 +248,7 @@ def transfer_cancel(request, transfer_id: int, payload: ReasonIn | None = None):
 
 @router.post("/transfers/{int:transfer_id}/attachments", response={201: list[AttachmentOut]})
 def attachment_upload(request, transfer_id: int, files: list[UploadedFile] = File(...)):
-    uploads = [services.Upload(name=f.name or "", content=f.read(services.MAX_ATTACHMENT_BYTES + 1)) for f in files]
-    added = services.transfer_attach(user=request.user, transfer_id=transfer_id, attachments=uploads)
+    added = services.transfer_attach(user=request.user, transfer_id=transfer_id, attachments=files)
     return Status(201, [AttachmentOut.build(a) for a in added])
 
 

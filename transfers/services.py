@@ -6,7 +6,7 @@ the national and province rules, writes in one transaction and records the audit
 - ``transfer_submit``  — destination approver (another person) submits: 学校审核
 - ``transfer_approve`` / ``transfer_refuse`` — the party of the current step
 - ``transfer_cancel``  — destination school, while the chain is open
-- ``transfer_attach``  — proof material (JPG/PNG/PDF ≤ 2 MB, checked by bytes)
+- ``transfer_attach``  — proof material (``kernel.proof``: JPG/PNG/PDF ≤ 2 MB, by bytes)
 
 Every step locks the transfer row (``select_for_update``) and checks the state against
 ``transfers.states.TRANSITIONS``: a second click, a retry or a lost race gets ``Conflict``.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -31,14 +30,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kernel import identity, matching
+from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
+from kernel.proof import ProofFile, check_proofs, require_room
 from provinces.models import ProvincePolicy
-from registry import codes, identity, matching, workflow
+from registry import codes, workflow
 from registry.audit import acting_as
-from registry.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
 from registry.models import Membership, Pupil, PupilStatus
 from registry.problems import pupil_problem_reasons
 from registry.services import class_for, record_event, require_role
-from registry.uploads import MAX_PROOF_BYTES, proof_type
 from schools.models import GRADE_NAMES, School
 from transfers import selectors
 from transfers.models import Transfer, TransferAttachment, TransferLookup, TransferSnapshot, TransferStep
@@ -48,8 +48,6 @@ log = logging.getLogger("registry.transfers")
 
 Role = Membership.Role
 
-MAX_ATTACHMENT_BYTES = MAX_PROOF_BYTES
-MAX_ATTACHMENTS = 10
 LOOKUP_SALT = "transfers.lookup"
 LOOKUP_MAX_AGE = 2 * 3600
 MAX_CLOSE_MATCHES = 5
@@ -300,60 +298,15 @@ def _pupil_for_apply(*, user, origin: School, national_number: str, pupil_ref: s
 
 # --- attachments ---------------------------------------------------------------------
 
-@dataclass
-class Upload:
-    """One uploaded file as the service sees it: its bytes and the name the user gave."""
-
-    name: str
-    content: bytes
-    size: int | None = None
-
-
-def attachment_kind(content: bytes) -> str | None:
-    """JPG, PNG or PDF by the file's first bytes; ``None`` for anything else."""
-    found = proof_type(content)
-    return TransferAttachment.Kind(found[0]) if found else None
-
-
-def check_uploads(uploads: list[Upload]) -> list[str]:
-    """The kind of each upload; refuses the first bad one, naming it."""
-    if len(uploads) > MAX_ATTACHMENTS:
-        raise ValidationFailed(
-            _("证明材料最多%(n)s个文件") % {"n": MAX_ATTACHMENTS}, code="too_many_attachments", field="attachments"
-        )
-    kinds = []
-    for index, upload in enumerate(uploads):
-        where = f"attachments[{index}]"
-        size = max(upload.size or 0, len(upload.content))
-        if size > MAX_ATTACHMENT_BYTES:
-            raise ValidationFailed(
-                _("证明材料“%(name)s”大小为%(size).1f MB，超过2 MB上限")
-                % {"name": upload.name, "size": size / 1024 / 1024},
-                code="attachment_too_large",
-                field=where,
-            )
-        kind = attachment_kind(upload.content)
-        if kind is None:
-            raise ValidationFailed(
-                _("证明材料“%(name)s”不是JPG、PNG或PDF文件（按文件内容判断）") % {"name": upload.name},
-                code="attachment_type",
-                field=where,
-            )
-        kinds.append(kind)
-    return kinds
-
-
-def _store_uploads(transfer: Transfer, uploads: list[Upload], kinds: list[str], user) -> None:
-    for upload, kind in zip(uploads, kinds):
-        stored = default_storage.save(
-            f"transfers/{transfer.pk}/{uuid.uuid4().hex}.{kind}", ContentFile(upload.content)
-        )
+def _store_proofs(transfer: Transfer, proofs: list[ProofFile], user) -> None:
+    for proof in proofs:
+        stored = default_storage.save(f"transfers/{transfer.pk}/{proof.stored_name()}", ContentFile(proof.content))
         TransferAttachment.objects.create(
             transfer=transfer,
             file=stored,
-            kind=kind,
-            size=len(upload.content),
-            label=(upload.name or "")[:100],
+            kind=proof.extension,
+            size=len(proof.content),
+            label=proof.original_name[:100],
             uploaded_by=user,
         )
         log.info("transfer %s: attachment %s stored by %s", transfer.pk, stored, user)
@@ -428,7 +381,7 @@ def transfer_apply(
     pupil_ref: str = "",
     dest_school_code: str = "",
     transfer_date: dt.date | None = None,
-    attachments: list[Upload] | None = None,
+    attachments: list | None = None,
     today: dt.date | None = None,
 ) -> Transfer:
     """转学申请: the destination operator fills in; the chain waits for the school approver."""
@@ -456,8 +409,7 @@ def transfer_apply(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("请填写转学原因"), code="reason_required", field="reason")
-    uploads = attachments or []
-    kinds = check_uploads(uploads)
+    proofs = check_proofs(attachments or ())
 
     with transaction.atomic(), acting_as(user, business="transfer"):
         pupil = _pupil_for_apply(user=user, origin=origin, national_number=national_number, pupil_ref=pupil_ref)
@@ -493,27 +445,24 @@ def transfer_apply(
             raise BusinessRefused(_("该学生已有正在办理的转学申请"), code="open_business") from None
         workflow.business_begin(pupil=pupil, kind="transfer", subject=transfer)
         _log(transfer, user=user, action="apply", from_state="", to_state=State.DRAFT, reason=reason)
-        _store_uploads(transfer, uploads, kinds, user)
+        _store_proofs(transfer, proofs, user)
         _open_step_item(transfer)
     return transfer
 
 
-def transfer_attach(*, user, transfer_id: int, attachments: list[Upload]) -> list[TransferAttachment]:
+def transfer_attach(*, user, transfer_id: int, attachments: list) -> list[TransferAttachment]:
     """Add proof material while the chain is open (destination school only)."""
     membership = require_role(user, Role.OPERATOR, Role.APPROVER)
-    kinds = check_uploads(attachments)
+    proofs = check_proofs(attachments)
     with transaction.atomic(), acting_as(user, business="transfer"):
         transfer = selectors.transfer_get(user, transfer_id, for_update=True)
         if membership.school_id != transfer.dest_school_id:
             raise Forbidden(_("只有转入学校可以上传证明材料"), code="not_destination")
         if not transfer.is_open:
             raise _state_conflict(transfer)
-        if transfer.attachments.count() + len(attachments) > MAX_ATTACHMENTS:
-            raise ValidationFailed(
-                _("证明材料最多%(n)s个文件") % {"n": MAX_ATTACHMENTS}, code="too_many_attachments", field="attachments"
-            )
+        require_room(already=transfer.attachments.count(), adding=len(proofs))
         before = set(transfer.attachments.values_list("pk", flat=True))
-        _store_uploads(transfer, attachments, kinds, user)
+        _store_proofs(transfer, proofs, user)
         return list(transfer.attachments.exclude(pk__in=before))
 
 

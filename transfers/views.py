@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from registry.errors import RegistryError
+from kernel.errors import RegistryError
 from registry.selectors import paginate
 from transfers import selectors, services
 from transfers.forms import ApplyForm, LookupForm
@@ -79,12 +79,10 @@ def _apply(request, context: dict):
     form = ApplyForm(request.POST)
     context["apply_form"] = form
     if form.is_valid():
-        uploads = [
-            services.Upload(name=f.name or "", content=f.read(services.MAX_ATTACHMENT_BYTES + 1), size=f.size)
-            for f in request.FILES.getlist("attachments")
-        ]
         try:
-            transfer = services.transfer_apply(user=request.user, attachments=uploads, **form.cleaned_data)
+            transfer = services.transfer_apply(
+                user=request.user, attachments=request.FILES.getlist("attachments"), **form.cleaned_data
+            )
         except RegistryError as exc:
             context["error"] = exc
         else:

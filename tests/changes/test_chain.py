@@ -6,7 +6,7 @@ import pytest
 
 from changes import services
 from changes.models import ChainEvent, ChangeRequest, State
-from registry.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
+from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
 from registry.models import OpenBusiness, PupilStatus, WorkItem
 from tests.changes.conftest import approve_both, open_request
 

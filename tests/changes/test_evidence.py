@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from changes import services
 from changes.models import Evidence
-from registry.errors import Forbidden, NotFound, ValidationFailed
+from kernel.errors import Forbidden, NotFound, ValidationFailed
 from tests.changes.conftest import PDF, PNG, open_request
 
 SUSPEND = {"start": "2026-11-23", "until": "2027-06-30"}
@@ -18,7 +18,7 @@ def test_file_type_is_judged_by_bytes_not_name(world):
     with pytest.raises(ValidationFailed) as exc:
         services.evidence_add(user=world["a1"].operator, request_id=request.pk,
                               upload=SimpleUploadedFile("scan.pdf", b"MZ\x90\x00 not a pdf"))
-    assert exc.value.code == "evidence_type"
+    assert exc.value.code == "proof_type" and "evidence_type" in exc.value.aliases
     item = services.evidence_add(user=world["a1"].operator, request_id=request.pk,
                                  upload=SimpleUploadedFile("photo.exe", PNG))
     assert item.content_type == "image/png"
@@ -30,7 +30,7 @@ def test_files_over_two_megabytes_are_refused(world):
     big = SimpleUploadedFile("big.pdf", PDF + b"0" * (2 * 1024 * 1024))
     with pytest.raises(ValidationFailed) as exc:
         services.evidence_add(user=world["a1"].operator, request_id=request.pk, upload=big)
-    assert exc.value.code == "evidence_too_large"
+    assert exc.value.code == "proof_too_large" and "evidence_too_large" in exc.value.aliases
 
 
 def test_only_the_initiating_unit_adds_evidence(world):

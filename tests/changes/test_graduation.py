@@ -8,7 +8,7 @@ import pytest
 
 from changes import services
 from changes.models import GraduationList, State
-from registry.errors import BusinessRefused, Conflict, Forbidden, NotFound
+from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound
 from registry.models import PupilStatus, WorkItem
 from tests.changes.conftest import GRADUATION_YEAR, open_request
 from tests.factories import make_pupil

@@ -9,7 +9,7 @@ import pytest
 
 from changes import services
 from changes.models import State
-from registry.errors import BusinessRefused, ValidationFailed
+from kernel.errors import BusinessRefused, ValidationFailed
 from tests.changes.conftest import approve_both, open_request
 from tests.factories import make_pupil, resident_id
 
@@ -107,7 +107,7 @@ def test_no_id_pupil_gets_a_g_number_keeping_the_j_number_in_history(world):
     birth = dt.date(2016, 3, 3)
     pupil = make_pupil(world.school_a1, name="无户籍", sex="1", birth_date=birth, id_number="")
     j_number = "J440106201603030011"
-    from registry.identity import id_check_char
+    from kernel.identity import id_check_char
 
     j_number = j_number[:18] + id_check_char(j_number[1:18])
     type(pupil).objects.filter(pk=pupil.pk).update(national_number=j_number)

@@ -8,7 +8,7 @@ import pytest
 
 from changes import services
 from changes.models import PromotionRun, PromotionSchool
-from registry.errors import Forbidden
+from kernel.errors import Forbidden
 from registry.models import PupilStatus
 from tests.factories import make_pupil
 
@@ -110,7 +110,7 @@ def test_grade_status_unchanged_for_graduated(world):
 
 
 def test_promotion_waits_for_the_promotion_date(world):
-    from registry.errors import BusinessRefused
+    from kernel.errors import BusinessRefused
 
     with pytest.raises(BusinessRefused) as refused:
         services.promotion_start(user=world["province"].admin, school_year=2027, today=dt.date(2027, 8, 9))

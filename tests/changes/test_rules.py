@@ -9,8 +9,8 @@ import pytest
 from changes import services
 from changes.models import DropoutFollowUp
 from changes.rules import graduating_grades, next_grade
+from kernel.errors import BusinessRefused, ValidationFailed
 from provinces.models import CalendarOverride, ProvincePolicy
-from registry.errors import BusinessRefused, ValidationFailed
 from registry.models import PupilStatus
 from tests.changes.conftest import approve_both, open_request, pdf
 from tests.factories import make_pupil

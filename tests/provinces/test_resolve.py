@@ -10,9 +10,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from changes.services import change_request_approve
+from kernel.errors import Forbidden, NotFound, ValidationFailed
 from provinces import services
 from provinces.models import CleanPair
-from registry.errors import Forbidden, NotFound, ValidationFailed
 from registry.models import Pupil, PupilStatus
 from registry.problems import pupil_problem_reasons
 from tests.provinces.helpers import open_cases, pinyin_pair
@@ -64,7 +64,7 @@ def test_evidence_must_be_a_jpg_png_or_pdf_by_its_bytes(world, case):
     with pytest.raises(ValidationFailed) as caught:
         services.case_resolve_evidence(user=world["county_a"].operator, case_id=case.pk,
                                        upload=SimpleUploadedFile("proof.pdf", b"MZ not a pdf"))
-    assert caught.value.code == "evidence_type"
+    assert caught.value.code == "proof_type"
     assert open_cases().filter(pk=case.pk).exists()
 
 

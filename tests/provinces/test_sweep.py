@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from kernel.errors import Conflict, Forbidden
 from provinces import services
 from provinces.models import CleanPair, DuplicateCase, DuplicateSweep, SweepPartition
-from registry.errors import Conflict, Forbidden
 from tests.factories import make_pupil
 from tests.provinces.helpers import open_cases, pair_of, pinyin_pair
 

@@ -12,8 +12,8 @@ from django.core.management import call_command
 from pghistory.models import Context
 
 from devtools import demo
+from kernel.identity import check_id_agrees, validate_national_number, validate_resident_id
 from provinces.models import Division
-from registry.identity import check_id_agrees, validate_national_number, validate_resident_id
 from registry.models import Guardian, Membership, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
 from registry.scope import restrict

@@ -12,9 +12,9 @@ import datetime as dt
 
 import pytest
 
+from kernel.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
+from kernel.identity import id_check_char, validate_national_number
 from registry import codes, nohukou
-from registry.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
-from registry.identity import id_check_char, validate_national_number
 from registry.models import Guardian, HistoryEntry, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
 from registry.services import pupil_register

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from kernel import matching, workdays
 from provinces.models import Division
-from registry import codes, matching, workdays
+from registry import codes
 
 
 @pytest.fixture
@@ -38,9 +39,9 @@ def test_saving_a_division_refreshes_the_table(db, fresh_tables):
 
 def test_the_wsgi_application_starts_warm():
     workdays._year_table.cache_clear()
-    matching._lookalike_tables.cache_clear()
+    matching.names.lookalike_tables.cache_clear()
     from config import wsgi
 
     wsgi._warm()
     assert workdays._year_table.cache_info().currsize >= 2
-    assert matching._lookalike_tables.cache_info().currsize == 1
+    assert matching.names.lookalike_tables.cache_info().currsize == 1

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from registry.errors import BusinessRefused, ValidationFailed
-from registry.identity import id_check_char, validate_national_number
+from kernel.errors import BusinessRefused, ValidationFailed
+from kernel.identity import id_check_char, validate_national_number
 from registry.models import HistoryEntry, Pupil
 from registry.records import GuardianData, PupilData
 from registry.services import pupil_register
@@ -127,7 +127,7 @@ def test_no_id_pupil_gets_a_j_number_with_check_char(world):
 
 
 def test_approver_cannot_register(world):
-    from registry.errors import Forbidden
+    from kernel.errors import Forbidden
 
     with pytest.raises(Forbidden):
         pupil_register(user=world["a1"].approver, data=id_record(world.school_a1))

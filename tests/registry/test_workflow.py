@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
+from kernel.errors import BusinessRefused
 from provinces.models import CalendarOverride
 from registry import workflow
-from registry.errors import BusinessRefused
 from registry.models import WorkItem
 
 

@@ -16,7 +16,7 @@ from django.conf import settings
 if not settings.configured and "DJANGO_SETTINGS_MODULE" not in os.environ:
     settings.configure(USE_I18N=False)  # lazy Chinese messages render as written
 
-from registry.identity import id_check_char  # noqa: E402
+from kernel.identity import id_check_char  # noqa: E402
 from schools.photo_zip import (  # noqa: E402
     PhotoNameRefused,
     ZipEntryRefused,

@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
-from registry.errors import Forbidden, ValidationFailed
+from kernel.errors import Forbidden, ValidationFailed
 from registry.models import Pupil
 from schools import photos
 from schools.models import PhotoImport, PhotoImportEntry

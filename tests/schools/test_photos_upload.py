@@ -9,8 +9,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from kernel.errors import Forbidden, NotFound
 from provinces.models import ProvincePolicy
-from registry.errors import Forbidden, NotFound
 from registry.models import Pupil
 from schools import photos
 from tests.photo_factory import make_image, make_photo

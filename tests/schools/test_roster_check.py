@@ -159,8 +159,8 @@ def test_guardian_problems_name_the_member_column(world):
 
 
 def test_nohukou_guardian_rules_are_reported(world, monkeypatch):
+    from kernel.errors import ValidationFailed
     from registry import nohukou
-    from registry.errors import ValidationFailed
 
     def rule(data):
         if not data.id_number:
@@ -242,7 +242,7 @@ def test_missing_column_fails_the_file(world):
     ],
 )
 def test_upload_is_judged_by_its_bytes(world, content, code):
-    from registry.errors import ValidationFailed
+    from kernel.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed) as refused:
         roster.roster_upload(user=world["a1"].operator, content=content, file_name="roster.xlsx")
@@ -253,7 +253,7 @@ def test_a_zip_that_is_not_a_workbook_is_refused(world):
     import io
     import zipfile
 
-    from registry.errors import ValidationFailed
+    from kernel.errors import ValidationFailed
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -264,7 +264,7 @@ def test_a_zip_that_is_not_a_workbook_is_refused(world):
 
 
 def test_approver_may_not_import(world):
-    from registry.errors import Forbidden
+    from kernel.errors import Forbidden
 
     with pytest.raises(Forbidden):
         roster.roster_upload(user=world["a1"].approver, content=csv_bytes([]), file_name="r.csv")

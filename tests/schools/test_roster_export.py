@@ -7,7 +7,7 @@ import io
 import openpyxl
 import pytest
 
-from registry.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from schools import roster
 from schools.models import RosterExport
 from tests.factories import make_pupil

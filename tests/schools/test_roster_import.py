@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from registry.errors import Conflict, Forbidden, ValidationFailed
+from kernel.errors import Conflict, Forbidden, ValidationFailed
 from registry.models import Guardian, HistoryEntry, Pupil
 from schools import roster
 from schools.models import RosterImport, SchoolClass
@@ -118,7 +118,7 @@ def test_only_the_uploader_confirms_and_outsiders_do_not_see_the_job(world):
     job = _checked(user, [roster_row(world.school_a1, seq=61)])
     with pytest.raises(Forbidden):
         roster.roster_confirm(user=world["county_a"].operator, job_id=job.pk, mode="good_rows")
-    from registry.errors import NotFound
+    from kernel.errors import NotFound
 
     with pytest.raises(NotFound):
         roster.roster_confirm(user=world["b1"].operator, job_id=job.pk, mode="good_rows")

@@ -111,4 +111,5 @@ def test_attachment_upload_checks_bytes(world, client, api_token):
     token = api_token(world["b1"].operator)
     bad = client.post(f"/api/v1/transfers/{tid}/attachments",
                       {"files": [SimpleUploadedFile("x.pdf", b"not a pdf")]}, **token)
-    assert bad.status_code == 422 and bad.json()["code"] == "attachment_type"
+    assert bad.status_code == 422 and bad.json()["code"] == "proof_type"
+    assert "attachment_type" in bad.json()["aliases"]

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from kernel.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
 from provinces.models import ProvincePolicy
-from registry.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
 from registry.models import OpenBusiness, Pupil, PupilStatus, WorkItem
 from tests.factories import make_pupil
 from tests.transfers.chain import OPEN_DAY, apply, submit

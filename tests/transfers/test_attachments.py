@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.files.storage import default_storage
 
-from registry.errors import NotFound, ValidationFailed
+from kernel.errors import NotFound, ValidationFailed
+from kernel.proof import Upload
 from tests.transfers.chain import apply
 from transfers import selectors, services
-from transfers.services import Upload
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -33,7 +33,7 @@ def test_accepted_files_are_stored_under_a_generated_name(world):
 def test_type_is_judged_by_bytes_not_by_the_name(world):
     with pytest.raises(ValidationFailed) as exc:
         apply(world, attachments=[Upload("ok.pdf", PDF), Upload("证明.pdf", b"MZ\x90\x00 not a pdf")])
-    assert exc.value.code == "attachment_type" and exc.value.field == "attachments[1]"
+    assert exc.value.code == "proof_type" and exc.value.field == "attachments[1]"
     assert "证明.pdf" in str(exc.value.message)
     assert apply(world, attachments=[Upload("scan.bin", PNG)]).attachments.get().kind == "png"
 
@@ -42,7 +42,7 @@ def test_files_over_2_mb_are_refused(world):
     big = b"%PDF-" + b"0" * (2 * 1024 * 1024)
     with pytest.raises(ValidationFailed) as exc:
         apply(world, attachments=[Upload("big.pdf", big)])
-    assert exc.value.code == "attachment_too_large"
+    assert exc.value.code == "proof_too_large"
     exactly = b"%PDF-" + b"0" * (2 * 1024 * 1024 - 5)
     assert apply(world, attachments=[Upload("max.pdf", exactly)]).attachments.count() == 1
 

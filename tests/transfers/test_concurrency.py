@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
-from registry.errors import RegistryError
+from kernel.errors import RegistryError
 from registry.models import OpenBusiness
 from tests.conftest import ensure_reference_data
 from tests.transfers.chain import apply, submit

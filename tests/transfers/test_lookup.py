@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from registry.errors import BusinessRefused, Forbidden, ValidationFailed
+from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
 from tests.factories import make_pupil, resident_id
 from tests.transfers.chain import OPEN_DAY
 from transfers import services

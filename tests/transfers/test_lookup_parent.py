@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
+from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
 from registry import nohukou
-from registry.errors import BusinessRefused, Forbidden, ValidationFailed
 from registry.records import GuardianData
 from registry.services import pupil_register
 from tests.factories import make_pupil, resident_id

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from provinces.models import ProvincePolicy
-from registry.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from registry.models import HistoryEntry, OpenBusiness, WorkItem
 from tests.transfers.chain import apply, run_chain, submit
 from transfers import services

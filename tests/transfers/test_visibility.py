@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.errors import NotFound
+from kernel.errors import NotFound
 from tests.transfers.chain import apply, submit
 from transfers import selectors, services
 

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from changes import selectors, services
-from registry.errors import RegistryError
+from kernel.errors import RegistryError
 
 
 class Command(BaseCommand):

@@ -13,9 +13,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from kernel.errors import RegistryError
 from provinces import selectors, services
 from provinces.models import DuplicateSweep
-from registry.errors import RegistryError
 from registry.models import Membership
 
 

@@ -13,8 +13,8 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
+from kernel.errors import RegistryError
 from registry.audit import acting_as
-from registry.errors import RegistryError
 from registry.models import Membership
 from schools import photos
 from schools.models import School

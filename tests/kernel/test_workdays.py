@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from registry import workdays
-from registry.workdays import add_working_days, is_working_day, working_days_between
+from kernel import workdays
+from kernel.workdays import add_working_days, is_working_day, working_days_between
 
 
 def days(first: date, last: date) -> list[date]:

@@ -15,8 +15,8 @@ from django.conf import settings
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from registry.errors import ValidationFailed
-from registry.identity import (
+from kernel.errors import ValidationFailed
+from kernel.identity import (
     PROVINCE_CODES,
     NationalNumber,
     ResidentId,

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.dupgen import DUPLICATE_KINDS, generate
-from registry.identity import id_check_char
-from registry.matching import (
+from kernel.identity import id_check_char
+from kernel.matching import (
     CASE_THRESHOLD,
     LOOKALIKE_TABLE,
     PupilKey,

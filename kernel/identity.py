@@ -9,7 +9,7 @@ Two numbers identify a pupil:
   ``J`` + county + birth date + 3-digit sequence + check char (pupils without a usable ID).
 
 Pure functions, no database. Every refusal is a ``ValidationFailed`` with a stable code;
-see DESIGN.md section 3.
+see docs/design.md (identity).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Literal
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from registry.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 
 ID_LENGTH = 18
 LEGACY_ID_LENGTH = 15
@@ -42,8 +42,11 @@ PROVINCE_CODES = frozenset(
     + ["71", "81", "82", "83"]
 )
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARS = "10X98765432"
+#: GB 11643-1999 check character (ISO 7064 MOD 11-2): weights of the 17 digits, and the
+#: check char for each value of the weighted sum mod 11. The one copy of the rule: resident
+#: IDs, J numbers and the matching engine's typo keys all use it.
+CHECK_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
 
 _ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
@@ -91,8 +94,8 @@ def id_check_char(first17: str) -> str:
     """The GB 11643 check char of 17 digits (also used for J numbers)."""
     if len(first17) != 17 or not _DIGITS.fullmatch(first17):
         raise ValueError(f"expected 17 ASCII digits, got {first17!r}")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS))
-    return _CHECK_CHARS[total % 11]
+    total = sum(int(digit) * weight for digit, weight in zip(first17, CHECK_WEIGHTS))
+    return CHECK_CHARS[total % 11]
 
 
 def _parse_date(yyyymmdd: str) -> date | None:

@@ -2,9 +2,10 @@
 
 Services raise these; the ninja exception handler turns them into
 ``{"code": ..., "message": ..., "field": ...}`` and the UI shows the same message.
-``code`` is a stable, machine-readable string: integrators depend on it, so a code is
-never renamed once shipped. ``message`` is a translatable, human sentence (zh-hans by
-default) that says what is wrong and where.
+``code`` is a stable, machine-readable string: integrators depend on it. When two codes
+named one event they were merged into one; the old codes stay listed in ``aliases`` for
+one release (docs/api.md lists them). ``message`` is a translatable, human sentence
+(zh-hans by default) that says what is wrong and where.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ class RegistryError(Exception):
         field: str | None = None,
         status: int | None = None,
         details: Any = None,
+        aliases: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.field = field
         self.details = details
+        self.aliases = tuple(aliases)
         if status is not None:
             self.status = status
 
@@ -39,6 +42,8 @@ class RegistryError(Exception):
         body: dict[str, Any] = {"code": self.code, "message": str(self.message), "field": self.field}
         if self.details is not None:
             body["details"] = self.details
+        if self.aliases:
+            body["aliases"] = list(self.aliases)
         return body
 
     def __str__(self) -> str:  # pragma: no cover - debugging aid

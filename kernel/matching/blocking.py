@@ -1,0 +1,109 @@
+"""Blocking keys (分块): every record gets a handful of keys, and only records sharing a key
+are compared (the table of key families is in the package docstring).
+
+``Prepared`` is a record with its normalised fields and keys; ``record_keys`` /
+``record_partitions`` / ``partition_of`` / ``blocks`` are the public views of it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+from kernel.matching.ids import ID_SHAPE, check_passes, id_keys, normal_id, normalize_id
+from kernel.matching.names import NAME_FORMS, NameForm, name_form
+from kernel.matching.records import ID_TYPE_RESIDENT, PupilKey
+
+
+def guardians_of(raw: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    if not raw:
+        return _NO_GUARDIANS, ()
+    return _GUARDIANS.get(raw) or _guardian_facts(raw)
+
+
+def identity_keys(record: PupilKey) -> list[str]:
+    """The ``g:`` and ``x:`` keys of a record: its family's and its ID number's blocks."""
+    keys = list(guardians_of(record.guardian_ids)[1])
+    number = normal_id(record.id_number)
+    if number:
+        keys += id_keys(number) if record.id_type in _RESIDENT_ID_TYPES else ["x:" + number]
+    return keys
+
+
+def name_keys(record: PupilKey, name: NameForm | None = None) -> list[str]:
+    """The ``s:``, ``d:`` and ``e:`` keys of a record: its name's blocks."""
+    name = name or NAME_FORMS.get(record.name) or name_form(record.name)
+    birth, sex = record.birth_date, record.sex
+    keys: list[str] = []
+    if name.sound_keys:
+        head = f"s:{birth.year}-{birth.month}{sex}:"
+        keys += [head + sound for sound in name.sound_keys]
+    if name.has_lookalike or name.given_sound:
+        born = birth.isoformat()
+        if name.has_lookalike:
+            keys.append(f"d:{born}:{name.shape}")
+        if name.given_sound:
+            keys.append(f"e:{born}{sex}:{name.given_sound}")
+    return keys
+
+
+class Prepared:
+    """A record with its normalised fields (and, unless asked not to, its blocking keys)."""
+
+    __slots__ = ("pk", "name", "sex", "birth", "id", "guardians", "keys")
+
+    def __init__(self, record: PupilKey, with_keys: bool = True) -> None:
+        self.pk = record.pk
+        self.name = name = NAME_FORMS.get(record.name) or name_form(record.name)
+        self.sex = record.sex
+        self.birth = record.birth_date
+        self.id = normal_id(record.id_number)
+        self.guardians = guardians_of(record.guardian_ids)[0]
+        self.keys = tuple(identity_keys(record) + name_keys(record, name)) if with_keys else ()
+
+
+_NO_GUARDIANS: frozenset[str] = frozenset()
+# Siblings carry the same guardians: their facts are worked out once per tuple.
+_GUARDIANS: dict[tuple[str, ...], tuple[frozenset[str], tuple[str, ...]]] = {}
+_GUARDIANS_LIMIT = 2_000_000
+
+
+def _guardian_facts(raw: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(the guardians' 18-char ID numbers, their ``g:`` keys)."""
+    numbers = [g if g.isascii() and g.isdigit() else normalize_id(g) for g in raw if g]
+    guardians = frozenset(g for g in numbers if len(g) == 18)
+    # Only IDs passing the check char become keys: junk and typos must not bind families
+    # (a mistyped guardian ID still counts as "one edit apart" when scoring).
+    keys = tuple("g:" + g for g in sorted(guardians) if ID_SHAPE.fullmatch(g) and check_passes(g))
+    if len(_GUARDIANS) > _GUARDIANS_LIMIT:
+        _GUARDIANS.clear()
+    _GUARDIANS[raw] = facts = (guardians, keys)
+    return facts
+_RESIDENT_ID_TYPES = frozenset((ID_TYPE_RESIDENT, ""))
+
+
+def record_keys(record: PupilKey) -> tuple[str, ...]:
+    """The blocking keys of one record (see the table in the module docstring)."""
+    return Prepared(record).keys
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition a blocking key belongs to: stable across processes and machines."""
+    return zlib.crc32(key.encode("utf-8")) % partitions if partitions > 1 else 0
+
+
+def record_partitions(record: PupilKey, partitions: int) -> set[int]:
+    """Every partition that needs this record (one per distinct key hash)."""
+    return {partition_of(key, partitions) for key in record_keys(record)}
+
+
+def blocks(records: Iterable[PupilKey]) -> Iterator[tuple[str, list[PupilKey]]]:
+    """Blocks with at least two records, as ``(key, records)``, in key order."""
+    grouped: dict[str, list[PupilKey]] = defaultdict(list)
+    for record in records:
+        for key in record_keys(record):
+            grouped[key].append(record)
+    for key in sorted(grouped):
+        if len(grouped[key]) > 1:
+            yield key, grouped[key]

@@ -1,0 +1,47 @@
+"""The check at entry (录入查重): what to look up for a record being entered, and its
+likely matches among the candidates the database returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kernel.matching.blocking import Prepared
+from kernel.matching.ids import id_keys
+from kernel.matching.records import Match, PupilKey
+from kernel.matching.scoring import score_prepared
+
+
+def candidate_query_keys(new: PupilKey) -> dict:
+    """What the database should look up to find the candidates of a new record.
+
+    Any existing record matching one of these (OR) is a candidate; ``matches_for`` then
+    scores them. All are indexable lookups: ``birth_date`` + ``sex`` (a few hundred rows in
+    a large province), ``id_number`` equal, any of ``guardian_ids`` among the guardians'
+    ID numbers, ``id_neighbour_keys`` overlapping the ``id_neighbour_keys`` stored with
+    each record (an indexed array), ``name_sound_keys`` overlapping the stored
+    ``name_sound_keys`` (from ``name_sound_keys(name)``) within ``birth_year``.
+    """
+    p = Prepared(new, with_keys=False)
+    return {
+        "birth_date": new.birth_date,
+        "sex": new.sex,
+        "id_number": p.id,
+        "guardian_ids": sorted(p.guardians),
+        "id_neighbour_keys": id_keys(p.id) if p.id else [],  # overlap with stored keys
+        "birth_year": new.birth_date.year,
+        "name_sound_keys": list(p.name.sound_keys),
+    }
+
+
+def matches_for(new: PupilKey, candidates: Iterable[PupilKey]) -> list[Match]:
+    """Likely matches of a record being entered, best first (the at-entry check)."""
+    p = Prepared(new)
+    found = []
+    for candidate in candidates:
+        if candidate.pk == new.pk:
+            continue
+        match = score_prepared(p, Prepared(candidate))
+        if match is not None:
+            found.append(match)
+    found.sort(key=lambda m: (-m.score, m.a_pk, m.b_pk))
+    return found
