@@ -129,6 +129,7 @@ def prepare() -> object:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
+    from provinces import divisions
     from provinces.models import Division
     from registry import codes
     from registry.models import CodeItem, Membership
@@ -137,6 +138,7 @@ def prepare() -> object:
     if not CodeItem.objects.exists():
         call_command("loaddata", "fixtures/divisions.json", "fixtures/codes.json", verbosity=0)
     codes.clear_cache()
+    divisions.clear_cache()
     for n, (code, county) in enumerate(SCHOOLS):
         School.objects.get_or_create(code=code, defaults={"name": f"基准测试第{n + 1}小学", "county_id": county,
                                                           "stage": "primary"})

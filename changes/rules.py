@@ -18,14 +18,15 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from kernel import identity, workdays
+from kernel import identity
 from kernel.errors import BusinessRefused, ValidationFailed
+from provinces import calendar
 from provinces.models import ProvincePolicy
-from registry import workflow
 from registry.models import ACTIVE_STATUSES, KEY_FIELDS, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
-from registry.services import active_holder_of, class_for, id_held_elsewhere_error
+from registry.services import active_holder_of, id_held_elsewhere_error
 from registry.validation import RESIDENT_ID, pupil_problems
+from schools.classes import class_for
 from schools.models import School, stage_of_grade
 
 #: Working days allowed between a death and its filing (national rule).
@@ -39,24 +40,6 @@ LAST_SEMESTER_MONTHS = range(2, 8)
 #: Key fields a key change may set (KEY_FIELDS with the class as its number).
 KEY_CHANGE_FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "grade", "class_number")
 assert set(KEY_CHANGE_FIELDS) - {"class_number"} == set(KEY_FIELDS) - {"school_class"}
-
-
-# --- the yearly cycle's grade rules ---------------------------------------------------
-
-def next_grade(school: School, grade: int) -> int | None:
-    """The grade a pupil is promoted into, or ``None`` when the grade graduates.
-
-    Grade 9 (初中毕业, entry to 高中 is a new enrolment) and 12 always graduate; any other
-    grade moves up when the school teaches the next one — so a 小学 keeps 六年级 for
-    graduation while a 九年一贯制 school moves 6→7.
-    """
-    if grade in (9, 12) or grade + 1 not in school.grades:
-        return None
-    return grade + 1
-
-
-def graduating_grades(school: School) -> set[int]:
-    return {g for g in school.grades if next_grade(school, g) is None}
 
 
 # --- the yearly cycle: promotion date and graduation deadline -----------------------------
@@ -208,7 +191,7 @@ def check_suspend(ctx: Context, payload: dict) -> dict:
         )
     if (
         ctx.policy.refuse_suspension_last_semester
-        and pupil.grade in graduating_grades(pupil.school)
+        and pupil.grade in pupil.school.graduating_grades()
         and start.month in LAST_SEMESTER_MONTHS
     ):
         raise BusinessRefused(
@@ -327,13 +310,13 @@ def check_death(ctx: Context, payload: dict) -> dict:
     _require_status(pupil, ACTIVE_STATUSES, "not_active", _("该学生当前学籍状态为“%(status)s”，不能办理死亡登记"))
     day = _date(payload, "date", _("死亡日期"))
     _not_future(day, "date", ctx)
-    overrides = workflow.calendar_overrides(pupil.county_code)
-    if workdays.working_days_between(day, ctx.filed_on, overrides) > DEATH_FILING_WORKING_DAYS:
+    province = pupil.county_code
+    if calendar.working_days_between(day, ctx.filed_on, province_code=province) > DEATH_FILING_WORKING_DAYS:
         raise BusinessRefused(
             _("死亡登记应在死亡之日起%(n)s个工作日内办理，最晚 %(last)s")
             % {
                 "n": DEATH_FILING_WORKING_DAYS,
-                "last": workdays.add_working_days(day, DEATH_FILING_WORKING_DAYS, overrides).isoformat(),
+                "last": calendar.add_working_days(day, DEATH_FILING_WORKING_DAYS, province_code=province).isoformat(),
             },
             code="death_filing_late",
             field="date",

@@ -45,7 +45,8 @@ from registry import duplicates, workflow
 from registry.audit import acting_as
 from registry.models import HistoryEntry, Membership, OpenBusiness, Pupil, PupilStatus
 from registry.scope import get_in_scope
-from registry.services import class_for, history_entry, id_held_elsewhere_error, record_event, require_role
+from registry.services import history_entry, id_held_elsewhere_error, record_event, require_role
+from schools.classes import class_for
 from schools.models import GRADE_NAMES, School, SchoolClass
 
 log = logging.getLogger("changes")
@@ -486,7 +487,7 @@ def graduation_propose(
             )
     pupils = list(
         Pupil.objects.filter(
-            school=school, status=PupilStatus.ENROLLED, grade__in=rules.graduating_grades(school)
+            school=school, status=PupilStatus.ENROLLED, grade__in=school.graduating_grades()
         ).order_by("grade", "school_class__number", "name")
     )
     if not pupils:
@@ -685,7 +686,7 @@ def _promote(part: PromotionSchool, user) -> None:
     groups: dict[tuple[int, int | None], list[int]] = {}
     stayed: dict[str, int] = {}
     for pk, grade, number in rows:
-        if rules.next_grade(school, grade) is None:
+        if school.next_grade(grade) is None:
             stayed[str(grade)] = stayed.get(str(grade), 0) + 1
         else:
             groups.setdefault((grade, number), []).append(pk)

@@ -42,6 +42,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from kernel import identity
+from provinces import divisions
 from provinces.models import Division
 from registry import codes
 from registry.audit import acting_as
@@ -285,6 +286,7 @@ def ensure_reference_data() -> None:
     if fixtures:
         call_command("loaddata", *fixtures, verbosity=0)
         codes.clear_cache()
+        divisions.clear_cache()
 
 
 def _pick_cities(province: Division, county_count: int) -> tuple[list[Division], list[Division]]:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from functools import cache as memoize
 from typing import TypeVar
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -28,16 +29,15 @@ from kernel.identity import PROVINCE_CODES
 
 log = logging.getLogger("registry.cache")
 
-KINDS = ("policy", "calendar")
+#: The cached kinds and the model each is read from.
+KINDS = {"policy": "ProvincePolicy", "calendar": "CalendarOverride"}
 
 T = TypeVar("T")
 
 
 @memoize
 def _schema(kind: str) -> str:
-    from provinces.models import CalendarOverride, ProvincePolicy
-
-    model = ProvincePolicy if kind == "policy" else CalendarOverride
+    model = apps.get_model("provinces", KINDS[kind])
     names = ",".join(f.attname for f in model._meta.concrete_fields)
     return hashlib.sha256(names.encode()).hexdigest()[:8]
 

@@ -17,6 +17,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from provinces.cache import province_setting
+from provinces.divisions import division_full_name
+
 
 class Division(models.Model):
     """An administrative division: province (省), city (地市) or county (区县)."""
@@ -57,8 +60,6 @@ class Division(models.Model):
 
     def full_name(self) -> str:
         """The names from the province down, e.g. ``广东省广州市海珠区``."""
-        from registry.codes import division_full_name
-
         cached = division_full_name(self.code)
         if cached is not None:
             return cached
@@ -120,8 +121,6 @@ class ProvincePolicy(models.Model):
         Read on every step of every chain, so served from the shared cache
         (``provinces.cache``); ``stored`` reads the database, for editing.
         """
-        from provinces.cache import province_setting
-
         return province_setting("policy", province_code, lambda: cls.stored(province_code))
 
     @classmethod

@@ -22,7 +22,7 @@ def case_list_for(user, *, status: str | None = DuplicateCase.Status.OPEN, limit
     """The per-county 问题学籍 list: cases with a member in a graduating grade first, then by score."""
     cases = list(cases_visible_to(user, status=status).order_by("-score", "id")[:limit])
     for case in cases:
-        case.graduating = any(m.pupil.grade in m.pupil.school.top_grades() for m in case.memberships.all())
+        case.graduating = any(m.pupil.grade in m.pupil.school.graduating_grades() for m in case.memberships.all())
     cases.sort(key=lambda c: (not c.graduating, -c.score, c.pk))
     return cases
 

@@ -6,8 +6,7 @@ Each table maps a code to its Chinese name. Users may give either (``男`` or ``
 
 from __future__ import annotations
 
-from collections.abc import KeysView
-from functools import cache, lru_cache
+from functools import cache
 
 from django.utils.translation import gettext_lazy as _
 
@@ -79,35 +78,5 @@ def resolve(name: str, value, *, field: str | None = None) -> str:
     )
 
 
-@lru_cache(maxsize=1)
-def division_table() -> dict[str, tuple[str, str | None]]:
-    """``{code: (name, parent code)}`` of every GB/T 2260 division: reference data, read once
-    per process. Saving or deleting a division clears it in the process that saved it
-    (``provinces.apps``); other web and Celery processes see the change after a restart,
-    as after loading a new divisions fixture."""
-    from provinces.models import Division
-
-    return {code: (name, parent) for code, name, parent in Division.objects.values_list("code", "name", "parent_id")}
-
-
-def division_codes() -> KeysView[str]:
-    """Every division code."""
-    return division_table().keys()
-
-
-def division_full_name(code: str) -> str | None:
-    """``广东省广州市海珠区`` for ``440105``; ``None`` for a code not in the table."""
-    divisions = division_table()
-    if code not in divisions:
-        return None
-    names = []
-    node: str | None = code
-    while node is not None and node in divisions:
-        name, node = divisions[node]
-        names.append(name)
-    return "".join(reversed(names))
-
-
 def clear_cache(**_signal) -> None:
     table.cache_clear()
-    division_table.cache_clear()

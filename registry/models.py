@@ -26,8 +26,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from provinces.divisions import division_full_name
 from provinces.models import Division
-from registry import codes
 from schools.models import School, SchoolClass
 
 
@@ -91,7 +91,7 @@ class Membership(models.Model):
     def unit_name(self) -> str:
         if self.school_id:
             return self.school.name
-        place = codes.division_full_name(self.division_id) or self.division.full_name()
+        place = division_full_name(self.division_id) or self.division.full_name()
         return _("%(place)s教育行政部门") % {"place": place}
 
     @property

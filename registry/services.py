@@ -16,7 +16,8 @@ from registry.models import ACTIVE_STATUSES, Guardian, HistoryEntry, Membership,
 from registry.records import PupilData
 from registry.scope import scope_of
 from registry.validation import has_resident_id, pupil_problems
-from schools.models import School, SchoolClass
+from schools.classes import class_for
+from schools.models import School
 
 
 def history_entry(*, pupil_id: int, kind: str, summary, user=None, school_id: int | None = None,
@@ -112,11 +113,6 @@ def new_national_number(*, school: School, data: PupilData, rng: random.Random |
         )
         sequence = int(last[15:18]) + 1 if last else 1
         return identity.make_j_number(school.county_id, data.birth_date, sequence)
-
-
-def class_for(school: School, grade: int, number: int) -> SchoolClass:
-    school_class, _created = SchoolClass.objects.get_or_create(school=school, grade=grade, number=number)
-    return school_class
 
 
 def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupil:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kernel import identity
 from kernel.errors import ValidationFailed
+from provinces.divisions import division_codes
 from registry import codes, nohukou
 from registry.records import GuardianData, PupilData
 
@@ -58,7 +59,7 @@ def pupil_problems(data: PupilData, *, school=None, today: dt.date | None = None
 
     problems += _id_problems(data, today)
 
-    if data.hukou_division_code and data.hukou_division_code not in codes.division_codes():
+    if data.hukou_division_code and data.hukou_division_code not in division_codes():
         problems.append(
             ValidationFailed(
                 _("户口所在地代码“%(code)s”不是有效的行政区划代码") % {"code": data.hukou_division_code},

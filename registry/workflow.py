@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kernel import workdays
 from kernel.errors import BusinessRefused
-from provinces.models import CalendarOverride, ProvincePolicy
+from provinces.calendar import calendar_overrides, due_date
+from provinces.models import ProvincePolicy
 from registry.models import Membership, OpenBusiness, Pupil, WorkItem
 from registry.scope import restrict
 
@@ -57,26 +58,6 @@ def business_end(*, subject) -> None:
 
 def open_business_of(pupil: Pupil) -> OpenBusiness | None:
     return OpenBusiness.objects.filter(pupil=pupil).first()
-
-
-# --- working-day deadlines ----------------------------------------------------------
-
-def calendar_overrides(province_code: str) -> dict[dt.date, bool]:
-    """The province's declared days off and make-up workdays (from the shared cache)."""
-    from provinces.cache import province_setting
-
-    return province_setting(
-        "calendar",
-        province_code,
-        lambda: dict(
-            CalendarOverride.objects.filter(province_id=province_code[:2]).values_list("day", "is_working_day")
-        ),
-    )
-
-
-def due_date(start: dt.date, *, province_code: str) -> dt.date:
-    policy = ProvincePolicy.for_province(province_code)
-    return workdays.add_working_days(start, policy.step_working_days, calendar_overrides(province_code))
 
 
 # --- 待办 ----------------------------------------------------------------------------

@@ -88,13 +88,23 @@ class School(models.Model):
     def grades(self) -> range:
         return self.GRADES[self.stage]
 
-    @property
-    def top_grade(self) -> int:
-        return self.grades[-1]
+    def next_grade(self, grade: int) -> int | None:
+        """The grade a pupil of this school is promoted into, or ``None`` when it graduates.
 
-    def top_grades(self) -> set[int]:
-        """Grades that graduate: the last grade of each stage the school teaches."""
-        return {g for g in (6, 9, 12) if g in self.grades}
+        Grades 9 (初中毕业: entry to 高中 is a new stage, even within a 完全中学 or
+        十二年一贯制 school) and 12 always graduate. Any other grade moves up when the
+        school teaches the next one: a 小学 graduates its 六年级, while a 九年一贯制 school
+        moves 6 → 7 within compulsory education, without a graduation (and so its grade 6
+        is not a graduating grade for the 毕业年级不得转学 policy either).
+        """
+        if grade in (9, 12) or grade + 1 not in self.grades:
+            return None
+        return grade + 1
+
+    def graduating_grades(self) -> set[int]:
+        """Grades whose pupils graduate from this school (毕业年级): the one rule for
+        graduation lists, promotion, the 毕业年级 transfer policy and the last-semester rule."""
+        return {g for g in self.grades if self.next_grade(g) is None}
 
 
 @pghistory.track()

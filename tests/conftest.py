@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.core.management import call_command
 
+from provinces import divisions
 from provinces.models import Division
 from registry import codes
 from registry.models import Membership
@@ -24,6 +25,7 @@ def ensure_reference_data() -> None:
     if not Division.objects.filter(code="44").exists():
         call_command("loaddata", "fixtures/divisions.json", "fixtures/codes.json", verbosity=0)
     codes.clear_cache()
+    divisions.clear_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -33,12 +33,14 @@ from django.utils.translation import gettext_lazy as _
 from kernel import identity, matching
 from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
 from kernel.proof import ProofFile, check_proofs, require_room
+from provinces.divisions import division_full_name
 from provinces.models import ProvincePolicy
-from registry import codes, workflow
+from registry import workflow
 from registry.audit import acting_as
 from registry.models import Membership, Pupil, PupilStatus
 from registry.problems import pupil_problem_reasons
-from registry.services import class_for, record_event, require_role
+from registry.services import record_event, require_role
+from schools.classes import class_for
 from schools.models import GRADE_NAMES, School
 from transfers import selectors
 from transfers.models import Transfer, TransferAttachment, TransferLookup, TransferSnapshot, TransferStep
@@ -261,7 +263,7 @@ def start_refusal(
             code="grade_mismatch",
             field="dest_grade",
         )
-    if any(p.transfer_refuse_graduating for p in policies) and pupil.grade in origin.top_grades():
+    if any(p.transfer_refuse_graduating for p in policies) and pupil.grade in origin.graduating_grades():
         return BusinessRefused(_("毕业年级学生不得转学"), code="graduating_grade")
     for policy in policies:
         if policy.in_freeze_window(today):
@@ -649,7 +651,7 @@ def _complete(transfer: Transfer, *, user) -> None:
         pupil,
         kind="transferred_out",
         summary=_("转学转出：由%(origin)s转至%(dest)s（%(county)s）")
-        % {"origin": origin.name, "dest": dest.name, "county": codes.division_full_name(dest.county_id)},
+        % {"origin": origin.name, "dest": dest.name, "county": division_full_name(dest.county_id)},
         user=user,
         school=origin,
         data=data,
@@ -658,7 +660,7 @@ def _complete(transfer: Transfer, *, user) -> None:
         pupil,
         kind="transferred_in",
         summary=_("转学转入：由%(origin)s（%(county)s）转入%(dest)s，全国学籍号 %(number)s 不变")
-        % {"origin": origin.name, "county": codes.division_full_name(origin.county_id), "dest": dest.name,
+        % {"origin": origin.name, "county": division_full_name(origin.county_id), "dest": dest.name,
            "number": pupil.national_number},
         user=user,
         school=dest,

@@ -8,7 +8,6 @@ import pytest
 
 from changes import services
 from changes.models import DropoutFollowUp
-from changes.rules import graduating_grades, next_grade
 from kernel.errors import BusinessRefused, ValidationFailed
 from provinces.models import CalendarOverride, ProvincePolicy
 from registry.models import PupilStatus
@@ -254,9 +253,9 @@ def test_unknown_kind_and_unknown_field_are_refused(world):
 # --- grade rules of the cycle ------------------------------------------------------------
 
 def test_grade_rules_at_stage_boundaries(world):
-    assert next_grade(world.school_a1, 6) is None
-    assert next_grade(world.school_b2, 6) == 7
-    assert next_grade(world.school_b2, 9) is None
-    assert graduating_grades(world.school_a1) == {6}
-    assert graduating_grades(world.school_b2) == {9}
-    assert graduating_grades(world.school_a2) == {9}
+    assert world.school_a1.next_grade(6) is None
+    assert world.school_b2.next_grade(6) == 7
+    assert world.school_b2.next_grade(9) is None
+    assert world.school_a1.graduating_grades() == {6}
+    assert world.school_b2.graduating_grades() == {9}
+    assert world.school_a2.graduating_grades() == {9}

@@ -8,20 +8,20 @@ from django.core.cache import cache
 from django.db import connection
 
 from provinces import cache as province_cache
+from provinces import calendar
 from provinces.models import CalendarOverride, ProvincePolicy
-from registry import workflow
 
 
 def test_a_second_read_costs_no_query(world, django_assert_num_queries):
     ProvincePolicy.for_province("440106")
-    workflow.calendar_overrides("440106")
+    calendar.calendar_overrides("440106")
     with django_assert_num_queries(0):
         assert ProvincePolicy.for_province("44").step_working_days == 10
-        assert workflow.due_date(dt.date(2026, 3, 2), province_code="440106") == dt.date(2026, 3, 16)
+        assert calendar.due_date(dt.date(2026, 3, 2), province_code="440106") == dt.date(2026, 3, 16)
 
 
 def test_a_policy_form_change_is_seen_at_once(world, login):
-    assert workflow.due_date(dt.date(2026, 3, 2), province_code="44") == dt.date(2026, 3, 16)
+    assert calendar.due_date(dt.date(2026, 3, 2), province_code="44") == dt.date(2026, 3, 16)
     client = login(world["province"].admin)
     data = {f: getattr(ProvincePolicy(province_id="44"), f) for f in ("freeze_start", "freeze_end", "promotion_date",
                                                                       "graduation_deadline")}
@@ -29,17 +29,17 @@ def test_a_policy_form_change_is_seen_at_once(world, login):
                 photo_min_height=189, photo_aspect_tolerance=0.05, save_policy="1")
     assert client.post("/province/policy/", data).status_code == 302
     assert ProvincePolicy.for_province("440106").step_working_days == 12
-    assert workflow.due_date(dt.date(2026, 3, 2), province_code="44") == dt.date(2026, 3, 18)
+    assert calendar.due_date(dt.date(2026, 3, 2), province_code="44") == dt.date(2026, 3, 18)
 
 
 def test_a_calendar_override_is_seen_at_once_and_its_removal_too(world):
     monday = dt.date(2026, 3, 2)
-    assert workflow.due_date(monday, province_code="44") == dt.date(2026, 3, 16)
+    assert calendar.due_date(monday, province_code="44") == dt.date(2026, 3, 16)
     override = CalendarOverride.objects.create(province_id="44", day=dt.date(2026, 3, 3), is_working_day=False)
-    assert workflow.due_date(monday, province_code="44") == dt.date(2026, 3, 17)
-    assert workflow.due_date(monday, province_code="42") == dt.date(2026, 3, 16)  # another province
+    assert calendar.due_date(monday, province_code="44") == dt.date(2026, 3, 17)
+    assert calendar.due_date(monday, province_code="42") == dt.date(2026, 3, 16)  # another province
     override.delete()
-    assert workflow.due_date(monday, province_code="44") == dt.date(2026, 3, 16)
+    assert calendar.due_date(monday, province_code="44") == dt.date(2026, 3, 16)
 
 
 def test_the_entry_is_dropped_again_when_the_write_commits(world, django_capture_on_commit_callbacks):
@@ -77,5 +77,5 @@ def test_without_the_cache_reads_go_to_the_database(world, monkeypatch, caplog):
     monkeypatch.setattr(cache, "set", unreachable)
     ProvincePolicy.objects.update_or_create(province_id="44", defaults={"step_working_days": 9})
     assert ProvincePolicy.for_province("44").step_working_days == 9
-    assert workflow.calendar_overrides("44") == {}
+    assert calendar.calendar_overrides("44") == {}
     assert "cache unreachable" in caplog.text

@@ -14,7 +14,8 @@ import pytest
 
 from kernel.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
 from kernel.identity import id_check_char, validate_national_number
-from registry import codes, nohukou
+from provinces import divisions
+from registry import nohukou
 from registry.models import Guardian, HistoryEntry, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
 from registry.services import pupil_register
@@ -453,7 +454,7 @@ def test_a_shared_relative_who_is_not_a_guardian_does_not_match(world):
 
 def test_existing_record_check_is_one_query(world, existing, django_assert_max_num_queries):
     data = no_id_record(world.school_a1)
-    codes.division_table()  # reference data: read once per process, not per check
+    divisions.division_table()  # reference data: read once per process, not per check
     with django_assert_max_num_queries(2):  # the school, then one indexed guardian lookup
         problems = nohukou.registration_problems(data)
     assert [p.code for p in problems] == ["nohukou_existing_record"]

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from kernel.errors import BusinessRefused
+from provinces import calendar
 from provinces.models import CalendarOverride
 from registry import workflow
 from registry.models import WorkItem
@@ -26,19 +27,19 @@ def test_second_open_business_is_refused(world):
 def test_due_date_skips_national_day_and_counts_makeup_workday(world):
     # 2025-09-30 (Tue) + 10 working days: Oct 1–8 are off, Sat Oct 11 is a make-up workday:
     # Oct 9, 10, 11, 13, 14, 15, 16, 17, 20, 21.
-    assert workflow.due_date(dt.date(2025, 9, 30), province_code="44") == dt.date(2025, 10, 21)
+    assert calendar.due_date(dt.date(2025, 9, 30), province_code="44") == dt.date(2025, 10, 21)
 
 
 def test_due_date_across_spring_festival_2026(world):
     # Feb 13 (Fri) + 10: Sat Feb 14 works, Feb 15–23 off, Sat Feb 28 works:
     # Feb 14, 24, 25, 26, 27, 28, Mar 2, 3, 4, 5.
-    assert workflow.due_date(dt.date(2026, 2, 13), province_code="44") == dt.date(2026, 3, 5)
+    assert calendar.due_date(dt.date(2026, 2, 13), province_code="44") == dt.date(2026, 3, 5)
 
 
 def test_province_override_changes_the_deadline(world):
     CalendarOverride.objects.create(province=world.province, day=dt.date(2025, 10, 16), is_working_day=False)
-    assert workflow.due_date(dt.date(2025, 9, 30), province_code="44") == dt.date(2025, 10, 22)
-    assert workflow.due_date(dt.date(2025, 9, 30), province_code="42") == dt.date(2025, 10, 21)
+    assert calendar.due_date(dt.date(2025, 9, 30), province_code="44") == dt.date(2025, 10, 22)
+    assert calendar.due_date(dt.date(2025, 9, 30), province_code="42") == dt.date(2025, 10, 21)
 
 
 def _item(world, opened: dt.date) -> WorkItem:

@@ -121,6 +121,20 @@ def test_graduating_grade_is_refused_only_when_the_policy_says_so(world):
     _refused(exc, "graduating_grade")
 
 
+def test_a_nine_year_schools_grade_six_is_not_a_graduating_grade(world):
+    """九年一贯制: grade 6 moves on to grade 7 in the same school, so the 毕业年级 policy does
+    not stop its transfer; grade 9 graduates and does."""
+    ProvincePolicy.objects.create(province_id="44", transfer_refuse_graduating=True)
+    world.pupils["b2g6"] = make_pupil(world.school_b2, name="周七", grade=6)
+    world.pupils["b2g9"] = make_pupil(world.school_b2, name="吴八", grade=9, birth_date=dt.date(2012, 3, 8))
+    world.school_a2.stage = "nine_year"
+    world.school_a2.save()
+    assert apply(world, "b2g6", dest="a2").state == State.DRAFT
+    with pytest.raises(BusinessRefused) as exc:
+        apply(world, "b2g9", dest="a2")
+    _refused(exc, "graduating_grade")
+
+
 @pytest.mark.parametrize("day", [dt.date(2026, 7, 21), dt.date(2026, 8, 1), dt.date(2026, 8, 14)])
 def test_freeze_window_refuses(world, day):
     with pytest.raises(BusinessRefused) as exc:

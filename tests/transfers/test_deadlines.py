@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from provinces import calendar
 from registry import workflow
 from registry.models import WorkItem
 from tests.conftest import ensure_reference_data
@@ -16,27 +17,27 @@ from tests.transfers.chain import apply, submit
 def test_ten_working_days_across_national_day_2025(db):
     # 2025-10-01..08 off; Sun 09-28 and Sat 10-11 are make-up workdays. From Fri 09-26:
     # 09-28, 09-29, 09-30, 10-09, 10-10, 10-11, 10-13, 10-14, 10-15, 10-16.
-    assert workflow.due_date(dt.date(2025, 9, 26), province_code="44") == dt.date(2025, 10, 16)
+    assert calendar.due_date(dt.date(2025, 9, 26), province_code="44") == dt.date(2025, 10, 16)
 
 
 def test_ten_working_days_across_spring_festival_2026(db):
     # 2026-02-15..23 off; Sat 02-14 and Sat 02-28 are make-up workdays. From Thu 02-12:
     # 02-13, 02-14, 02-24, 02-25, 02-26, 02-27, 02-28, 03-02, 03-03, 03-04.
-    assert workflow.due_date(dt.date(2026, 2, 12), province_code="44") == dt.date(2026, 3, 4)
+    assert calendar.due_date(dt.date(2026, 2, 12), province_code="44") == dt.date(2026, 3, 4)
 
 
 def test_a_province_override_wins_over_the_library(db):
     from provinces.models import CalendarOverride
 
     CalendarOverride.objects.create(province_id="44", day=dt.date(2026, 3, 3), is_working_day=False)
-    assert workflow.due_date(dt.date(2026, 2, 12), province_code="440105") == dt.date(2026, 3, 5)
+    assert calendar.due_date(dt.date(2026, 2, 12), province_code="440105") == dt.date(2026, 3, 5)
 
 
 def test_step_work_item_is_due_in_ten_working_days(world):
     transfer = apply(world)
     submit(world, transfer)
     item = WorkItem.objects.get(object_id=transfer.pk, state="open")
-    assert item.due_on == workflow.due_date(item.opened_on, province_code="440105")
+    assert item.due_on == calendar.due_date(item.opened_on, province_code="440105")
 
 
 @pytest.mark.celery
