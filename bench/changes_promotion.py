@@ -51,10 +51,11 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
+    from accounts.models import Membership
     from changes import services
     from changes.models import PromotionRun
     from provinces.models import Division
-    from registry.models import Membership, Pupil
+    from registry.models import Pupil
     from schools.models import School, SchoolClass
 
     if not Division.objects.filter(code="44").exists():

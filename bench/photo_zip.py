@@ -67,9 +67,10 @@ def setup_world(n: int):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
+    from accounts.models import Membership
     from kernel.identity import id_check_char
     from provinces.models import Division
-    from registry.models import Membership, Pupil
+    from registry.models import Pupil
     from schools.models import School, SchoolClass
 
     if not Division.objects.filter(code="44").exists():

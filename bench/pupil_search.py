@@ -39,8 +39,8 @@ def percentile(values: list[float], share: float) -> float:
 
 def sample_values(user, rng: random.Random, count: int) -> dict:
     """Real values from the user's scope to search for (names, numbers, classes)."""
+    from accounts.scope import restrict
     from registry.models import Pupil
-    from registry.scope import restrict
 
     visible = restrict(Pupil.objects.all(), user)
     # A random slice by id range: cheap on a million rows, unlike ORDER BY random().
@@ -156,7 +156,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     missed = []
     for user in users:
-        from registry.scope import restrict
+        from accounts.scope import restrict
 
         in_scope = restrict(Pupil.objects.all(), user).count()
         print(f"\n{user.username} ({user.membership.level}, {in_scope:,} pupils in scope)")

@@ -129,10 +129,11 @@ def prepare() -> object:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
+    from accounts.models import Membership
     from provinces import divisions
     from provinces.models import Division
     from registry import codes
-    from registry.models import CodeItem, Membership
+    from registry.models import CodeItem
     from schools.models import School
 
     if not CodeItem.objects.exists():

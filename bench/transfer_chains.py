@@ -85,7 +85,8 @@ def setup(clients: int, chains: int) -> tuple[list[dict], str]:
 
     from django.contrib.auth import get_user_model
 
-    from registry.models import ApiToken, Membership, Pupil
+    from accounts.models import ApiToken, Membership
+    from registry.models import Pupil
     from schools.models import School, SchoolClass
 
     counties = list(Division.objects.filter(level="county", code__startswith="44").order_by("code")[:8])

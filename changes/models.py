@@ -27,8 +27,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Membership
 from provinces.models import Division
-from registry.models import Membership, Pupil
+from registry.models import Pupil
 from schools.models import School
 
 

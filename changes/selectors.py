@@ -1,6 +1,6 @@
 """Reads of change requests, graduation lists, the 控辍保学 list and promotion runs.
 
-Every read of pupil data goes through ``registry.scope.restrict`` / ``get_in_scope``.
+Every read of pupil data goes through ``accounts.scope.restrict`` / ``get_in_scope``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 
+from accounts.models import Membership
+from accounts.scope import get_in_scope, restrict
 from changes.models import (
     STEP_ACTOR,
     ApprovalChain,
@@ -21,8 +23,6 @@ from changes.models import (
     PromotionRun,
     State,
 )
-from registry.models import Membership
-from registry.scope import get_in_scope, restrict
 
 
 @dataclass

@@ -22,6 +22,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.audit import acting_as
+from accounts.models import Membership
+from accounts.permissions import require_role
+from accounts.scope import get_in_scope
 from changes import rules
 from changes.models import (
     STATE_ORDER,
@@ -42,10 +46,8 @@ from kernel.errors import BusinessRefused, Conflict, Forbidden, ValidationFailed
 from kernel.proof import check_proof, check_proofs, require_room
 from provinces.models import ProvincePolicy
 from registry import duplicates, workflow
-from registry.audit import acting_as
-from registry.models import HistoryEntry, Membership, OpenBusiness, Pupil, PupilStatus
-from registry.scope import get_in_scope
-from registry.services import history_entry, id_held_elsewhere_error, record_event, require_role
+from registry.models import HistoryEntry, OpenBusiness, Pupil, PupilStatus
+from registry.services import history_entry, id_held_elsewhere_error, record_event
 from schools.classes import class_for
 from schools.models import GRADE_NAMES, School, SchoolClass
 

@@ -12,8 +12,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from accounts.auth import API_AUTH
 from kernel.errors import RegistryError
-from registry.auth import API_AUTH
 
 api = NinjaAPI(
     title="K-12 学籍 Registry API",
@@ -54,6 +54,7 @@ def http_error(request, exc: HttpError):
     return api.create_response(request, {"code": "http_error", "message": str(exc), "field": None}, status=exc.status_code)
 
 
+api.add_router("/me", "accounts.api.router")
 api.add_router("/", "registry.api.router")
 api.add_router("/", "provinces.api.router")
 api.add_router("/", "schools.api.router")

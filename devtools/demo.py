@@ -41,12 +41,13 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.audit import acting_as
+from accounts.models import Membership
 from kernel import identity
 from provinces import divisions
 from provinces.models import Division
 from registry import codes
-from registry.audit import acting_as
-from registry.models import CodeItem, Guardian, Membership, Pupil, PupilStatus
+from registry.models import CodeItem, Guardian, Pupil, PupilStatus
 from schools.models import School, SchoolClass
 
 logger = logging.getLogger("devtools.demo")

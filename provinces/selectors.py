@@ -1,11 +1,11 @@
-"""Reads of the province's duplicate data, always scoped through ``registry.scope``."""
+"""Reads of the province's duplicate data, always scoped through ``accounts.scope``."""
 
 from __future__ import annotations
 
 from django.db.models import Prefetch
 
+from accounts.scope import get_in_scope, restrict, scope_of
 from provinces.models import CaseMember, DuplicateCase, DuplicateSweep
-from registry.scope import get_in_scope, restrict, scope_of
 
 
 def cases_visible_to(user, *, status: str | None = DuplicateCase.Status.OPEN):

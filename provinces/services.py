@@ -25,6 +25,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.audit import acting_as
+from accounts.models import Membership
+from accounts.permissions import require_county_user, require_province_admin, require_role
+from accounts.scope import get_in_scope, restrict, scope_of
 from kernel import identity, matching
 from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
 from kernel.proof import check_proof
@@ -38,33 +42,15 @@ from provinces.models import (
     SweepPartition,
 )
 from registry import duplicates, workflow
-from registry.audit import acting_as
-from registry.models import ACTIVE_STATUSES, Guardian, Membership, Pupil, PupilStatus
+from registry.models import ACTIVE_STATUSES, Guardian, Pupil, PupilStatus
 from registry.problems import pupil_problem_reasons
-from registry.scope import get_in_scope, restrict, scope_of
-from registry.services import record_event, require_role
+from registry.services import record_event
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PARTITIONS = 8
 STALE_AFTER = timedelta(minutes=30)
 Role = Membership.Role
-
-
-# --- who may do what ------------------------------------------------------------------------
-
-def require_province_admin(user, province_code: str) -> Membership:
-    membership = require_role(user, Role.ADMIN)
-    if membership.division_id != province_code[:2]:
-        raise Forbidden(_("只有本省的省级管理员可以办理此业务"), code="province_admin_only")
-    return membership
-
-
-def require_county_user(user) -> Membership:
-    membership = require_role(user, Role.OPERATOR, Role.APPROVER)
-    if membership.level != "county":
-        raise Forbidden(_("疑似重复学籍由学生所在区县处理"), code="county_only")
-    return membership
 
 
 # --- matching keys --------------------------------------------------------------------------
@@ -323,7 +309,7 @@ def sweep_run_inline(*, user, province_code: str, partitions: int = DEFAULT_PART
 
 def _case_for_county(user, case_id: int) -> DuplicateCase:
     """An open case with a member in the user's county, locked for the resolution."""
-    require_county_user(user)
+    require_county_user(user, message=_("疑似重复学籍由学生所在区县处理"))
     case = get_in_scope(DuplicateCase.objects.all(), user, pk=case_id)
     locked = DuplicateCase.objects.select_for_update().get(pk=case.pk)
     if locked.status != DuplicateCase.Status.OPEN:
@@ -515,9 +501,8 @@ class ExtractFileRegistry(PopulationRegistry):
 def identity_check_run(*, user, extract_file, registry: PopulationRegistry | None = None) -> IdentityCheckRun:
     """Check every active resident ID of the province against the population registry:
     身份证号不存在 / 身份证号与姓名不匹配 → identity failed (a problem record); passed otherwise."""
-    membership = require_role(user, Role.ADMIN)
+    membership = require_province_admin(user)
     province = membership.division_id
-    require_province_admin(user, province)
     name = str(getattr(extract_file, "name", "") or "extract.csv")[:200]
     if registry is None:
         registry = ExtractFileRegistry(extract_file.read(), name=name)
@@ -555,8 +540,7 @@ def promote_to_g(*, user, pupils: list[str] | None = None) -> dict:
     ``pupils``: national numbers to promote (each refusal reported with its code); None =
     every eligible pupil of the province.
     """
-    membership = require_role(user, Role.ADMIN)
-    require_province_admin(user, membership.division_id)
+    require_province_admin(user)
     candidates = restrict(Pupil.objects.all(), user).filter(status__in=ACTIVE_STATUSES).exclude(
         national_number__startswith="G")
     if pupils is not None:
@@ -617,7 +601,7 @@ def policy_for_admin(*, user):
 
 
 def policy_save(*, user, form) -> None:
-    membership = require_province_admin(user, require_role(user, Role.ADMIN).division_id)
+    membership = require_province_admin(user)
     with transaction.atomic(), acting_as(user):
         policy = form.save(commit=False)
         policy.province_id = membership.division_id

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from import_export.admin import ImportExportMixin
 
-from registry.models import ApiToken, CodeItem, Guardian, HistoryEntry, Membership, Pupil, WorkItem
-from registry.scope import restrict
+from accounts.scope import restrict
+from registry.models import CodeItem, Guardian, HistoryEntry, Pupil, WorkItem
 from schools.roster_resources import RosterResource
 
 
@@ -36,20 +36,6 @@ class PupilAdmin(ImportExportMixin, ScopedAdmin):
 class HistoryEntryAdmin(ScopedAdmin):
     list_display = ("at", "pupil", "kind", "summary", "actor_name", "unit_code")
     raw_id_fields = ("pupil", "school", "actor")
-
-
-@admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
-    list_display = ("user", "role", "school", "division")
-    list_filter = ("role",)
-    raw_id_fields = ("user", "school", "division")
-    search_fields = ("user__username",)
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("prefix", "digest", "created_at", "last_used_at")
 
 
 @admin.register(CodeItem)

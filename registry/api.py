@@ -7,10 +7,10 @@ import datetime as dt
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
+from accounts.scope import get_in_scope
 from registry import nohukou, selectors, services
 from registry.models import Guardian, Pupil
 from registry.records import GuardianData, PupilData
-from registry.scope import get_in_scope
 
 router = Router(tags=["pupils"])
 
@@ -133,24 +133,6 @@ class PupilFilterIn(Schema):
     status: str = ""
     page: int = 1
     page_size: int = 20
-
-
-class MeOut(Schema):
-    username: str
-    unit_code: str | None
-    unit_name: str | None
-    role: str | None
-
-
-@router.get("/me", response=MeOut, tags=["auth"])
-def me(request):
-    membership = getattr(request.user, "membership", None)
-    return MeOut(
-        username=request.user.get_username(),
-        unit_code=membership.unit_code if membership else None,
-        unit_name=str(membership.unit_name) if membership else None,
-        role=membership.role if membership else None,
-    )
 
 
 @router.get("/pupils", response=PupilPage)

@@ -5,7 +5,6 @@ Terms of the national system, named once here:
 - ``Pupil`` — 学生学籍 (one record per pupil, one lifelong national student number 全国学籍号)
 - ``Guardian`` — 家庭成员/监护人
 - ``CodeItem`` — 代码表 entries (sex, ethnicity GB 3304, ID types …)
-- ``Membership`` — a user's unit and role: 学籍管理员 (operator), 学籍主管领导 (approver)
 - ``OpenBusiness`` — 在办业务: at most one open business (transfer, status change,
   key-field change) per pupil, enforced by a unique constraint
 - ``WorkItem`` — 待办: an open step of any chain, owned by one unit, with its deadline
@@ -13,9 +12,6 @@ Terms of the national system, named once here:
 """
 
 from __future__ import annotations
-
-import hashlib
-import secrets
 
 import pghistory
 from django.conf import settings
@@ -26,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from provinces.divisions import division_full_name
+from accounts.models import Membership
 from provinces.models import Division
 from schools.models import School, SchoolClass
 
@@ -46,92 +42,6 @@ class CodeItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
-
-
-@pghistory.track()
-class Membership(models.Model):
-    """Ties a user to one unit (school, county, city or province) with one role."""
-
-    class Role(models.TextChoices):
-        OPERATOR = "operator", _("学籍管理员")
-        APPROVER = "approver", _("学籍主管领导")
-        ADMIN = "admin", _("省级管理员")
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
-    role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
-    school = models.ForeignKey(School, verbose_name=_("学校"), null=True, blank=True, on_delete=models.PROTECT)
-    division = models.ForeignKey(
-        Division, verbose_name=_("教育行政部门所在区划"), null=True, blank=True, on_delete=models.PROTECT
-    )
-
-    class Meta:
-        verbose_name = _("用户单位与角色")
-        verbose_name_plural = _("用户单位与角色")
-        constraints = [
-            models.CheckConstraint(
-                name="membership_one_unit",
-                condition=Q(school__isnull=False, division__isnull=True)
-                | Q(school__isnull=True, division__isnull=False),
-            ),
-            models.CheckConstraint(
-                name="membership_admin_is_province",
-                condition=~Q(role="admin") | Q(division__isnull=False),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} @ {self.unit_name} ({self.get_role_display()})"
-
-    @property
-    def unit_code(self) -> str:
-        """The unit's code: the 10-digit school code or the division code."""
-        return self.school.code if self.school_id else self.division_id
-
-    @property
-    def unit_name(self) -> str:
-        if self.school_id:
-            return self.school.name
-        place = division_full_name(self.division_id) or self.division.full_name()
-        return _("%(place)s教育行政部门") % {"place": place}
-
-    @property
-    def level(self) -> str:
-        """"school", "county", "city" or "province"."""
-        return "school" if self.school_id else self.division.level
-
-    @property
-    def is_approver(self) -> bool:
-        return self.role in (self.Role.APPROVER, self.Role.ADMIN)
-
-
-@pghistory.track()
-class ApiToken(models.Model):
-    """A bearer token for integrations; only its SHA-256 is stored."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(_("用途"), max_length=64, blank=True)
-    prefix = models.CharField(max_length=8, db_index=True)
-    digest = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("接口令牌")
-        verbose_name_plural = _("接口令牌")
-
-    def __str__(self) -> str:
-        return f"{self.prefix}… ({self.user})"
-
-    @staticmethod
-    def hash(raw: str) -> str:
-        return hashlib.sha256(raw.encode()).hexdigest()
-
-    @classmethod
-    def issue(cls, user, name: str = "") -> tuple[ApiToken, str]:
-        raw = "k12_" + secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name, prefix=raw[4:12], digest=cls.hash(raw))
-        return token, raw
 
 
 class PupilStatus(models.TextChoices):

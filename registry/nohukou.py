@@ -29,13 +29,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.audit import acting_as
+from accounts.models import Membership
+from accounts.scope import get_in_scope
 from kernel import identity
 from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
 from provinces.models import Division
-from registry.audit import acting_as
-from registry.models import ACTIVE_STATUSES, Guardian, Membership, Pupil
+from registry.models import ACTIVE_STATUSES, Guardian, Pupil
 from registry.records import GuardianData, PupilData
-from registry.scope import get_in_scope
 from schools.models import School
 
 logger = logging.getLogger(__name__)
@@ -443,7 +444,8 @@ def guardian_set_first(*, user, pupil, guardian):
     must be a living guardian with a county-level hukou division, and the pupil's 户籍所在地
     changes with it in the same transaction. Idempotent: a repeated click changes nothing.
     """
-    from registry.services import record_event, require_role  # services imports this module
+    from accounts.permissions import require_role
+    from registry.services import record_event  # services imports this module
 
     pupil_pk = pupil.pk if isinstance(pupil, Pupil) else None
     guardian_pk = guardian.pk if isinstance(guardian, Guardian) else guardian

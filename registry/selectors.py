@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from accounts.scope import get_in_scope, restrict
 from kernel import identity
 from registry.models import HistoryEntry, Pupil
-from registry.scope import get_in_scope, restrict
 
 MAX_PAGE_SIZE = 100
 

@@ -8,13 +8,15 @@ import random
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from accounts.audit import acting_as
+from accounts.models import Membership
+from accounts.permissions import require_role
+from accounts.scope import scope_of
 from kernel import identity
-from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
+from kernel.errors import BusinessRefused, ValidationFailed
 from registry import duplicates, nohukou
-from registry.audit import acting_as
-from registry.models import ACTIVE_STATUSES, Guardian, HistoryEntry, Membership, Pupil
+from registry.models import ACTIVE_STATUSES, Guardian, HistoryEntry, Pupil
 from registry.records import PupilData
-from registry.scope import scope_of
 from registry.validation import has_resident_id, pupil_problems
 from schools.classes import class_for
 from schools.models import School
@@ -59,13 +61,6 @@ def school_for_write(*, user, school_code: str) -> School:
             field="school_code",
         )
     return school
-
-
-def require_role(user, *roles: str) -> Membership:
-    membership = getattr(user, "membership", None)
-    if membership is None or membership.role not in roles:
-        raise Forbidden(_("您的角色不能办理此业务"), code="role_forbidden")
-    return membership
 
 
 def active_holder_of(id_number: str, *, exclude_pk: int | None = None) -> Pupil | None:

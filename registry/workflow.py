@@ -15,12 +15,13 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Membership
+from accounts.scope import restrict
 from kernel import workdays
 from kernel.errors import BusinessRefused
 from provinces.calendar import calendar_overrides, due_date
 from provinces.models import ProvincePolicy
-from registry.models import Membership, OpenBusiness, Pupil, WorkItem
-from registry.scope import restrict
+from registry.models import OpenBusiness, Pupil, WorkItem
 
 BUSINESS_LABELS = {
     "transfer": _("转学"),

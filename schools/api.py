@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import Router, Schema
 
-from registry.scope import get_in_scope, restrict
+from accounts.scope import get_in_scope, restrict
 from schools.models import School
 
 router = Router(tags=["schools"])

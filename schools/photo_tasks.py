@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from celery import group, shared_task
 
-from registry.audit import acting_as
+from accounts.audit import acting_as
 from schools import photos
 from schools.models import PhotoImport
 

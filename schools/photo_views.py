@@ -13,8 +13,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.scope import get_in_scope
 from kernel.errors import RegistryError, ValidationFailed
-from registry.scope import get_in_scope
 from registry.selectors import pupil_get
 from schools import photos
 from schools.models import PhotoImportEntry

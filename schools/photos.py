@@ -38,12 +38,14 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from accounts.audit import acting_as
+from accounts.models import Membership
+from accounts.permissions import require_role
+from accounts.scope import get_in_scope, restrict
 from kernel.errors import BusinessRefused, NotFound, ValidationFailed
 from provinces.models import ProvincePolicy
-from registry.audit import acting_as
-from registry.models import ACTIVE_STATUSES, HistoryEntry, Membership, Pupil
-from registry.scope import get_in_scope, restrict
-from registry.services import history_entry, record_event, require_role, school_for_write
+from registry.models import ACTIVE_STATUSES, HistoryEntry, Pupil
+from registry.services import history_entry, record_event, school_for_write
 from schools.models import PhotoImport, PhotoImportEntry, School
 from schools.photo_rules import (  # noqa: F401 - re-exported for views
     PhotoPolicy,

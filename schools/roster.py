@@ -57,16 +57,19 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts import audit
+from accounts.audit import acting_as
+from accounts.models import Membership
+from accounts.permissions import require_role
+from accounts.scope import get_in_scope, restrict, scope_of
 from kernel import identity
 from kernel.errors import Conflict, Forbidden, RegistryError, ValidationFailed
 from provinces.models import Division
 from provinces.services import match_keys_refresh
-from registry import audit, codes, duplicates, nohukou
-from registry.audit import acting_as
-from registry.models import ACTIVE_STATUSES, Guardian, HistoryEntry, Membership, Pupil
+from registry import codes, duplicates, nohukou
+from registry.models import ACTIVE_STATUSES, Guardian, HistoryEntry, Pupil
 from registry.records import GuardianData, PupilData
-from registry.scope import get_in_scope, restrict, scope_of
-from registry.services import id_held_elsewhere_error, require_role, school_for_write
+from registry.services import id_held_elsewhere_error, school_for_write
 from registry.validation import has_resident_id, pupil_problems
 from schools.models import GRADE_NAMES, RosterExport, RosterImport, School, SchoolClass
 
@@ -959,7 +962,7 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
         nohukou.derive_hukou(row.data)
     classes = _classes_for(batch)
     _assign_numbers(batch, rng)
-    # One audit event per pupil and guardian, written per batch (registry.audit).
+    # One audit event per pupil and guardian, written per batch (accounts.audit).
     with audit.skip_insert_triggers(Pupil, Guardian):
         pupil_ids, guardian_ids = _insert_pupils_and_guardians(batch, classes, now)
     audit.record_bulk_inserts(Pupil, pupil_ids, user=user, roster_import=job.pk if job else None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from import_export import resources
 
-from registry.audit import acting_as
+from accounts.audit import acting_as
 from registry.models import Pupil
 from schools import roster
 

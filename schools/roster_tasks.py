@@ -14,7 +14,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from registry.audit import acting_as
+from accounts.audit import acting_as
 from schools import roster
 from schools.models import RosterExport, RosterImport
 

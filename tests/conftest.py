@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 import pytest
 from django.core.management import call_command
 
+from accounts.models import Membership
 from provinces import divisions
 from provinces.models import Division
 from registry import codes
-from registry.models import Membership
 from schools.models import School
 from tests.factories import PASSWORD, make_pupil, make_user
 
@@ -133,7 +133,7 @@ def login(client):
 @pytest.fixture
 def api_token():
     """A bearer-token header for a user."""
-    from registry.models import ApiToken
+    from accounts.models import ApiToken
 
     def _token(user) -> dict:
         _, raw = ApiToken.issue(user)

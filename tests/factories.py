@@ -7,8 +7,9 @@ import itertools
 
 from django.contrib.auth import get_user_model
 
+from accounts.models import Membership
 from kernel.identity import id_check_char
-from registry.models import Guardian, Membership, Pupil
+from registry.models import Guardian, Pupil
 from schools.models import SchoolClass
 
 PASSWORD = "test-pass-123"

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from registry.scope import restrict
+from accounts.scope import restrict
 from transfers.models import Transfer, TransferLookup, TransferStep
 from transfers.selectors import transfers_visible_to
 

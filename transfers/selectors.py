@@ -1,4 +1,4 @@
-"""Reads of transfers, every one on top of ``registry.scope.restrict``.
+"""Reads of transfers, every one on top of ``accounts.scope.restrict``.
 
 A transfer is visible to its four parties (and the divisions above them), each only once
 the chain has reached that party's step (DESIGN.md section 4):
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from accounts.scope import Scope, get_in_scope, restrict, scope_of
 from registry.models import Guardian, Pupil, PupilStatus
 from registry.nohukou import NOT_HMT, PARENT_RELATIONS, RESIDENT_ID
-from registry.scope import Scope, get_in_scope, restrict, scope_of
 from schools.models import School
 from transfers.models import Transfer, TransferAttachment, TransferSnapshot, TransferStep
 from transfers.states import State

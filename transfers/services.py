@@ -30,16 +30,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.audit import acting_as
+from accounts.models import Membership
+from accounts.permissions import require_role
 from kernel import identity, matching
 from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
 from kernel.proof import ProofFile, check_proofs, require_room
 from provinces.divisions import division_full_name
 from provinces.models import ProvincePolicy
 from registry import workflow
-from registry.audit import acting_as
-from registry.models import Membership, Pupil, PupilStatus
+from registry.models import Pupil, PupilStatus
 from registry.problems import pupil_problem_reasons
-from registry.services import record_event, require_role
+from registry.services import record_event
 from schools.classes import class_for
 from schools.models import GRADE_NAMES, School
 from transfers import selectors

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "import_export",
+    "accounts",
     "registry",
     "provinces",
     "schools",
@@ -88,7 +89,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "registry.audit.AuditContextMiddleware",
+    "accounts.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

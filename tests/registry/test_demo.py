@@ -11,12 +11,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from pghistory.models import Context
 
+from accounts.models import Membership
+from accounts.scope import restrict
 from devtools import demo
 from kernel.identity import check_id_agrees, validate_national_number, validate_resident_id
 from provinces.models import Division
-from registry.models import Guardian, Membership, Pupil, PupilStatus
+from registry.models import Guardian, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
-from registry.scope import restrict
 from registry.validation import pupil_problems
 from schools.models import School
 

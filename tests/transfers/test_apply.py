@@ -180,7 +180,7 @@ def test_reason_is_required(world):
 
 
 def test_submit_by_the_applicant_is_refused_two_person_rule(world, django_user_model):
-    from registry.models import Membership
+    from accounts.models import Membership
 
     transfer = apply(world)
     applicant = world["b1"].operator

@@ -13,10 +13,10 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import Membership
 from kernel.errors import RegistryError
 from provinces import selectors, services
 from provinces.models import DuplicateSweep
-from registry.models import Membership
 
 
 class Command(BaseCommand):

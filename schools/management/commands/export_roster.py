@@ -8,8 +8,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.audit import acting_as
 from kernel.errors import RegistryError
-from registry.audit import acting_as
 from schools import roster
 
 

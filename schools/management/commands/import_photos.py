@@ -13,9 +13,9 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.audit import acting_as
+from accounts.models import Membership
 from kernel.errors import RegistryError
-from registry.audit import acting_as
-from registry.models import Membership
 from schools import photos
 from schools.models import School
 

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
+from accounts.scope import restrict, scope_of
 from registry.models import Pupil
-from registry.scope import restrict, scope_of
 from tests.factories import resident_id
 
 OUTSIDERS = ["a1", "county_a", "other_county", "other_province"]
@@ -88,7 +88,7 @@ def test_anonymous_gets_nothing(world, client):
 def test_revoked_or_wrong_token_is_refused(world, client, api_token):
     from django.utils import timezone
 
-    from registry.models import ApiToken
+    from accounts.models import ApiToken
 
     headers = api_token(world["b1"].operator)
     ApiToken.objects.update(revoked_at=timezone.now())

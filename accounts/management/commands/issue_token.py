@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from registry.models import ApiToken
+from accounts.models import ApiToken
 
 logger = logging.getLogger("registry.tokens")
 

@@ -7,8 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.models import ApiToken
 from provinces.models import Division
-from registry.models import ApiToken
 from tests.factories import make_user
 
 

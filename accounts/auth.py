@@ -8,8 +8,8 @@ import pghistory
 from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
 
-from registry.audit import context_for
-from registry.models import ApiToken
+from accounts.audit import context_for
+from accounts.models import ApiToken
 
 LAST_USED_PRECISION = dt.timedelta(minutes=5)
 

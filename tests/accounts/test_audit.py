@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from registry.audit import acting_as
+from accounts.audit import acting_as
 from registry.models import Pupil
 from tests.factories import resident_id
 
