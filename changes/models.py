@@ -6,7 +6,6 @@ Terms of the national system, named once here:
   留级 (repeat), 跳级 (skip), 辍学 (drop_out), 出境学习 (abroad), 死亡 (death),
   恢复学籍 (reinstate) and 关键信息变更 (key_change).
 - ``GraduationList`` — 毕业名单: a school's graduating pupils (毕业/结业/肄业), approved by the county.
-- ``ChainEvent`` — 审核记录: one row per transition of either chain (who, which unit, why).
 - ``Evidence`` — 证明材料 (JPG/PNG/PDF ≤ 2 MB) attached to a change request.
 - ``DropoutFollowUp`` — 控辍保学 follow-up list of a county: compulsory-age drop-outs.
 - ``PromotionRun`` / ``PromotionSchool`` — 升级: the yearly promotion of a province, one row
@@ -20,8 +19,6 @@ from __future__ import annotations
 
 import pghistory
 from django.conf import settings
-from django.contrib.contenttypes.fields import GenericForeignKey
-from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -194,38 +191,6 @@ class GraduationEntry(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["graduation", "pupil"], name="one_entry_per_pupil")]
-
-
-class ChainEvent(models.Model):
-    """审核记录: one transition of a change request or graduation list (the timeline)."""
-
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
-    object_id = models.PositiveBigIntegerField()
-    subject = GenericForeignKey("content_type", "object_id")
-    action = models.CharField(_("操作"), max_length=16)
-    from_state = models.CharField(_("原状态"), max_length=16, blank=True)
-    to_state = models.CharField(_("新状态"), max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    actor_name = models.CharField(_("操作人"), max_length=150)
-    unit_code = models.CharField(_("单位代码"), max_length=10, blank=True)
-    unit_name = models.CharField(_("单位"), max_length=150, blank=True)
-    note = models.CharField(_("说明"), max_length=500, blank=True)
-    county_code = models.CharField(max_length=6)
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
-    at = models.DateTimeField(default=timezone.now)
-
-    scope_paths = (("county_code", "school"),)
-
-    class Meta:
-        ordering = ["at", "id"]
-        indexes = [models.Index(fields=["content_type", "object_id", "at"])]
-
-    def __str__(self) -> str:
-        return f"{self.action} {self.from_state}→{self.to_state}"
-
-    @property
-    def to_state_label(self) -> str:
-        return State(self.to_state).label if self.to_state in State.values else self.to_state
 
 
 def evidence_path(instance: Evidence, filename: str) -> str:

@@ -15,7 +15,6 @@ from accounts.scope import get_in_scope, restrict
 from changes.models import (
     STEP_ACTOR,
     ApprovalChain,
-    ChainEvent,
     ChangeRequest,
     DropoutFollowUp,
     Evidence,
@@ -23,6 +22,7 @@ from changes.models import (
     PromotionRun,
     State,
 )
+from workflow.models import ChainEvent
 
 
 @dataclass
@@ -61,11 +61,16 @@ def evidence_get(user, evidence_id: int) -> Evidence:
     return get_in_scope(Evidence.objects.select_related("request"), user, pk=evidence_id)
 
 
-def timeline(chain: ApprovalChain) -> QuerySet[ChainEvent]:
-    """The transitions of a chain (the caller has checked scope on the chain)."""
-    return ChainEvent.objects.filter(
-        content_type=ContentType.objects.get_for_model(chain), object_id=chain.pk
-    ).order_by("at", "id")
+def timeline(chain: ApprovalChain) -> list[ChainEvent]:
+    """The transitions of a chain (the caller has checked scope on the chain), each with the
+    label of the state it led to."""
+    events = list(
+        ChainEvent.objects.filter(content_type=ContentType.objects.get_for_model(chain), object_id=chain.pk)
+        .order_by("at", "id")
+    )
+    for event in events:
+        event.to_state_label = State(event.to_state).label if event.to_state in State.values else event.to_state
+    return events
 
 
 def actions_for(user, chain: ApprovalChain) -> set[str]:

@@ -32,7 +32,6 @@ from changes.models import (
     STEP_ACTOR,
     TRANSITIONS,
     ApprovalChain,
-    ChainEvent,
     ChangeRequest,
     Evidence,
     GraduationEntry,
@@ -45,11 +44,13 @@ from changes.models import (
 from kernel.errors import BusinessRefused, Conflict, Forbidden, ValidationFailed
 from kernel.proof import check_proof, check_proofs, require_room
 from provinces.models import ProvincePolicy
-from registry import duplicates, workflow
-from registry.models import HistoryEntry, OpenBusiness, Pupil, PupilStatus
+from registry import duplicates
+from registry.models import HistoryEntry, Pupil, PupilStatus
 from registry.services import history_entry, id_held_elsewhere_error, record_event
 from schools.classes import class_for
 from schools.models import GRADE_NAMES, School, SchoolClass
+from workflow import business, workitems
+from workflow.models import ChainEvent, OpenBusiness
 
 log = logging.getLogger("changes")
 
@@ -153,14 +154,14 @@ def _chain_url(chain: ApprovalChain) -> str:
 
 def _open_step_item(chain: ApprovalChain) -> None:
     """Put the chain's current review step in the queue of the unit that acts on it."""
-    workflow.workitem_close(subject=chain)
+    workitems.workitem_close(subject=chain)
     if chain.state == State.SCHOOL_REVIEW:
         unit = {"school": chain.school}
     elif chain.state == State.COUNTY_REVIEW:
         unit = {"division_code": chain.county_code}
     else:
         return
-    workflow.workitem_open(
+    workitems.workitem_open(
         subject=chain,
         kind=_chain_kind(chain),
         title=_title(chain),
@@ -185,9 +186,9 @@ def _title(chain: ApprovalChain) -> str:
 
 def _close(chain: ApprovalChain) -> None:
     chain.decided_at = timezone.now()
-    workflow.workitem_close(subject=chain)
+    workitems.workitem_close(subject=chain)
     if isinstance(chain, ChangeRequest):
-        workflow.business_end(subject=chain)
+        business.business_end(subject=chain)
 
 
 def _initiator_level(user, *, school: School, key_change_or_county_ok: bool) -> str:
@@ -264,7 +265,7 @@ def change_request_open(
     with transaction.atomic(), acting_as(user):
         locked = Pupil.objects.select_for_update(of=("self",)).select_related("school", "school_class").get(pk=found.pk)
         cleaned = rules.check(kind, pupil=locked, payload=payload or {}, today=today)
-        _refuse_if_busy(locked)
+        business.require_no_open_business(locked)
         request = ChangeRequest.objects.create(
             pupil=locked,
             kind=kind,
@@ -275,7 +276,7 @@ def change_request_open(
             initiator=user,
             initiator_level=level,
         )
-        workflow.business_begin(pupil=locked, kind=request.business_kind, subject=request)
+        business.business_begin(pupil=locked, kind=request.business_kind, subject=request)
         _log(request, user, "open", "", State.DRAFT, reason)
         for checked in files:
             _store_evidence(request, checked, user)
@@ -283,17 +284,6 @@ def change_request_open(
             _require_evidence(request)
             _submit(request, user)
     return request
-
-
-def _refuse_if_busy(pupil: Pupil) -> None:
-    """在办业务: the same refusal ``workflow.business_begin`` gives, before any row is written."""
-    current = workflow.open_business_of(pupil)
-    if current is not None:
-        raise BusinessRefused(
-            _("该学生有正在办理的业务（%(kind)s），办结后才能办理新业务")
-            % {"kind": workflow.BUSINESS_LABELS.get(current.kind, current.kind)},
-            code="open_business",
-        )
 
 
 def change_request_submit(*, user, request_id: int) -> ChangeRequest:

@@ -3,7 +3,7 @@
 Promotion is partitioned per school: one ``promote_school`` task per ``PromotionSchool``
 row. A retry, a duplicate delivery or a second run finds the row done and does nothing.
 Reminders and overdue marks of change requests and graduation lists come from the shared
-daily ``registry.tasks.deadlines_sweep`` (one mechanism for every chain).
+daily ``workflow.tasks.deadlines_sweep`` (one mechanism for every chain).
 """
 
 from __future__ import annotations

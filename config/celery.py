@@ -14,7 +14,7 @@ app = Celery("registry")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.beat_schedule = {
-    "deadlines-daily": {"task": "registry.tasks.deadlines_sweep", "schedule": crontab(hour=6, minute=0)},
+    "deadlines-daily": {"task": "workflow.tasks.deadlines_sweep", "schedule": crontab(hour=6, minute=0)},
     "duplicate-cases-recheck": {
         "task": "provinces.tasks.case_changes_recheck_task",
         "schedule": crontab(minute="*/15"),

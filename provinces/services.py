@@ -41,10 +41,11 @@ from provinces.models import (
     PupilMatchKey,
     SweepPartition,
 )
-from registry import duplicates, workflow
+from registry import duplicates
 from registry.models import ACTIVE_STATUSES, Guardian, Pupil, PupilStatus
 from registry.problems import pupil_problem_reasons
 from registry.services import record_event
+from workflow import business
 
 log = logging.getLogger(__name__)
 
@@ -368,8 +369,7 @@ def case_resolve_delete(*, user, case_id: int, pupil: str, note: str = "") -> Du
     with transaction.atomic(), acting_as(user):
         case = _case_for_county(user, case_id)
         member = Pupil.objects.select_for_update().get(pk=_member_in_county(user, case, pupil).pk)
-        if workflow.open_business_of(member) is not None:
-            raise BusinessRefused(_("该学生有正在办理的业务，办结后才能删除"), code="open_business", field="pupil")
+        business.require_no_open_business(member)
         if member.status == PupilStatus.DELETED:
             raise Conflict(_("该学籍已删除"), code="already_deleted", field="pupil")
         before = member.status

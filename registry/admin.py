@@ -2,7 +2,7 @@ from django.contrib import admin
 from import_export.admin import ImportExportMixin
 
 from accounts.scope import restrict
-from registry.models import CodeItem, Guardian, HistoryEntry, Pupil, WorkItem
+from registry.models import CodeItem, Guardian, HistoryEntry, Pupil
 from schools.roster_resources import RosterResource
 
 
@@ -42,9 +42,3 @@ class HistoryEntryAdmin(ScopedAdmin):
 class CodeItemAdmin(admin.ModelAdmin):
     list_display = ("table", "code", "name")
     list_filter = ("table",)
-
-
-@admin.register(WorkItem)
-class WorkItemAdmin(ScopedAdmin):
-    list_display = ("title", "kind", "school", "division", "due_on", "state")
-    list_filter = ("state", "kind")

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import pghistory
 from django.conf import settings
-from django.contrib.contenttypes.fields import GenericForeignKey
-from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership
 from provinces.models import Division
 from schools.models import School, SchoolClass
 
@@ -221,67 +218,3 @@ class HistoryEntry(models.Model):
 
     def __str__(self) -> str:
         return self.summary
-
-
-class OpenBusiness(models.Model):
-    """在办业务: the one open business of a pupil. The unique pupil column is the lock."""
-
-    pupil = models.OneToOneField(Pupil, on_delete=models.CASCADE, related_name="open_business")
-    kind = models.CharField(max_length=32)
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
-    object_id = models.PositiveBigIntegerField()
-    subject = GenericForeignKey("content_type", "object_id")
-    started_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"{self.pupil_id}: {self.kind}"
-
-
-class WorkItem(models.Model):
-    """待办: an open step of a chain, owned by one unit, due on a working-day deadline.
-
-    Every chain (transfer, change request, graduation list, duplicate case) opens a work
-    item when a step reaches a unit and closes it when the step is done, so the home page,
-    reminders and the overdue report are one query each.
-    """
-
-    class State(models.TextChoices):
-        OPEN = "open", _("待办")
-        DONE = "done", _("已办")
-
-    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    division = models.ForeignKey(Division, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    #: County code of the school, or the division code: the prefix scope filter runs on it.
-    scope_code = models.CharField(max_length=6, db_index=True)
-    role = models.CharField(max_length=16, choices=Membership.Role.choices)
-    kind = models.CharField(max_length=32)
-    title = models.CharField(max_length=200)
-    url = models.CharField(max_length=200)
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
-    object_id = models.PositiveBigIntegerField()
-    subject = GenericForeignKey("content_type", "object_id")
-    opened_on = models.DateField(default=timezone.localdate)
-    due_on = models.DateField(null=True, blank=True)
-    reminded_at = models.DateTimeField(null=True, blank=True)
-    overdue_at = models.DateTimeField(null=True, blank=True)
-    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
-    closed_at = models.DateTimeField(null=True, blank=True)
-
-    scope_paths = (("scope_code", "school"),)
-
-    class Meta:
-        ordering = ["due_on", "id"]
-        indexes = [
-            models.Index(fields=["state", "due_on"]),
-            models.Index(fields=["content_type", "object_id", "state"]),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                name="workitem_one_unit",
-                condition=Q(school__isnull=False, division__isnull=True)
-                | Q(school__isnull=True, division__isnull=False),
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.title

@@ -9,14 +9,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kernel.errors import RegistryError
-from registry import nohukou, selectors, services, workflow
+from registry import nohukou, selectors, services
 from registry.forms import PupilRegisterForm
 from registry.models import PupilStatus
+from workflow import business, workitems
 
 
 @login_required
 def home(request):
-    items = workflow.workitems_for(request.user).order_by("due_on")
+    items = workitems.workitems_for(request.user).order_by("due_on")
     counts: dict[str, int] = {}
     for item in items:
         counts[item.kind] = counts.get(item.kind, 0) + 1
@@ -27,16 +28,16 @@ def home(request):
             "items": items[:50],
             "total": sum(counts.values()),
             "counts": counts,
-            "overdue_count": workflow.overdue_for(request.user).count(),
+            "overdue_count": workitems.overdue_for(request.user).count(),
         },
     )
 
 
 @login_required
 def overdue(request):
-    items = list(workflow.overdue_for(request.user).order_by("due_on")[:500])
+    items = list(workitems.overdue_for(request.user).order_by("due_on")[:500])
     for item in items:
-        item.days_overdue = workflow.days_overdue(item)
+        item.days_overdue = workitems.days_overdue(item)
     return render(request, "registry/overdue.html", {"items": items})
 
 
@@ -67,17 +68,17 @@ def pupil_detail(request, national_number: str):
         pupil = selectors.pupil_get(request.user, national_number)
     except RegistryError as exc:
         return render(request, "registry/error.html", {"error": exc}, status=exc.status)
-    business = workflow.open_business_of(pupil)
+    current = business.open_business_of(pupil)
     return render(
         request,
         "registry/pupil_detail.html",
         {
-            "business_label": workflow.BUSINESS_LABELS.get(business.kind, business.kind) if business else "",
+            "business_label": business.BUSINESS_LABELS.get(current.kind, current.kind) if current else "",
             "pupil": pupil,
             "guardians": pupil.guardians.all(),
             "events": selectors.pupil_history(pupil)[:100],
             "audit": selectors.pupil_audit(pupil)[:50],
-            "business": business,
+            "business": current,
             "hukou_authority": nohukou.hukou_authority(pupil),
         },
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from accounts.models import Membership
 from provinces import divisions
@@ -36,6 +37,14 @@ def _fresh_province_settings():
     forget_all()
     yield
     forget_all()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request through LocaleMiddleware leaves its language active on the thread; the next
+    test starts in the default language (zh-hans) again."""
+    yield
+    translation.activate("zh-hans")
 
 
 @pytest.fixture(autouse=True)

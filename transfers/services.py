@@ -38,7 +38,6 @@ from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound, Valida
 from kernel.proof import ProofFile, check_proofs, require_room
 from provinces.divisions import division_full_name
 from provinces.models import ProvincePolicy
-from registry import workflow
 from registry.models import Pupil, PupilStatus
 from registry.problems import pupil_problem_reasons
 from registry.services import record_event
@@ -47,6 +46,7 @@ from schools.models import GRADE_NAMES, School
 from transfers import selectors
 from transfers.models import Transfer, TransferAttachment, TransferLookup, TransferSnapshot, TransferStep
 from transfers.states import PARTY, STEP_STATES, State, chain_steps, target_of
+from workflow import business, workitems
 
 log = logging.getLogger("registry.transfers")
 
@@ -340,7 +340,7 @@ def _open_step_item(transfer: Transfer) -> None:
         kwargs["division_code"] = school.county_id
     else:
         kwargs["division_code"] = school.county_id[:2]
-    workflow.workitem_open(
+    workitems.workitem_open(
         subject=transfer,
         kind="transfer",
         title=_title(transfer),
@@ -420,13 +420,7 @@ def transfer_apply(
         refusal = start_refusal(pupil, origin=origin, dest=dest, dest_grade=dest_grade, today=today)
         if refusal is not None:
             raise refusal
-        current = workflow.open_business_of(pupil)
-        if current is not None:
-            raise BusinessRefused(
-                _("该学生有正在办理的业务（%(kind)s），办结后才能办理新业务")
-                % {"kind": workflow.BUSINESS_LABELS.get(current.kind, current.kind)},
-                code="open_business",
-            )
+        business.require_no_open_business(pupil)
         try:
             with transaction.atomic():
                 transfer = Transfer.objects.create(
@@ -447,7 +441,7 @@ def transfer_apply(
             if "one_open_transfer_per_pupil" not in str(exc):
                 raise
             raise BusinessRefused(_("该学生已有正在办理的转学申请"), code="open_business") from None
-        workflow.business_begin(pupil=pupil, kind="transfer", subject=transfer)
+        business.business_begin(pupil=pupil, kind="transfer", subject=transfer)
         _log(transfer, user=user, action="apply", from_state="", to_state=State.DRAFT, reason=reason)
         _store_proofs(transfer, proofs, user)
         _open_step_item(transfer)
@@ -587,13 +581,13 @@ def _transition(transfer: Transfer, *, user, action: str, target: str, reason: s
         changed.append("closed_at")
     transfer.save(update_fields=changed)
     _log(transfer, user=user, action=action, from_state=source, to_state=target, reason=reason)
-    workflow.workitem_close(subject=transfer)
+    workitems.workitem_close(subject=transfer)
     if transfer.is_open:
         _open_step_item(transfer)
         return
     if target == State.COMPLETED:
         _complete(transfer, user=user)
-    workflow.business_end(subject=transfer)
+    business.business_end(subject=transfer)
 
 
 def transfer_submit(*, user, transfer_id: int) -> Transfer:

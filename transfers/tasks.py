@@ -1,5 +1,5 @@
 """Celery tasks of the transfer chain. Deadlines (reminders, overdue report) are the shared
-``registry.tasks.deadlines_sweep``; this module only notifies a party that a step arrived."""
+``workflow.tasks.deadlines_sweep``; this module only notifies a party that a step arrived."""
 
 from __future__ import annotations
 

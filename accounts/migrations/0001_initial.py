@@ -11,11 +11,27 @@ from django.db import migrations, models
 MOVED = ("membership", "membershipevent", "apitoken", "apitokenevent")
 
 
+def _relabel(apps, old_app, new_app, models):
+    content_type = apps.get_model("contenttypes", "ContentType")
+    for model in models:
+        old = content_type.objects.filter(app_label=old_app, model=model).first()
+        if old is None:
+            continue
+        # A content type the new app got on an earlier run holds nothing yet: the moved
+        # rows refer to the old one, which takes its place.
+        content_type.objects.filter(app_label=new_app, model=model).delete()
+        old.app_label = new_app
+        old.save(update_fields=["app_label"])
+
+
 def relabel_content_types(apps, schema_editor):
     """Generic relations (work items, open business) and permissions keep pointing at the
     moved models: their content types change app label, they are not created anew."""
-    content_type = apps.get_model("contenttypes", "ContentType")
-    content_type.objects.filter(app_label="registry", model__in=MOVED).update(app_label="accounts")
+    _relabel(apps, "registry", "accounts", MOVED)
+
+
+def unlabel_content_types(apps, schema_editor):
+    _relabel(apps, "accounts", "registry", MOVED)
 
 
 class Migration(migrations.Migration):
@@ -358,5 +374,5 @@ class Migration(migrations.Migration):
                 ),
             ),
         ),
-        migrations.RunPython(relabel_content_types, migrations.RunPython.noop),
+        migrations.RunPython(relabel_content_types, unlabel_content_types),
     ]

@@ -73,10 +73,12 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "import_export",
-    "accounts",
-    "registry",
+    # The apps, from the bottom layer up (docs/architecture.md).
     "provinces",
     "schools",
+    "accounts",
+    "registry",
+    "workflow",
     "transfers",
     "changes",
 ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from changes import services
-from changes.models import ChainEvent, ChangeRequest, State
+from changes.models import ChangeRequest, State
 from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
-from registry.models import OpenBusiness, PupilStatus, WorkItem
+from registry.models import PupilStatus
 from tests.changes.conftest import approve_both, open_request
+from workflow.models import ChainEvent, OpenBusiness, WorkItem
 
 SUSPEND = {"start": "2026-11-23", "until": "2027-06-30"}
 

@@ -9,9 +9,10 @@ import pytest
 from changes import services
 from changes.models import GraduationList, State
 from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound
-from registry.models import PupilStatus, WorkItem
+from registry.models import PupilStatus
 from tests.changes.conftest import GRADUATION_YEAR, open_request
 from tests.factories import make_pupil
+from workflow.models import WorkItem
 
 
 @pytest.fixture

@@ -134,6 +134,6 @@ def test_l_number_is_not_changed_by_a_key_change(world):
 
 def test_key_change_is_its_own_open_business_kind(world):
     open_request(world, "key_change", {"name": "李娜娜"}, today=TODAY)
-    from registry.models import OpenBusiness
+    from workflow.models import OpenBusiness
 
     assert OpenBusiness.objects.get(pupil=world.pupils["a1"]).kind == "key_change"

@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from changes import services
 from changes.models import PromotionRun
-from registry import tasks as registry_tasks
-from registry.models import WorkItem
 from tests.changes.conftest import open_request
 from tests.conftest import ensure_reference_data
 from tests.factories import make_pupil
+from workflow import tasks as workflow_tasks
+from workflow.models import WorkItem
 
 pytestmark = [pytest.mark.celery, pytest.mark.slow]
 
@@ -38,7 +38,7 @@ def test_reminders_and_overdue_through_the_shared_daily_sweep(world_committed, c
         opened_on=today - dt.timedelta(days=40), due_on=today - dt.timedelta(days=20)
     )
 
-    result = registry_tasks.deadlines_sweep.delay().get(timeout=60)
+    result = workflow_tasks.deadlines_sweep.delay().get(timeout=60)
     assert result == {"reminded": 1, "overdue": 1}
     assert WorkItem.objects.get(object_id=due_soon.pk, kind="status_change").reminded_at is not None
     assert WorkItem.objects.get(object_id=late.pk, kind="status_change").overdue_at is not None
@@ -46,7 +46,7 @@ def test_reminders_and_overdue_through_the_shared_daily_sweep(world_committed, c
     assert "海珠第一小学" in login(world["county_b"].approver).get("/overdue/").content.decode()
     assert "海珠第一小学" not in login(world["county_a"].approver).get("/overdue/").content.decode()
     # a second sweep reminds nobody twice
-    assert registry_tasks.deadlines_sweep.delay().get(timeout=60) == {"reminded": 0, "overdue": 0}
+    assert workflow_tasks.deadlines_sweep.delay().get(timeout=60) == {"reminded": 0, "overdue": 0}
 
 
 def test_promotion_runs_on_the_worker_once_per_school(world_committed, celery_worker_process):

@@ -10,18 +10,18 @@ import pytest
 from kernel.errors import BusinessRefused
 from provinces import calendar
 from provinces.models import CalendarOverride
-from registry import workflow
-from registry.models import WorkItem
+from workflow import business, deadlines, workitems
+from workflow.models import WorkItem
 
 
 def test_second_open_business_is_refused(world):
     pupil = world.pupils["a1"]
-    workflow.business_begin(pupil=pupil, kind="transfer", subject=world.school_a1)
+    business.business_begin(pupil=pupil, kind="transfer", subject=world.school_a1)
     with pytest.raises(BusinessRefused) as refused:
-        workflow.business_begin(pupil=pupil, kind="status_change", subject=world.school_a2)
+        business.business_begin(pupil=pupil, kind="status_change", subject=world.school_a2)
     assert refused.value.code == "open_business"
-    workflow.business_end(subject=world.school_a1)
-    workflow.business_begin(pupil=pupil, kind="status_change", subject=world.school_a2)
+    business.business_end(subject=world.school_a1)
+    business.business_begin(pupil=pupil, kind="status_change", subject=world.school_a2)
 
 
 def test_due_date_skips_national_day_and_counts_makeup_workday(world):
@@ -43,7 +43,7 @@ def test_province_override_changes_the_deadline(world):
 
 
 def _item(world, opened: dt.date) -> WorkItem:
-    return workflow.workitem_open(
+    return workitems.workitem_open(
         subject=world.pupils["a1"], kind="test", title="测试事项", url="/", role="approver",
         school=world.school_a1, start=opened,
     )
@@ -52,10 +52,10 @@ def _item(world, opened: dt.date) -> WorkItem:
 def test_reminder_once_when_due_soon_and_overdue_after(world):
     item = _item(world, dt.date(2026, 3, 2))  # due 2026-03-16
     assert item.due_on == dt.date(2026, 3, 16)
-    assert workflow.deadlines_sweep(today=dt.date(2026, 3, 10)) == {"reminded": 0, "overdue": 0}
-    assert workflow.deadlines_sweep(today=dt.date(2026, 3, 12)) == {"reminded": 1, "overdue": 0}
-    assert workflow.deadlines_sweep(today=dt.date(2026, 3, 13)) == {"reminded": 0, "overdue": 0}
-    assert workflow.deadlines_sweep(today=dt.date(2026, 3, 17)) == {"reminded": 0, "overdue": 1}
+    assert deadlines.deadlines_sweep(today=dt.date(2026, 3, 10)) == {"reminded": 0, "overdue": 0}
+    assert deadlines.deadlines_sweep(today=dt.date(2026, 3, 12)) == {"reminded": 1, "overdue": 0}
+    assert deadlines.deadlines_sweep(today=dt.date(2026, 3, 13)) == {"reminded": 0, "overdue": 0}
+    assert deadlines.deadlines_sweep(today=dt.date(2026, 3, 17)) == {"reminded": 0, "overdue": 1}
     item.refresh_from_db()
     assert item.state == WorkItem.State.OPEN  # never approved automatically
 
@@ -63,13 +63,13 @@ def test_reminder_once_when_due_soon_and_overdue_after(world):
 def test_overdue_report_is_for_the_level_above(world):
     _item(world, dt.date(2026, 3, 2))
     today = dt.date(2026, 3, 20)
-    assert workflow.overdue_for(world["county_a"].approver, today=today).count() == 1
-    assert workflow.overdue_for(world["city"].approver, today=today).count() == 1
-    assert workflow.overdue_for(world["province"].admin, today=today).count() == 1
-    assert workflow.overdue_for(world["county_b"].approver, today=today).count() == 0
-    assert workflow.overdue_for(world["a1"].approver, today=today).count() == 0  # its own queue, not a report
-    item = workflow.overdue_for(world["county_a"].approver, today=today).get()
-    assert workflow.days_overdue(item, today=today) == 4
+    assert workitems.overdue_for(world["county_a"].approver, today=today).count() == 1
+    assert workitems.overdue_for(world["city"].approver, today=today).count() == 1
+    assert workitems.overdue_for(world["province"].admin, today=today).count() == 1
+    assert workitems.overdue_for(world["county_b"].approver, today=today).count() == 0
+    assert workitems.overdue_for(world["a1"].approver, today=today).count() == 0  # its own queue, not a report
+    item = workitems.overdue_for(world["county_a"].approver, today=today).get()
+    assert workitems.days_overdue(item, today=today) == 4
 
 
 def test_home_shows_open_items_of_own_unit(world, login):

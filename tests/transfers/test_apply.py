@@ -8,12 +8,13 @@ import pytest
 
 from kernel.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
 from provinces.models import ProvincePolicy
-from registry.models import OpenBusiness, Pupil, PupilStatus, WorkItem
+from registry.models import Pupil, PupilStatus
 from tests.factories import make_pupil
 from tests.transfers.chain import OPEN_DAY, apply, submit
 from transfers import services
 from transfers.models import Transfer
 from transfers.states import State
+from workflow.models import OpenBusiness, WorkItem
 
 
 def _refused(exc_info, code: str) -> None:

@@ -8,11 +8,11 @@ import pytest
 from django.db import connection
 
 from kernel.errors import RegistryError
-from registry.models import OpenBusiness
 from tests.conftest import ensure_reference_data
 from tests.transfers.chain import apply, submit
 from transfers import services
 from transfers.models import Transfer, TransferStep
+from workflow.models import OpenBusiness
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

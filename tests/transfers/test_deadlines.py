@@ -7,11 +7,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from kernel import workdays
 from provinces import calendar
-from registry import workflow
-from registry.models import WorkItem
 from tests.conftest import ensure_reference_data
 from tests.transfers.chain import apply, submit
+from workflow import workitems
+from workflow.models import WorkItem
 
 
 def test_ten_working_days_across_national_day_2025(db):
@@ -44,14 +45,14 @@ def test_step_work_item_is_due_in_ten_working_days(world):
 @pytest.mark.django_db(transaction=True)
 def test_reminder_and_overdue_run_by_a_real_celery_worker(world, celery_worker_process):
     ensure_reference_data()
-    from registry.tasks import deadlines_sweep
+    from workflow.tasks import deadlines_sweep
 
     transfer = apply(world)
     submit(world, transfer)
     item = WorkItem.objects.get(object_id=transfer.pk, state="open")
     today = timezone.localdate()
     # Due tomorrow-ish: inside the 2-working-day reminder window.
-    WorkItem.objects.filter(pk=item.pk).update(due_on=workflow.workdays.add_working_days(today, 1))
+    WorkItem.objects.filter(pk=item.pk).update(due_on=workdays.add_working_days(today, 1))
     result = deadlines_sweep.delay().get(timeout=60)
     assert result["reminded"] >= 1
     item.refresh_from_db()
@@ -64,5 +65,5 @@ def test_reminder_and_overdue_run_by_a_real_celery_worker(world, celery_worker_p
     assert item.overdue_at is not None and item.state == "open"
     transfer.refresh_from_db()
     assert transfer.state == "dest_county"
-    assert list(workflow.overdue_for(world["city"].approver)) == [item]
-    assert list(workflow.overdue_for(world["county_b"].approver)) == []  # its own step, not below it
+    assert list(workitems.overdue_for(world["city"].approver)) == [item]
+    assert list(workitems.overdue_for(world["county_b"].approver)) == []  # its own step, not below it

@@ -6,11 +6,12 @@ import pytest
 
 from kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from provinces.models import ProvincePolicy
-from registry.models import HistoryEntry, OpenBusiness, WorkItem
+from registry.models import HistoryEntry
 from tests.transfers.chain import apply, run_chain, submit
 from transfers import services
 from transfers.models import TransferSnapshot
 from transfers.states import State
+from workflow.models import OpenBusiness, WorkItem
 
 
 def _approve(world, unit, transfer):

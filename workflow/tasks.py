@@ -1,13 +1,13 @@
-"""Celery tasks of the registry core."""
+"""Celery tasks of the workflow: the daily deadline sweep."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from registry import workflow
+from workflow import deadlines
 
 
-@shared_task(name="registry.tasks.deadlines_sweep")
+@shared_task(name="workflow.tasks.deadlines_sweep")
 def deadlines_sweep() -> dict[str, int]:
     """Daily: due-soon reminders and overdue marks for every chain (never approves)."""
-    return workflow.deadlines_sweep()
+    return deadlines.deadlines_sweep()
