@@ -41,12 +41,13 @@ from changes.models import (
     State,
     first_review_state,
 )
+from duplicates import entry
 from kernel.errors import BusinessRefused, Conflict, Forbidden, ValidationFailed
 from kernel.proof import check_proof, check_proofs, require_room
 from provinces.models import ProvincePolicy
-from registry import duplicates
+from registry.history import history_entry, record_event
 from registry.models import HistoryEntry, Pupil, PupilStatus
-from registry.services import history_entry, id_held_elsewhere_error, record_event
+from registry.services import id_held_elsewhere_error
 from schools.classes import class_for
 from schools.models import GRADE_NAMES, School, SchoolClass
 from workflow import business, workitems
@@ -381,7 +382,7 @@ def _run_duplicate_check(request: ChangeRequest) -> None:
     if request.kind != ChangeRequest.Kind.KEY_CHANGE:
         return
     data = rules.merged_record(request.pupil, request.payload)
-    request.duplicate_findings = duplicates.likely_duplicates(data, exclude_pk=request.pupil_id) or []
+    request.duplicate_findings = entry.likely_duplicates(data, exclude_pk=request.pupil_id) or []
 
 
 def _apply(request: ChangeRequest, user) -> None:

@@ -57,6 +57,7 @@ def http_error(request, exc: HttpError):
 api.add_router("/me", "accounts.api.router")
 api.add_router("/", "registry.api.router")
 api.add_router("/", "provinces.api.router")
+api.add_router("/", "duplicates.api.router")
 api.add_router("/", "schools.api.router")
 api.add_router("/", "transfers.api.router")
 api.add_router("/", "changes.api.router")

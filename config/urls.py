@@ -17,5 +17,6 @@ urlpatterns = [
     path("schools/", include("schools.urls")),
     path("transfers/", include("transfers.urls")),
     path("changes/", include("changes.urls")),
-    path("province/", include("provinces.urls")),
+    path("province/", include("duplicates.urls")),
+    path("province/", include("administration.urls")),
 ]

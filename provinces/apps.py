@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class ProvincesConfig(AppConfig):
@@ -6,12 +7,9 @@ class ProvincesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
-
+        # Imported once the models are loaded (Django's app-loading order).
         from provinces import cache, divisions
-        from provinces.signals import pupil_saved
 
-        post_save.connect(pupil_saved, sender="registry.Pupil", dispatch_uid="provinces.pupil_match_keys")
         post_save.connect(divisions.clear_cache, sender="provinces.Division", dispatch_uid="provinces.division_saved")
         post_delete.connect(divisions.clear_cache, sender="provinces.Division", dispatch_uid="provinces.division_deleted")
         for model in ("provinces.ProvincePolicy", "provinces.CalendarOverride"):

@@ -17,10 +17,10 @@ NAV = [
     ("changes:promotion", _("升级"), {"province"}),
     ("schools:roster_import", _("花名册"), None),
     ("schools:photo_upload", _("照片"), {"school"}),
-    ("provinces:cases", _("问题学籍"), {"county", "city", "province"}),
-    ("provinces:sweeps", _("查重"), {"province"}),
+    ("duplicates:cases", _("问题学籍"), {"county", "city", "province"}),
+    ("duplicates:sweeps", _("查重"), {"province"}),
     ("overdue", _("超期报告"), {"county", "city", "province"}),
-    ("provinces:policy", _("省级政策"), {"province"}),
+    ("administration:policy", _("省级政策"), {"province"}),
 ]
 
 

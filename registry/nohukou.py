@@ -445,7 +445,7 @@ def guardian_set_first(*, user, pupil, guardian):
     changes with it in the same transaction. Idempotent: a repeated click changes nothing.
     """
     from accounts.permissions import require_role
-    from registry.services import record_event  # services imports this module
+    from registry.history import record_event
 
     pupil_pk = pupil.pk if isinstance(pupil, Pupil) else None
     guardian_pk = guardian.pk if isinstance(guardian, Guardian) else guardian

@@ -12,42 +12,16 @@ from accounts.audit import acting_as
 from accounts.models import Membership
 from accounts.permissions import require_role
 from accounts.scope import scope_of
+from duplicates import entry
 from kernel import identity
 from kernel.errors import BusinessRefused, ValidationFailed
-from registry import duplicates, nohukou
-from registry.models import ACTIVE_STATUSES, Guardian, HistoryEntry, Pupil
+from registry import nohukou
+from registry.history import record_event
+from registry.models import ACTIVE_STATUSES, Guardian, Pupil
 from registry.records import PupilData
 from registry.validation import has_resident_id, pupil_problems
 from schools.classes import class_for
 from schools.models import School
-
-
-def history_entry(*, pupil_id: int, kind: str, summary, user=None, school_id: int | None = None,
-                  data=None, **extra) -> HistoryEntry:
-    """An unsaved entry of a pupil's history in words, with the actor's name and unit as
-    they are now (bulk writers collect these for one ``bulk_create``)."""
-    acting = user is not None and user.is_authenticated
-    membership = getattr(user, "membership", None) if acting else None
-    return HistoryEntry(
-        pupil_id=pupil_id,
-        kind=kind,
-        summary=str(summary),
-        data=data or {},
-        school_id=school_id,
-        actor=user if acting else None,
-        actor_name=user.get_username() if acting else "",
-        unit_code=membership.unit_code if membership else "",
-        **extra,
-    )
-
-
-def record_event(pupil: Pupil, *, kind: str, summary: str, user=None, school=None, data=None) -> HistoryEntry:
-    """Add one entry to a pupil's history in words."""
-    entry = history_entry(
-        pupil_id=pupil.pk, kind=kind, summary=summary, user=user, school_id=(school or pupil.school).pk, data=data
-    )
-    entry.save()
-    return entry
 
 
 def school_for_write(*, user, school_code: str) -> School:
@@ -138,7 +112,7 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
         holder = active_holder_of(data.id_number)
         if holder is not None:
             raise id_held_elsewhere_error(holder)
-    likely = duplicates.likely_duplicates(data)
+    likely = entry.likely_duplicates(data)
     if likely and not duplicate_reason.strip():
         raise BusinessRefused(
             _("发现疑似重复的学籍，请核对；如确认不是同一学生，请填写理由后再保存"),
@@ -169,7 +143,7 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
         )
         kept = likely + ([sibling] if sibling else [])
         if kept:
-            duplicates.record_entry_override(pupil=pupil, likely=kept, reason=duplicate_reason, user=user)
+            entry.record_entry_override(pupil=pupil, likely=kept, reason=duplicate_reason, user=user)
     return pupil
 
 

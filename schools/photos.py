@@ -44,8 +44,9 @@ from accounts.permissions import require_role
 from accounts.scope import get_in_scope, restrict
 from kernel.errors import BusinessRefused, NotFound, ValidationFailed
 from provinces.models import ProvincePolicy
+from registry.history import history_entry, record_event
 from registry.models import ACTIVE_STATUSES, HistoryEntry, Pupil
-from registry.services import history_entry, record_event, school_for_write
+from registry.services import school_for_write
 from schools.models import PhotoImport, PhotoImportEntry, School
 from schools.photo_rules import (  # noqa: F401 - re-exported for views
     PhotoPolicy,

@@ -62,11 +62,12 @@ from accounts.audit import acting_as
 from accounts.models import Membership
 from accounts.permissions import require_role
 from accounts.scope import get_in_scope, restrict, scope_of
+from duplicates import entry
+from duplicates.keys import match_keys_refresh
 from kernel import identity
 from kernel.errors import Conflict, Forbidden, RegistryError, ValidationFailed
 from provinces.models import Division
-from provinces.services import match_keys_refresh
-from registry import codes, duplicates, nohukou
+from registry import codes, nohukou
 from registry.models import ACTIVE_STATUSES, Guardian, HistoryEntry, Pupil
 from registry.records import GuardianData, PupilData
 from registry.services import id_held_elsewhere_error, school_for_write
@@ -764,7 +765,7 @@ def _check_against_registry(rows: list[Row], *, keep_likely: bool) -> None:
             row.refuse(exc)
         if row.ok:
             fresh.append(row)
-    for row, likely in zip(fresh, duplicates.likely_duplicates_many([row.data for row in fresh])):
+    for row, likely in zip(fresh, entry.likely_duplicates_many([row.data for row in fresh])):
         if likely:
             row.likely = likely
             if not keep_likely:
@@ -988,7 +989,7 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
     pupils = Pupil.objects.in_bulk(pupil_ids) if any(row.likely for row in batch) else {}
     for row, pupil_id in zip(batch, pupil_ids):
         if row.likely:
-            duplicates.record_entry_override(
+            entry.record_entry_override(
                 pupil=pupils[pupil_id],
                 likely=row.likely,
                 reason=gettext("花名册导入时确认保留（导入任务 %(job)s 第 %(row)s 行）")

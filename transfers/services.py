@@ -33,14 +33,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.audit import acting_as
 from accounts.models import Membership
 from accounts.permissions import require_role
+from duplicates.problems import pupil_problem_reasons
 from kernel import identity, matching
 from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
 from kernel.proof import ProofFile, check_proofs, require_room
 from provinces.divisions import division_full_name
 from provinces.models import ProvincePolicy
+from registry.history import record_event
 from registry.models import Pupil, PupilStatus
-from registry.problems import pupil_problem_reasons
-from registry.services import record_event
 from schools.classes import class_for
 from schools.models import GRADE_NAMES, School
 from transfers import selectors

@@ -79,8 +79,10 @@ INSTALLED_APPS = [
     "accounts",
     "registry",
     "workflow",
+    "duplicates",
     "transfers",
     "changes",
+    "administration",
 ]
 
 MIDDLEWARE = [

@@ -88,7 +88,7 @@ def test_freeze_window_is_checked_again_at_county_approval(world):
 def test_duplicate_hook_runs_before_the_county_step(world):
     finding = {"pupil": "L440105201509090001", "score": 0.9, "reasons": ["姓名拼音相同"]}
     request = open_request(world, "key_change", {"name": "李娜娜"}, today=TODAY)
-    with mock.patch("registry.duplicates.likely_duplicates", return_value=[finding]) as hook:
+    with mock.patch("duplicates.entry.likely_duplicates", return_value=[finding]) as hook:
         services.change_request_approve(user=world["a1"].approver, request_id=request.pk)
     assert hook.call_args.kwargs["exclude_pk"] == world.pupils["a1"].pk
     assert hook.call_args.args[0].name == "李娜娜"

@@ -373,8 +373,8 @@ def test_the_same_child_stays_refused_even_with_a_reason(world, existing):
 
 
 def test_a_twin_is_registered_with_a_reason_and_the_county_verifies_the_pair(world, existing):
-    from provinces.models import DuplicateCase
-    from registry.problems import pupil_problem_reasons
+    from duplicates.models import DuplicateCase
+    from duplicates.problems import pupil_problem_reasons
 
     twin = no_id_record(world.school_b1, name="林子涵")  # same parents, same birth date
     refused = refusal(world["b1"].operator, twin)

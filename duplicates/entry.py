@@ -8,7 +8,7 @@ province, on purpose outside the user's scope: the operator is told only who hol
 likely match (national number, name, school) so that a transfer can be started instead.
 
 ``record_entry_override`` turns the pairs the operator kept anyway into open cases
-(疑似重复学籍) for the counties (``provinces.services.case_open_at_entry``).
+(疑似重复学籍) for the counties (``duplicates.cases.case_open_at_entry``).
 """
 
 from __future__ import annotations
@@ -18,46 +18,13 @@ from collections import defaultdict
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from duplicates.cases import case_open_at_entry
+from duplicates.keys import case_threshold, data_key
+from duplicates.models import CleanPair
 from kernel import matching
 from registry.models import ACTIVE_STATUSES, Guardian, Pupil
 from registry.records import PupilData
-
-
-def pupil_key(pupil: Pupil, guardian_ids=None) -> matching.PupilKey:
-    """The engine's view of a stored pupil (guardian IDs from the prefetched guardians)."""
-    if guardian_ids is None:
-        guardian_ids = [g.id_number for g in pupil.guardians.all()]
-    return matching.PupilKey(
-        pk=pupil.pk,
-        name=pupil.name,
-        sex=pupil.sex,
-        birth_date=pupil.birth_date,
-        id_number=pupil.id_number or "",
-        guardian_ids=tuple(sorted({g for g in guardian_ids if g})),
-        county=pupil.county_code,
-        id_type=pupil.id_type,
-    )
-
-
-def data_key(data: PupilData, *, pk: int = 0, county: str = "") -> matching.PupilKey:
-    return matching.PupilKey(
-        pk=pk,
-        name=data.name or "",
-        sex=data.sex or "",
-        birth_date=data.birth_date,
-        id_number=data.id_number or "",
-        guardian_ids=tuple(sorted({g.id_number for g in data.guardians if g.id_number})),
-        county=county,
-        id_type=data.id_type or "1",
-    )
-
-
-def case_threshold(province_code: str) -> float:
-    from provinces.models import ProvincePolicy
-
-    configured = ProvincePolicy.for_province(province_code).duplicate_case_threshold
-    return max(configured, matching.CASE_THRESHOLD) if configured else matching.CASE_THRESHOLD
-
+from schools.models import School
 
 #: Records checked together: one candidate query per batch instead of one per row.
 BATCH = 500
@@ -79,8 +46,6 @@ def likely_duplicates_many(records: list[PupilData], *, exclude_pk: int | None =
     read as plain tuples; each record is then scored only against the candidates sharing
     one of *its* keys, so the result is the same as checking the records one by one.
     """
-    from schools.models import School
-
     results: list[list[dict]] = [[] for _ in records]
     usable = [(i, d) for i, d in enumerate(records) if d.name and d.birth_date and d.sex in ("1", "2")]
     counties = dict(
@@ -120,8 +85,6 @@ def _clean_partners(pk: int | None) -> set[int]:
     """Pupils a county ruled 佐证 (both real) together with ``pk``."""
     if not pk:
         return set()
-    from provinces.models import CleanPair
-
     partners = set(CleanPair.objects.filter(pupil_low=pk).values_list("pupil_high", flat=True))
     return partners | set(CleanPair.objects.filter(pupil_high=pk).values_list("pupil_low", flat=True))
 
@@ -221,6 +184,4 @@ def _describe(pupil: Pupil, match: matching.Match) -> dict:
 
 def record_entry_override(*, pupil, likely: list[dict], reason: str, user) -> None:
     """The operator saved despite likely matches: each pair becomes an open case for the counties."""
-    from provinces.services import case_open_at_entry
-
     case_open_at_entry(user=user, pupil=pupil, likely=likely, reason=reason)

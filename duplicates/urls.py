@@ -1,8 +1,8 @@
 from django.urls import path
 
-from provinces import views
+from duplicates import views
 
-app_name = "provinces"
+app_name = "duplicates"
 urlpatterns = [
     path("sweeps/", views.sweep_list, name="sweeps"),
     path("sweeps/start/", views.sweep_start, name="sweep_start"),
@@ -11,5 +11,4 @@ urlpatterns = [
     path("cases/", views.case_list, name="cases"),
     path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
     path("cases/<int:case_id>/resolve/", views.case_resolve, name="case_resolve"),
-    path("policy/", views.policy_edit, name="policy"),
 ]

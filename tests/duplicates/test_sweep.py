@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from duplicates import sweeps
+from duplicates.models import CleanPair, DuplicateCase, DuplicateSweep, SweepPartition
 from kernel.errors import Conflict, Forbidden
-from provinces import services
-from provinces.models import CleanPair, DuplicateCase, DuplicateSweep, SweepPartition
+from tests.duplicates.helpers import open_cases, pair_of, pinyin_pair
 from tests.factories import make_pupil
-from tests.provinces.helpers import open_cases, pair_of, pinyin_pair
 
 
 def twins(world):
@@ -26,7 +26,7 @@ def twins(world):
 
 def run_all(sweep):
     for index in range(sweep.partitions_total):
-        services.sweep_run_partition(sweep_id=sweep.pk, index=index)
+        sweeps.sweep_run_partition(sweep_id=sweep.pk, index=index)
     sweep.refresh_from_db()
     return sweep
 
@@ -34,7 +34,7 @@ def run_all(sweep):
 def test_sweep_finds_the_pinyin_slip_and_not_the_twins(world):
     a, b = pinyin_pair(world)
     twins(world)
-    sweep = run_all(services.sweep_start(user=world["province"].admin, province_code="44", partitions=2,
+    sweep = run_all(sweeps.sweep_start(user=world["province"].admin, province_code="44", partitions=2,
                                          dispatch=False))
     assert sweep.status == DuplicateSweep.Status.FINISHED
     assert sweep.partitions_done == 2 and sweep.cases_found == 1 and sweep.pairs_scored >= 1
@@ -48,9 +48,9 @@ def test_rerun_never_duplicates_nor_reopens_and_honours_clean_pairs(world):
     a, b = pinyin_pair(world)
     c, d = pinyin_pair(world, school_a=world.school_a2, school_b=world.school_b2)
     admin = world["province"].admin
-    run_all(services.sweep_start(user=admin, province_code="44", partitions=2, dispatch=False))
+    run_all(sweeps.sweep_start(user=admin, province_code="44", partitions=2, dispatch=False))
     assert open_cases().count() == 2
-    rerun = run_all(services.sweep_start(user=admin, province_code="44", partitions=3, dispatch=False))
+    rerun = run_all(sweeps.sweep_start(user=admin, province_code="44", partitions=3, dispatch=False))
     assert rerun.cases_found == 0 and open_cases().count() == 2
     first = open_cases().get(pupil_low__in=(a.pk, b.pk))
     first.status, first.resolution = DuplicateCase.Status.RESOLVED, DuplicateCase.Resolution.CHANGE
@@ -58,42 +58,42 @@ def test_rerun_never_duplicates_nor_reopens_and_honours_clean_pairs(world):
     second = open_cases().get()
     CleanPair.objects.create(pupil_low_id=second.pupil_low_id, pupil_high_id=second.pupil_high_id)
     second.delete()
-    run_all(services.sweep_start(user=admin, province_code="44", partitions=2, dispatch=False))
+    run_all(sweeps.sweep_start(user=admin, province_code="44", partitions=2, dispatch=False))
     assert open_cases().count() == 0  # resolved not reopened, clean pair not flagged
     assert DuplicateCase.objects.count() == 1
 
 
 def test_only_the_province_admin_starts_a_sweep_and_one_at_a_time(world):
     with pytest.raises(Forbidden):
-        services.sweep_start(user=world["county_a"].approver, province_code="44", dispatch=False)
+        sweeps.sweep_start(user=world["county_a"].approver, province_code="44", dispatch=False)
     with pytest.raises(Forbidden):
-        services.sweep_start(user=world["other_province"].admin, province_code="44", dispatch=False)
-    services.sweep_start(user=world["province"].admin, province_code="44", dispatch=False)
+        sweeps.sweep_start(user=world["other_province"].admin, province_code="44", dispatch=False)
+    sweeps.sweep_start(user=world["province"].admin, province_code="44", dispatch=False)
     with pytest.raises(Conflict) as caught:
-        services.sweep_start(user=world["province"].admin, province_code="44", dispatch=False)
+        sweeps.sweep_start(user=world["province"].admin, province_code="44", dispatch=False)
     assert caught.value.code == "sweep_running"
 
 
 def test_a_claimed_partition_is_not_run_twice(world):
     pinyin_pair(world)
-    sweep = services.sweep_start(user=world["province"].admin, province_code="44", partitions=1, dispatch=False)
-    assert services.sweep_run_partition(sweep_id=sweep.pk, index=0) is True
-    assert services.sweep_run_partition(sweep_id=sweep.pk, index=0) is False
+    sweep = sweeps.sweep_start(user=world["province"].admin, province_code="44", partitions=1, dispatch=False)
+    assert sweeps.sweep_run_partition(sweep_id=sweep.pk, index=0) is True
+    assert sweeps.sweep_run_partition(sweep_id=sweep.pk, index=0) is False
     assert open_cases().count() == 1
 
 
 def test_stale_partition_of_a_dead_worker_is_rerun_on_resume(world):
     a, b = pinyin_pair(world)
     admin = world["province"].admin
-    reference = run_all(services.sweep_start(user=admin, province_code="44", partitions=2, dispatch=False))
+    reference = run_all(sweeps.sweep_start(user=admin, province_code="44", partitions=2, dispatch=False))
     expected = {(c.pupil_low_id, c.pupil_high_id) for c in open_cases()}
     DuplicateCase.objects.all().delete()
 
-    sweep = services.sweep_start(user=admin, province_code="44", partitions=2, dispatch=False)
+    sweep = sweeps.sweep_start(user=admin, province_code="44", partitions=2, dispatch=False)
     # A worker claimed partition 0 and died an hour ago; partition 1 never ran.
     SweepPartition.objects.filter(sweep=sweep, index=0).update(
         status=SweepPartition.Status.RUNNING, claimed_at=timezone.now() - timedelta(hours=1))
-    assert services.sweep_resume(user=admin, sweep_id=sweep.pk, dispatch=False) == [0, 1]
+    assert sweeps.sweep_resume(user=admin, sweep_id=sweep.pk, dispatch=False) == [0, 1]
     sweep = run_all(sweep)
     assert sweep.status == DuplicateSweep.Status.FINISHED
     assert {(c.pupil_low_id, c.pupil_high_id) for c in open_cases()} == expected == {(a.pk, b.pk)}
@@ -101,10 +101,10 @@ def test_stale_partition_of_a_dead_worker_is_rerun_on_resume(world):
 
 
 def test_a_recently_claimed_partition_is_left_to_its_worker(world):
-    sweep = services.sweep_start(user=world["province"].admin, province_code="44", partitions=2, dispatch=False)
+    sweep = sweeps.sweep_start(user=world["province"].admin, province_code="44", partitions=2, dispatch=False)
     SweepPartition.objects.filter(sweep=sweep, index=0).update(status=SweepPartition.Status.RUNNING,
                                                                claimed_at=timezone.now())
-    assert services.sweep_resume(user=world["province"].admin, sweep_id=sweep.pk, dispatch=False) == [1]
+    assert sweeps.sweep_resume(user=world["province"].admin, sweep_id=sweep.pk, dispatch=False) == [1]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -125,7 +125,7 @@ def test_sweep_run_by_a_real_celery_worker_with_two_partitions(celery_worker_pro
         school_a1, school_b1 = a1, b1
 
     a, b = pinyin_pair(W)
-    sweep = services.sweep_start(user=admin, province_code="44", partitions=2)
+    sweep = sweeps.sweep_start(user=admin, province_code="44", partitions=2)
     deadline = time.time() + 60
     while time.time() < deadline:
         sweep.refresh_from_db()

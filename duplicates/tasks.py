@@ -1,25 +1,25 @@
-"""Celery tasks of the province: thin wrappers that take IDs and call a service."""
+"""Celery tasks of duplicate detection: thin wrappers that take IDs and call a service."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from provinces import services
+from duplicates import cases, keys, sweeps
 
 
 @shared_task(acks_late=True)
 def sweep_partition_task(sweep_id: int, index: int) -> bool:
     """One partition of a duplicate sweep (claimed by a conditional update in the service)."""
-    return services.sweep_run_partition(sweep_id=sweep_id, index=index)
+    return sweeps.sweep_run_partition(sweep_id=sweep_id, index=index)
 
 
 @shared_task
 def sweep_prepare_task(province_code: str) -> int:
     """Matching keys for pupils written in bulk since the last sweep."""
-    return services.match_keys_fill_missing(province_code)
+    return keys.match_keys_fill_missing(province_code)
 
 
 @shared_task
 def case_changes_recheck_task() -> int:
     """Open cases waiting on a change request: resolve those whose change was approved."""
-    return services.case_changes_recheck()
+    return cases.case_changes_recheck()

@@ -1,5 +1,5 @@
 """Pages: sweep start and progress JSON, the county's case list and detail, resolving in the
-browser, the policy form, and the ``sweep_duplicates`` command."""
+browser, and the ``sweep_duplicates`` command."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import json
 
 from django.core.management import call_command
 
-from provinces import services
-from provinces.models import CalendarOverride, DuplicateSweep, ProvincePolicy
-from tests.provinces.helpers import open_cases, pinyin_pair
+from duplicates import sweeps
+from duplicates.models import DuplicateSweep
+from tests.duplicates.helpers import open_cases, pinyin_pair
 
 
 def test_province_admin_starts_a_sweep_and_polls_progress(world, login, settings, monkeypatch):
-    monkeypatch.setattr(services, "_dispatch", lambda *a, **k: None)
+    monkeypatch.setattr(sweeps, "_dispatch", lambda *a, **k: None)
     client = login(world["province"].admin)
     response = client.post("/province/sweeps/start/", {"partitions": "2"})
     assert response.status_code == 302
@@ -28,7 +28,7 @@ def test_province_admin_starts_a_sweep_and_polls_progress(world, login, settings
 
 def test_county_case_list_and_detail(world, login):
     a, b = pinyin_pair(world)
-    services.sweep_run_inline(user=world["province"].admin, province_code="44", partitions=1)
+    sweeps.sweep_run_inline(user=world["province"].admin, province_code="44", partitions=1)
     case = open_cases().get()
     client = login(world["county_a"].operator)
     body = client.get("/province/cases/").content.decode()
@@ -37,21 +37,6 @@ def test_county_case_list_and_detail(world, login):
     outsider = login(world["other_county"].operator)
     assert outsider.get(f"/province/cases/{case.pk}/").status_code == 404
     assert b.name not in outsider.get("/province/cases/").content.decode()
-
-
-def test_policy_form_saves_policy_and_calendar_override(world, login):
-    client = login(world["province"].admin)
-    assert client.get("/province/policy/").status_code == 200
-    data = {f: getattr(ProvincePolicy(province_id="44"), f) for f in ("freeze_start", "freeze_end", "promotion_date",
-                                                                      "graduation_deadline")}
-    data.update(step_working_days=12, reminder_working_days=2, photo_max_bytes=61440, photo_min_width=154,
-                photo_min_height=189, photo_aspect_tolerance=0.05, save_policy="1", freeze_enabled="on")
-    assert client.post("/province/policy/", data).status_code == 302
-    assert ProvincePolicy.objects.get(province_id="44").step_working_days == 12
-    client.post("/province/policy/", {"day-day": "2031-10-08", "day-is_working_day": "on", "day-note": "调休",
-                                      "save_day": "1"})
-    assert CalendarOverride.objects.get(province_id="44").is_working_day
-    assert login(world["county_a"].approver).get("/province/policy/").status_code == 403
 
 
 def test_command_inline_writes_every_open_case(world, tmp_path):
@@ -67,7 +52,7 @@ def test_command_inline_writes_every_open_case(world, tmp_path):
 
 def test_browser_county_resolves_a_case_by_deleting_the_wrong_record(world, browser_login, live_server):
     a, b = pinyin_pair(world)
-    services.sweep_run_inline(user=world["province"].admin, province_code="44", partitions=1)
+    sweeps.sweep_run_inline(user=world["province"].admin, province_code="44", partitions=1)
     case = open_cases().get()
     page = browser_login(world["county_b"].operator)
     page.goto(f"{live_server.url}/province/cases/")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch
 
 from accounts.scope import get_in_scope, restrict, scope_of
-from provinces.models import CaseMember, DuplicateCase, DuplicateSweep
+from duplicates.models import CaseMember, DuplicateCase, DuplicateSweep
 
 
 def cases_visible_to(user, *, status: str | None = DuplicateCase.Status.OPEN):

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from provinces import services
+from duplicates import identity, promotion
 from registry.models import Pupil
 from tests.factories import make_pupil
 
@@ -19,7 +19,7 @@ def extract(*rows) -> SimpleUploadedFile:
 def test_identity_check_reports_missing_and_mismatched_ids(world):
     ok, wrong_name = world.pupils["a1"], world.pupils["b1"]
     missing = make_pupil(world.school_a2, name="钱多多", grade=7)
-    run = services.identity_check_run(
+    run = identity.identity_check_run(
         user=world["province"].admin,
         extract_file=extract((ok.id_number.lower(), "李娜", "2", "2016-05-01"), (wrong_name.id_number, "王玮", "1", "")),
     )
@@ -37,14 +37,14 @@ def test_promotion_gives_g_numbers_only_to_checked_pupils_without_cases(world):
     ok = world.pupils["a1"]
     Pupil.objects.filter(pk=ok.pk).update(identity_status="passed")
     unchecked = make_pupil(world.school_b1, name="孙悟", birth_date=dt.date(2014, 1, 1))
-    report = services.promote_to_g(user=world["province"].admin)
+    report = promotion.promote_to_g(user=world["province"].admin)
     assert report["promoted"] == [{"before": ok.national_number, "after": "G" + ok.id_number}]
     ok.refresh_from_db()
     assert ok.national_number == "G" + ok.id_number
     assert ok.history.filter(kind="number_changed").exists()
     unchecked.refresh_from_db()
     assert unchecked.national_number.startswith("L")
-    refused = services.promote_to_g(user=world["province"].admin, pupils=[unchecked.national_number])["refused"]
+    refused = promotion.promote_to_g(user=world["province"].admin, pupils=[unchecked.national_number])["refused"]
     assert refused[0]["code"] == "identity_unchecked"
 
 

@@ -14,9 +14,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Membership
+from duplicates import selectors, sweeps
+from duplicates.models import DuplicateSweep
 from kernel.errors import RegistryError
-from provinces import selectors, services
-from provinces.models import DuplicateSweep
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--province", required=True, help="省级区划代码，如 44")
-        parser.add_argument("--partitions", type=int, default=services.DEFAULT_PARTITIONS)
+        parser.add_argument("--partitions", type=int, default=sweeps.DEFAULT_PARTITIONS)
         parser.add_argument("--inline", action="store_true", help="在本进程内运行，不使用 Celery")
         parser.add_argument("--json", dest="json_file", help="把本省全部待处理案件写入 JSON 文件")
         parser.add_argument("--timeout", type=int, default=3600, help="等待 Celery 完成的秒数")
@@ -37,9 +37,9 @@ class Command(BaseCommand):
             raise CommandError(f"省 {province} 没有省级管理员账号（查重以其名义运行并记录审计）")
         try:
             if inline:
-                sweep = services.sweep_run_inline(user=admin.user, province_code=province, partitions=partitions)
+                sweep = sweeps.sweep_run_inline(user=admin.user, province_code=province, partitions=partitions)
             else:
-                sweep = services.sweep_start(user=admin.user, province_code=province, partitions=partitions)
+                sweep = sweeps.sweep_start(user=admin.user, province_code=province, partitions=partitions)
                 sweep = self._wait(sweep, timeout)
         except RegistryError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc

@@ -1,5 +1,5 @@
 """Pages of the province's duplicate work (查重): sweeps with progress, the per-county
-问题学籍 list, case detail with its resolutions, and the province policy form.
+问题学籍 list, case detail with its resolutions.
 
 Each view parses input, calls one service or selector and renders; refusals are shown with
 the service's message (the same text the API returns).
@@ -14,9 +14,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.permissions import membership_of
+from duplicates import cases, selectors, sweeps
 from kernel.errors import NotFound, RegistryError, ValidationFailed
-from provinces import selectors, services
-from provinces.forms import CalendarOverrideForm, ProvincePolicyForm
 
 
 def _error(request, exc: RegistryError):
@@ -24,7 +24,7 @@ def _error(request, exc: RegistryError):
 
 
 def _province_of(user) -> str:
-    membership = getattr(user, "membership", None)
+    membership = membership_of(user)
     return membership.division_id[:2] if membership and membership.division_id else ""
 
 
@@ -33,7 +33,7 @@ def _province_of(user) -> str:
 def sweep_list(request):
     sweeps = list(selectors.sweeps_visible_to(request.user)[:20])
     current = next((s for s in sweeps if s.status == "running"), None)
-    return render(request, "provinces/sweeps.html", {
+    return render(request, "duplicates/sweeps.html", {
         "sweeps": sweeps, "current": current, "province": _province_of(request.user),
         "progress": selectors.sweep_progress(current) if current else None,
     })
@@ -43,25 +43,25 @@ def sweep_list(request):
 @require_POST
 def sweep_start(request):
     try:
-        partitions = int(request.POST.get("partitions") or services.DEFAULT_PARTITIONS)
-        services.sweep_start(user=request.user, province_code=_province_of(request.user), partitions=partitions)
+        partitions = int(request.POST.get("partitions") or sweeps.DEFAULT_PARTITIONS)
+        sweeps.sweep_start(user=request.user, province_code=_province_of(request.user), partitions=partitions)
     except ValueError:
         return _error(request, ValidationFailed(_("分区数应为整数"), code="invalid_partitions", field="partitions"))
     except RegistryError as exc:
         return _error(request, exc)
     messages.success(request, _("查重已开始"))
-    return redirect("provinces:sweeps")
+    return redirect("duplicates:sweeps")
 
 
 @login_required
 @require_POST
 def sweep_resume(request, sweep_id: int):
     try:
-        services.sweep_resume(user=request.user, sweep_id=sweep_id)
+        sweeps.sweep_resume(user=request.user, sweep_id=sweep_id)
     except RegistryError as exc:
         return _error(request, exc)
     messages.success(request, _("已继续未完成的分区"))
-    return redirect("provinces:sweeps")
+    return redirect("duplicates:sweeps")
 
 
 @login_required
@@ -77,10 +77,10 @@ def sweep_progress(request, sweep_id: int):
 @login_required
 @require_GET
 def case_list(request):
-    services.case_changes_recheck(province_code=_province_of(request.user))
+    cases.case_changes_recheck(province_code=_province_of(request.user))
     status = request.GET.get("status", "open")
-    cases = selectors.case_list_for(request.user, status=status if status in ("open", "resolved") else None)
-    return render(request, "provinces/cases.html", {"cases": cases, "status": status})
+    found = selectors.case_list_for(request.user, status=status if status in ("open", "resolved") else None)
+    return render(request, "duplicates/cases.html", {"cases": found, "status": status})
 
 
 @login_required
@@ -88,11 +88,11 @@ def case_list(request):
 def case_detail(request, case_id: int):
     try:
         case = selectors.case_detail_for(request.user, case_id)
-        services.case_recheck(case)
+        cases.case_recheck(case)
         case = selectors.case_detail_for(request.user, case_id)
     except RegistryError as exc:
         return _error(request, exc)
-    return render(request, "provinces/case_detail.html", {"case": case})
+    return render(request, "duplicates/case_detail.html", {"case": case})
 
 
 @login_required
@@ -103,40 +103,16 @@ def case_resolve(request, case_id: int):
     pupil = request.POST.get("pupil", "")
     try:
         if resolution == "evidence":
-            services.case_resolve_evidence(user=request.user, case_id=case_id, upload=request.FILES.get("evidence"),
+            cases.case_resolve_evidence(user=request.user, case_id=case_id, upload=request.FILES.get("evidence"),
                                            note=note)
         elif resolution == "delete":
-            services.case_resolve_delete(user=request.user, case_id=case_id, pupil=pupil, note=note)
+            cases.case_resolve_delete(user=request.user, case_id=case_id, pupil=pupil, note=note)
         elif resolution == "change":
             fields = {k: request.POST[k] for k in ("name", "sex", "birth_date", "id_number") if request.POST.get(k)}
-            services.case_resolve_change(user=request.user, case_id=case_id, pupil=pupil, payload=fields, note=note)
+            cases.case_resolve_change(user=request.user, case_id=case_id, pupil=pupil, payload=fields, note=note)
         else:
             raise ValidationFailed(_("请选择处理方式"), code="invalid_resolution", field="resolution")
     except RegistryError as exc:
         return _error(request, exc)
     messages.success(request, _("已处理"))
-    return redirect("provinces:case_detail", case_id=case_id)
-
-
-@login_required
-def policy_edit(request):
-    try:
-        policy = services.policy_for_admin(user=request.user)
-    except RegistryError as exc:
-        return _error(request, exc)
-    form = ProvincePolicyForm(request.POST or None, instance=policy)
-    day_form = CalendarOverrideForm(request.POST or None, prefix="day")
-    if request.method == "POST":
-        try:
-            if "save_day" in request.POST and day_form.is_valid():
-                services.calendar_override_set(user=request.user, **day_form.cleaned_data)
-                messages.success(request, _("已保存节假日调整"))
-                return redirect("provinces:policy")
-            if "save_policy" in request.POST and form.is_valid():
-                services.policy_save(user=request.user, form=form)
-                messages.success(request, _("已保存省级政策"))
-                return redirect("provinces:policy")
-        except RegistryError as exc:
-            return _error(request, exc)
-    overrides = services.calendar_overrides_of(user=request.user)
-    return render(request, "provinces/policy.html", {"form": form, "day_form": day_form, "overrides": overrides})
+    return redirect("duplicates:case_detail", case_id=case_id)

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 
-from provinces.models import DuplicateCase
+from duplicates.models import DuplicateCase
 from registry.records import GuardianData, PupilData
 from tests.factories import make_pupil, resident_id
 

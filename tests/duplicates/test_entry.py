@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from provinces.models import DuplicateCase
-from registry.duplicates import likely_duplicates
+from duplicates.entry import likely_duplicates
+from duplicates.models import DuplicateCase
 from registry.models import Pupil
 from registry.records import GuardianData
+from tests.duplicates.helpers import api_body, open_cases, record_like
 from tests.factories import make_pupil, resident_id
-from tests.provinces.helpers import api_body, open_cases, record_like
 
 
 def post(client, headers, body):

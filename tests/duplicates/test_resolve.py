@@ -10,12 +10,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from changes.services import change_request_approve
+from duplicates import cases, promotion, sweeps
+from duplicates.models import CleanPair
+from duplicates.problems import pupil_problem_reasons
 from kernel.errors import Forbidden, NotFound, ValidationFailed
-from provinces import services
-from provinces.models import CleanPair
 from registry.models import Pupil, PupilStatus
-from registry.problems import pupil_problem_reasons
-from tests.provinces.helpers import open_cases, pinyin_pair
+from tests.duplicates.helpers import open_cases, pinyin_pair
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -23,8 +23,8 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 @pytest.fixture
 def case(world):
     a, b = pinyin_pair(world)  # a in county 440106 (school a1), b in 440105 (school b1)
-    sweep = services.sweep_start(user=world["province"].admin, province_code="44", partitions=1, dispatch=False)
-    services.sweep_run_partition(sweep_id=sweep.pk, index=0)
+    sweep = sweeps.sweep_start(user=world["province"].admin, province_code="44", partitions=1, dispatch=False)
+    sweeps.sweep_run_partition(sweep_id=sweep.pk, index=0)
     found = open_cases().get()
     found.a, found.b = a, b
     return found
@@ -43,33 +43,33 @@ def test_member_of_an_open_case_is_a_problem_record_and_transfer_refused(world, 
 
 def test_promotion_to_g_refused_for_a_problem_record(world, case):
     Pupil.objects.filter(pk=case.a.pk).update(identity_status=Pupil.IdentityStatus.PASSED)
-    report = services.promote_to_g(user=world["province"].admin, pupils=[case.a.national_number])
+    report = promotion.promote_to_g(user=world["province"].admin, pupils=[case.a.national_number])
     assert report["promoted"] == []
     assert report["refused"][0]["code"] == "problem_record"
 
 
 def test_evidence_resolves_the_case_and_the_pair_is_never_flagged_again(world, case):
     upload = SimpleUploadedFile("proof.txt", PDF)  # the name lies; the bytes are a PDF
-    services.case_resolve_evidence(user=world["county_a"].operator, case_id=case.pk, upload=upload, note="双胞胎")
+    cases.case_resolve_evidence(user=world["county_a"].operator, case_id=case.pk, upload=upload, note="双胞胎")
     case.refresh_from_db()
     assert case.status == "resolved" and case.resolution == "evidence" and case.evidence.name.endswith(".pdf")
     assert CleanPair.objects.filter(pupil_low=case.pupil_low, pupil_high=case.pupil_high).exists()
     assert pupil_problem_reasons(case.a) == []
-    sweep = services.sweep_start(user=world["province"].admin, province_code="44", partitions=1, dispatch=False)
-    services.sweep_run_partition(sweep_id=sweep.pk, index=0)
+    sweep = sweeps.sweep_start(user=world["province"].admin, province_code="44", partitions=1, dispatch=False)
+    sweeps.sweep_run_partition(sweep_id=sweep.pk, index=0)
     assert not open_cases().exists()
 
 
 def test_evidence_must_be_a_jpg_png_or_pdf_by_its_bytes(world, case):
     with pytest.raises(ValidationFailed) as caught:
-        services.case_resolve_evidence(user=world["county_a"].operator, case_id=case.pk,
+        cases.case_resolve_evidence(user=world["county_a"].operator, case_id=case.pk,
                                        upload=SimpleUploadedFile("proof.pdf", b"MZ not a pdf"))
     assert caught.value.code == "proof_type"
     assert open_cases().filter(pk=case.pk).exists()
 
 
 def test_delete_soft_deletes_the_wrong_record_and_keeps_its_history(world, case):
-    services.case_resolve_delete(user=world["county_b"].operator, case_id=case.pk,
+    cases.case_resolve_delete(user=world["county_b"].operator, case_id=case.pk,
                                  pupil=case.b.national_number, note="重复建籍")
     case.b.refresh_from_db()
     assert case.b.status == PupilStatus.DELETED
@@ -81,36 +81,36 @@ def test_delete_soft_deletes_the_wrong_record_and_keeps_its_history(world, case)
 
 def test_a_county_may_not_delete_the_other_countys_record(world, case):
     with pytest.raises(Forbidden) as caught:
-        services.case_resolve_delete(user=world["county_a"].operator, case_id=case.pk,
+        cases.case_resolve_delete(user=world["county_a"].operator, case_id=case.pk,
                                      pupil=case.b.national_number, note="重复")
     assert caught.value.code == "member_out_of_county"
 
 
 def test_change_keeps_the_case_open_until_approved_then_rechecks(world, case):
-    services.case_resolve_change(user=world["county_b"].operator, case_id=case.pk, pupil=case.b.national_number,
+    cases.case_resolve_change(user=world["county_b"].operator, case_id=case.pk, pupil=case.b.national_number,
                                  payload={"name": "王小纳"}, note="姓名录错")
     case.refresh_from_db()
     assert case.status == "open" and case.change_request_id
     change_request_approve(user=world["county_b"].approver, request_id=case.change_request_id,
                            acknowledge_duplicates=True)
-    assert services.case_changes_recheck() == 1
+    assert cases.case_changes_recheck() == 1
     case.refresh_from_db()
     assert case.status == "resolved" and case.resolution == "change"
 
 
 def test_change_approved_but_still_matching_reopens_the_choice(world, case):
-    services.case_resolve_change(user=world["county_b"].operator, case_id=case.pk, pupil=case.b.national_number,
+    cases.case_resolve_change(user=world["county_b"].operator, case_id=case.pk, pupil=case.b.national_number,
                                  payload={"name": "李娜"}, note="改成同名")
     case.refresh_from_db()
     change_request_approve(user=world["county_b"].approver, request_id=case.change_request_id,
                            acknowledge_duplicates=True)
-    services.case_changes_recheck()
+    cases.case_changes_recheck()
     case.refresh_from_db()
     assert case.status == "open" and case.change_request_id is None and "仍疑似重复" in case.note
 
 
 def test_county_scoping_of_cases(world, case, client, login):
-    from provinces.selectors import cases_visible_to
+    from duplicates.selectors import cases_visible_to
     from schools.models import School
     from tests.factories import make_pupil
 
@@ -119,14 +119,14 @@ def test_county_scoping_of_cases(world, case, client, login):
     x = make_pupil(b2, name="赵敏", sex="2")
     y = make_pupil(world.school_b1, name="赵敏", sex="2", birth_date=x.birth_date)
     y.guardians.update(id_number=x.guardians.get().id_number)
-    sweep = services.sweep_start(user=world["province"].admin, province_code="44", partitions=1, dispatch=False)
-    services.sweep_run_partition(sweep_id=sweep.pk, index=0)
+    sweep = sweeps.sweep_start(user=world["province"].admin, province_code="44", partitions=1, dispatch=False)
+    sweeps.sweep_run_partition(sweep_id=sweep.pk, index=0)
     inner = open_cases().exclude(pk=case.pk).get()
     assert set(cases_visible_to(world["county_a"].operator)) == {case}
     assert set(cases_visible_to(world["county_b"].operator)) == {case, inner}
     assert set(cases_visible_to(world["other_county"].operator)) == set()
     with pytest.raises(NotFound):
-        services.case_resolve_delete(user=world["county_a"].operator, case_id=inner.pk,
+        cases.case_resolve_delete(user=world["county_a"].operator, case_id=inner.pk,
                                      pupil=x.national_number, note="x")
     login(world["county_a"].operator)
     assert client.get(f"/api/v1/duplicate-cases/{inner.pk}").status_code == 404
@@ -153,5 +153,5 @@ def test_resolve_via_api_with_evidence(world, case, client, login):
 
 def test_school_user_cannot_resolve(world, case):
     with pytest.raises(Forbidden):
-        services.case_resolve_delete(user=world["a1"].operator, case_id=case.pk, pupil=case.a.national_number,
+        cases.case_resolve_delete(user=world["a1"].operator, case_id=case.pk, pupil=case.a.national_number,
                                      note="x")

@@ -1,0 +1,177 @@
+"""The province's duplicate work (``/api/v1``): sweeps, cases, identity checks and L→G
+promotion. Paths are a contract for integrators."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from ninja import File, Form, Router, Schema
+from ninja.files import UploadedFile
+from ninja.responses import Status
+
+from duplicates import cases, identity, promotion, selectors, sweeps
+from duplicates.models import DuplicateCase
+from kernel.errors import NotFound, ValidationFailed
+
+router = Router(tags=["duplicates"])
+
+
+# --- duplicate sweeps (查重) ---------------------------------------------------------------------
+
+class SweepIn(Schema):
+    province: str
+    partitions: int = sweeps.DEFAULT_PARTITIONS
+
+
+class SweepOut(Schema):
+    id: int
+    province: str
+    status: str
+    partitions_done: int
+    partitions_total: int
+    blocks_done: int
+    pairs_scored: int
+    cases_found: int
+    started_at: str
+    finished_at: str | None
+    eta_seconds: int | None
+
+
+@router.post("/duplicate-sweeps", response={201: SweepOut}, tags=["duplicates"])
+def sweep_create(request, payload: SweepIn):
+    sweep = sweeps.sweep_start(user=request.user, province_code=payload.province, partitions=payload.partitions)
+    return Status(201, selectors.sweep_progress(sweep))
+
+
+@router.get("/duplicate-sweeps", response=list[SweepOut], tags=["duplicates"])
+def sweep_list(request):
+    return [selectors.sweep_progress(s) for s in selectors.sweeps_visible_to(request.user)[:50]]
+
+
+@router.get("/duplicate-sweeps/{sweep_id}", response=SweepOut, tags=["duplicates"])
+def sweep_detail(request, sweep_id: int):
+    sweep = selectors.sweeps_visible_to(request.user).filter(pk=sweep_id).first()
+    if sweep is None:
+        raise NotFound("未找到该查重批次，或不在您的管理范围内")
+    return selectors.sweep_progress(sweep)
+
+
+@router.post("/duplicate-sweeps/{sweep_id}/resume", response=list[int], tags=["duplicates"])
+def sweep_resume(request, sweep_id: int):
+    return sweeps.sweep_resume(user=request.user, sweep_id=sweep_id)
+
+
+# --- cases ----------------------------------------------------------------------------------
+
+class MemberOut(Schema):
+    national_number: str
+    name: str
+    sex: str
+    birth_date: dt.date
+    school_code: str
+    school_name: str
+    grade: int
+    county_code: str
+    status: str
+
+
+class CaseOut(Schema):
+    id: int
+    score: float
+    kind: str
+    reasons: list[str]
+    source: str
+    status: str
+    resolution: str
+    change_request: int | None
+    note: str
+    graduating: bool = False
+    members: list[MemberOut]
+
+
+def case_out(case: DuplicateCase) -> dict:
+    return {
+        "id": case.pk, "score": case.score, "kind": case.kind, "reasons": case.reasons, "source": case.source,
+        "status": case.status, "resolution": case.resolution, "change_request": case.change_request_id,
+        "note": case.note, "graduating": getattr(case, "graduating", False),
+        "members": [
+            {"national_number": m.pupil.national_number, "name": m.pupil.name, "sex": m.pupil.sex,
+             "birth_date": m.pupil.birth_date, "school_code": m.pupil.school.code, "school_name": m.pupil.school.name,
+             "grade": m.pupil.grade, "county_code": m.county_code, "status": m.pupil.status}
+            for m in case.memberships.all()
+        ],
+    }
+
+
+@router.get("/duplicate-cases", response=list[CaseOut], tags=["duplicates"])
+def case_list(request, status: str = "open"):
+    cases.case_changes_recheck()
+    return [case_out(c) for c in selectors.case_list_for(request.user, status=status or None)]
+
+
+@router.get("/duplicate-cases/{case_id}", response=CaseOut, tags=["duplicates"])
+def case_detail(request, case_id: int):
+    case = selectors.case_detail_for(request.user, case_id)
+    cases.case_recheck(case)
+    return case_out(selectors.case_detail_for(request.user, case_id))
+
+
+@router.post("/duplicate-cases/{case_id}/resolve", response=CaseOut, tags=["duplicates"])
+def case_resolve(
+    request,
+    case_id: int,
+    resolution: Form[str],
+    note: Form[str] = "",
+    pupil: Form[str] = "",
+    payload: Form[str] = "",
+    evidence: File[UploadedFile] = None,
+):
+    """resolution: ``evidence`` 佐证 (with the file ``evidence``), ``change`` 变更 (``pupil`` +
+    ``payload``: JSON of the corrected key fields), ``delete`` 删除 (``pupil`` + ``note``)."""
+    if resolution == "evidence":
+        cases.case_resolve_evidence(user=request.user, case_id=case_id, upload=evidence, note=note)
+    elif resolution == "change":
+        try:
+            fields = json.loads(payload or "{}")
+        except ValueError as exc:
+            raise ValidationFailed("payload 不是有效的 JSON", code="invalid_payload", field="payload") from exc
+        cases.case_resolve_change(user=request.user, case_id=case_id, pupil=pupil, payload=fields, note=note)
+    elif resolution == "delete":
+        cases.case_resolve_delete(user=request.user, case_id=case_id, pupil=pupil, note=note)
+    else:
+        raise ValidationFailed("处理方式应为 evidence（佐证）、change（变更）或 delete（删除）",
+                               code="invalid_resolution", field="resolution")
+    return case_out(selectors.case_detail_for(request.user, case_id))
+
+
+# --- identity checks and L→G promotion ----------------------------------------------------------
+
+class IdentityCheckOut(Schema):
+    id: int
+    province: str
+    checked: int
+    passed: int
+    not_found: int
+    mismatched: int
+
+
+@router.post("/identity-checks", response={201: IdentityCheckOut}, tags=["duplicates"])
+def identity_check(request, extract_file: File[UploadedFile]):
+    run = identity.identity_check_run(user=request.user, extract_file=extract_file)
+    return Status(201, {"id": run.pk, "province": run.province_id, "checked": run.checked, "passed": run.passed,
+                        "not_found": run.not_found, "mismatched": run.mismatched})
+
+
+class PromotionIn(Schema):
+    pupils: list[str] | None = None
+
+
+class PromotionOut(Schema):
+    promoted: list[dict]
+    refused: list[dict]
+
+
+@router.post("/promotions-g", response=PromotionOut, tags=["duplicates"])
+def promotion_g(request, payload: PromotionIn):
+    return promotion.promote_to_g(user=request.user, pupils=payload.pupils)

@@ -1,0 +1,254 @@
+"""Cases (疑似重复学籍): opened by sweeps and at entry, one per new pair, for the counties
+of their members; resolved by the county: 佐证 (evidence), 删除 (delete the wrong record) or
+变更 (a key change, then a re-check of the pair).
+
+Case lifecycle::
+
+    open ──佐证 evidence──▶ resolved   (pair → CleanPair: never flagged again)
+    open ──删除 delete────▶ resolved   (the wrong record → status deleted)
+    open ──变更 change────▶ open + change_request
+         change approved and the pair no longer matches ─▶ resolved (change)
+         change approved but still matching, or refused/withdrawn ─▶ open (change_request cleared)
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.audit import acting_as
+from accounts.permissions import require_county_user
+from accounts.scope import get_in_scope, scope_of
+from duplicates.keys import case_threshold, pupil_key
+from duplicates.models import (
+    CaseMember,
+    CleanPair,
+    DuplicateCase,
+)
+from kernel import matching
+from kernel.errors import Conflict, Forbidden, ValidationFailed
+from kernel.proof import check_proof
+from registry.history import record_event
+from registry.models import Pupil, PupilStatus
+from workflow import business
+
+log = logging.getLogger(__name__)
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def known_pairs(province_code: str) -> set[tuple[int, int]]:
+    """Pairs never to be opened again: any case (open or resolved) and every CleanPair."""
+    pairs = set(DuplicateCase.objects.filter(province_id=province_code).values_list("pupil_low", "pupil_high"))
+    pairs |= set(CleanPair.objects.filter(pupil_low__county_code__startswith=province_code)
+                 .values_list("pupil_low", "pupil_high"))
+    return pairs
+
+
+def create_cases(province_code: str, found: list[tuple[tuple[int, int], float, list, str]], *, source: str,
+                  sweep=None, reason: str = "") -> int:
+    """Open a case per new pair (already filtered); members get their county snapshot."""
+    if not found:
+        return 0
+    pupil_ids = {pk for (pair, *_rest) in found for pk in pair}
+    counties = dict(Pupil.objects.filter(pk__in=pupil_ids).values_list("pk", "county_code"))
+    created = 0
+    for start in range(0, len(found), 1000):
+        chunk = found[start:start + 1000]
+        cases = [
+            DuplicateCase(province_id=province_code, pupil_low_id=pair[0], pupil_high_id=pair[1], score=score,
+                          reasons=reasons, kind=kind, source=source, sweep=sweep, entry_reason=reason[:500])
+            for pair, score, reasons, kind in chunk
+        ]
+        try:
+            with transaction.atomic():
+                DuplicateCase.objects.bulk_create(cases)
+        except IntegrityError:
+            # A concurrent entry opened one of these pairs: fall back to one at a time.
+            kept = []
+            for case in cases:
+                try:
+                    with transaction.atomic():
+                        case.save()
+                    kept.append(case)
+                except IntegrityError:
+                    continue
+            cases = kept
+        CaseMember.objects.bulk_create(
+            CaseMember(case=case, pupil_id=pk, county_code=counties[pk])
+            for case in cases for pk in (case.pupil_low_id, case.pupil_high_id)
+        )
+        created += len(cases)
+    return created
+
+
+def case_open_at_entry(*, user, pupil: Pupil, likely: list[dict], reason: str) -> list[DuplicateCase]:
+    """The operator kept a record despite likely matches: one open case per pair, with the reason."""
+    province = pupil.county_code[:2]
+    others = dict(Pupil.objects.filter(national_number__in=[item["national_number"] for item in likely])
+                  .values_list("national_number", "pk"))
+    known = known_pairs(province)
+    found = []
+    for item in likely:
+        other = others.get(item["national_number"])
+        if other is None or other == pupil.pk:
+            continue
+        pair = _pair(pupil.pk, other)
+        if pair in known:
+            continue
+        known.add(pair)
+        found.append((pair, item["score"], item["reasons"], item.get("kind", "")))
+    with transaction.atomic(), acting_as(user):
+        create_cases(province, found, source=DuplicateCase.Source.ENTRY, reason=reason)
+        record_event(pupil, kind="duplicate_kept",
+                     summary=_("录入时发现%(n)s条疑似重复学籍，操作员确认保留，理由：%(reason)s")
+                     % {"n": len(found), "reason": reason}, user=user)
+    log.info("entry override: pupil %s, %s case(s) by %s", pupil.pk, len(found), user)
+    return list(DuplicateCase.objects.filter(members=pupil, status=DuplicateCase.Status.OPEN))
+
+
+def _case_for_county(user, case_id: int) -> DuplicateCase:
+    """An open case with a member in the user's county, locked for the resolution."""
+    require_county_user(user, message=_("疑似重复学籍由学生所在区县处理"))
+    case = get_in_scope(DuplicateCase.objects.all(), user, pk=case_id)
+    locked = DuplicateCase.objects.select_for_update().get(pk=case.pk)
+    if locked.status != DuplicateCase.Status.OPEN:
+        raise Conflict(_("该案件已处理，不能再次处理"), code="case_not_open")
+    return locked
+
+
+def _member_in_county(user, case: DuplicateCase, national_number: str) -> Pupil:
+    scope = scope_of(user)
+    member = case.members.filter(national_number=(national_number or "").strip().upper()).first()
+    if member is None:
+        raise ValidationFailed(_("学籍号“%(n)s”不是本案件的学生") % {"n": national_number}, code="not_case_member",
+                               field="pupil")
+    if not scope.covers_code(member.county_code):
+        raise Forbidden(_("只能处理本区县学生的学籍：%(name)s 不属于本区县") % {"name": member.name},
+                        code="member_out_of_county", field="pupil")
+    return member
+
+
+def _resolve(case: DuplicateCase, user, resolution: str, note: str) -> None:
+    case.status = DuplicateCase.Status.RESOLVED
+    case.resolution = resolution
+    case.resolved_by = user if user is not None and user.is_authenticated else None
+    case.resolved_at = timezone.now()
+    case.note = (note or "")[:500]
+    case.save()
+    label = DuplicateCase.Resolution(resolution).label
+    for pupil in case.members.all():
+        record_event(pupil, kind="duplicate_resolved", user=user, data={"case": case.pk, "resolution": resolution},
+                     summary=_("疑似重复学籍案件 %(id)s 已处理：%(how)s") % {"id": case.pk, "how": label})
+
+
+def case_resolve_evidence(*, user, case_id: int, upload, note: str = "") -> DuplicateCase:
+    """佐证: both records are real children. Evidence (JPG/PNG/PDF ≤ 2 MB, by its bytes) is kept,
+    the case resolved and the pair never flagged again."""
+    if upload is None:
+        raise ValidationFailed(_("佐证处理须上传证明材料（JPG、PNG 或 PDF，不超过 2 MB）"), code="evidence_required",
+                               field="evidence")
+    checked = check_proof(upload, field="evidence")
+    with transaction.atomic(), acting_as(user):
+        case = _case_for_county(user, case_id)
+        case.evidence.save(checked.stored_name(), ContentFile(checked.content), save=False)
+        case.evidence_name = checked.original_name
+        CleanPair.objects.get_or_create(pupil_low_id=case.pupil_low_id, pupil_high_id=case.pupil_high_id,
+                                        defaults={"case": case})
+        _resolve(case, user, DuplicateCase.Resolution.EVIDENCE, note)
+    log.info("case %s resolved by evidence by %s", case_id, user)
+    return case
+
+
+def case_resolve_delete(*, user, case_id: int, pupil: str, note: str = "") -> DuplicateCase:
+    """删除: soft-delete the wrong record (status deleted: out of the active registry, kept in
+    history); every other open case of that record is resolved with it."""
+    if not (note or "").strip():
+        raise ValidationFailed(_("删除学籍须说明理由"), code="note_required", field="note")
+    with transaction.atomic(), acting_as(user):
+        case = _case_for_county(user, case_id)
+        member = Pupil.objects.select_for_update().get(pk=_member_in_county(user, case, pupil).pk)
+        business.require_no_open_business(member)
+        if member.status == PupilStatus.DELETED:
+            raise Conflict(_("该学籍已删除"), code="already_deleted", field="pupil")
+        before = member.status
+        member.status = PupilStatus.DELETED
+        member.save(update_fields=["status", "updated_at"])
+        record_event(member, kind="deleted", user=user, data={"case": case.pk, "status_before": before},
+                     summary=_("因重复学籍（案件 %(id)s）删除本条学籍：%(note)s") % {"id": case.pk, "note": note})
+        others = DuplicateCase.objects.select_for_update().filter(members=member, status=DuplicateCase.Status.OPEN)
+        for other in [case, *others.exclude(pk=case.pk)]:
+            _resolve(other, user, DuplicateCase.Resolution.DELETE, note)
+    log.info("case %s resolved by deleting %s by %s", case_id, pupil, user)
+    return case
+
+
+def case_resolve_change(*, user, case_id: int, pupil: str, payload: dict, note: str = "") -> DuplicateCase:
+    """变更: open a key-field change request (starting at the county step) for one member.
+    The case stays open until the change is approved and the pair no longer matches
+    (``case_changes_recheck``)."""
+    from changes.services import change_request_open
+
+    if not payload:
+        raise ValidationFailed(_("请填写要更正的关键信息"), code="payload_required", field="payload")
+    with transaction.atomic(), acting_as(user):
+        case = _case_for_county(user, case_id)
+        if case.change_request_id:
+            raise Conflict(_("该案件已有正在审核的变更申请"), code="change_pending")
+        member = _member_in_county(user, case, pupil)
+        request = change_request_open(user=user, pupil=member, kind="key_change", payload=payload,
+                                      reason=note or _("疑似重复学籍案件 %(id)s 更正关键信息") % {"id": case.pk})
+        case.change_request = request
+        case.note = (note or "")[:500]
+        case.save(update_fields=["change_request", "note"])
+    log.info("case %s: change request %s opened by %s", case_id, request.pk, user)
+    return case
+
+
+def case_recheck(case: DuplicateCase) -> DuplicateCase:
+    """Follow the change request of one case: approved → re-run the match on the pair."""
+    from changes.models import State  # the upward link goes in the next step (cases store no FK to changes)
+
+    if case.status != DuplicateCase.Status.OPEN or case.change_request_id is None:
+        return case
+    request = case.change_request
+    if request.state in (State.REFUSED, State.WITHDRAWN):
+        DuplicateCase.objects.filter(pk=case.pk).update(change_request=None)
+        case.change_request = None
+        return case
+    if request.state != State.APPROVED:
+        return case
+    with transaction.atomic(), acting_as(None, task="case_recheck", change_request=request.pk):
+        locked = DuplicateCase.objects.select_for_update().get(pk=case.pk)
+        if locked.status != DuplicateCase.Status.OPEN or locked.change_request_id != request.pk:
+            return locked
+        pupils = list(Pupil.objects.filter(pk__in=(locked.pupil_low_id, locked.pupil_high_id))
+                      .prefetch_related("guardians"))
+        keys = [pupil_key(p) for p in pupils]
+        still = [m for m in matching.matches_for(keys[0], keys[1:])
+                 if m.score >= case_threshold(locked.province_id)] if len(keys) == 2 else []
+        if still:
+            locked.change_request = None
+            locked.score, locked.reasons, locked.kind = still[0].score, list(still[0].reasons), still[0].kind
+            locked.note = _("变更已审核通过，但两条学籍仍疑似重复，请重新处理")
+            locked.save()
+        else:
+            _resolve(locked, None, DuplicateCase.Resolution.CHANGE, locked.note or _("关键信息变更已审核通过"))
+    return locked
+
+
+def case_changes_recheck(*, province_code: str = "") -> int:
+    """Every open case waiting on a change request (the periodic task and the case pages)."""
+    waiting = DuplicateCase.objects.filter(status=DuplicateCase.Status.OPEN, change_request__isnull=False,
+                                           province__code__startswith=province_code).select_related("change_request")
+    resolved = 0
+    for case in waiting:
+        if case_recheck(case).status == DuplicateCase.Status.RESOLVED:
+            resolved += 1
+    return resolved

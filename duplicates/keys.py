@@ -1,0 +1,121 @@
+"""Matching keys (查重索引): the indexed keys of each pupil for the at-entry candidate query,
+kept current on every save of a pupil (``duplicates.apps``) and, for rows written in bulk, by
+every sweep; and the province's records as the engine reads them."""
+
+from __future__ import annotations
+
+import logging
+
+from duplicates.models import (
+    PupilMatchKey,
+)
+from kernel import matching
+from provinces.models import ProvincePolicy
+from registry.models import ACTIVE_STATUSES, Guardian, Pupil
+from registry.records import PupilData
+
+log = logging.getLogger(__name__)
+
+
+def match_keys_refresh(pupil_ids, *, new: bool = False) -> int:
+    """Recompute the indexed matching keys (``PupilMatchKey``) of some pupils.
+
+    ``new``: the pupils were just inserted (a roster import) and have no keys yet, so a
+    plain insert does instead of an upsert.
+    """
+    rows = []
+    columns = ("pk", "name", "sex", "birth_date", "id_number", "id_type", "county_code")
+    for pk, name, sex, birth_date, id_number, id_type, county in Pupil.objects.filter(
+        pk__in=list(pupil_ids)
+    ).values_list(*columns):
+        key = matching.PupilKey(pk=pk, name=name, sex=sex, birth_date=birth_date, id_number=id_number or "",
+                                county=county, id_type=id_type)
+        query = matching.candidate_query_keys(key)
+        rows.append(PupilMatchKey(
+            pupil_id=pk,
+            province_code=county[:2],
+            birth_year=birth_date.year,
+            sound_keys=query["name_sound_keys"],
+            id_keys=query["id_neighbour_keys"],
+        ))
+    if new:
+        PupilMatchKey.objects.bulk_create(rows, batch_size=2000)
+    else:
+        PupilMatchKey.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["pupil"],
+            update_fields=["province_code", "birth_year", "sound_keys", "id_keys"], batch_size=2000,
+        )
+    return len(rows)
+
+
+def match_keys_fill_missing(province_code: str) -> int:
+    """Keys for the province's pupils written in bulk (roster import) that have none yet."""
+    missing = Pupil.objects.filter(county_code__startswith=province_code, match_key__isnull=True).values_list(
+        "pk", flat=True)
+    done = 0
+    batch: list[int] = []
+    for pk in missing.iterator(chunk_size=5000):
+        batch.append(pk)
+        if len(batch) >= 5000:
+            done += match_keys_refresh(batch)
+            batch = []
+    return done + (match_keys_refresh(batch) if batch else 0)
+
+
+def province_records(province_code: str) -> list[matching.PupilKey]:
+    """Every active pupil of the province as the engine sees it (two queries, no ORM objects)."""
+    guardians: dict[int, list[str]] = {}
+    for pupil_id, number in (
+        Guardian.objects.filter(pupil__county_code__startswith=province_code, pupil__status__in=ACTIVE_STATUSES)
+        .exclude(id_number="").values_list("pupil_id", "id_number").iterator(chunk_size=20000)
+    ):
+        guardians.setdefault(pupil_id, []).append(number)
+    records = []
+    for pk, name, sex, birth, number, county, id_type in (
+        Pupil.objects.filter(county_code__startswith=province_code, status__in=ACTIVE_STATUSES)
+        .values_list("pk", "name", "sex", "birth_date", "id_number", "county_code", "id_type")
+        .iterator(chunk_size=20000)
+    ):
+        records.append(matching.PupilKey(pk, name, sex, birth, number or "", tuple(sorted(set(guardians.get(pk, ())))),
+                                          county, id_type))
+    return records
+
+
+def pupil_saved(sender, instance, raw=False, **kwargs) -> None:
+    """post_save of a pupil: its matching keys follow every save (bulk writers refresh theirs)."""
+    if not raw:
+        match_keys_refresh([instance.pk])
+
+
+def pupil_key(pupil: Pupil, guardian_ids=None) -> matching.PupilKey:
+    """The engine's view of a stored pupil (guardian IDs from the prefetched guardians)."""
+    if guardian_ids is None:
+        guardian_ids = [g.id_number for g in pupil.guardians.all()]
+    return matching.PupilKey(
+        pk=pupil.pk,
+        name=pupil.name,
+        sex=pupil.sex,
+        birth_date=pupil.birth_date,
+        id_number=pupil.id_number or "",
+        guardian_ids=tuple(sorted({g for g in guardian_ids if g})),
+        county=pupil.county_code,
+        id_type=pupil.id_type,
+    )
+
+
+def data_key(data: PupilData, *, pk: int = 0, county: str = "") -> matching.PupilKey:
+    return matching.PupilKey(
+        pk=pk,
+        name=data.name or "",
+        sex=data.sex or "",
+        birth_date=data.birth_date,
+        id_number=data.id_number or "",
+        guardian_ids=tuple(sorted({g.id_number for g in data.guardians if g.id_number})),
+        county=county,
+        id_type=data.id_type or "1",
+    )
+
+
+def case_threshold(province_code: str) -> float:
+    configured = ProvincePolicy.for_province(province_code).duplicate_case_threshold
+    return max(configured, matching.CASE_THRESHOLD) if configured else matching.CASE_THRESHOLD

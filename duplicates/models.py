@@ -1,0 +1,230 @@
+"""Duplicate detection (查重) and problem records (问题学籍).
+
+Terms of the national system, named once here:
+
+- ``DuplicateSweep`` / ``SweepPartition`` — 查重批次: a province-wide sweep, cut into
+  partitions run by Celery workers
+- ``DuplicateCase`` / ``CaseMember`` — 疑似重复学籍: two records that are probably one child,
+  for the counties of its members; resolved by 佐证 (evidence: both real), 变更 (correct key
+  fields) or 删除 (soft-delete the wrong record)
+- ``CleanPair`` — a pair ruled 佐证: never flagged again
+- ``IdentityCheckRun`` — 身份核验 against the population registry (人口信息库)
+- ``PupilMatchKey`` — the indexed matching keys of one pupil (at-entry check)
+
+A pupil with an open case or a failed identity check is a problem record (问题学籍,
+``duplicates.problems``): it blocks transfers and L→G promotion.
+"""
+
+from __future__ import annotations
+
+import pghistory
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from provinces.models import Division
+from registry.models import Pupil
+
+
+class PupilMatchKey(models.Model):
+    """Indexed matching keys of one pupil, for the at-entry candidate query (查重).
+
+    Maintained by ``duplicates.keys.match_keys_refresh``: on every save of a pupil (a
+    signal) and, for rows written in bulk, by every sweep. Guardian and ID lookups use the
+    existing indexes of ``Pupil``/``Guardian``; this table adds what they cannot: the name
+    sound keys within a birth year, and the ID-neighbour keys of IDs failing their check char.
+    """
+
+    pupil = models.OneToOneField(Pupil, primary_key=True, on_delete=models.CASCADE, related_name="match_key")
+    province_code = models.CharField(max_length=2)
+    birth_year = models.PositiveSmallIntegerField()
+    sound_keys = ArrayField(models.CharField(max_length=80), default=list)
+    id_keys = ArrayField(models.CharField(max_length=40), default=list)
+
+    class Meta:
+        db_table = "provinces_pupilmatchkey"  # moved from the provinces app; the table kept its name
+        indexes = [
+            models.Index(fields=["province_code", "birth_year"], name="matchkey_province_year"),
+            GinIndex(fields=["sound_keys"], name="matchkey_sound_gin"),
+            GinIndex(fields=["id_keys"], name="matchkey_id_gin"),
+        ]
+
+
+class DuplicateSweep(models.Model):
+    """One province-wide duplicate sweep (查重批次), cut into partitions run by Celery workers."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("进行中")
+        FINISHED = "finished", _("已完成")
+
+    province = models.ForeignKey(Division, verbose_name=_("省"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.RUNNING)
+    partitions_total = models.PositiveIntegerField(_("分区总数"))
+    partitions_done = models.PositiveIntegerField(_("已完成分区"), default=0)
+    blocks_total = models.PositiveBigIntegerField(_("分块数"), default=0)
+    pairs_scored = models.PositiveBigIntegerField(_("已比对记录对"), default=0)
+    cases_found = models.PositiveIntegerField(_("新立案件"), default=0)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(_("开始时间"), default=timezone.now)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        db_table = "provinces_duplicatesweep"  # moved from the provinces app; the table kept its name
+        verbose_name = _("查重批次")
+        verbose_name_plural = _("查重批次")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["province"], condition=models.Q(status="running"), name="one_running_sweep_per_province"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.province_id} #{self.pk}"
+
+    @property
+    def eta_seconds(self) -> int | None:
+        """Seconds left, from the pace of the partitions done so far (None before the first)."""
+        if self.status != self.Status.RUNNING or not self.partitions_done:
+            return None
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        per_partition = elapsed / self.partitions_done
+        return int(per_partition * (self.partitions_total - self.partitions_done))
+
+
+class SweepPartition(models.Model):
+    """One partition of a sweep; claimed by a conditional update, re-run on resume when stale."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待运行")
+        RUNNING = "running", _("运行中")
+        DONE = "done", _("已完成")
+
+    sweep = models.ForeignKey(DuplicateSweep, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    records = models.PositiveIntegerField(default=0)
+    blocks = models.PositiveBigIntegerField(default=0)
+    pairs_scored = models.PositiveBigIntegerField(default=0)
+    cases_found = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "provinces_sweeppartition"  # moved from the provinces app; the table kept its name
+        ordering = ["sweep", "index"]
+        constraints = [models.UniqueConstraint(fields=["sweep", "index"], name="one_row_per_sweep_partition")]
+
+
+@pghistory.track(meta={"db_table": "provinces_duplicatecaseevent"})
+class DuplicateCase(models.Model):
+    """疑似重复学籍: two records that are probably one child, for the counties of its members."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处理")
+        RESOLVED = "resolved", _("已处理")
+
+    class Resolution(models.TextChoices):
+        EVIDENCE = "evidence", _("佐证")
+        CHANGE = "change", _("变更")
+        DELETE = "delete", _("删除")
+
+    class Source(models.TextChoices):
+        ENTRY = "entry", _("录入时确认保留")
+        SWEEP = "sweep", _("全省查重")
+
+    province = models.ForeignKey(Division, verbose_name=_("省"), on_delete=models.PROTECT, related_name="+")
+    #: The pair, lower pupil id first: the open-case constraint runs on it.
+    pupil_low = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="+")
+    pupil_high = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="+")
+    members = models.ManyToManyField(Pupil, through="CaseMember", related_name="duplicate_cases")
+    score = models.FloatField(_("相似度"))
+    reasons = models.JSONField(_("理由"), default=list)
+    kind = models.CharField(_("类型"), max_length=16, blank=True)
+    source = models.CharField(_("来源"), max_length=8, choices=Source.choices)
+    sweep = models.ForeignKey(DuplicateSweep, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    entry_reason = models.CharField(_("录入理由"), max_length=500, blank=True)
+    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    resolution = models.CharField(_("处理方式"), max_length=8, choices=Resolution.choices, blank=True)
+    change_request = models.ForeignKey(
+        "changes.ChangeRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    note = models.CharField(_("处理说明"), max_length=500, blank=True)
+    evidence = models.FileField(_("佐证材料"), upload_to="duplicate-evidence/", blank=True, max_length=200)
+    evidence_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    scope_paths = (("memberships__county_code", "memberships__pupil__school"),)
+
+    class Meta:
+        db_table = "provinces_duplicatecase"  # moved from the provinces app; the table kept its name
+        verbose_name = _("疑似重复学籍")
+        verbose_name_plural = _("疑似重复学籍")
+        ordering = ["-score", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pupil_low", "pupil_high"], condition=models.Q(status="open"), name="one_open_case_per_pair"
+            ),
+            models.CheckConstraint(name="case_pair_ordered", condition=models.Q(pupil_low__lt=models.F("pupil_high"))),
+        ]
+        indexes = [models.Index(fields=["province", "status"], name="case_province_status")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.score:.2f}"
+
+
+class CaseMember(models.Model):
+    """A pupil of a case with its county at the time the case was opened."""
+
+    case = models.ForeignKey(DuplicateCase, on_delete=models.CASCADE, related_name="memberships")
+    pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="case_memberships")
+    county_code = models.CharField(max_length=6)
+
+    scope_paths = (("county_code", "pupil__school"),)
+
+    class Meta:
+        db_table = "provinces_casemember"  # moved from the provinces app; the table kept its name
+        constraints = [models.UniqueConstraint(fields=["case", "pupil"], name="one_membership_per_case_pupil")]
+        indexes = [models.Index(fields=["county_code"], name="casemember_county", opclasses=["varchar_pattern_ops"])]
+
+
+@pghistory.track(meta={"db_table": "provinces_cleanpairevent"})
+class CleanPair(models.Model):
+    """A pair ruled 佐证 (both real): never flagged again."""
+
+    pupil_low = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="+")
+    pupil_high = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(DuplicateCase, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "provinces_cleanpair"  # moved from the provinces app; the table kept its name
+        constraints = [
+            models.UniqueConstraint(fields=["pupil_low", "pupil_high"], name="one_clean_pair"),
+            models.CheckConstraint(name="clean_pair_ordered", condition=models.Q(pupil_low__lt=models.F("pupil_high"))),
+        ]
+
+
+@pghistory.track(meta={"db_table": "provinces_identitycheckrunevent"})
+class IdentityCheckRun(models.Model):
+    """身份核验: one check of the province's IDs against a population-registry extract."""
+
+    province = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    source_name = models.CharField(max_length=200, blank=True)
+    extract_rows = models.PositiveIntegerField(default=0)
+    checked = models.PositiveIntegerField(default=0)
+    passed = models.PositiveIntegerField(default=0)
+    not_found = models.PositiveIntegerField(default=0)
+    mismatched = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "provinces_identitycheckrun"  # moved from the provinces app; the table kept its name
+        ordering = ["-created_at", "-id"]

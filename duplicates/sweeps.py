@@ -1,0 +1,139 @@
+"""Province sweeps (全省查重): partitions run by Celery workers, each claimed by a conditional
+update, resumable when a worker dies, with progress for the sweep page."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import current_app, group
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.audit import acting_as
+from accounts.permissions import require_province_admin
+from duplicates.cases import create_cases, known_pairs
+from duplicates.keys import case_threshold, match_keys_fill_missing, province_records
+from duplicates.models import (
+    CleanPair,
+    DuplicateCase,
+    DuplicateSweep,
+    SweepPartition,
+)
+from kernel import matching
+from kernel.errors import Conflict, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+
+DEFAULT_PARTITIONS = 8
+STALE_AFTER = timedelta(minutes=30)
+
+
+def sweep_start(*, user, province_code: str, partitions: int = DEFAULT_PARTITIONS, dispatch: bool = True) -> DuplicateSweep:
+    """Start a province-wide sweep: one partition row per Celery task, dispatched on commit."""
+    require_province_admin(user, province_code)
+    if not 1 <= partitions <= 256:
+        raise ValidationFailed(_("分区数应在 1 到 256 之间"), code="invalid_partitions", field="partitions")
+    try:
+        with transaction.atomic(), acting_as(user):
+            sweep = DuplicateSweep.objects.create(province_id=province_code[:2], partitions_total=partitions,
+                                                  started_by=user)
+            SweepPartition.objects.bulk_create(SweepPartition(sweep=sweep, index=i) for i in range(partitions))
+            if dispatch:
+                transaction.on_commit(lambda: _dispatch(sweep.pk, list(range(partitions)), prepare=sweep.province_id))
+    except IntegrityError as exc:
+        if "one_running_sweep_per_province" in str(exc):
+            raise Conflict(_("本省已有一次查重正在进行，请等待其完成或继续该次查重"), code="sweep_running") from exc
+        raise
+    log.info("sweep %s started by %s: %s partitions", sweep.pk, user, partitions)
+    return sweep
+
+
+def _dispatch(sweep_id: int, indexes: list[int], prepare: str = "") -> None:
+    """Queue the partitions (and the key refresh) by task name: ``duplicates.tasks`` calls
+    this module, so it is not imported here."""
+    if prepare:
+        current_app.signature("duplicates.tasks.sweep_prepare_task", args=(prepare,)).delay()
+    group(current_app.signature("duplicates.tasks.sweep_partition_task", args=(sweep_id, index)) for index in indexes
+          ).apply_async()
+
+
+def sweep_resume(*, user, sweep_id: int, stale_after: timedelta = STALE_AFTER, dispatch: bool = True) -> list[int]:
+    """Re-queue a sweep's unfinished partitions; a partition claimed longer than
+    ``stale_after`` ago (its worker died) goes back to pending first. Returns the indexes."""
+    sweep = DuplicateSweep.objects.filter(pk=sweep_id).first()
+    if sweep is None:
+        raise NotFound(_("未找到该查重批次"), code="not_found")
+    require_province_admin(user, sweep.province_id)
+    if sweep.status != DuplicateSweep.Status.RUNNING:
+        raise Conflict(_("该次查重已完成，无需继续"), code="sweep_finished")
+    with transaction.atomic(), acting_as(user):
+        SweepPartition.objects.filter(
+            sweep=sweep, status=SweepPartition.Status.RUNNING, claimed_at__lt=timezone.now() - stale_after
+        ).update(status=SweepPartition.Status.PENDING, claimed_at=None)
+        indexes = list(sweep.parts.filter(status=SweepPartition.Status.PENDING).values_list("index", flat=True))
+        if dispatch and indexes:
+            transaction.on_commit(lambda: _dispatch(sweep.pk, indexes))
+    log.info("sweep %s resumed by %s: partitions %s", sweep.pk, user, indexes)
+    return indexes
+
+
+def sweep_run_partition(*, sweep_id: int, index: int, records: list[matching.PupilKey] | None = None) -> bool:
+    """Run one partition: claim it (conditional update), score its blocks, open cases for new
+    pairs, and finish the sweep when it was the last. False when someone else holds it."""
+    claimed = SweepPartition.objects.filter(
+        sweep_id=sweep_id, index=index, status=SweepPartition.Status.PENDING,
+        sweep__status=DuplicateSweep.Status.RUNNING,
+    ).update(status=SweepPartition.Status.RUNNING, claimed_at=timezone.now())
+    if not claimed:
+        return False
+    sweep = DuplicateSweep.objects.select_related("started_by").get(pk=sweep_id)
+    province = sweep.province_id
+    if records is None:
+        records = province_records(province)
+    stats = matching.SweepStats()
+    clean = {frozenset(p) for p in CleanPair.objects.filter(pupil_low__county_code__startswith=province)
+             .values_list("pupil_low", "pupil_high")}
+    matches = matching.sweep_partition(records, index, sweep.partitions_total, exclude_pairs=clean, stats=stats)
+    threshold = case_threshold(province)
+    with transaction.atomic(), acting_as(sweep.started_by, sweep=sweep.pk, partition=index):
+        part = SweepPartition.objects.select_for_update().get(sweep_id=sweep_id, index=index)
+        if part.status != SweepPartition.Status.RUNNING:  # re-claimed after we were thought dead
+            return False
+        known = known_pairs(province)
+        found = [((m.a_pk, m.b_pk), m.score, list(m.reasons), m.kind) for m in matches
+                 if m.score >= threshold and (m.a_pk, m.b_pk) not in known]
+        created = create_cases(province, found, source=DuplicateCase.Source.SWEEP, sweep=sweep)
+        SweepPartition.objects.filter(pk=part.pk).update(
+            status=SweepPartition.Status.DONE, finished_at=timezone.now(), records=stats.records,
+            blocks=stats.blocks, pairs_scored=stats.pairs_scored, cases_found=created,
+        )
+        DuplicateSweep.objects.filter(pk=sweep_id).update(
+            partitions_done=F("partitions_done") + 1, blocks_total=F("blocks_total") + stats.blocks,
+            pairs_scored=F("pairs_scored") + stats.pairs_scored, cases_found=F("cases_found") + created,
+        )
+    _finish_if_done(sweep_id)
+    log.info("sweep %s partition %s: %s records, %s pairs, %s new cases", sweep_id, index, stats.records,
+             stats.pairs_scored, created)
+    return True
+
+
+def _finish_if_done(sweep_id: int) -> None:
+    unfinished = SweepPartition.objects.filter(sweep_id=sweep_id).exclude(status=SweepPartition.Status.DONE)
+    if not unfinished.exists():
+        DuplicateSweep.objects.filter(pk=sweep_id, status=DuplicateSweep.Status.RUNNING).update(
+            status=DuplicateSweep.Status.FINISHED, finished_at=timezone.now())
+
+
+def sweep_run_inline(*, user, province_code: str, partitions: int = DEFAULT_PARTITIONS) -> DuplicateSweep:
+    """A whole sweep in this process (``sweep_duplicates --inline``): the records are read once."""
+    match_keys_fill_missing(province_code)
+    sweep = sweep_start(user=user, province_code=province_code, partitions=partitions, dispatch=False)
+    records = province_records(province_code)
+    for index in range(partitions):
+        sweep_run_partition(sweep_id=sweep.pk, index=index, records=records)
+    sweep.refresh_from_db()
+    return sweep
