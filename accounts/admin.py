@@ -1,6 +1,14 @@
 from django.contrib import admin
 
 from accounts.models import ApiToken, Membership
+from accounts.scope import restrict
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """Admin lists go through the same scope function as every other read."""
+
+    def get_queryset(self, request):
+        return restrict(super().get_queryset(request), request.user)
 
 
 @admin.register(Membership)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership
-from kernel.errors import Forbidden
+from accounts.scope import scope_of
+from kernel.errors import Forbidden, ValidationFailed
+from schools.models import School
 
 Role = Membership.Role
 
@@ -81,3 +83,16 @@ def level_of(user) -> str | None:
     """"school", "county", "city" or "province" (``None`` without a unit)."""
     membership = membership_of(user)
     return membership.level if membership is not None else None
+
+
+def school_for_write(*, user, school_code: str) -> School:
+    """The school a user may write pupils into, by its code; refuses schools out of scope."""
+    scope = scope_of(user)
+    school = School.objects.select_related("county").filter(code=school_code).first()
+    if school is None or scope is None or not scope.covers_school(school):
+        raise ValidationFailed(
+            _("学校标识码“%(code)s”不存在或不在您的管理范围内") % {"code": school_code},
+            code="school_out_of_scope",
+            field="school_code",
+        )
+    return school

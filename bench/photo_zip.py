@@ -104,7 +104,7 @@ def setup_world(n: int):
 
 
 def build_zip(pupils, bad_share: float) -> tuple[bytes, int]:
-    from tests.photo_factory import make_image, make_photo
+    from tests.photos.factory import make_image, make_photo
 
     rng = random.Random(7)
     goods = []
@@ -164,14 +164,14 @@ def worker_rss(process) -> int:
 def run_celery(school, user, data: bytes, workers: int) -> dict:
     from django.core.files.base import ContentFile
 
-    from schools import photos
-    from schools.photo_tasks import photo_import_run
+    from photos import imports
+    from photos.tasks import photo_import_run
 
     worker = start_worker(workers)
     try:
         peak = 0
         started = time.perf_counter()
-        job = photos.photo_bulk_start(user=user, school=school, upload=ContentFile(data, name="school.zip"),
+        job = imports.photo_bulk_start(user=user, school=school, upload=ContentFile(data, name="school.zip"),
                                       enqueue=False)
         photo_import_run.delay(job.pk)
         while True:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("registry.urls")),
     path("schools/", include("schools.urls")),
+    path("schools/", include("photos.urls")),
     path("transfers/", include("transfers.urls")),
     path("changes/", include("changes.urls")),
     path("province/", include("duplicates.urls")),

@@ -1,16 +1,9 @@
 from django.contrib import admin
 from import_export.admin import ImportExportMixin
 
-from accounts.scope import restrict
+from accounts.admin import ScopedAdmin
 from registry.models import CodeItem, Guardian, HistoryEntry, Pupil
 from schools.roster_resources import RosterResource
-
-
-class ScopedAdmin(admin.ModelAdmin):
-    """Admin lists go through the same scope function as every other read."""
-
-    def get_queryset(self, request):
-        return restrict(super().get_queryset(request), request.user)
 
 
 class GuardianInline(admin.TabularInline):

@@ -16,7 +16,7 @@ NAV = [
     ("changes:dropouts", _("控辍保学"), {"county", "city", "province"}),
     ("changes:promotion", _("升级"), {"province"}),
     ("schools:roster_import", _("花名册"), None),
-    ("schools:photo_upload", _("照片"), {"school"}),
+    ("photos:photo_upload", _("照片"), {"school"}),
     ("duplicates:cases", _("问题学籍"), {"county", "city", "province"}),
     ("duplicates:sweeps", _("查重"), {"province"}),
     ("overdue", _("超期报告"), {"county", "city", "province"}),

@@ -10,8 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import acting_as
 from accounts.models import Membership
-from accounts.permissions import require_role
-from accounts.scope import scope_of
+from accounts.permissions import require_role, school_for_write
 from duplicates import entry
 from kernel import identity
 from kernel.errors import BusinessRefused, ValidationFailed
@@ -22,19 +21,6 @@ from registry.records import PupilData
 from registry.validation import has_resident_id, pupil_problems
 from schools.classes import class_for
 from schools.models import School
-
-
-def school_for_write(*, user, school_code: str) -> School:
-    """The school a user may write pupils into, by its code; refuses schools out of scope."""
-    scope = scope_of(user)
-    school = School.objects.select_related("county").filter(code=school_code).first()
-    if school is None or scope is None or not scope.covers_school(school):
-        raise ValidationFailed(
-            _("学校标识码“%(code)s”不存在或不在您的管理范围内") % {"code": school_code},
-            code="school_out_of_scope",
-            field="school_code",
-        )
-    return school
 
 
 def active_holder_of(id_number: str, *, exclude_pk: int | None = None) -> Pupil | None:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from registry.admin import ScopedAdmin
+from accounts.admin import ScopedAdmin
 from schools.models import School, SchoolClass
 
 

@@ -36,8 +36,6 @@ def school_get(request, code: str):
     return _out(get_in_scope(School.objects.all(), request.user, code=code))
 
 
-from schools.photo_api import router as photo_router  # noqa: E402
 from schools.roster_api import router as roster_router  # noqa: E402
 
 router.add_router("", roster_router)
-router.add_router("", photo_router)

@@ -60,7 +60,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import audit
 from accounts.audit import acting_as
 from accounts.models import Membership
-from accounts.permissions import require_role
+from accounts.permissions import require_role, school_for_write
 from accounts.scope import get_in_scope, restrict, scope_of
 from duplicates import entry
 from duplicates.keys import match_keys_refresh
@@ -70,7 +70,7 @@ from provinces.models import Division
 from registry import codes, nohukou
 from registry.models import ACTIVE_STATUSES, Guardian, HistoryEntry, Pupil
 from registry.records import GuardianData, PupilData
-from registry.services import id_held_elsewhere_error, school_for_write
+from registry.services import id_held_elsewhere_error
 from registry.validation import has_resident_id, pupil_problems
 from schools.models import GRADE_NAMES, RosterExport, RosterImport, School, SchoolClass
 

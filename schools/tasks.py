@@ -1,4 +1,4 @@
 """Celery tasks of the schools app (autodiscovered): one import line per feature."""
 
-from schools.photo_tasks import *  # noqa
+from photos.tasks import *  # noqa
 from schools.roster_tasks import *  # noqa

@@ -1,6 +1,6 @@
-"""School-facing pages: roster import/export (花名册) and photos (照片)."""
+"""School-facing pages: roster import/export (花名册)."""
 
-from schools import photo_urls, roster_urls
+from schools import roster_urls
 
 app_name = "schools"
-urlpatterns = roster_urls.urlpatterns + photo_urls.urlpatterns
+urlpatterns = roster_urls.urlpatterns

@@ -7,11 +7,12 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from accounts.permissions import school_for_write
 from kernel.errors import ValidationFailed
+from photos import imports, reports, single
+from photos.models import PhotoImport
 from registry.selectors import pupil_get
-from registry.services import school_for_write
-from schools import photos
-from schools.models import PhotoImport, School
+from schools.models import School
 
 router = Router(tags=["photos"])
 
@@ -77,7 +78,7 @@ def _job_out(job: PhotoImport) -> dict:
 @router.post("/pupils/{national_number}/photo", response=PhotoOut)
 def photo_upload(request, national_number: str, file: UploadedFile = File(...)):
     pupil = pupil_get(request.user, national_number)
-    result = photos.photo_upload(user=request.user, pupil=pupil, data=photos.read_capped(file))
+    result = single.photo_upload(user=request.user, pupil=pupil, data=single.read_capped(file))
     v = result.verdict
     return {
         "national_number": pupil.national_number, "unchanged": result.unchanged,
@@ -88,8 +89,8 @@ def photo_upload(request, national_number: str, file: UploadedFile = File(...)):
 
 @router.get("/pupils/{national_number}/photo")
 def photo_download(request, national_number: str):
-    pupil = photos.pupil_photo_get(user=request.user, national_number=national_number)
-    response = FileResponse(photos.photo_open(pupil), content_type="image/jpeg")
+    pupil = single.pupil_photo_get(user=request.user, national_number=national_number)
+    response = FileResponse(single.photo_open(pupil), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=300"
     return response
 
@@ -97,15 +98,15 @@ def photo_download(request, national_number: str):
 @router.post("/photos/imports", response={202: PhotoImportOut})
 def photo_import_start(request, file: UploadedFile = File(...), school: str = Form("")):
     target = _school_of(request.user, school)
-    job = photos.photo_bulk_start(user=request.user, school=target, upload=file, file_name=file.name or "")
+    job = imports.photo_bulk_start(user=request.user, school=target, upload=file, file_name=file.name or "")
     return Status(202, _job_out(job))
 
 
 @router.get("/photos/imports/{job_id}", response=PhotoImportDetail)
 def photo_import_detail(request, job_id: int, status: str = "", offset: int = 0, limit: int = 1000):
-    job = photos.photo_import_get(user=request.user, job_id=job_id)
+    job = imports.photo_import_get(user=request.user, job_id=job_id)
     limit = max(1, min(limit, 5000))
-    entries = photos.photo_import_entries(user=request.user, job=job, status=status).order_by("index")
+    entries = imports.photo_import_entries(user=request.user, job=job, status=status).order_by("index")
     out = _job_out(job)
     out["entries"] = [
         {"index": e.index, "entry": e.entry, "status": e.status, "code": e.code, "message": e.message,
@@ -117,15 +118,15 @@ def photo_import_detail(request, job_id: int, status: str = "", offset: int = 0,
 
 @router.get("/photos/imports/{job_id}/report.csv")
 def photo_import_report_csv(request, job_id: int):
-    job = photos.photo_import_get(user=request.user, job_id=job_id)
-    body = photos.report_as_csv(photos.photo_import_report(user=request.user, job=job))
+    job = imports.photo_import_get(user=request.user, job_id=job_id)
+    body = reports.report_as_csv(reports.photo_import_report(user=request.user, job=job))
     return _download(body, "text/csv; charset=utf-8", f"photo-import-{job.pk}.csv")
 
 
 @router.get("/photos/imports/{job_id}/report.xlsx")
 def photo_import_report_xlsx(request, job_id: int):
-    job = photos.photo_import_get(user=request.user, job_id=job_id)
-    body = photos.report_as_xlsx(photos.photo_import_report(user=request.user, job=job))
+    job = imports.photo_import_get(user=request.user, job_id=job_id)
+    body = reports.report_as_xlsx(reports.photo_import_report(user=request.user, job=job))
     return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      f"photo-import-{job.pk}.xlsx")
 

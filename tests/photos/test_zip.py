@@ -17,7 +17,7 @@ if not settings.configured and "DJANGO_SETTINGS_MODULE" not in os.environ:
     settings.configure(USE_I18N=False)  # lazy Chinese messages render as written
 
 from kernel.identity import id_check_char  # noqa: E402
-from schools.photo_zip import (  # noqa: E402
+from photos.archive import (  # noqa: E402
     PhotoNameRefused,
     ZipEntryRefused,
     ZipLimits,
@@ -25,7 +25,7 @@ from schools.photo_zip import (  # noqa: E402
     iter_zip_entries,
     parse_photo_name,
 )
-from tests.photo_factory import make_photo, make_zeros_zip, make_zip, patch_headers  # noqa: E402
+from tests.photos.factory import make_photo, make_zeros_zip, make_zip, patch_headers  # noqa: E402
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PHOTO = make_photo()

@@ -10,10 +10,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from kernel.errors import Forbidden, NotFound
+from photos import single
 from provinces.models import ProvincePolicy
 from registry.models import Pupil
-from schools import photos
-from tests.photo_factory import make_image, make_photo
+from tests.photos.factory import make_image, make_photo
 
 GOOD = make_photo()
 
@@ -26,7 +26,7 @@ def media(settings, tmp_path):
 
 def test_accepted_photo_is_stored_under_a_name_from_the_record(world):
     pupil = world.pupils["a1"]
-    result = photos.photo_upload(user=world["a1"].operator, pupil=pupil, data=GOOD)
+    result = single.photo_upload(user=world["a1"].operator, pupil=pupil, data=GOOD)
     assert not result.unchanged
     assert re.fullmatch(rf"photos/440106/{pupil.national_number}/[0-9a-f]{{12}}\.jpg", result.name)
     assert default_storage.open(result.name).read() == GOOD
@@ -38,12 +38,12 @@ def test_accepted_photo_is_stored_under_a_name_from_the_record(world):
 
 def test_refused_photo_is_not_stored_and_says_every_broken_rule(world):
     pupil = world.pupils["a1"]
-    with pytest.raises(photos.PhotoRefused) as exc:
-        photos.photo_upload(user=world["a1"].operator, pupil=pupil, data=make_photo(100, 160, mode="L"))
+    with pytest.raises(single.PhotoRefused) as exc:
+        single.photo_upload(user=world["a1"].operator, pupil=pupil, data=make_photo(100, 160, mode="L"))
     codes = [p["code"] for p in exc.value.details["problems"]]
     assert set(codes) >= {"photo_too_small", "photo_aspect", "photo_grayscale"}
     assert exc.value.field == "photo" and exc.value.details["normalizable"] is False
-    rules = {r["key"]: r["state"] for r in photos.rules_report(exc.value.verdict)}
+    rules = {r["key"]: r["state"] for r in single.rules_report(exc.value.verdict)}
     assert rules["pixels"] == rules["shape"] == rules["colour"] == "refused" and rules["format"] == "ok"
     pupil.refresh_from_db()
     assert not pupil.photo and not default_storage.exists("photos")
@@ -51,9 +51,9 @@ def test_refused_photo_is_not_stored_and_says_every_broken_rule(world):
 
 def test_same_photo_twice_is_unchanged_without_a_new_version(world):
     pupil = world.pupils["a1"]
-    photos.photo_upload(user=world["a1"].operator, pupil=pupil, data=GOOD)
+    single.photo_upload(user=world["a1"].operator, pupil=pupil, data=GOOD)
     events = Pupil.pgh_event_model.objects.filter(pgh_obj=pupil).count()
-    again = photos.photo_upload(user=world["a1"].operator, pupil=pupil, data=GOOD)
+    again = single.photo_upload(user=world["a1"].operator, pupil=pupil, data=GOOD)
     assert again.unchanged
     assert Pupil.pgh_event_model.objects.filter(pgh_obj=pupil).count() == events
 
@@ -61,28 +61,28 @@ def test_same_photo_twice_is_unchanged_without_a_new_version(world):
 def test_province_policy_sets_the_photo_rules(world):
     ProvincePolicy.objects.create(province=world.province, photo_max_bytes=10 * 1024, photo_min_width=300,
                                   photo_min_height=369, photo_background_refuses=True)
-    policy = photos.photo_policy_for(world.school_a1)
+    policy = single.photo_policy_for(world.school_a1)
     assert (policy.max_bytes, policy.min_width, policy.min_height, policy.background_refuses) == (10240, 300, 369, True)
-    with pytest.raises(photos.PhotoRefused) as exc:
-        photos.photo_upload(user=world["a1"].operator, pupil=world.pupils["a1"], data=make_photo(color=(230, 230, 230)))
+    with pytest.raises(single.PhotoRefused) as exc:
+        single.photo_upload(user=world["a1"].operator, pupil=world.pupils["a1"], data=make_photo(color=(230, 230, 230)))
     codes = {p["code"] for p in exc.value.details["problems"]}
     assert {"photo_too_large", "photo_too_small", "photo_background"} <= codes
     # the neighbour province keeps the national defaults
-    assert photos.photo_policy_for(world.school_x).max_bytes == 60 * 1024
+    assert single.photo_policy_for(world.school_x).max_bytes == 60 * 1024
 
 
 def test_another_school_cannot_attach_a_photo(world):
     with pytest.raises(NotFound):
-        photos.photo_upload(user=world["b1"].operator, pupil=world.pupils["a1"], data=GOOD)
+        single.photo_upload(user=world["b1"].operator, pupil=world.pupils["a1"], data=GOOD)
     with pytest.raises(Forbidden):
-        photos.photo_upload(user=world["a1"].approver, pupil=world.pupils["a1"], data=GOOD)
+        single.photo_upload(user=world["a1"].approver, pupil=world.pupils["a1"], data=GOOD)
 
 
 def test_inactive_pupil_gets_no_new_photo(world):
     pupil = world.pupils["a1"]
     Pupil.objects.filter(pk=pupil.pk).update(status="graduated")
     with pytest.raises(Exception) as exc:
-        photos.photo_upload(user=world["a1"].operator, pupil=pupil, data=GOOD)
+        single.photo_upload(user=world["a1"].operator, pupil=pupil, data=GOOD)
     assert exc.value.code == "photo_pupil_inactive"
 
 
@@ -174,6 +174,6 @@ def test_normalized_post_is_checked_like_any_upload(world, login):
 def test_photo_panel_include_renders(world, login):
     from django.template.loader import render_to_string
 
-    html = render_to_string("schools/photo_panel.html", {"pupil": world.pupils["a1"],
+    html = render_to_string("photos/panel.html", {"pupil": world.pupils["a1"],
                                                           "membership": world["a1"].operator.membership})
     assert "上传/更换照片" in html and "尚无照片" in html

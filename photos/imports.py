@@ -1,36 +1,26 @@
-"""Pupil photos (学生照片): single upload and bulk ZIP import (照片批量导入).
+"""Bulk photo import (照片批量导入): one ZIP per class, grade or school.
 
-Services (keyword-only, acting user first) hold every rule; views, the API, the Celery
-tasks and the ``import_photos`` command only call them.
-
-- ``photo_upload`` judges one file (``schools.photo_rules``) and stores it only when it
-  passes. The stored name is derived from the pupil, never from user input:
-  ``photos/<county>/<national number>/<sha256[:12]>.jpg``. A new photo replaces
-  ``Pupil.photo``; the old file stays in storage and the change is in the pupil's audit
-  (pghistory) and history in words (``record_event``).
-- A bulk import runs in three steps: ``photo_bulk_start`` (request: checks the upload and
-  the archive's directory, stores the ZIP, queues the job), ``photo_import_plan`` (one
-  task: a row per entry, names parsed and matched to pupils *of the uploading school
-  only*, the same pupil twice refuses both entries), then ``photo_import_chunk`` for slices
-  of the matched entries in parallel (judge, store, attach), and ``photo_import_finish``
-  claimed by whichever chunk ends last.
-- Rerunning a ZIP is harmless: a photo whose content hash equals the pupil's current
-  photo is accepted as "unchanged" without a new version.
+``photo_bulk_start`` (request: checks the upload and the archive's directory, stores the
+ZIP, queues the job), ``photo_import_plan`` (one task: a row per entry, names parsed and
+matched to pupils *of the uploading school only*, the same pupil twice refuses both
+entries), then ``photo_import_chunk`` for slices of the matched entries in parallel
+(judge, store, attach), and ``photo_import_finish`` claimed by whichever chunk ends last.
+Rerunning a ZIP is harmless: a photo whose content hash equals the pupil's current photo
+is accepted as "unchanged" without a new version.
 """
+
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import os
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
+from celery import current_app
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
@@ -39,177 +29,50 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import acting_as
-from accounts.models import Membership
-from accounts.permissions import require_role
+from accounts.permissions import require_role, school_for_write
 from accounts.scope import get_in_scope, restrict
 from kernel.errors import BusinessRefused, NotFound, ValidationFailed
-from provinces.models import ProvincePolicy
-from registry.history import history_entry, record_event
-from registry.models import ACTIVE_STATUSES, HistoryEntry, Pupil
-from registry.services import school_for_write
-from schools.models import PhotoImport, PhotoImportEntry, School
-from schools.photo_rules import (  # noqa: F401 - re-exported for views
-    PhotoPolicy,
-    PhotoVerdict,
-    can_normalize,
-    check_photo,
-    normalize_photo,
-    sniff_format,
-)
-from schools.photo_zip import (
+from photos.archive import (
     PhotoNameRefused,
     ZipEntryRefused,
     iter_zip_entries,
     parse_photo_name,
     zip_entries_at,
 )
+from photos.models import PhotoImport, PhotoImportEntry
+from photos.rules import (
+    PhotoPolicy,
+    can_normalize,
+    check_photo,
+    normalize_photo,
+)
+from photos.single import (
+    WRITE_ROLES,
+    _same_photo,
+    _save_file,
+    join_messages,
+    message_text,
+    photo_policy_for,
+    photo_storage_name,
+    photo_upload,
+)
+from registry.history import history_entry
+from registry.models import ACTIVE_STATUSES, HistoryEntry, Pupil
+from schools.models import School
 
 log = logging.getLogger(__name__)
 
 #: Matched entries per chunk task: big enough that reopening the ZIP is noise, small
 #: enough that progress moves and two workers share the work.
 CHUNK_SIZE = 200
-WRITE_ROLES = (Membership.Role.OPERATOR, Membership.Role.ADMIN)
 Status = PhotoImportEntry.Status
-
-# Rules shown one by one on the single-upload page, with the codes that break each.
-RULES: tuple[tuple[str, Any, frozenset[str]], ...] = (
-    ("format", _("JPG格式（按文件内容判断）"), frozenset({"photo_not_jpeg", "photo_upload_too_large"})),
-    ("readable", _("文件完整、可读取"), frozenset({"photo_corrupt", "photo_bomb"})),
-    ("colour", _("彩色照片（非黑白、非CMYK）"), frozenset({"photo_grayscale", "photo_cmyk"})),
-    ("pixels", _("像素不小于最低要求"), frozenset({"photo_too_small"})),
-    ("shape", _("竖版，宽高比26:32"), frozenset({"photo_not_portrait", "photo_aspect"})),
-    ("bytes", _("文件大小低于上限"), frozenset({"photo_too_large"})),
-    ("background", _("淡蓝色背景"), frozenset({"photo_background"})),
-)
-
-
-class PhotoRefused(ValidationFailed):
-    """A photo breaks one or more rules; ``verdict`` says which (all of them at once)."""
-
-    default_code = "photo_refused"
-
-    def __init__(self, verdict: PhotoVerdict) -> None:
-        first = verdict.problems[0]
-        super().__init__(
-            _join(p.message for p in verdict.problems),
-            code=first.code,
-            field="photo",
-            details={
-                "problems": [{"code": p.code, "message": str(p.message)} for p in verdict.problems],
-                "warnings": [{"code": p.code, "message": str(p.message)} for p in verdict.warnings],
-                "normalizable": can_normalize(verdict),
-            },
-        )
-        self.verdict = verdict
-
-
-@dataclass
-class PhotoResult:
-    pupil: Pupil
-    verdict: PhotoVerdict
-    name: str
-    unchanged: bool = False
-    rules: list[dict] = field(default_factory=list)
-
-
-# ---------------------------------------------------------------------------- policy and names
-
-
-def photo_policy_for(school: School) -> PhotoPolicy:
-    """The photo rules of the school's province (``ProvincePolicy`` photo fields)."""
-    policy = ProvincePolicy.for_province(school.county_id)
-    return PhotoPolicy(
-        max_bytes=policy.photo_max_bytes,
-        min_width_px=policy.photo_min_width,
-        min_height_px=policy.photo_min_height,
-        aspect_tolerance=policy.photo_aspect_tolerance,
-        background_refuses=policy.photo_background_refuses,
-    )
-
-
-def photo_storage_name(pupil: Pupil, digest: str) -> str:
-    """Where a pupil's photo lives: derived from the record and the content, never from input."""
-    return f"photos/{pupil.county_code}/{pupil.national_number}/{digest[:12]}.jpg"
-
-
-def _same_photo(pupil: Pupil, digest: str) -> bool:
-    return bool(pupil.photo) and os.path.basename(pupil.photo.name).startswith(digest[:12])
-
-
-def _save_file(name: str, data: bytes) -> str:
-    """Content-addressed: an existing file under the name has the same bytes."""
-    if default_storage.exists(name):
-        return name
-    return default_storage.save(name, ContentFile(data))
-
-
-def rules_report(verdict: PhotoVerdict) -> list[dict]:
-    """The verdict per rule for the upload page: ok / refused / warning, with the messages."""
-    rows = []
-    for key, label, codes in RULES:
-        refused = [str(p.message) for p in verdict.problems if p.code in codes]
-        warned = [str(p.message) for p in verdict.warnings if p.code in codes]
-        state = "refused" if refused else "warning" if warned else "ok"
-        rows.append({"key": key, "label": label, "state": state, "messages": refused or warned})
-    return rows
-
-
-# ---------------------------------------------------------------------------- single upload
-
-
-def photo_upload(*, user, pupil: Pupil, data: bytes, normalized: bool = False) -> PhotoResult:
-    """Judge one photo and, when it passes, make it the pupil's photo (单张上传).
-
-    Refuses with ``PhotoRefused`` (every broken rule at once); a photo identical to the
-    current one is accepted as unchanged without a new version.
-    """
-    require_role(user, *WRITE_ROLES)
-    pupil = get_in_scope(Pupil.objects.select_related("school"), user, pk=pupil.pk)
-    _require_active(pupil)
-    verdict = check_photo(data, photo_policy_for(pupil.school))
-    if not verdict.ok:
-        log.info("photo refused for %s by %s: %s", pupil.national_number, user, verdict.codes)
-        raise PhotoRefused(verdict)
-    digest = hashlib.sha256(data).hexdigest()
-    name = photo_storage_name(pupil, digest)
-    if _same_photo(pupil, digest):
-        return PhotoResult(pupil=pupil, verdict=verdict, name=pupil.photo.name, unchanged=True,
-                           rules=rules_report(verdict))
-    stored = _save_file(name, data)
-    with transaction.atomic(), acting_as(user, action="photo_upload"):
-        locked = Pupil.objects.select_for_update().get(pk=pupil.pk)
-        unchanged = _same_photo(locked, digest)
-        if not unchanged:
-            _attach(locked, stored, digest, user=user, via="normalized" if normalized else "upload")
-    log.info("photo stored for %s by %s: %s", pupil.national_number, user, stored)
-    pupil.refresh_from_db()
-    return PhotoResult(pupil=pupil, verdict=verdict, name=pupil.photo.name, unchanged=unchanged,
-                       rules=rules_report(verdict))
-
-
-def photo_preview_normalized(*, user, pupil: Pupil, data: bytes) -> bytes:
-    """自动规范化 of an uploaded photo, for the user to look at before storing it."""
-    require_role(user, *WRITE_ROLES)
-    pupil = get_in_scope(Pupil.objects.select_related("school"), user, pk=pupil.pk)
-    return normalize_photo(data, photo_policy_for(pupil.school))
-
-
-def _require_active(pupil: Pupil) -> None:
-    if pupil.status not in ACTIVE_STATUSES:
-        raise BusinessRefused(
-            format_lazy(_("学生{name}当前学籍状态为“{status}”，不能更换照片"),
-                        name=pupil.name, status=pupil.get_status_display()),
-            code="photo_pupil_inactive",
-        )
-
 
 def _photo_event(job: PhotoImport, row: PhotoImportEntry, old: str, digest: str, user) -> HistoryEntry:
     """The history entry ``_attach`` writes via ``record_event``, built for a bulk insert."""
     return history_entry(
         pupil_id=row.pupil_id,
         kind="photo_changed",
-        summary=_text(_("更换学生照片") if old else _("上传学生照片")),
+        summary=message_text(_("更换学生照片") if old else _("上传学生照片")),
         data={"old": old, "new": row.photo, "sha256": digest, "via": "bulk", "entry": row.entry, "job": job.pk},
         school_id=job.school_id,
         user=user,
@@ -234,35 +97,6 @@ def _update_values(model, columns: tuple[str, ...], values: list[tuple], *, extr
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [item for row in values for item in row])
-
-
-def _attach(pupil: Pupil, name: str, digest: str, *, user, via: str, entry: str = "") -> None:
-    """Point the (locked) pupil at a stored photo; the old file stays, history says so."""
-    old = pupil.photo.name if pupil.photo else ""
-    Pupil.objects.filter(pk=pupil.pk).update(photo=name, updated_at=timezone.now())
-    summary = _("更换学生照片") if old else _("上传学生照片")
-    record_event(
-        pupil,
-        kind="photo_changed",
-        summary=summary,
-        user=user,
-        data={"old": old, "new": name, "sha256": digest, "via": via, "entry": entry},
-    )
-
-
-def pupil_photo_get(*, user, national_number: str) -> Pupil:
-    """The pupil whose photo the user asks for; ``NotFound`` out of scope or without photo."""
-    from registry.selectors import pupil_get
-
-    pupil = pupil_get(user, national_number)
-    if not pupil.photo:
-        raise NotFound(_("该学生尚无照片"), code="photo_missing")
-    return pupil
-
-
-def photo_open(pupil: Pupil) -> IO[bytes]:
-    """The stored photo file of a pupil the caller already fetched through the scope."""
-    return default_storage.open(pupil.photo.name, "rb")
 
 
 # ---------------------------------------------------------------------------- bulk: start
@@ -302,9 +136,8 @@ def photo_bulk_start(*, user, school: School, upload, file_name: str = "", enque
             total=total,
         )
         if enqueue:
-            from schools.photo_tasks import photo_import_run
-
-            transaction.on_commit(lambda: photo_import_run.delay(job.pk))
+            # Queued by name: photos.tasks calls this module.
+            transaction.on_commit(lambda: current_app.signature("photos.import_run", args=(job.pk,)).delay())
     log.info("photo import %s queued by %s for %s: %s entries", job.pk, user, school.code, total)
     return job
 
@@ -367,12 +200,12 @@ def _plan_row(job: PhotoImport, index: int, zentry) -> PhotoImportEntry:
     row = PhotoImportEntry(job=job, index=index, entry=zentry.name[:500])
     if zentry.status != "ok":
         row.status = Status.IGNORED if zentry.status == "ignored" else Status.REFUSED
-        row.code, row.message = zentry.code, _text(zentry.message)
+        row.code, row.message = zentry.code, message_text(zentry.message)
         return row
     try:
         row.key = parse_photo_name(zentry.name)
     except PhotoNameRefused as exc:
-        row.status, row.code, row.message = Status.REFUSED, exc.code, _text(exc.message)
+        row.status, row.code, row.message = Status.REFUSED, exc.code, message_text(exc.message)
     return row
 
 
@@ -431,12 +264,12 @@ def _match_pupils(job: PhotoImport, rows: list[PhotoImportEntry]) -> None:
 
 
 def _refuse(row: PhotoImportEntry, code: str, message: Any) -> None:
-    row.status, row.code, row.message = Status.REFUSED, code, _text(message)
+    row.status, row.code, row.message = Status.REFUSED, code, message_text(message)
 
 
 def _fail(job: PhotoImport, code: str, message: Any) -> None:
     PhotoImport.objects.filter(pk=job.pk).update(
-        state=PhotoImport.State.FAILED, error_code=code, error_message=_text(message)[:300], finished_at=timezone.now()
+        state=PhotoImport.State.FAILED, error_code=code, error_message=message_text(message)[:300], finished_at=timezone.now()
     )
     log.warning("photo import %s failed: %s", job.pk, code)
 
@@ -483,16 +316,16 @@ def _judge_and_store(row: PhotoImportEntry, zentry, policy: PhotoPolicy) -> str 
     verdict = check_photo(data, policy)
     row.warnings = [{"code": p.code, "message": str(p.message)} for p in verdict.warnings]
     if not verdict.ok:
-        _refuse(row, verdict.problems[0].code, _join(p.message for p in verdict.problems))
+        _refuse(row, verdict.problems[0].code, join_messages(p.message for p in verdict.problems))
         row.normalizable = can_normalize(verdict)
         return None
     digest = hashlib.sha256(data).hexdigest()
     row.status = Status.ACCEPTED
     if _same_photo(row.pupil, digest):
-        row.code, row.message, row.photo = "photo_unchanged", _text(_("与该学生现有照片相同，无需重复保存")), row.pupil.photo.name
+        row.code, row.message, row.photo = "photo_unchanged", message_text(_("与该学生现有照片相同，无需重复保存")), row.pupil.photo.name
         return None
     row.photo = _save_file(photo_storage_name(row.pupil, digest), data)
-    row.code, row.message = "photo_accepted", _text(_("已接收"))
+    row.code, row.message = "photo_accepted", message_text(_("已接收"))
     return digest
 
 
@@ -507,7 +340,7 @@ def _commit_chunk(job: PhotoImport, rows: list[PhotoImportEntry], digests: dict[
     for row in attach:
         pupil = locked[row.pupil_id]
         if _same_photo(pupil, digests[row.pk]):
-            row.code, row.message = "photo_unchanged", _text(_("与该学生现有照片相同，无需重复保存"))
+            row.code, row.message = "photo_unchanged", message_text(_("与该学生现有照片相同，无需重复保存"))
         else:
             changes.append((row, pupil.photo.name if pupil.photo else ""))
     if changes:
@@ -518,7 +351,7 @@ def _commit_chunk(job: PhotoImport, rows: list[PhotoImportEntry], digests: dict[
         if row.status == Status.PENDING:  # the entry vanished from the archive
             _refuse(row, "zip_entry_missing", _("压缩包中找不到该文件，请重新上传"))
         if row.warnings and row.status == Status.ACCEPTED:
-            row.message = f"{row.message}（{_text(_('提示'))}：{'；'.join(w['message'] for w in row.warnings)}）"
+            row.message = f"{row.message}（{message_text(_('提示'))}：{'；'.join(w['message'] for w in row.warnings)}）"
         row.message = row.message[:500]
     _update_values(
         PhotoImportEntry,
@@ -581,7 +414,7 @@ def photo_entry_normalize(*, user, entry: PhotoImportEntry) -> PhotoImportEntry:
     with transaction.atomic(), acting_as(user, action="photo_entry_normalize", job=entry.job_id):
         claimed = PhotoImportEntry.objects.filter(pk=entry.pk, status=Status.REFUSED).update(
             status=Status.ACCEPTED, code="photo_normalized", photo=result.name, normalizable=False,
-            message=_text(_("已自动规范化后接收")),
+            message=message_text(_("已自动规范化后接收")),
         )
         if claimed:
             PhotoImport.objects.filter(pk=entry.job_id).update(
@@ -607,76 +440,3 @@ def _entry_bytes(entry: PhotoImportEntry) -> bytes:
     raise NotFound(_("压缩包中找不到该文件"), code="zip_entry_missing")
 
 
-# ---------------------------------------------------------------------------- report
-
-
-REPORT_COLUMNS = ("entry", "status", "code", "message", "national_number", "name")
-
-
-def photo_import_report(*, user, job: PhotoImport) -> list[dict[str, str]]:
-    """One row per entry, in ZIP order: entry, status, code, message (+ pupil when matched)."""
-    entries = photo_import_entries(user=user, job=job).order_by("index")
-    return [
-        {"entry": e.entry, "status": e.status, "code": e.code, "message": e.message,
-         "national_number": e.national_number, "name": e.pupil_name}
-        for e in entries.iterator(chunk_size=2000)
-    ]
-
-
-def _text(message: Any) -> str:
-    return str(message)
-
-
-def _join(messages) -> str:
-    return "；".join(str(m) for m in messages)
-
-
-
-
-def read_capped(upload, limit: int | None = None) -> bytes:
-    """At most ``limit + 1`` bytes of an uploaded file: enough for ``check_photo`` to refuse."""
-    limit = limit or PhotoPolicy().max_upload_bytes
-    upload.seek(0)
-    return upload.read(limit + 1)
-
-
-_REPORT_HEADERS = (_("文件"), _("结果"), _("状态"), _("代码"), _("说明"), _("全国学籍号"), _("姓名"))
-
-
-def _report_lines(rows: list[dict[str, str]]):
-    labels = dict(PhotoImportEntry.Status.choices)
-    yield [str(h) for h in _REPORT_HEADERS]
-    for r in rows:
-        yield [r["entry"], str(labels.get(r["status"], r["status"])), r["status"], r["code"], r["message"],
-               r["national_number"], r["name"]]
-
-
-def report_as_csv(rows: list[dict[str, str]]) -> bytes:
-    """UTF-8 with BOM so that Excel on Chinese Windows opens it correctly."""
-    import csv
-    import io
-
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    for line in _report_lines(rows):
-        writer.writerow([_csv_safe(v) for v in line])
-    return buf.getvalue().encode("utf-8-sig")
-
-
-def report_as_xlsx(rows: list[dict[str, str]]) -> bytes:
-    import io
-
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(str(_("照片导入结果")))
-    for line in _report_lines(rows):
-        ws.append([_csv_safe(v) for v in line])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def _csv_safe(value: str) -> str:
-    """Entry names come from the ZIP: never let a spreadsheet run them as formulas."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from schools import photo_views
+from photos import views as photo_views
 
+app_name = "photos"
 urlpatterns = [
     path("photos/", photo_views.photo_upload, name="photo_upload"),
     path("photos/imports/<int:job_id>/", photo_views.photo_import, name="photo_import"),

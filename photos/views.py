@@ -15,9 +15,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.scope import get_in_scope
 from kernel.errors import RegistryError, ValidationFailed
+from photos import imports, rules, single
+from photos.models import PhotoImportEntry
 from registry.selectors import pupil_get
-from schools import photos
-from schools.models import PhotoImportEntry
 
 REPORT_PAGE_ROWS = 2000
 
@@ -39,16 +39,16 @@ def photo_upload(request):
         try:
             if upload is None:
                 raise ValidationFailed(_("请选择要上传的ZIP压缩包"), code="file_required", field="file")
-            job = photos.photo_bulk_start(
+            job = imports.photo_bulk_start(
                 user=request.user, school=membership.school, upload=upload, file_name=upload.name or ""
             )
         except RegistryError as exc:
             error = exc
         else:
-            return redirect("schools:photo_import", job_id=job.pk)
-    jobs = photos.photo_imports_of(user=request.user, school=membership.school)[:20]
-    policy = photos.photo_policy_for(membership.school)
-    return render(request, "schools/photo_upload.html",
+            return redirect("photos:photo_import", job_id=job.pk)
+    jobs = imports.photo_imports_of(user=request.user, school=membership.school)[:20]
+    policy = single.photo_policy_for(membership.school)
+    return render(request, "photos/upload.html",
                   {"jobs": jobs, "error": error, "policy": policy, "school": membership.school},
                   status=error.status if error else 200)
 
@@ -58,12 +58,12 @@ def photo_upload(request):
 def photo_import(request, job_id: int):
     """Progress while the job runs; the per-file report when it is done."""
     try:
-        job = photos.photo_import_get(user=request.user, job_id=job_id)
+        job = imports.photo_import_get(user=request.user, job_id=job_id)
     except RegistryError as exc:
         return _error_page(request, exc)
     status = request.GET.get("status", "")
-    entries = photos.photo_import_entries(user=request.user, job=job, status=status).order_by("index")
-    return render(request, "schools/photo_import.html", {
+    entries = imports.photo_import_entries(user=request.user, job=job, status=status).order_by("index")
+    return render(request, "photos/import.html", {
         "job": job,
         "status": status,
         "statuses": PhotoImportEntry.Status.choices[1:],
@@ -80,15 +80,15 @@ def photo_entry_normalize(request, job_id: int, entry_id: int):
         entry = get_in_scope(PhotoImportEntry.objects.select_related("job", "pupil"), request.user,
                              pk=entry_id, job_id=job_id)
         if request.method == "POST":
-            photos.photo_entry_normalize(user=request.user, entry=entry)
+            imports.photo_entry_normalize(user=request.user, entry=entry)
             messages.success(request, _("已保存规范化后的照片：%(entry)s") % {"entry": entry.entry})
-            return redirect("schools:photo_import", job_id=job_id)
-        data = photos.photo_entry_preview_normalized(user=request.user, entry=entry)
+            return redirect("photos:photo_import", job_id=job_id)
+        data = imports.photo_entry_preview_normalized(user=request.user, entry=entry)
     except RegistryError as exc:
         return _error_page(request, exc)
-    return render(request, "schools/photo_normalize.html", {
+    return render(request, "photos/normalize.html", {
         "entry": entry, "pupil": entry.pupil, "preview": _data_uri(data), "size_kb": f"{len(data) / 1024:.1f}",
-        "verdict": photos.check_photo(data, photos.photo_policy_for(entry.job.school)),
+        "verdict": rules.check_photo(data, single.photo_policy_for(entry.job.school)),
     })
 
 
@@ -97,10 +97,10 @@ def photo_entry_normalize(request, job_id: int, entry_id: int):
 def pupil_photo(request, national_number: str):
     """The pupil's current photo, only for users whose scope covers the pupil."""
     try:
-        pupil = photos.pupil_photo_get(user=request.user, national_number=national_number)
+        pupil = single.pupil_photo_get(user=request.user, national_number=national_number)
     except RegistryError as exc:
         return HttpResponse(str(exc.message), status=exc.status, content_type="text/plain; charset=utf-8")
-    response = FileResponse(photos.photo_open(pupil), content_type="image/jpeg")
+    response = FileResponse(single.photo_open(pupil), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=300"
     return response
 
@@ -113,26 +113,26 @@ def pupil_photo_upload(request, national_number: str):
         pupil = pupil_get(request.user, national_number)
     except RegistryError as exc:
         return _error_page(request, exc)
-    context = {"pupil": pupil, "policy": photos.photo_policy_for(pupil.school)}
+    context = {"pupil": pupil, "policy": single.photo_policy_for(pupil.school)}
     if request.method == "POST":
-        upload = request.FILES.get("photo")
-        if upload is None:
+        photo_file = request.FILES.get("photo")
+        if photo_file is None:
             context["error"] = ValidationFailed(_("请选择照片文件"), code="file_required", field="photo")
-            return render(request, "schools/photo_pupil.html", context, status=422)
-        data = photos.read_capped(upload)
-        context["uploaded"] = _data_uri(data) if photos.sniff_format(data) == "JPEG" else None
+            return render(request, "photos/pupil.html", context, status=422)
+        data = single.read_capped(photo_file)
+        context["uploaded"] = _data_uri(data) if rules.sniff_format(data) == "JPEG" else None
         try:
-            result = photos.photo_upload(user=request.user, pupil=pupil, data=data)
-        except photos.PhotoRefused as exc:
-            context.update(error=exc, rules=photos.rules_report(exc.verdict))
+            result = single.photo_upload(user=request.user, pupil=pupil, data=data)
+        except single.PhotoRefused as exc:
+            context.update(error=exc, rules=single.rules_report(exc.verdict))
             if exc.details["normalizable"]:
                 context["normalized"] = _normalized_offer(request.user, pupil, data)
-            return render(request, "schools/photo_pupil.html", context, status=422)
+            return render(request, "photos/pupil.html", context, status=422)
         except RegistryError as exc:
             context["error"] = exc
-            return render(request, "schools/photo_pupil.html", context, status=exc.status)
+            return render(request, "photos/pupil.html", context, status=exc.status)
         context.update(result=result, rules=result.rules, pupil=result.pupil)
-    return render(request, "schools/photo_pupil.html", context)
+    return render(request, "photos/pupil.html", context)
 
 
 @login_required
@@ -145,16 +145,16 @@ def pupil_photo_normalized(request, national_number: str):
             data = base64.b64decode(request.POST.get("data", ""), validate=True)
         except (binascii.Error, ValueError):
             raise ValidationFailed(_("规范化照片数据无效，请重新上传"), code="photo_corrupt", field="photo") from None
-        photos.photo_upload(user=request.user, pupil=pupil, data=data, normalized=True)
+        single.photo_upload(user=request.user, pupil=pupil, data=data, normalized=True)
     except RegistryError as exc:
         return _error_page(request, exc)
     messages.success(request, _("已保存规范化后的照片"))
-    return redirect("schools:pupil_photo_upload", national_number=pupil.national_number)
+    return redirect("photos:pupil_photo_upload", national_number=pupil.national_number)
 
 
 def _normalized_offer(user, pupil, data: bytes) -> dict | None:
     try:
-        out = photos.photo_preview_normalized(user=user, pupil=pupil, data=data)
+        out = single.photo_preview_normalized(user=user, pupil=pupil, data=data)
     except RegistryError:
         return None
     return {"uri": _data_uri(out), "b64": base64.b64encode(out).decode(), "size_kb": f"{len(out) / 1024:.1f}"}

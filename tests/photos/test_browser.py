@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.files.storage import default_storage
 
-from schools.models import PhotoImport
+from photos.models import PhotoImport
 from tests.conftest import ensure_reference_data
 from tests.factories import make_pupil
-from tests.photo_factory import make_photo, make_zip
+from tests.photos.factory import make_photo, make_zip
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls of the test and
 # of the database teardown are synchronous (the conftest's ``browser`` fixture could set this).

@@ -8,12 +8,12 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from schools import photos
-from schools.models import PhotoImport
-from schools.photo_tasks import photo_import_run
+from photos import imports
+from photos.models import PhotoImport
+from photos.tasks import photo_import_run
 from tests.conftest import ensure_reference_data
 from tests.factories import make_pupil
-from tests.photo_factory import make_photo, make_zip
+from tests.photos.factory import make_photo, make_zip
 
 pytestmark = [pytest.mark.celery, pytest.mark.slow]
 
@@ -34,7 +34,7 @@ def test_bulk_import_runs_in_parallel_chunks_on_a_real_worker(transactional_db, 
     entries[f"{pupils[20].id_number}.jpg"] = make_photo(mode="L")
     entries["readme.txt"] = b"x"
     entries["__MACOSX/._x.jpg"] = b"x"
-    job = photos.photo_bulk_start(user=world["a1"].operator, school=world.school_a1,
+    job = imports.photo_bulk_start(user=world["a1"].operator, school=world.school_a1,
                                   upload=ContentFile(make_zip(entries, gbk_names=True), name="grade3.zip"),
                                   enqueue=False)
     try:

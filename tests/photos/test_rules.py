@@ -18,7 +18,7 @@ from PIL import Image
 if not settings.configured and "DJANGO_SETTINGS_MODULE" not in os.environ:
     settings.configure(USE_I18N=False)  # lazy Chinese messages render as written
 
-from schools.photo_rules import (  # noqa: E402
+from photos.rules import (  # noqa: E402
     DEFAULT,
     PhotoNotNormalizable,
     PhotoPolicy,
@@ -27,7 +27,7 @@ from schools.photo_rules import (  # noqa: E402
     check_photo,
     normalize_photo,
 )
-from tests.photo_factory import (  # noqa: E402
+from tests.photos.factory import (  # noqa: E402
     jpeg_with_claimed_size,
     make_image,
     make_photo,

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.audit import acting_as
 from accounts.models import Membership
 from kernel.errors import RegistryError
-from schools import photos
+from photos import imports, reports
 from schools.models import School
 
 
@@ -39,14 +39,14 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: no such file")
         try:
             with path.open("rb") as fh, acting_as(user, command="import_photos"):
-                job = photos.photo_bulk_start(user=user, school=school, upload=File(fh, name=path.name),
+                job = imports.photo_bulk_start(user=user, school=school, upload=File(fh, name=path.name),
                                               file_name=path.name, enqueue=False)
-                job = photos.photo_import_run_inline(job=job)
+                job = imports.photo_import_run_inline(job=job)
         except RegistryError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None
         report = [
             {"entry": r["entry"], "status": r["status"], "code": r["code"], "message": r["message"]}
-            for r in photos.photo_import_report(user=user, job=job)
+            for r in reports.photo_import_report(user=user, job=job)
         ]
         if options.get("report"):
             Path(options["report"]).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -14,12 +14,12 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 
 from kernel.errors import Forbidden, ValidationFailed
+from photos import imports
+from photos.archive import ZipRefused
+from photos.models import PhotoImport, PhotoImportEntry
 from registry.models import Pupil
-from schools import photos
-from schools.models import PhotoImport, PhotoImportEntry
-from schools.photo_zip import ZipRefused
 from tests.factories import make_pupil, resident_id
-from tests.photo_factory import (
+from tests.photos.factory import (
     jpeg_with_claimed_size,
     make_image,
     make_photo,
@@ -38,8 +38,8 @@ def media(settings, tmp_path):
 
 
 def run_zip(user, school, data: bytes, name: str = "photos.zip") -> PhotoImport:
-    job = photos.photo_bulk_start(user=user, school=school, upload=ContentFile(data, name=name), enqueue=False)
-    return photos.photo_import_run_inline(job=job)
+    job = imports.photo_bulk_start(user=user, school=school, upload=ContentFile(data, name=name), enqueue=False)
+    return imports.photo_import_run_inline(job=job)
 
 
 def results(job: PhotoImport) -> dict[str, PhotoImportEntry]:
@@ -275,11 +275,11 @@ def test_too_large_entry_can_be_normalised_after_preview(world):
                   make_zip({f"{pupil.id_number}.jpg": make_photo(700, 862, quality=97)}))
     entry = job.entries.get()
     assert entry.normalizable
-    preview = photos.photo_entry_preview_normalized(user=world["a1"].operator, entry=entry)
+    preview = imports.photo_entry_preview_normalized(user=world["a1"].operator, entry=entry)
     assert len(preview) < 60 * 1024
     pupil.refresh_from_db()
     assert not pupil.photo  # nothing stored by the preview
-    entry = photos.photo_entry_normalize(user=world["a1"].operator, entry=entry)
+    entry = imports.photo_entry_normalize(user=world["a1"].operator, entry=entry)
     assert (entry.status, entry.code) == ("accepted", "photo_normalized")
     pupil.refresh_from_db()
     assert pupil.photo and default_storage.open(pupil.photo.name).read() == preview
@@ -291,7 +291,7 @@ def test_other_refusals_cannot_be_normalised(world):
     pupil = world.pupils["a1"]
     job = run_zip(world["a1"].operator, world.school_a1, make_zip({f"{pupil.id_number}.jpg": make_photo(mode="L")}))
     with pytest.raises(Exception) as exc:
-        photos.photo_entry_normalize(user=world["a1"].operator, entry=job.entries.get())
+        imports.photo_entry_normalize(user=world["a1"].operator, entry=job.entries.get())
     assert exc.value.code == "photo_not_normalizable"
 
 
