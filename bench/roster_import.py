@@ -55,7 +55,7 @@ def resident_id(region: str, birth: dt.date, sex: str, seq: int) -> str:
 
 
 def generate_rows(n: int, seed: int = 2026) -> list[list]:
-    from schools.roster import COLUMNS
+    from rosters.columns import COLUMNS
 
     rng = random.Random(seed)
     used: set[str] = set()
@@ -106,7 +106,7 @@ def write_xlsx(lines: list[list], path: Path) -> None:
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
 
-    from schools.roster import HEADERS
+    from rosters.columns import HEADERS
 
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet("花名册")
@@ -164,10 +164,10 @@ def baseline(user, path: Path, rows: int, total: int) -> float:
     """django-import-export per-row: dry run + import of the first ``rows`` rows."""
     import tablib
 
-    from schools import roster
-    from schools.roster_resources import RosterResource
+    from rosters import reading
+    from rosters.resources import RosterResource
 
-    _format, lines = roster.read_table(path.read_bytes())
+    _format, lines = reading.read_table(path.read_bytes())
     dataset = tablib.Dataset(headers=lines[0])
     for line in lines[1 : rows + 1]:
         dataset.append(line)
@@ -187,17 +187,17 @@ def baseline(user, path: Path, rows: int, total: int) -> float:
 
 
 def bulk(user, path: Path) -> float:
-    from schools import roster
+    from rosters import jobs
 
     content = path.read_bytes()
     started = time.monotonic()
-    job = roster.roster_upload(user=user, content=content, file_name=path.name)
-    job = roster.roster_check(job_id=job.pk)
+    job = jobs.roster_upload(user=user, content=content, file_name=path.name)
+    job = jobs.roster_check(job_id=job.pk)
     checked = time.monotonic()
     print(f"bulk dry run: {job.total_rows} rows in {checked - started:.1f} s — new={job.new_rows} "
           f"unchanged={job.unchanged_rows} refused={job.refused_rows}")
-    roster.roster_confirm(user=user, job_id=job.pk, mode="good_rows")
-    job = roster.roster_import_rows(job_id=job.pk)
+    jobs.roster_confirm(user=user, job_id=job.pk, mode="good_rows")
+    job = jobs.roster_import_rows(job_id=job.pk)
     done = time.monotonic()
     print(f"bulk import (re-check + write): {job.imported_rows} pupils in {done - checked:.1f} s")
     total = done - started

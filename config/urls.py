@@ -14,7 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("registry.urls")),
-    path("schools/", include("schools.urls")),
+    path("schools/", include("rosters.urls")),
     path("schools/", include("photos.urls")),
     path("transfers/", include("transfers.urls")),
     path("changes/", include("changes.urls")),

@@ -15,7 +15,7 @@ NAV = [
     ("changes:graduations", _("毕业"), None),
     ("changes:dropouts", _("控辍保学"), {"county", "city", "province"}),
     ("changes:promotion", _("升级"), {"province"}),
-    ("schools:roster_import", _("花名册"), None),
+    ("rosters:roster_import", _("花名册"), None),
     ("photos:photo_upload", _("照片"), {"school"}),
     ("duplicates:cases", _("问题学籍"), {"county", "city", "province"}),
     ("duplicates:sweeps", _("查重"), {"province"}),

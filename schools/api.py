@@ -34,8 +34,3 @@ def school_list(request, q: str = "", county: str = ""):
 @router.get("/schools/{code}", response=SchoolOut)
 def school_get(request, code: str):
     return _out(get_in_scope(School.objects.all(), request.user, code=code))
-
-
-from schools.roster_api import router as roster_router  # noqa: E402
-
-router.add_router("", roster_router)

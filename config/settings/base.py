@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "workflow",
     "duplicates",
     "photos",
+    "rosters",
     "transfers",
     "changes",
     "administration",

@@ -3,9 +3,16 @@
 import django.db.models.deletion
 import pgtrigger.compiler
 import pgtrigger.migrations
-import schools.models
 from django.conf import settings
+import uuid
+
 from django.db import migrations, models
+from django.utils import timezone
+
+
+def roster_upload_path(instance, filename):
+    """Kept here for this migration's history; the app's own is ``rosters.models``."""
+    return f"rosters/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
 
 
 class Migration(migrations.Migration):
@@ -44,7 +51,7 @@ class Migration(migrations.Migration):
                 ('created_by_name', models.CharField(max_length=150, verbose_name='上传人')),
                 ('scope_code', models.CharField(db_index=True, max_length=6)),
                 ('unit_code', models.CharField(max_length=10, verbose_name='单位代码')),
-                ('file', models.FileField(max_length=200, upload_to=schools.models.roster_upload_path, verbose_name='文件')),
+                ('file', models.FileField(max_length=200, upload_to=roster_upload_path, verbose_name='文件')),
                 ('original_name', models.CharField(blank=True, max_length=200, verbose_name='原文件名')),
                 ('file_format', models.CharField(blank=True, max_length=8, verbose_name='格式')),
                 ('file_size', models.PositiveBigIntegerField(default=0)),

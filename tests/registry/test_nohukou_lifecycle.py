@@ -202,7 +202,7 @@ def test_status_changes_work_for_a_no_id_pupil(world, no_id_pupil, leave, leave_
 
 def _roster_check(world, user, rows):
     roster = pytest.importorskip("schools.roster")
-    from tests.schools.test_roster_support import rows_of, xlsx_bytes
+    from tests.rosters.test_support import rows_of, xlsx_bytes
 
     job = roster.roster_upload(user=user, content=xlsx_bytes(rows), file_name="花名册.xlsx")
     job = roster.roster_check(job_id=job.pk)
@@ -211,7 +211,7 @@ def _roster_check(world, user, rows):
 
 
 def _no_id_row(school, **overrides) -> dict:
-    from tests.schools.test_roster_support import roster_row
+    from tests.rosters.test_support import roster_row
 
     row = roster_row(
         school, name="林小溪", sex="女", birth=BIRTH, id_type="其他", id_number="", grade="2", class_number="1",

@@ -1,0 +1,270 @@
+"""The dry run (预检): every row gets one outcome (new, unchanged, refused with every reason),
+checked against the file and the registry in batches of a few queries."""
+
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import school_for_write
+from duplicates import entry
+from kernel.errors import ValidationFailed
+from registry import nohukou
+from registry.models import ACTIVE_STATUSES, Guardian, Pupil
+from registry.records import PupilData
+from registry.services import id_held_elsewhere_error
+from registry.validation import has_resident_id, pupil_problems
+from rosters.columns import BATCH_SIZE, COLUMN_BY_KEY, REFUSED, UNCHANGED
+from rosters.parsing import Divisions, Row, row_to_record
+from rosters.reading import Table
+from schools.models import School
+
+logger = logging.getLogger("rosters")
+
+
+# --- the check (dry run) ----------------------------------------------------------------
+
+class _Schools:
+    """School of a row by its code, decided once per code by ``school_for_write``."""
+
+    def __init__(self, user) -> None:
+        self.user = user
+        self.cache: dict[str, School | ValidationFailed] = {}
+
+    def get(self, code: str) -> School | ValidationFailed:
+        if code not in self.cache:
+            try:
+                self.cache[code] = school_for_write(user=self.user, school_code=code)
+            except ValidationFailed as exc:
+                self.cache[code] = exc
+        return self.cache[code]
+
+
+def _guardian_ids(guardians: Iterable) -> frozenset[str]:
+    return frozenset(g.id_number for g in guardians if g.id_number)
+
+
+def _no_id_key(school_id: int, data: PupilData) -> tuple:
+    return (school_id, data.name, data.birth_date, _guardian_ids(data.guardians))
+
+
+def differences(pupil: Pupil, data: PupilData) -> list[str]:
+    """Columns where an existing pupil differs from a row (empty: the row is unchanged)."""
+    pairs = [
+        ("name", pupil.name, data.name),
+        ("former_name", pupil.former_name, data.former_name),
+        ("sex", pupil.sex, data.sex),
+        ("birth_date", pupil.birth_date, data.birth_date),
+        ("id_type", pupil.id_type, data.id_type),
+        ("id_number", pupil.id_number, data.id_number),
+        ("ethnicity", pupil.ethnicity, data.ethnicity),
+        ("nationality", pupil.nationality, data.nationality),
+        ("hmt", pupil.hmt, data.hmt),
+        ("hukou_division", pupil.hukou_division_id or "", data.hukou_division_code or ""),
+        ("hukou_nature", pupil.hukou_nature, data.hukou_nature),
+        ("grade", pupil.grade, data.grade),
+        ("class_number", pupil.school_class.number if pupil.school_class_id else None, data.class_number),
+        ("enrolled_on", pupil.enrolled_on, data.enrolled_on),
+        ("boarding", pupil.boarding, data.boarding),
+        ("health", pupil.health, data.health),
+        ("left_behind", pupil.left_behind, data.left_behind),
+        ("migrant", pupil.migrant, data.migrant),
+    ]
+    existing = sorted(pupil.guardians.all(), key=lambda g: g.order)[:2]
+    for n in (1, 2):
+        old = existing[n - 1] if len(existing) >= n else None
+        new = data.guardians[n - 1] if len(data.guardians) >= n else None
+        for attr in ("name", "relation", "id_type", "id_number", "is_guardian"):
+            pairs.append(
+                (f"g{n}_{attr}", getattr(old, attr) if old else None, getattr(new, attr) if new else None)
+            )
+    return [COLUMN_BY_KEY[key].header for key, old, new in pairs if old != new]
+
+
+def _differs_error(pupil: Pupil, columns: list[str]) -> ValidationFailed:
+    return ValidationFailed(
+        _("本校已有该学生的学籍（全国学籍号 %(number)s），但以下列与本行不同：%(columns)s。"
+          "花名册导入不修改已有学籍，关键信息请通过变更申请修改")
+        % {"number": pupil.national_number, "columns": "、".join(columns)},
+        code="differs_from_existing",
+        field="id_number",
+    )
+
+
+def _likely_error(likely: list[dict]) -> ValidationFailed:
+    names = "；".join(_likely_summary(item) for item in likely)
+    return ValidationFailed(
+        _("疑似与已有学籍重复：%(who)s。请核对；确认不是同一学生时可选择“保留疑似重复”导入") % {"who": names},
+        code="likely_duplicate",
+        field="name",
+    )
+
+
+def _likely_summary(item: dict) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    if item.get("summary"):
+        return str(item["summary"])
+    parts = [str(item.get(k)) for k in ("name", "national_number", "school_name", "school") if item.get(k)]
+    return " ".join(parts) or json.dumps(item, ensure_ascii=False, default=str)
+
+
+def _check_records(rows: list[Row], schools: _Schools, today: dt.date) -> None:
+    for row in rows:
+        data = row.data
+        school = schools.get(data.school_code) if data.school_code else None
+        if isinstance(school, ValidationFailed):
+            row.refuse(school, column=COLUMN_BY_KEY["school_code"].header)
+            school = None
+        elif school is None:
+            row.refuse(ValidationFailed(_("学校标识码不能为空"), code="required", field="school_code"))
+        row.school = school
+        for exc in pupil_problems(data, school=school, today=today):
+            row.refuse(exc)
+
+
+def _check_in_file(rows: list[Row]) -> None:
+    """The same resident ID (or the same no-ID child) twice in the file refuses every copy."""
+    by_id: dict[str, list[Row]] = defaultdict(list)
+    by_child: dict[tuple, list[Row]] = defaultdict(list)
+    for row in rows:
+        data = row.data
+        if data.id_number and data.id_type == "1":
+            by_id[data.id_number].append(row)
+        elif not data.id_number and data.name and data.birth_date:
+            by_child[(data.school_code, data.name, data.birth_date, _guardian_ids(data.guardians))].append(row)
+    for group in list(by_id.values()) + list(by_child.values()):
+        if len(group) < 2:
+            continue
+        numbers = [r.number for r in group]
+        for row in group:
+            others = "、".join(str(n) for n in numbers if n != row.number)
+            message = (
+                _("身份证件号在文件中重复出现：与第 %(rows)s 行相同") if row.data.id_number
+                else _("同一名无身份证号的学生在文件中重复出现：与第 %(rows)s 行的姓名、出生日期和家庭成员相同")
+            ) % {"rows": others}
+            row.refuse(ValidationFailed(message, code="duplicate_in_file", field="id_number"),
+                       column=COLUMN_BY_KEY["id_number"].header if row.data.id_number else COLUMN_BY_KEY["name"].header)
+
+
+def _check_against_registry(rows: list[Row], *, keep_likely: bool) -> None:
+    """Rules across records for one batch: a few queries, never one per row."""
+    candidates = [row for row in rows if row.ok]
+    ids = {row.data.id_number for row in candidates if has_resident_id(row.data)}
+    holders = {
+        pupil.id_number: pupil
+        for pupil in Pupil.objects.filter(id_number__in=ids, status__in=ACTIVE_STATUSES)
+        .select_related("school__county", "school_class")
+        .prefetch_related("guardians")
+    } if ids else {}
+    no_id = [row for row in candidates if not row.data.id_number]
+    same_child: dict[tuple, Pupil] = {}
+    if no_id:
+        existing = (
+            Pupil.objects.filter(
+                school_id__in={row.school.pk for row in no_id},
+                name__in={row.data.name for row in no_id},
+                birth_date__in={row.data.birth_date for row in no_id},
+                id_number="",
+                status__in=ACTIVE_STATUSES,
+            )
+            .select_related("school_class")
+            .prefetch_related("guardians")
+        )
+        for pupil in existing:
+            same_child[(pupil.school_id, pupil.name, pupil.birth_date, _guardian_ids(pupil.guardians.all()))] = pupil
+
+    fresh: list[Row] = []
+    for row in candidates:
+        data = row.data
+        if data.id_number and has_resident_id(data):
+            match = holders.get(data.id_number)
+            if match is not None and match.school_id != row.school.pk:
+                row.refuse(id_held_elsewhere_error(match), column=COLUMN_BY_KEY["id_number"].header)
+                continue
+        else:
+            match = same_child.get(_no_id_key(row.school.pk, data))
+        if match is not None:
+            columns = differences(match, data)
+            if columns:
+                row.refuse(_differs_error(match, columns))
+            else:
+                row.outcome = UNCHANGED
+                row.national_number = match.national_number
+            continue
+        for exc in nohukou.registration_problems(data):
+            row.refuse(exc)
+        if row.ok:
+            fresh.append(row)
+    for row, likely in zip(fresh, entry.likely_duplicates_many([row.data for row in fresh])):
+        if likely:
+            row.likely = likely
+            if not keep_likely:
+                row.refuse(_likely_error(likely))
+
+
+def check_rows(
+    *,
+    user,
+    table: Table,
+    keep_likely_duplicates: bool = False,
+    progress: Callable[[int], None] | None = None,
+    registry_results: dict[int, dict] | None = None,
+) -> list[Row]:
+    """The dry run over every line of ``table``: each row gets its outcome and all its problems.
+
+    ``registry_results`` (row number → the dry run's report) stands in for the checks
+    against the registry when nothing in it has changed since that dry run.
+    """
+    divisions = Divisions()
+    schools = _Schools(user)
+    today = timezone.localdate()
+    rows = [Row(number=number, cells=cells) for number, cells in table.lines]
+    for row in rows:
+        row_to_record(row, table, divisions)
+    _check_records(rows, schools, today)
+    _check_in_file(rows)
+    for start in range(0, len(rows), BATCH_SIZE):
+        batch = rows[start : start + BATCH_SIZE]
+        if registry_results is None:
+            _check_against_registry(batch, keep_likely=keep_likely_duplicates)
+        else:
+            _registry_results_of(batch, registry_results)
+        if progress is not None:
+            progress(min(len(rows), start + BATCH_SIZE))
+    for row in rows:
+        if row.problems:
+            row.outcome = REFUSED
+    return rows
+
+
+def _registry_results_of(rows: list[Row], saved: dict[int, dict]) -> None:
+    """Take the registry-dependent outcome of each still-valid row from the dry run."""
+    for row in rows:
+        report = saved.get(row.number)
+        if not row.ok or report is None:
+            continue
+        if report["outcome"] == REFUSED:
+            row.problems.extend(report["problems"])
+            row.outcome = REFUSED
+        elif report["outcome"] == UNCHANGED:
+            row.outcome = UNCHANGED
+            row.national_number = report["national_number"]
+        row.likely = report.get("likely") or []
+
+
+def registry_changed_since(moment) -> bool:
+    """Whether any pupil or family member was written after ``moment``, by any path: the
+    audit trail (pghistory) records every insert, update and delete, bulk ones included."""
+    return (
+        moment is None
+        or Pupil.pgh_event_model.objects.filter(pgh_created_at__gt=moment).exists()
+        or Guardian.pgh_event_model.objects.filter(pgh_created_at__gt=moment).exists()
+    )

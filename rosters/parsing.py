@@ -1,0 +1,261 @@
+"""One roster line → a ``PupilData``: dates as registrars type them, codes by code or name,
+the family members of the line."""
+
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+from kernel import identity
+from kernel.errors import RegistryError, ValidationFailed
+from provinces.models import Division
+from registry import codes, nohukou
+from registry.records import GuardianData, PupilData
+from rosters.columns import COLUMN_BY_KEY, NEW, REFUSED, problem
+from rosters.reading import Table
+from schools.models import GRADE_NAMES, School
+
+logger = logging.getLogger("rosters")
+
+
+# --- one row → PupilData ----------------------------------------------------------------
+
+_DATE_FULL = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
+_MONTH_COMPACT = re.compile(r"^(\d{4})(\d{2})$")
+_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_GRADE_BY_NAME = {str(name): number for number, name in GRADE_NAMES.items()}
+_GRADE_BY_NAME.update({"一年级": 1, "二年级": 2, "三年级": 3, "四年级": 4, "五年级": 5, "六年级": 6,
+                       "七年级": 7, "八年级": 8, "九年级": 9, "初一": 7, "初二": 8, "初三": 9,
+                       "高一": 10, "高二": 11, "高三": 12})
+_YES = {"是", "1", "y", "yes", "true", "√", "t"}
+_NO = {"否", "0", "n", "no", "false", "×", "f"}
+FORMULA_CHARS = ("=", "+", "-", "@")
+
+
+def _unquote(text: str) -> str:
+    """Undo the export's formula-injection guard (a leading ' before = + - @)."""
+    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_CHARS:
+        return text[1:]
+    return text
+
+
+def parse_date(text: str, *, month_only: bool = False) -> dt.date | None:
+    """2015-03-08, 2015/3/8, 2015年3月8日, 20150308, an Excel serial; month-only for 入学年月."""
+    text = identity.normalize_id_number(text) if text else ""
+    if not text:
+        return None
+    match = _DATE_FULL.match(text) or _DATE_COMPACT.match(text)
+    try:
+        if match:
+            return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        if month_only:
+            match = _MONTH.match(text) or _MONTH_COMPACT.match(text)
+            if match:
+                return dt.date(int(match.group(1)), int(match.group(2)), 1)
+        if text.isdigit() and 20000 <= int(text) <= 80000:  # an Excel date serial saved as a number
+            return _EXCEL_EPOCH + dt.timedelta(days=int(text))
+    except ValueError:
+        pass
+    raise ValueError(text)
+
+
+def _parse_int(text: str, *, names: dict[str, int] | None = None) -> int:
+    text = identity.normalize_id_number(text)
+    if names and text in names:
+        return names[text]
+    text = re.sub(r"^[(（]|[)）]$|班$|年级$", "", text).strip("()（）")
+    return int(text)
+
+
+def _parse_bool(text: str) -> bool | None:
+    folded = text.strip().lower()
+    if folded in _YES:
+        return True
+    if folded in _NO:
+        return False
+    return None
+
+
+@dataclass
+class Row:
+    """One data line of a roster and its outcome."""
+
+    number: int  # the Excel row number (header = 1)
+    cells: list[str]
+    data: PupilData | None = None
+    school: School | None = None
+    problems: list[dict] = field(default_factory=list)
+    outcome: str = NEW
+    likely: list[dict] = field(default_factory=list)
+    national_number: str = ""
+
+    def refuse(self, exc: RegistryError, *, column: str | None = None) -> None:
+        self.problems.append(problem(exc, column=column))
+        self.outcome = REFUSED
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_report(self) -> dict:
+        data = self.data
+        return {
+            "row": self.number,
+            "outcome": self.outcome,
+            "name": data.name if data else "",
+            "id_number": data.id_number if data else "",
+            "school_code": data.school_code if data else "",
+            "national_number": self.national_number,
+            "problems": self.problems,
+            "likely": self.likely,
+        }
+
+
+class Divisions:
+    """户口所在地 given as a code (2, 4 or 6 digits), a full name or an unambiguous name."""
+
+    def __init__(self) -> None:
+        rows = list(Division.objects.values_list("code", "name", "parent_id"))
+        names = {code: name for code, name, _parent in rows}
+        parents = {code: parent for code, _name, parent in rows}
+        self.codes = set(names)
+        self.by_name: dict[str, str | None] = {}
+        for code, name, _parent in rows:
+            full, node = [], code
+            while node:
+                full.append(names[node])
+                node = parents.get(node)
+            self._add("".join(reversed(full)), code)
+            self._add(name, code)
+
+    def _add(self, name: str, code: str) -> None:
+        self.by_name[name] = None if name in self.by_name and self.by_name[name] != code else code
+
+    def resolve(self, text: str) -> str | None:
+        if text in self.codes:
+            return text
+        return self.by_name.get(text)
+
+
+def row_to_record(row: Row, table: Table, divisions: Divisions) -> None:
+    """Fill ``row.data`` from its cells; a cell that cannot be read becomes a problem."""
+    positions = table.positions
+
+    def cell(key: str) -> str:
+        index = positions.get(key)
+        if index is None or index >= len(row.cells):
+            return ""
+        return _unquote(row.cells[index].strip())
+
+    def refuse(key: str, message, code: str) -> None:
+        column = COLUMN_BY_KEY[key]
+        row.refuse(ValidationFailed(message, code=code, field=column.field), column=column.header)
+
+    def date_of(key: str, *, month_only: bool = False) -> dt.date | None:
+        text = cell(key)
+        try:
+            return parse_date(text, month_only=month_only)
+        except ValueError:
+            refuse(key, _("%(column)s“%(value)s”不是有效日期，应写成 2015-03-08、2015/3/8 或 20150308")
+                   % {"column": COLUMN_BY_KEY[key].header, "value": text}, "bad_date")
+            return None
+
+    def number_of(key: str, names=None) -> int | None:
+        text = cell(key)
+        if not text:
+            return None
+        try:
+            value = _parse_int(text, names=names)
+        except ValueError:
+            value = -1
+        if not 1 <= value <= (12 if key == "grade" else 99):
+            refuse(key, _("%(column)s“%(value)s”无法识别，应填写数字，例如 3")
+                   % {"column": COLUMN_BY_KEY[key].header, "value": text}, f"bad_{key}")
+            return None
+        return value
+
+    for key in ("id_number", "g1_id_number", "g2_id_number"):
+        if _SCIENTIFIC.match(cell(key)):
+            refuse(key, _("%(column)s被 Excel 存成了数字（%(value)s），后几位已丢失；请把该列设为“文本”格式后重新填写")
+                   % {"column": COLUMN_BY_KEY[key].header, "value": cell(key)}, "id_number_as_number")
+
+    hukou_text = cell("hukou_division")
+    hukou_code = ""
+    if hukou_text:
+        hukou_code = divisions.resolve(hukou_text) or ""
+        if not hukou_code:
+            refuse("hukou_division", _("户口所在地“%(value)s”不是有效的行政区划代码或名称") % {"value": hukou_text},
+                   "unknown_division")
+
+    guardians = []
+    for n in (1, 2):
+        values = {k: cell(f"g{n}_{k}") for k in ("name", "relation", "id_type", "id_number", "is_guardian")}
+        if not any(values.values()):
+            continue
+        is_guardian = True
+        if values["is_guardian"]:
+            parsed = _parse_bool(values["is_guardian"])
+            if parsed is None:
+                refuse(f"g{n}_is_guardian", _("%(column)s应填写“是”或“否”，现为“%(value)s”")
+                       % {"column": COLUMN_BY_KEY[f"g{n}_is_guardian"].header, "value": values["is_guardian"]},
+                       "bad_boolean")
+            else:
+                is_guardian = parsed
+        guardians.append(
+            GuardianData(
+                name=values["name"],
+                relation=values["relation"],
+                id_type=values["id_type"] or "1",
+                id_number=values["id_number"],
+                is_guardian=is_guardian,
+            )
+        )
+    first = next((g for g in guardians if g.is_guardian), None)
+    if first is not None:
+        first.is_first_guardian = True
+
+    row.data = PupilData(
+        school_code=identity.normalize_id_number(cell("school_code")),
+        name=cell("name"),
+        former_name=cell("former_name"),
+        sex=cell("sex"),
+        birth_date=date_of("birth_date"),
+        grade=number_of("grade", _GRADE_BY_NAME),
+        class_number=number_of("class_number"),
+        enrolled_on=date_of("enrolled_on", month_only=True),
+        id_type=cell("id_type"),
+        id_number=cell("id_number"),
+        ethnicity=cell("ethnicity"),
+        nationality=cell("nationality"),
+        hmt=cell("hmt"),
+        hukou_division_code=hukou_code,
+        hukou_nature=cell("hukou_nature"),
+        health=cell("health"),
+        boarding=cell("boarding"),
+        left_behind=cell("left_behind"),
+        migrant=cell("migrant"),
+        guardians=guardians,
+    )
+    # The roster has one 户口所在地 column: for a pupil without hukou (无户籍) it is the first
+    # guardian's, which the no-hukou rules require and the pupil's hukou follows.
+    if first is not None and not first.hukou_division_code:
+        probe = dataclasses.replace(row.data, hmt=_code_or_text("hmt", row.data.hmt),
+                                    id_type=_code_or_text("id_type", row.data.id_type))
+        if nohukou.is_no_hukou(probe):
+            first.hukou_division_code = hukou_code
+
+
+def _code_or_text(table: str, value: str) -> str:
+    try:
+        return codes.resolve(table, value)
+    except ValidationFailed:
+        return value

@@ -1,0 +1,196 @@
+"""Reading a roster file by its bytes, never its name: xlsx (python-calamine) or CSV in UTF-8
+or GBK, into a table of header and lines."""
+
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from kernel.errors import ValidationFailed
+from rosters.columns import (
+    COLUMN_BY_KEY,
+    HEADER_LOOKUP,
+    MAX_BYTES,
+    MAX_ROWS,
+    MAX_UNPACKED_BYTES,
+    REQUIRED_KEYS,
+    fold_header,
+)
+
+logger = logging.getLogger("rosters")
+
+
+# --- reading a file (by its bytes, never its name) --------------------------------------
+
+XLSX, CSV = "xlsx", "csv"
+
+
+def _file_error(message, code: str) -> ValidationFailed:
+    return ValidationFailed(message, code=code, field="file")
+
+
+def sniff_format(content: bytes) -> str:
+    """``xlsx`` or ``csv`` judged by the bytes; refuses anything else with the reason."""
+    if not content:
+        raise _file_error(_("文件是空的"), "file_empty")
+    if len(content) > MAX_BYTES:
+        raise _file_error(
+            _("文件太大（%(size)s MB），单个花名册不超过 %(max)s MB，请按学校或年级拆分")
+            % {"size": len(content) // (1024 * 1024), "max": MAX_BYTES // (1024 * 1024)},
+            "file_too_large",
+        )
+    if content[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                names = set(archive.namelist())
+                unpacked = sum(info.file_size for info in archive.infolist())
+        except zipfile.BadZipFile:
+            raise _file_error(_("文件已损坏，无法作为 xlsx 打开"), "file_corrupt") from None
+        if "xl/workbook.xml" not in names:
+            raise _file_error(_("这是 ZIP 压缩包而不是 Excel 工作簿（xlsx）"), "file_format")
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise _file_error(_("xlsx 解压后过大，拒绝读取"), "file_too_large")
+        return XLSX
+    if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise _file_error(
+            _("这是旧版 Excel 97-2003（.xls）文件，请在 Excel 中“另存为” xlsx 或 CSV 后再上传"), "file_xls_legacy"
+        )
+    if content[:4] == b"%PDF" or b"\x00" in content[:4096].replace(b"\xff\xfe", b"").replace(b"\xfe\xff", b""):
+        raise _file_error(_("无法识别的文件格式：请上传 xlsx 或 CSV 文件"), "file_format")
+    return CSV
+
+
+def decode_csv(content: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, or GBK/GB18030 as Chinese Excel saves it."""
+    if content.startswith(b"\xef\xbb\xbf"):
+        return content[3:].decode("utf-8", errors="strict")
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return content.decode("utf-16")
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return content.decode("gb18030")
+    except UnicodeDecodeError:
+        raise _file_error(_("无法识别 CSV 文件的编码：请保存为 UTF-8 或 GBK 编码"), "file_encoding") from None
+
+
+def _cell_text(value: Any) -> str:
+    """One cell as text: dates as ISO, whole numbers without ``.0``, booleans as 是/否."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    return str(value).strip()
+
+
+def _read_xlsx(content: bytes) -> list[list[str]]:
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError:  # pragma: no cover - the slower pure-Python reader
+        return _read_xlsx_openpyxl(content)
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception:
+        raise _file_error(_("文件已损坏，无法作为 xlsx 打开"), "file_corrupt") from None
+    return [[_cell_text(v) for v in row] for row in rows]
+
+
+def _read_xlsx_openpyxl(content: bytes) -> list[list[str]]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:
+        raise _file_error(_("文件已损坏，无法作为 xlsx 打开"), "file_corrupt") from None
+    sheet = workbook.worksheets[0]
+    rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    workbook.close()
+    return rows
+
+
+def _read_csv(content: bytes) -> list[list[str]]:
+    text = decode_csv(content)
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def read_table(content: bytes) -> tuple[str, list[list[str]]]:
+    """The format and every line of the first sheet, cells as text."""
+    file_format = sniff_format(content)
+    rows = _read_xlsx(content) if file_format == XLSX else _read_csv(content)
+    return file_format, rows
+
+
+@dataclass
+class Table:
+    """A parsed roster: column positions by key and the data lines with their Excel row number."""
+
+    positions: dict[str, int]
+    lines: list[tuple[int, list[str]]]
+
+
+def parse_table(rows: list[list[str]]) -> Table:
+    """Find the header (the first non-empty line) and map its columns; refuses missing ones."""
+    header_index = next((i for i, row in enumerate(rows) if any(cell for cell in row)), None)
+    if header_index is None:
+        raise _file_error(_("文件中没有任何内容"), "file_empty")
+    positions: dict[str, int] = {}
+    unknown = []
+    for index, cell in enumerate(rows[header_index]):
+        if not cell:
+            continue
+        key = HEADER_LOOKUP.get(fold_header(cell))
+        if key is None:
+            unknown.append(cell)
+            continue
+        if key in positions:
+            raise _file_error(
+                _("表头“%(header)s”出现了两次（第 %(a)s 列和第 %(b)s 列）")
+                % {"header": cell, "a": positions[key] + 1, "b": index + 1},
+                "duplicate_column",
+            )
+        positions[key] = index
+    missing = [COLUMN_BY_KEY[k].header for k in REQUIRED_KEYS if k not in positions]
+    if missing:
+        raise ValidationFailed(
+            _("缺少列：%(columns)s。请使用花名册模板的表头（第 %(row)s 行）")
+            % {"columns": "、".join(missing), "row": header_index + 1},
+            code="missing_column",
+            field="file",
+            details={"missing": missing, "unknown": unknown},
+        )
+    lines = [
+        (number, row)
+        for number, row in enumerate(rows[header_index + 1 :], start=header_index + 2)
+        if any(cell for cell in row)
+    ]
+    if not lines:
+        raise _file_error(_("文件只有表头，没有学生数据"), "no_rows")
+    if len(lines) > MAX_ROWS:
+        raise _file_error(
+            _("文件有 %(n)s 行，单个花名册不超过 %(max)s 行，请按学校拆分") % {"n": len(lines), "max": MAX_ROWS},
+            "too_many_rows",
+        )
+    return Table(positions=positions, lines=lines)

@@ -1,0 +1,104 @@
+"""The empty template with the code tables, and the row-by-row report of an import."""
+
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections import defaultdict
+
+from django.utils.translation import gettext
+
+from registry import codes
+from rosters.columns import COLUMNS, HEADERS, OUTCOME_LABELS
+from rosters.exporting import TEXT_KEYS, neutralise
+from rosters.jobs import load_rows
+from rosters.models import RosterImport
+from rosters.reading import CSV, XLSX
+from schools.models import GRADE_NAMES
+
+logger = logging.getLogger("rosters")
+
+
+def roster_template() -> bytes:
+    """The empty template: the headers in order, and a second sheet with the code tables."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = gettext("花名册")
+    sheet.append(HEADERS)
+    for index, column in enumerate(COLUMNS, start=1):
+        letter = openpyxl.utils.get_column_letter(index)
+        sheet.column_dimensions[letter].width = max(10, len(column.header) * 2 + 2)
+        sheet.cell(row=1, column=index).font = Font(bold=True)
+        if column.key in TEXT_KEYS:
+            for row in range(2, 2002):
+                sheet.cell(row=row, column=index).number_format = "@"
+    sheet.freeze_panes = "A2"
+    tables = workbook.create_sheet(gettext("代码表"))
+    tables.append([gettext("代码表"), gettext("代码"), gettext("名称"), gettext("用于列")])
+    used_by: dict[str, list[str]] = defaultdict(list)
+    for column in COLUMNS:
+        table = column.key.split("_", 1)[1] if column.key.startswith("g") and column.key[1].isdigit() else column.key
+        if table in codes.TABLE_LABELS:
+            used_by[table].append(column.header)
+    for table, table_label in codes.TABLE_LABELS.items():
+        for code, name in codes.table(table).items():
+            tables.append([str(table_label), code, name, "、".join(used_by.get(table, []))])
+    for number, name in GRADE_NAMES.items():
+        tables.append([gettext("年级"), str(number), str(name), "年级"])
+    for value in ("是", "否"):
+        tables.append([gettext("是否"), value, value, "家庭成员1是否监护人、家庭成员2是否监护人"])
+    notes = workbook.create_sheet(gettext("填写说明"))
+    for line in (
+        gettext("每行一名学生，表头不要修改；英文列名也可识别。"),
+        gettext("代码列可以填写代码或名称，例如 性别 填“1”或“男”，民族 填“01”或“汉族”。"),
+        gettext("日期可写成 2015-03-08、2015/3/8、20150308，或使用 Excel 日期单元格；入学年月可写成 2021-09。"),
+        gettext("身份证件号、学校标识码请使用文本格式，避免 Excel 把号码变成科学计数法。"),
+        gettext("没有身份证号的学生：身份证件类型填“其他”，身份证件号留空。"),
+        gettext("户口所在地填写 6 位行政区划代码或完整名称。"),
+    ):
+        notes.append([line])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+REPORT_HEADERS = ["行号", "结果", "学校标识码", "姓名", "身份证件号", "全国学籍号", "列", "代码", "说明"]
+
+
+def report_lines(job: RosterImport) -> list[list[str]]:
+    """The row report: one line per row, and one per reason for a refused row."""
+    lines = []
+    for row in load_rows(job):
+        base = [row["row"], str(OUTCOME_LABELS.get(row["outcome"], row["outcome"])), row["school_code"], row["name"],
+                row["id_number"], row["national_number"]]
+        if row["problems"]:
+            for p in row["problems"]:
+                lines.append(base + [p["column"], p["code"], p["message"]])
+        else:
+            lines.append(base + ["", "", ""])
+    return lines
+
+
+def report_bytes(job: RosterImport, *, file_format: str = CSV) -> bytes:
+    lines = report_lines(job)
+    if file_format == XLSX:
+        import openpyxl
+
+        workbook = openpyxl.Workbook(write_only=True)
+        sheet = workbook.create_sheet(gettext("导入结果"))
+        sheet.append(REPORT_HEADERS)
+        for line in lines:
+            sheet.append([neutralise(v) for v in line])
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        return buffer.getvalue()
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(REPORT_HEADERS)
+    writer.writerows([[neutralise(v) for v in line] for line in lines])
+    return ("\ufeff" + text.getvalue()).encode("utf-8")
