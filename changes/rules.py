@@ -18,13 +18,13 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from enrolment.checks import active_holder_of, id_held_elsewhere_error
 from kernel import identity
 from kernel.errors import BusinessRefused, ValidationFailed
 from provinces import calendar
 from provinces.models import ProvincePolicy
 from registry.models import ACTIVE_STATUSES, KEY_FIELDS, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
-from registry.services import active_holder_of, id_held_elsewhere_error
 from registry.validation import RESIDENT_ID, pupil_problems
 from schools.classes import class_for
 from schools.models import School, stage_of_grade

@@ -42,12 +42,12 @@ from changes.models import (
     first_review_state,
 )
 from duplicates import entry
+from enrolment.checks import id_held_elsewhere_error
 from kernel.errors import BusinessRefused, Conflict, Forbidden, ValidationFailed
 from kernel.proof import check_proof, check_proofs, require_room
 from provinces.models import ProvincePolicy
 from registry.history import history_entry, record_event
 from registry.models import HistoryEntry, Pupil, PupilStatus
-from registry.services import id_held_elsewhere_error
 from schools.classes import class_for
 from schools.models import GRADE_NAMES, School, SchoolClass
 from workflow import business, workitems
@@ -396,7 +396,7 @@ def _apply(request: ChangeRequest, user) -> None:
             pupil.save()
     except IntegrityError as exc:
         if "one_active_pupil_per_id_number" in str(exc):
-            from registry.services import active_holder_of
+            from enrolment.checks import active_holder_of
 
             raise id_held_elsewhere_error(active_holder_of(pupil.id_number, exclude_pk=pupil.pk)) from exc
         raise

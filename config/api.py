@@ -55,6 +55,8 @@ def http_error(request, exc: HttpError):
 
 
 api.add_router("/me", "accounts.api.router")
+import enrolment.api  # noqa: E402, F401 - adds POST /pupils to the pupils router below
+
 api.add_router("/", "registry.api.router")
 api.add_router("/", "provinces.api.router")
 api.add_router("/", "duplicates.api.router")

@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("", include("enrolment.urls")),  # /pupils/new/ before /pupils/<number>/
     path("", include("registry.urls")),
     path("schools/", include("rosters.urls")),
     path("schools/", include("photos.urls")),

@@ -5,52 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from ninja import Field, Query, Router, Schema
-from ninja.responses import Status
 
 from accounts.scope import get_in_scope
-from registry import nohukou, selectors, services
+from registry import nohukou, selectors
 from registry.models import Guardian, Pupil
-from registry.records import GuardianData, PupilData
 
 router = Router(tags=["pupils"])
-
-
-class GuardianIn(Schema):
-    name: str
-    relation: str = Field(description="关系代码或名称，如 51 / 父亲")
-    id_type: str = "1"
-    id_number: str = ""
-    phone: str = ""
-    is_guardian: bool = True
-    is_first_guardian: bool = False
-    vital: str = Field("alive", description="alive 健在 / deceased 死亡 / missing 失踪")
-    police_reference: str = ""
-    police_date: dt.date | None = None
-    hukou_division_code: str = ""
-
-
-class PupilIn(Schema):
-    school_code: str = Field(description="学校标识码（10位）")
-    name: str
-    sex: str = Field(description="1 男 / 2 女（也可写“男”“女”）")
-    birth_date: dt.date
-    grade: int
-    class_number: int
-    enrolled_on: dt.date
-    id_type: str = "1"
-    id_number: str = ""
-    former_name: str = ""
-    ethnicity: str = "01"
-    nationality: str = "CHN"
-    hmt: str = "00"
-    hukou_division_code: str = ""
-    hukou_nature: str = ""
-    health: str = "10"
-    boarding: str = "1"
-    left_behind: str = "0"
-    migrant: str = "0"
-    guardians: list[GuardianIn] = []
-    duplicate_reason: str = Field("", description="确认不是同一学生时的理由（存在疑似重复、或登记无户籍多胞胎时必填）")
 
 
 class GuardianOut(Schema):
@@ -184,14 +144,3 @@ def guardian_first(request, national_number: str, guardian_id: int):
         Guardian.objects.filter(pupil=pupil), request.user, pk=guardian_id
     ))
     return pupil_detail(request, national_number)
-
-
-@router.post("/pupils", response={201: PupilOut})
-def pupil_create(request, payload: PupilIn):
-    data = payload.dict()
-    duplicate_reason = data.pop("duplicate_reason")
-    guardians = [GuardianData(**g) for g in data.pop("guardians")]
-    pupil = services.pupil_register(
-        user=request.user, data=PupilData(**data, guardians=guardians), duplicate_reason=duplicate_reason
-    )
-    return Status(201, PupilOut.build(pupil))

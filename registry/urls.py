@@ -6,6 +6,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("overdue/", views.overdue, name="overdue"),
     path("pupils/", views.pupil_list, name="pupil_list"),
-    path("pupils/new/", views.pupil_register, name="pupil_register"),
     path("pupils/<str:national_number>/", views.pupil_detail, name="pupil_detail"),
 ]

@@ -8,19 +8,17 @@ import datetime as dt
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import school_for_write
-from duplicates import entry
+from enrolment.checks import check_against_registry, guardian_ids, id_held_elsewhere_error
 from kernel.errors import ValidationFailed
-from registry import nohukou
-from registry.models import ACTIVE_STATUSES, Guardian, Pupil
+from registry.models import Guardian, Pupil
 from registry.records import PupilData
-from registry.services import id_held_elsewhere_error
-from registry.validation import has_resident_id, pupil_problems
+from registry.validation import pupil_problems
 from rosters.columns import BATCH_SIZE, COLUMN_BY_KEY, REFUSED, UNCHANGED
 from rosters.parsing import Divisions, Row, row_to_record
 from rosters.reading import Table
@@ -45,14 +43,6 @@ class _Schools:
             except ValidationFailed as exc:
                 self.cache[code] = exc
         return self.cache[code]
-
-
-def _guardian_ids(guardians: Iterable) -> frozenset[str]:
-    return frozenset(g.id_number for g in guardians if g.id_number)
-
-
-def _no_id_key(school_id: int, data: PupilData) -> tuple:
-    return (school_id, data.name, data.birth_date, _guardian_ids(data.guardians))
 
 
 def differences(pupil: Pupil, data: PupilData) -> list[str]:
@@ -139,7 +129,7 @@ def _check_in_file(rows: list[Row]) -> None:
         if data.id_number and data.id_type == "1":
             by_id[data.id_number].append(row)
         elif not data.id_number and data.name and data.birth_date:
-            by_child[(data.school_code, data.name, data.birth_date, _guardian_ids(data.guardians))].append(row)
+            by_child[(data.school_code, data.name, data.birth_date, guardian_ids(data.guardians))].append(row)
     for group in list(by_id.values()) + list(by_child.values()):
         if len(group) < 2:
             continue
@@ -155,59 +145,32 @@ def _check_in_file(rows: list[Row]) -> None:
 
 
 def _check_against_registry(rows: list[Row], *, keep_likely: bool) -> None:
-    """Rules across records for one batch: a few queries, never one per row."""
-    candidates = [row for row in rows if row.ok]
-    ids = {row.data.id_number for row in candidates if has_resident_id(row.data)}
-    holders = {
-        pupil.id_number: pupil
-        for pupil in Pupil.objects.filter(id_number__in=ids, status__in=ACTIVE_STATUSES)
-        .select_related("school__county", "school_class")
-        .prefetch_related("guardians")
-    } if ids else {}
-    no_id = [row for row in candidates if not row.data.id_number]
-    same_child: dict[tuple, Pupil] = {}
-    if no_id:
-        existing = (
-            Pupil.objects.filter(
-                school_id__in={row.school.pk for row in no_id},
-                name__in={row.data.name for row in no_id},
-                birth_date__in={row.data.birth_date for row in no_id},
-                id_number="",
-                status__in=ACTIVE_STATUSES,
-            )
-            .select_related("school_class")
-            .prefetch_related("guardians")
-        )
-        for pupil in existing:
-            same_child[(pupil.school_id, pupil.name, pupil.birth_date, _guardian_ids(pupil.guardians.all()))] = pupil
+    """Rules across records for one batch (``enrolment.checks``): a few queries, never one per row.
 
-    fresh: list[Row] = []
-    for row in candidates:
-        data = row.data
-        if data.id_number and has_resident_id(data):
-            match = holders.get(data.id_number)
-            if match is not None and match.school_id != row.school.pk:
-                row.refuse(id_held_elsewhere_error(match), column=COLUMN_BY_KEY["id_number"].header)
-                continue
-        else:
-            match = same_child.get(_no_id_key(row.school.pk, data))
-        if match is not None:
-            columns = differences(match, data)
+    An active record of the row's own school that is the same child (same resident ID, or
+    without one the same name, birth date and family) is a re-import: unchanged when every
+    column agrees, refused where it differs. Held by another school, the ID is refused.
+    """
+    candidates = [row for row in rows if row.ok]
+    checks = check_against_registry([row.data for row in candidates], [row.school for row in candidates])
+    for row, check in zip(candidates, checks):
+        match = check.existing
+        if check.holder is not None and check.holder.school_id != row.school.pk:
+            row.refuse(id_held_elsewhere_error(check.holder), column=COLUMN_BY_KEY["id_number"].header)
+        elif match is not None:
+            columns = differences(match, row.data)
             if columns:
                 row.refuse(_differs_error(match, columns))
             else:
                 row.outcome = UNCHANGED
                 row.national_number = match.national_number
-            continue
-        for exc in nohukou.registration_problems(data):
-            row.refuse(exc)
-        if row.ok:
-            fresh.append(row)
-    for row, likely in zip(fresh, entry.likely_duplicates_many([row.data for row in fresh])):
-        if likely:
-            row.likely = likely
+        else:
+            for exc in check.refusals:
+                row.refuse(exc)
+        if check.likely:
+            row.likely = check.likely
             if not keep_likely:
-                row.refuse(_likely_error(likely))
+                row.refuse(_likely_error(check.likely))
 
 
 def check_rows(

@@ -9,18 +9,13 @@ import logging
 import random
 
 from django.db import connection
-from django.db.models import Max
-from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
 from accounts import audit
 from duplicates import entry
 from duplicates.keys import match_keys_refresh
-from kernel import identity
-from kernel.errors import Conflict
-from registry import nohukou
+from registry import nohukou, numbers
 from registry.models import Guardian, HistoryEntry, Pupil
 from registry.validation import has_resident_id
 from rosters.columns import BATCH_SIZE, NEW
@@ -55,46 +50,13 @@ def _classes_for(rows: list[Row]) -> dict[tuple[int, int, int], int]:
 
 
 def _assign_numbers(rows: list[Row], rng: random.Random) -> None:
-    """L numbers (random, collisions retried) and J numbers (next sequence per county+birth date)."""
+    """L numbers for rows with a resident ID, the next J numbers for the others (``registry.numbers``)."""
     with_id = [row for row in rows if has_resident_id(row.data)]
-    taken: set[str] = set()
-    pending = with_id
-    for _attempt in range(20):
-        if not pending:
-            break
-        for row in pending:
-            row.national_number = identity.make_l_number(row.school.county_id, row.data.birth_date, rng=rng)
-        numbers = [row.national_number for row in pending]
-        clashes = set(Pupil.objects.filter(national_number__in=numbers).values_list("national_number", flat=True))
-        retry = []
-        for row in pending:
-            if row.national_number in clashes or row.national_number in taken:
-                retry.append(row)
-            else:
-                taken.add(row.national_number)
-        pending = retry
-    if pending:  # pragma: no cover - 20 rounds of 4-digit collisions
-        raise Conflict(_("学籍号分配失败，请重试"), code="number_allocation_failed")
-
     without_id = [row for row in rows if not has_resident_id(row.data)]
-    if not without_id:
-        return
-    prefixes = sorted({f"J{row.school.county_id}{row.data.birth_date:%Y%m%d}" for row in without_id})
-    with connection.cursor() as cursor:
-        for prefix in prefixes:  # the same lock as registry.services.new_national_number
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [prefix])
-    last = dict(
-        Pupil.objects.annotate(prefix=Substr("national_number", 1, 15))
-        .filter(prefix__in=prefixes)
-        .values("prefix")
-        .annotate(last=Max("national_number"))
-        .values_list("prefix", "last")
-    )
-    sequence = {prefix: int(last[prefix][15:18]) if prefix in last else 0 for prefix in prefixes}
-    for row in without_id:
-        prefix = f"J{row.school.county_id}{row.data.birth_date:%Y%m%d}"
-        sequence[prefix] += 1
-        row.national_number = identity.make_j_number(row.school.county_id, row.data.birth_date, sequence[prefix])
+    for row, number in zip(with_id, numbers.l_numbers([(r.school.county_id, r.data.birth_date) for r in with_id], rng=rng)):
+        row.national_number = number
+    for row, number in zip(without_id, numbers.j_numbers([(r.school.county_id, r.data.birth_date) for r in without_id])):
+        row.national_number = number
 
 
 def _insert(model, rows: list[dict]) -> list[int]:

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "registry",
     "workflow",
     "duplicates",
+    "enrolment",
     "photos",
     "rosters",
     "transfers",

@@ -12,13 +12,13 @@ import datetime as dt
 
 import pytest
 
+from enrolment.registration import pupil_register
 from kernel.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
 from kernel.identity import id_check_char, validate_national_number
 from provinces import divisions
 from registry import nohukou
 from registry.models import Guardian, HistoryEntry, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
-from registry.services import pupil_register
 from registry.validation import pupil_problems
 from tests.factories import make_pupil, resident_id
 

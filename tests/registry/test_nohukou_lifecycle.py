@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from changes.models import DropoutFollowUp
 from changes.models import State as ChangeState
+from enrolment.registration import pupil_register
 from registry import nohukou
 from registry.models import Pupil, PupilStatus
-from registry.services import pupil_register
 from tests.changes.conftest import approve_both, open_request
 from tests.factories import resident_id
 from tests.registry.test_nohukou import BIRTH, FATHER_ID, MOTHER_ID, no_id_record

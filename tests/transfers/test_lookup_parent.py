@@ -8,10 +8,10 @@ import datetime as dt
 
 import pytest
 
+from enrolment.registration import pupil_register
 from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
 from registry import nohukou
 from registry.records import GuardianData
-from registry.services import pupil_register
 from tests.factories import make_pupil, resident_id
 from tests.registry.test_nohukou import (
     FATHER_ID,

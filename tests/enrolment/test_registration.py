@@ -9,11 +9,11 @@ import json
 
 import pytest
 
+from enrolment.registration import pupil_register
 from kernel.errors import BusinessRefused, ValidationFailed
 from kernel.identity import id_check_char, validate_national_number
 from registry.models import HistoryEntry, Pupil
 from registry.records import GuardianData, PupilData
-from registry.services import pupil_register
 from tests.factories import resident_id
 from tests.registry.test_nohukou import BIRTH, FATHER_ID, MOTHER_ID, no_id_record
 

@@ -1,9 +1,11 @@
-"""Services of the pupil record: each takes the acting user, checks scope and the national
-rules, writes in one transaction and records the audit."""
+"""新生注册 (registration): a new pupil enters the registry through the form or the API.
+
+The record's own rules, then the checks against the registry (``enrolment.checks``), then
+the number (``registry.numbers``), the record and its family in one transaction, with the
+history entry and, when the operator kept a likely duplicate, a case for the counties.
+"""
 
 from __future__ import annotations
-
-import random
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
@@ -12,62 +14,15 @@ from accounts.audit import acting_as
 from accounts.models import Membership
 from accounts.permissions import require_role, school_for_write
 from duplicates import entry
-from kernel import identity
+from enrolment.checks import active_holder_of, check_against_registry, id_held_elsewhere_error
 from kernel.errors import BusinessRefused, ValidationFailed
-from registry import nohukou
+from registry import nohukou, numbers
 from registry.history import record_event
-from registry.models import ACTIVE_STATUSES, Guardian, Pupil
+from registry.models import Guardian, Pupil
 from registry.records import PupilData
 from registry.validation import has_resident_id, pupil_problems
 from schools.classes import class_for
 from schools.models import School
-
-
-def active_holder_of(id_number: str, *, exclude_pk: int | None = None) -> Pupil | None:
-    """The active pupil holding a resident ID number, across the whole registry."""
-    holders = Pupil.objects.select_related("school__county").filter(
-        id_number=id_number, status__in=ACTIVE_STATUSES
-    )
-    if exclude_pk is not None:
-        holders = holders.exclude(pk=exclude_pk)
-    return holders.first()
-
-
-def id_held_elsewhere_error(holder: Pupil) -> BusinessRefused:
-    return BusinessRefused(
-        _(
-            "该身份证号已有在籍学生：%(school)s（%(county)s），全国学籍号 %(number)s。"
-            "同一学生不得重复建立学籍，请通过转学申请将其转入本校。"
-        )
-        % {
-            "school": holder.school.name,
-            "county": holder.school.county.full_name(),
-            "number": holder.national_number,
-        },
-        code="id_number_active_elsewhere",
-        field="id_number",
-        details={"school_code": holder.school.code, "county_code": holder.county_code},
-    )
-
-
-def new_national_number(*, school: School, data: PupilData, rng: random.Random | None = None) -> str:
-    """L number when the pupil has a resident ID, otherwise the next J number."""
-    if has_resident_id(data):
-        return identity.make_l_number(school.county_id, data.birth_date, rng=rng)
-    prefix = f"J{school.county_id}{data.birth_date:%Y%m%d}"
-    with transaction.atomic():
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [prefix])
-        last = (
-            Pupil.objects.filter(national_number__startswith=prefix)
-            .order_by("-national_number")
-            .values_list("national_number", flat=True)
-            .first()
-        )
-        sequence = int(last[15:18]) + 1 if last else 1
-        return identity.make_j_number(school.county_id, data.birth_date, sequence)
 
 
 def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupil:
@@ -81,24 +36,14 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
     """
     require_role(user, Membership.Role.OPERATOR, Membership.Role.ADMIN)
     school = school_for_write(user=user, school_code=data.school_code)
-    problems = pupil_problems(data, school=school)
-    sibling = None
-    if not problems:
-        problems = nohukou.registration_problems(data)
-        sibling = nohukou.multiple_birth_override(problems, data, duplicate_reason)
-        if sibling is not None:
-            problems = []
-    if problems:
-        raise problems[0] if len(problems) == 1 else ValidationFailed(
-            _("学生信息有%(n)s处错误") % {"n": len(problems)},
-            code="invalid_record",
-            details=[p.as_dict() for p in problems],
-        )
-    if has_resident_id(data):
-        holder = active_holder_of(data.id_number)
-        if holder is not None:
-            raise id_held_elsewhere_error(holder)
-    likely = entry.likely_duplicates(data)
+    _raise_all(pupil_problems(data, school=school))
+    [check] = check_against_registry([data], [school])
+    if check.holder is not None:
+        raise id_held_elsewhere_error(check.holder)
+    sibling = nohukou.multiple_birth_override(check.refusals, data, duplicate_reason)
+    if sibling is None:
+        _raise_all(check.refusals)
+    likely = check.likely if sibling is None else entry.likely_duplicates(data)
     if likely and not duplicate_reason.strip():
         raise BusinessRefused(
             _("发现疑似重复的学籍，请核对；如确认不是同一学生，请填写理由后再保存"),
@@ -114,7 +59,7 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
                     pupil = _create_pupil(school=school, data=data)
                 break
             except IntegrityError as exc:
-                if "one_active_pupil_per_id_number" in str(exc):
+                if "one_active_pupil_per_id_number" in str(exc):  # a concurrent registration won
                     raise id_held_elsewhere_error(active_holder_of(data.id_number)) from exc
                 if "national_number" not in str(exc):
                     raise
@@ -133,9 +78,21 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
     return pupil
 
 
+def _raise_all(problems: list) -> None:
+    """Every problem at once: one refusal, or ``invalid_record`` with all of them."""
+    if problems:
+        raise problems[0] if len(problems) == 1 else ValidationFailed(
+            _("学生信息有%(n)s处错误") % {"n": len(problems)},
+            code="invalid_record",
+            details=[p.as_dict() for p in problems],
+        )
+
+
 def _create_pupil(*, school: School, data: PupilData) -> Pupil:
     pupil = Pupil.objects.create(
-        national_number=new_national_number(school=school, data=data),
+        national_number=numbers.new_national_number(
+            county_code=school.county_id, birth_date=data.birth_date, resident_id=has_resident_id(data)
+        ),
         name=data.name,
         former_name=data.former_name,
         sex=data.sex,

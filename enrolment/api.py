@@ -1,0 +1,67 @@
+"""``POST /api/v1/pupils``: register a pupil (新生注册).
+
+The operation joins the pupils router of ``registry.api`` (one path, two methods: ninja
+serves a path from one router), so the registry's reads and this write share
+``/api/v1/pupils``; ``config.api`` imports this module before it mounts that router.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Field, Schema
+from ninja.responses import Status
+
+from enrolment import registration
+from registry.api import PupilOut
+from registry.api import router as pupils_router
+from registry.records import GuardianData, PupilData
+
+
+class GuardianIn(Schema):
+    name: str
+    relation: str = Field(description="关系代码或名称，如 51 / 父亲")
+    id_type: str = "1"
+    id_number: str = ""
+    phone: str = ""
+    is_guardian: bool = True
+    is_first_guardian: bool = False
+    vital: str = Field("alive", description="alive 健在 / deceased 死亡 / missing 失踪")
+    police_reference: str = ""
+    police_date: dt.date | None = None
+    hukou_division_code: str = ""
+
+
+class PupilIn(Schema):
+    school_code: str = Field(description="学校标识码（10位）")
+    name: str
+    sex: str = Field(description="1 男 / 2 女（也可写“男”“女”）")
+    birth_date: dt.date
+    grade: int
+    class_number: int
+    enrolled_on: dt.date
+    id_type: str = "1"
+    id_number: str = ""
+    former_name: str = ""
+    ethnicity: str = "01"
+    nationality: str = "CHN"
+    hmt: str = "00"
+    hukou_division_code: str = ""
+    hukou_nature: str = ""
+    health: str = "10"
+    boarding: str = "1"
+    left_behind: str = "0"
+    migrant: str = "0"
+    guardians: list[GuardianIn] = []
+    duplicate_reason: str = Field("", description="确认不是同一学生时的理由（存在疑似重复、或登记无户籍多胞胎时必填）")
+
+
+@pupils_router.post("/pupils", response={201: PupilOut})
+def pupil_create(request, payload: PupilIn):
+    data = payload.dict()
+    duplicate_reason = data.pop("duplicate_reason")
+    guardians = [GuardianData(**g) for g in data.pop("guardians")]
+    pupil = registration.pupil_register(
+        user=request.user, data=PupilData(**data, guardians=guardians), duplicate_reason=duplicate_reason
+    )
+    return Status(201, PupilOut.build(pupil))

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class EnrolmentConfig(AppConfig):
+    """How pupils come into a school's register: 新生注册 (registration) with the checks the
+    form, the API and the roster share."""
+
+    name = "enrolment"
+    verbose_name = "Enrolment"

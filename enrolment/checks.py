@@ -1,0 +1,124 @@
+"""The checks a new record meets against the registry (学籍建立查重), shared by the
+registration form, the API and the roster import.
+
+The record's own rules (fields, ID number, codes, the 无户籍 family rules) are
+``registry.validation.pupil_problems``; these are the rules across records, for many
+records in a few queries:
+
+- an active record already holding the resident ID (``holder``): the same child, who must
+  come by transfer (转学) — or, in a roster re-import of the holder's own school, the same
+  row again;
+- an active record without an ID at the same school with the same name, birth date and
+  family (``same_child``): a roster re-import;
+- an active no-hukou record of the province with the same parents (``refusals``,
+  ``registry.nohukou.registration_problems``);
+- likely duplicates found by the matching engine (``likely``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+from duplicates import entry
+from kernel.errors import BusinessRefused, RegistryError
+from registry import nohukou
+from registry.models import ACTIVE_STATUSES, Pupil
+from registry.records import PupilData
+from registry.validation import has_resident_id
+from schools.models import School
+
+
+@dataclass
+class RegistryCheck:
+    """What the registry says about one record about to be registered."""
+
+    holder: Pupil | None = None
+    same_child: Pupil | None = None
+    refusals: list[RegistryError] = field(default_factory=list)
+    likely: list[dict] = field(default_factory=list)
+
+    @property
+    def existing(self) -> Pupil | None:
+        return self.holder or self.same_child
+
+
+def guardian_ids(guardians: Iterable) -> frozenset[str]:
+    return frozenset(g.id_number for g in guardians if g.id_number)
+
+
+def active_holder_of(id_number: str, *, exclude_pk: int | None = None) -> Pupil | None:
+    """The active pupil holding a resident ID number, across the whole registry."""
+    holders = Pupil.objects.select_related("school__county").filter(id_number=id_number, status__in=ACTIVE_STATUSES)
+    if exclude_pk is not None:
+        holders = holders.exclude(pk=exclude_pk)
+    return holders.first()
+
+
+def id_held_elsewhere_error(holder: Pupil) -> BusinessRefused:
+    return BusinessRefused(
+        _(
+            "该身份证号已有在籍学生：%(school)s（%(county)s），全国学籍号 %(number)s。"
+            "同一学生不得重复建立学籍，请通过转学申请将其转入本校。"
+        )
+        % {
+            "school": holder.school.name,
+            "county": holder.school.county.full_name(),
+            "number": holder.national_number,
+        },
+        code="id_number_active_elsewhere",
+        field="id_number",
+        details={"school_code": holder.school.code, "county_code": holder.county_code},
+    )
+
+
+def check_against_registry(records: list[PupilData], schools: list[School], *, likely: bool = True
+                           ) -> list[RegistryCheck]:
+    """One ``RegistryCheck`` per record (records already valid on their own), in order.
+
+    A record whose resident ID is held gets no further checks; a no-ID record matching an
+    existing one gets its no-hukou refusals but no likely duplicates. Whether a match is a
+    refusal or a re-import is the caller's rule.
+    """
+    checks = [RegistryCheck() for _ in records]
+    ids = {data.id_number for data in records if has_resident_id(data)}
+    holders = {
+        pupil.id_number: pupil
+        for pupil in Pupil.objects.filter(id_number__in=ids, status__in=ACTIVE_STATUSES)
+        .select_related("school__county", "school_class")
+        .prefetch_related("guardians")
+    } if ids else {}
+    no_id = [(data, school) for data, school in zip(records, schools) if not data.id_number]
+    same_child: dict[tuple, Pupil] = {}
+    if no_id:
+        existing = (
+            Pupil.objects.filter(
+                school_id__in={school.pk for _data, school in no_id},
+                name__in={data.name for data, _school in no_id},
+                birth_date__in={data.birth_date for data, _school in no_id},
+                id_number="",
+                status__in=ACTIVE_STATUSES,
+            )
+            .select_related("school_class")
+            .prefetch_related("guardians")
+        )
+        for pupil in existing:
+            same_child[(pupil.school_id, pupil.name, pupil.birth_date, guardian_ids(pupil.guardians.all()))] = pupil
+    fresh: list[int] = []
+    for index, (data, school) in enumerate(zip(records, schools)):
+        check = checks[index]
+        if has_resident_id(data):
+            check.holder = holders.get(data.id_number)
+        elif not data.id_number:
+            check.same_child = same_child.get((school.pk, data.name, data.birth_date, guardian_ids(data.guardians)))
+        if check.holder is not None:
+            continue
+        check.refusals = list(nohukou.registration_problems(data))
+        if not check.refusals and check.same_child is None:
+            fresh.append(index)
+    if likely and fresh:
+        for index, found in zip(fresh, entry.likely_duplicates_many([records[i] for i in fresh])):
+            checks[index].likely = found
+    return checks

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from enrolment import views
+
+urlpatterns = [
+    path("pupils/new/", views.pupil_register, name="pupil_register"),
+]
