@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass, field
 
 import pghistory
 from django.conf import settings
@@ -25,6 +26,29 @@ from django.utils.translation import gettext_lazy as _
 from provinces.divisions import division_full_name
 from provinces.models import Division
 from schools.models import School
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit that acts in a chain: a school (学校), or an education bureau (教育行政部门) by its
+    division code. ``scope_code`` is where the unit's work shows in scope filters: a school's
+    county code, a bureau's own code; it takes no part in comparing units."""
+
+    school_id: int | None = None
+    division_code: str | None = None
+    scope_code: str = field(default="", compare=False)
+
+    @property
+    def is_county(self) -> bool:
+        return self.school_id is None and len(self.division_code or "") == 6
+
+    @property
+    def is_province(self) -> bool:
+        return self.school_id is None and len(self.division_code or "") == 2
+
+    @property
+    def code(self) -> str:
+        return self.scope_code or self.division_code or ""
 
 
 @pghistory.track(meta={"db_table": "registry_membershipevent"})
@@ -78,6 +102,12 @@ class Membership(models.Model):
     def level(self) -> str:
         """"school", "county", "city" or "province"."""
         return "school" if self.school_id else self.division.level
+
+    @property
+    def unit(self) -> Unit:
+        if self.school_id:
+            return Unit(school_id=self.school_id)
+        return Unit(division_code=self.division_id, scope_code=self.division_id)
 
     @property
     def is_approver(self) -> bool:

@@ -52,7 +52,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from accounts.models import Membership
-    from changes import services
+    from changes import promotions, requests
     from changes.models import PromotionRun
     from provinces.models import Division
     from registry.models import Pupil
@@ -107,13 +107,13 @@ def main() -> None:
     from unittest import mock
 
     with mock.patch("changes.tasks.promote_school.delay"):  # run each school's task body here instead
-        run = services.promotion_start(user=admin, school_year=year)
+        run = promotions.promotion_start(user=admin, school_year=year)
     parts = list(run.schools.filter(school__in=schools))
     times = []
     moved = 0
     for part in parts:
         t = time.perf_counter()
-        done = services.promotion_school_apply(part_id=part.pk)
+        done = promotions.promotion_school_apply(part_id=part.pk)
         times.append(time.perf_counter() - t)
         moved += done.moved
     total = sum(times)
@@ -123,7 +123,7 @@ def main() -> None:
 
     t = time.perf_counter()
     for part in parts:
-        services.promotion_school_apply(part_id=part.pk)
+        promotions.promotion_school_apply(part_id=part.pk)
     print(f"rerun of {year} (idempotent no-op): {len(parts)} schools in {(time.perf_counter() - t) * 1000:.0f} ms")
 
     school = schools[0]
@@ -135,13 +135,13 @@ def main() -> None:
     durations = []
     for pupil in pupils:
         t = time.perf_counter()
-        request = services.change_request_open(
+        request = requests.change_request_open(
             user=operator, pupil=pupil, kind="suspend",
             payload={"start": today.isoformat(), "until": (today + dt.timedelta(days=100)).isoformat()},
             today=today,
         )
-        services.change_request_approve(user=approver, request_id=request.pk)
-        services.change_request_approve(user=county_approver, request_id=request.pk)
+        requests.change_request_approve(user=approver, request_id=request.pk)
+        requests.change_request_approve(user=county_approver, request_id=request.pk)
         durations.append(time.perf_counter() - t)
     if durations:
         print(f"休学 request open + 2 approvals: {len(durations)} requests, median "

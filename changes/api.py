@@ -12,7 +12,7 @@ from ninja import File, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
-from changes import selectors, services
+from changes import graduations, promotions, requests, selectors
 from changes.models import ChangeRequest, GraduationList
 from registry.selectors import paginate
 
@@ -112,7 +112,8 @@ class DropoutOut(Schema):
 def _detail(request_obj: ChangeRequest) -> ChangeRequestDetailOut:
     return ChangeRequestDetailOut(
         **ChangeRequestOut.build(request_obj).dict(),
-        timeline=[ChangeEventOut(**{f: getattr(e, f) for f in ChangeEventOut.model_fields})
+        timeline=[ChangeEventOut(action=e.action, from_state=e.from_state, to_state=e.to_state,
+                                 actor_name=e.actor_name, unit_name=e.unit_name, note=e.reason, at=e.at)
                   for e in selectors.timeline(request_obj)],
         evidence=[EvidenceOut(id=e.pk, original_name=e.original_name, content_type=e.content_type, size=e.size)
                   for e in request_obj.evidence.all()],
@@ -135,7 +136,7 @@ def change_list(request, filters: Query[ChangeFilterIn]):
 
 @router.post("/changes", response={201: ChangeRequestDetailOut})
 def change_open(request, payload: ChangeRequestIn):
-    obj = services.change_request_open(
+    obj = requests.change_request_open(
         user=request.user, pupil=payload.pupil, kind=payload.kind, payload=payload.payload,
         reason=payload.reason, submit=payload.submit,
     )
@@ -159,13 +160,13 @@ def change_detail(request, request_id: int):
 
 @router.post("/changes/{int:request_id}/submit", response=ChangeRequestDetailOut)
 def change_submit(request, request_id: int):
-    return _detail(services.change_request_submit(user=request.user, request_id=request_id))
+    return _detail(requests.change_request_submit(user=request.user, request_id=request_id))
 
 
 @router.post("/changes/{int:request_id}/approve", response=ChangeRequestDetailOut)
 def change_approve(request, request_id: int, payload: ApproveIn = None):
     payload = payload or ApproveIn()
-    return _detail(services.change_request_approve(
+    return _detail(requests.change_request_approve(
         user=request.user, request_id=request_id, note=payload.note,
         acknowledge_duplicates=payload.acknowledge_duplicates,
     ))
@@ -173,17 +174,17 @@ def change_approve(request, request_id: int, payload: ApproveIn = None):
 
 @router.post("/changes/{int:request_id}/refuse", response=ChangeRequestDetailOut)
 def change_refuse(request, request_id: int, payload: RefuseIn):
-    return _detail(services.change_request_refuse(user=request.user, request_id=request_id, reason=payload.reason))
+    return _detail(requests.change_request_refuse(user=request.user, request_id=request_id, reason=payload.reason))
 
 
 @router.post("/changes/{int:request_id}/withdraw", response=ChangeRequestDetailOut)
 def change_withdraw(request, request_id: int):
-    return _detail(services.change_request_withdraw(user=request.user, request_id=request_id))
+    return _detail(requests.change_request_withdraw(user=request.user, request_id=request_id))
 
 
 @router.post("/changes/{int:request_id}/evidence", response={201: EvidenceOut})
 def change_evidence(request, request_id: int, file: File[UploadedFile]):
-    item = services.evidence_add(user=request.user, request_id=request_id, upload=file)
+    item = requests.evidence_add(user=request.user, request_id=request_id, upload=file)
     return Status(201, EvidenceOut(id=item.pk, original_name=item.original_name, content_type=item.content_type,
                                    size=item.size))
 
@@ -232,7 +233,7 @@ def graduation_list(request):
 
 @router.post("/graduations", response={201: GraduationOut}, tags=["graduations"])
 def graduation_propose(request, payload: GraduationIn):
-    graduation = services.graduation_propose(
+    graduation = graduations.graduation_propose(
         user=request.user, school_year=payload.school_year, outcomes=payload.outcomes, submit=payload.submit
     )
     return Status(201, GraduationOut.build(graduation))
@@ -245,25 +246,25 @@ def graduation_detail(request, graduation_id: int):
 
 @router.post("/graduations/{int:graduation_id}/submit", response=GraduationOut, tags=["graduations"])
 def graduation_submit(request, graduation_id: int):
-    return GraduationOut.build(services.graduation_submit(user=request.user, graduation_id=graduation_id))
+    return GraduationOut.build(graduations.graduation_submit(user=request.user, graduation_id=graduation_id))
 
 
 @router.post("/graduations/{int:graduation_id}/approve", response=GraduationOut, tags=["graduations"])
 def graduation_approve(request, graduation_id: int, payload: ApproveIn = None):
     note = payload.note if payload else ""
-    return GraduationOut.build(services.graduation_approve(user=request.user, graduation_id=graduation_id, note=note))
+    return GraduationOut.build(graduations.graduation_approve(user=request.user, graduation_id=graduation_id, note=note))
 
 
 @router.post("/graduations/{int:graduation_id}/refuse", response=GraduationOut, tags=["graduations"])
 def graduation_refuse(request, graduation_id: int, payload: RefuseIn):
     return GraduationOut.build(
-        services.graduation_refuse(user=request.user, graduation_id=graduation_id, reason=payload.reason)
+        graduations.graduation_refuse(user=request.user, graduation_id=graduation_id, reason=payload.reason)
     )
 
 
 @router.post("/graduations/{int:graduation_id}/withdraw", response=GraduationOut, tags=["graduations"])
 def graduation_withdraw(request, graduation_id: int):
-    return GraduationOut.build(services.graduation_withdraw(user=request.user, graduation_id=graduation_id))
+    return GraduationOut.build(graduations.graduation_withdraw(user=request.user, graduation_id=graduation_id))
 
 
 # --- promotion ----------------------------------------------------------------------
@@ -274,7 +275,7 @@ class PromotionIn(Schema):
 
 @router.post("/promotions", response={202: dict}, tags=["promotions"])
 def promotion_start(request, payload: PromotionIn):
-    run = services.promotion_start(user=request.user, school_year=payload.school_year)
+    run = promotions.promotion_start(user=request.user, school_year=payload.school_year)
     return Status(202, selectors.promotion_progress(run))
 
 

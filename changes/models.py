@@ -11,23 +11,24 @@ Terms of the national system, named once here:
 - ``PromotionRun`` / ``PromotionSchool`` — 升级: the yearly promotion of a province, one row
   per school and school year (the idempotency key).
 
-Both chains share one state machine, visible in ``State`` / ``TRANSITIONS`` below:
-school operator → school approver (a different user) → county approver.
+Both chains share the states below; who acts at each, with which actions, is the table in
+``changes.chain`` (school operator → school approver, another person → county approver).
 """
 
 from __future__ import annotations
 
 import pghistory
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership
 from provinces.models import Division
 from registry.models import Pupil
 from schools.models import School
+from workflow.models import ChainEvent
 
 
 class State(models.TextChoices):
@@ -40,31 +41,6 @@ class State(models.TextChoices):
 
 
 OPEN_STATES = (State.DRAFT, State.SCHOOL_REVIEW, State.COUNTY_REVIEW)
-
-#: The whole state machine: action → {from state: to state}. Nothing else moves a chain.
-#: A chain started by a county user (e.g. a duplicate-case 变更) submits straight to
-#: COUNTY_REVIEW (``first_review_state``); every other path is this table.
-TRANSITIONS: dict[str, dict[str, str]] = {
-    "submit": {State.DRAFT: State.SCHOOL_REVIEW},
-    "approve": {State.SCHOOL_REVIEW: State.COUNTY_REVIEW, State.COUNTY_REVIEW: State.APPROVED},
-    "refuse": {State.SCHOOL_REVIEW: State.REFUSED, State.COUNTY_REVIEW: State.REFUSED},
-    "withdraw": {s: State.WITHDRAWN for s in OPEN_STATES},
-}
-
-#: Who acts at a review step: the unit level and the role (the two-person rule adds:
-#: never the initiator).
-STEP_ACTOR = {
-    State.SCHOOL_REVIEW: ("school", Membership.Role.APPROVER),
-    State.COUNTY_REVIEW: ("county", Membership.Role.APPROVER),
-}
-
-#: Order of the states along the chain, to tell "not reached yet" from "already done".
-STATE_ORDER = {State.DRAFT: 0, State.SCHOOL_REVIEW: 1, State.COUNTY_REVIEW: 2}
-
-
-def first_review_state(initiator_level: str) -> str:
-    return State.SCHOOL_REVIEW if initiator_level == "school" else State.COUNTY_REVIEW
-
 
 class ApprovalChain(models.Model):
     """What a change request and a graduation list share: the chain state and its actors."""
@@ -87,6 +63,8 @@ class ApprovalChain(models.Model):
     created_at = models.DateTimeField(_("申请时间"), default=timezone.now)
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
     decided_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    #: 审核记录: every transition, in the chain engine's log.
+    log = GenericRelation(ChainEvent)
 
     scope_paths = (("county_code", "school"),)
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership
+from accounts.permissions import membership_of
 from accounts.scope import get_in_scope, restrict
+from changes.chain import CHANGE_REQUEST, GRADUATION
 from changes.models import (
-    STEP_ACTOR,
     ApprovalChain,
     ChangeRequest,
     DropoutFollowUp,
@@ -22,6 +23,8 @@ from changes.models import (
     PromotionRun,
     State,
 )
+from kernel.errors import NotFound
+from workflow import engine
 from workflow.models import ChainEvent
 
 
@@ -62,41 +65,24 @@ def evidence_get(user, evidence_id: int) -> Evidence:
 
 
 def timeline(chain: ApprovalChain) -> list[ChainEvent]:
-    """The transitions of a chain (the caller has checked scope on the chain), each with the
-    label of the state it led to."""
-    events = list(
-        ChainEvent.objects.filter(content_type=ContentType.objects.get_for_model(chain), object_id=chain.pk)
-        .order_by("at", "id")
-    )
-    for event in events:
-        event.to_state_label = State(event.to_state).label if event.to_state in State.values else event.to_state
-    return events
+    """The transitions of a request or list (the caller has checked scope on it)."""
+    return engine.timeline(_chain_of(chain), chain)
 
 
 def actions_for(user, chain: ApprovalChain) -> set[str]:
     """What the UI offers ``user`` on ``chain``; the services decide again on every click."""
-    membership = getattr(user, "membership", None)
-    if membership is None or not chain.is_open:
-        return set()
-    actions = set()
-    if chain.initiator_id == user.pk:
-        actions.add("withdraw")
-        if chain.state == State.DRAFT:
-            actions.add("submit")
-    step = STEP_ACTOR.get(chain.state)
-    if step is not None and chain.initiator_id != user.pk:
-        level, role = step
-        unit_ok = (
-            membership.school_id == chain.school_id if level == "school" else membership.division_id == chain.county_code
-        )
-        if membership.level == level and unit_ok and membership.role == role:
-            actions |= {"approve", "refuse"}
-    if isinstance(chain, ChangeRequest) and (
+    actions = set(engine.actions_for(_chain_of(chain), user, chain))
+    membership = membership_of(user)
+    if isinstance(chain, ChangeRequest) and chain.is_open and membership is not None and (
         membership.school_id == chain.school_id
         or (chain.initiator_level == "county" and membership.division_id == chain.county_code)
     ):
         actions.add("evidence")
     return actions
+
+
+def _chain_of(row: ApprovalChain):
+    return CHANGE_REQUEST if isinstance(row, ChangeRequest) else GRADUATION
 
 
 def dropout_followups(user, *, open_only: bool = True) -> QuerySet[DropoutFollowUp]:
@@ -117,17 +103,13 @@ def graduation_get(user, graduation_id: int) -> GraduationList:
 
 def promotion_runs_for(user) -> QuerySet[PromotionRun]:
     """Promotion runs of the user's province (province users only; they hold no pupil data)."""
-    membership = getattr(user, "membership", None)
+    membership = membership_of(user)
     if membership is None or membership.level != "province":
         return PromotionRun.objects.none()
     return PromotionRun.objects.filter(province_id=membership.division_id).select_related("started_by")
 
 
 def promotion_run_get(user, run_id: int) -> PromotionRun:
-    from django.utils.translation import gettext as _
-
-    from kernel.errors import NotFound
-
     run = promotion_runs_for(user).filter(pk=run_id).first()
     if run is None:
         raise NotFound(_("未找到该升级任务，或不在您的管理范围内"))
@@ -161,5 +143,5 @@ def promotion_progress(run: PromotionRun) -> dict:
 
 
 def is_province_admin(user) -> bool:
-    membership = getattr(user, "membership", None)
+    membership = membership_of(user)
     return membership is not None and membership.level == "province" and membership.role == Membership.Role.ADMIN

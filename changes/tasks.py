@@ -12,7 +12,7 @@ import logging
 
 from celery import shared_task
 
-from changes import services
+from changes import promotions
 
 log = logging.getLogger("changes")
 
@@ -20,11 +20,11 @@ log = logging.getLogger("changes")
 @shared_task(name="changes.tasks.promote_school", bind=True, max_retries=3, default_retry_delay=30)
 def promote_school(self, part_id: int) -> dict:
     try:
-        part = services.promotion_school_apply(part_id=part_id)
+        part = promotions.promotion_school_apply(part_id=part_id)
     except Exception as exc:  # retried, then recorded on the row for the progress page
         if self.request.retries >= self.max_retries:
             log.exception("promotion of school part %s failed", part_id)
-            services.promotion_school_failed(part_id=part_id, error=str(exc))
+            promotions.promotion_school_failed(part_id=part_id, error=str(exc))
             raise
         raise self.retry(exc=exc) from exc
     return {"part": part.pk, "moved": part.moved, "stayed": part.stayed}

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from changes import selectors, services
+from changes import graduations, promotions, requests, selectors
 from changes.forms import ChangeRequestForm, EvidenceForm, GraduationProposeForm, PromotionForm, RefuseForm
 from changes.models import ChangeRequest, State
 from kernel.errors import RegistryError
@@ -63,7 +63,7 @@ def change_new(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("evidence")
         try:
-            change = services.change_request_open(
+            change = requests.change_request_open(
                 user=request.user, pupil=pupil, kind=kind, payload=form.payload(),
                 reason=form.cleaned_data["reason"], evidence=[upload] if upload else [],
                 submit=not form.cleaned_data["draft"],
@@ -110,7 +110,7 @@ def _act(request, call, done_message, *, to: str, pk: int):
 @login_required
 @require_POST
 def change_submit(request, request_id: int):
-    return _act(request, lambda: services.change_request_submit(user=request.user, request_id=request_id),
+    return _act(request, lambda: requests.change_request_submit(user=request.user, request_id=request_id),
                 _("已提交"), to="changes:detail", pk=request_id)
 
 
@@ -119,7 +119,7 @@ def change_submit(request, request_id: int):
 def change_approve(request, request_id: int):
     return _act(
         request,
-        lambda: services.change_request_approve(
+        lambda: requests.change_request_approve(
             user=request.user, request_id=request_id, note=request.POST.get("note", ""),
             acknowledge_duplicates=request.POST.get("acknowledge_duplicates") == "on",
         ),
@@ -132,7 +132,7 @@ def change_approve(request, request_id: int):
 def change_refuse(request, request_id: int):
     return _act(
         request,
-        lambda: services.change_request_refuse(user=request.user, request_id=request_id,
+        lambda: requests.change_request_refuse(user=request.user, request_id=request_id,
                                                reason=request.POST.get("reason", "")),
         _("已审核不通过"), to="changes:detail", pk=request_id,
     )
@@ -141,7 +141,7 @@ def change_refuse(request, request_id: int):
 @login_required
 @require_POST
 def change_withdraw(request, request_id: int):
-    return _act(request, lambda: services.change_request_withdraw(user=request.user, request_id=request_id),
+    return _act(request, lambda: requests.change_request_withdraw(user=request.user, request_id=request_id),
                 _("已撤回"), to="changes:detail", pk=request_id)
 
 
@@ -152,7 +152,7 @@ def evidence_upload(request, request_id: int):
     if upload is None:
         messages.error(request, _("请选择文件"))
         return redirect("changes:detail", request_id)
-    return _act(request, lambda: services.evidence_add(user=request.user, request_id=request_id, upload=upload),
+    return _act(request, lambda: requests.evidence_add(user=request.user, request_id=request_id, upload=upload),
                 _("已上传证明材料"), to="changes:detail", pk=request_id)
 
 
@@ -179,10 +179,10 @@ def dropouts(request):
 
 @login_required
 def graduation_list(request):
-    form = GraduationProposeForm(request.POST or None, initial={"school_year": _default(services.default_graduation_year, request.user)})
+    form = GraduationProposeForm(request.POST or None, initial={"school_year": _default(graduations.default_graduation_year, request.user)})
     if request.method == "POST" and form.is_valid():
         try:
-            graduation = services.graduation_propose(user=request.user, school_year=form.cleaned_data["school_year"])
+            graduation = graduations.graduation_propose(user=request.user, school_year=form.cleaned_data["school_year"])
         except RegistryError as exc:
             messages.error(request, f"{exc.message}（{exc.code}）")
         else:
@@ -214,7 +214,7 @@ def graduation_detail(request, graduation_id: int):
 @login_required
 @require_POST
 def graduation_approve(request, graduation_id: int):
-    return _act(request, lambda: services.graduation_approve(user=request.user, graduation_id=graduation_id),
+    return _act(request, lambda: graduations.graduation_approve(user=request.user, graduation_id=graduation_id),
                 _("已审核通过"), to="changes:graduation_detail", pk=graduation_id)
 
 
@@ -223,7 +223,7 @@ def graduation_approve(request, graduation_id: int):
 def graduation_refuse(request, graduation_id: int):
     return _act(
         request,
-        lambda: services.graduation_refuse(user=request.user, graduation_id=graduation_id,
+        lambda: graduations.graduation_refuse(user=request.user, graduation_id=graduation_id,
                                            reason=request.POST.get("reason", "")),
         _("已审核不通过"), to="changes:graduation_detail", pk=graduation_id,
     )
@@ -232,7 +232,7 @@ def graduation_refuse(request, graduation_id: int):
 @login_required
 @require_POST
 def graduation_withdraw(request, graduation_id: int):
-    return _act(request, lambda: services.graduation_withdraw(user=request.user, graduation_id=graduation_id),
+    return _act(request, lambda: graduations.graduation_withdraw(user=request.user, graduation_id=graduation_id),
                 _("已撤回"), to="changes:graduation_detail", pk=graduation_id)
 
 
@@ -240,10 +240,10 @@ def graduation_withdraw(request, graduation_id: int):
 
 @login_required
 def promotion(request):
-    form = PromotionForm(request.POST or None, initial={"school_year": _default(services.default_school_year, request.user)})
+    form = PromotionForm(request.POST or None, initial={"school_year": _default(graduations.default_school_year, request.user)})
     if request.method == "POST" and form.is_valid():
         try:
-            run = services.promotion_start(user=request.user, school_year=form.cleaned_data["school_year"])
+            run = promotions.promotion_start(user=request.user, school_year=form.cleaned_data["school_year"])
         except RegistryError as exc:
             messages.error(request, f"{exc.message}（{exc.code}）")
         else:

@@ -193,7 +193,7 @@ def case_resolve_change(*, user, case_id: int, pupil: str, payload: dict, note: 
     """变更: open a key-field change request (starting at the county step) for one member.
     The case stays open until the change is approved and the pair no longer matches
     (``case_changes_recheck``)."""
-    from changes.services import change_request_open
+    from changes.requests import change_request_open
 
     if not payload:
         raise ValidationFailed(_("请填写要更正的关键信息"), code="payload_required", field="payload")

@@ -3,8 +3,9 @@
 from django.contrib import admin
 
 from accounts.scope import restrict
-from transfers.models import Transfer, TransferLookup, TransferStep
+from transfers.models import Transfer, TransferLookup
 from transfers.selectors import transfers_visible_to
+from workflow.admin import ChainEventInline
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -18,24 +19,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class TransferStepInline(admin.TabularInline):
-    model = TransferStep
-    extra = 0
-    can_delete = False
-    readonly_fields = ("action", "from_state", "to_state", "actor_name", "unit_code", "unit_name", "role", "reason", "at")
-    fields = readonly_fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
     list_display = ("id", "pupil", "origin_school", "dest_school", "state", "created_at", "closed_at")
     list_filter = ("state",)
     search_fields = ("pupil__name", "pupil__national_number", "origin_school__code", "dest_school__code")
     list_select_related = ("pupil", "origin_school", "dest_school")
-    inlines = [TransferStepInline]
+    inlines = [ChainEventInline]
 
     def get_queryset(self, request):
         return transfers_visible_to(request.user)

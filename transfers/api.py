@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from registry.selectors import paginate
-from transfers import selectors, services
+from transfers import lookup, search, selectors, services
 from transfers.models import Transfer, TransferAttachment
 from transfers.states import State
 from transfers.views import attachment_response
@@ -168,7 +168,7 @@ def _detail_of(transfer: Transfer) -> TransferDetailOut:
     """The transfer as a service returned it (already read through the scope), with its timeline."""
     return TransferDetailOut(
         **TransferOut.fields(transfer),
-        timeline=[StepOut(**row) for row in selectors.transfer_log(transfer).values(*StepOut.model_fields)],
+        timeline=[StepOut(**row) for row in transfer.log.values(*StepOut.model_fields)],
         attachments=[AttachmentOut.build(a) for a in selectors.transfer_attachments(transfer)],
     )
 
@@ -179,14 +179,14 @@ def origin_schools(request, q: str = ""):
 
 
 @router.get("/transfers/lookup", response=LookupOut)
-def lookup(
+def pupil_lookup(
     request,
     origin_school_code: str,
     name: str = "",
     id_number: str = "",
     parent_id_number: str = Query("", description="无户籍学生：父亲、母亲或法定监护人的居民身份证号（此时姓名可省略）"),
 ):
-    result = services.transfer_lookup(
+    result = lookup.transfer_lookup(
         user=request.user, origin_school_code=origin_school_code, name=name, id_number=id_number,
         parent_id_number=parent_id_number,
     )
@@ -211,7 +211,7 @@ def transfer_list(request, filters: Query[TransferFilter]):
     page, page_size = data.pop("page"), data.pop("page_size")
     data["state"] = data.pop("status")
     result = paginate(
-        selectors.transfer_search(request.user, selectors.TransferFilter(**data)), page=page, page_size=page_size
+        search.transfer_search(request.user, search.TransferFilter(**data)), page=page, page_size=page_size
     )
     return TransferPage(
         items=[TransferOut.build(t) for t in result.items], page=result.page, page_size=result.page_size,

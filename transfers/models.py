@@ -5,18 +5,19 @@ Terms of the national system, named once here:
 - ``Transfer`` — 转学申请 (one chain, 异动类别 转学), applied by the destination school
   (转入学校), approved by the destination county (转入县教育局), the origin school (转出学校) and
   the origin county (转出县教育局), in that order.
-- ``TransferStep`` — 审核记录: one row per transition (who, which unit, from → to, why).
 - ``TransferAttachment`` — 证明材料 (JPG/PNG/PDF proof, ≤ 2 MB each).
 - ``TransferSnapshot`` — 电子学籍档案备份: the record as it stood, kept for the origin school.
 - ``TransferLookup`` — the audited origin-school pupil lookup (查询转出学生).
 
-The chain's states and the allowed transitions are in ``transfers.states``.
+The chain's states are ``transfers.states``; who acts at each, with which actions, is the
+table in ``transfers.chain``. Its log (审核记录) is the engine's ``ChainEvent``.
 """
 
 from __future__ import annotations
 
 import pghistory
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -25,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from registry.models import Pupil
 from schools.models import School
 from transfers.states import OPEN_STATES, State
+from workflow.models import ChainEvent
 
 
 @pghistory.track()
@@ -59,6 +61,8 @@ class Transfer(models.Model):
     origin_county_reached_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: 审核记录: every transition, in the chain engine's log.
+    log = GenericRelation(ChainEvent)
 
     scope_paths = (("dest_county_code", "dest_school"), ("origin_county_code", "origin_school"))
 
@@ -96,35 +100,6 @@ class Transfer(models.Model):
         return self.state in OPEN_STATES
 
 
-class TransferStep(models.Model):
-    """审核记录: one transition of a transfer, with a snapshot of who did it."""
-
-    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="log")
-    action = models.CharField(_("操作"), max_length=16)
-    from_state = models.CharField(_("原状态"), max_length=16, blank=True)
-    to_state = models.CharField(_("新状态"), max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    actor_name = models.CharField(_("操作人"), max_length=150)
-    unit_code = models.CharField(_("单位代码"), max_length=10)
-    unit_name = models.CharField(_("单位"), max_length=150)
-    role = models.CharField(_("角色"), max_length=16)
-    reason = models.CharField(_("理由"), max_length=500, blank=True)
-    at = models.DateTimeField(default=timezone.now)
-
-    scope_paths = (
-        ("transfer__dest_county_code", "transfer__dest_school"),
-        ("transfer__origin_county_code", "transfer__origin_school"),
-    )
-
-    class Meta:
-        verbose_name = _("转学审核记录")
-        verbose_name_plural = _("转学审核记录")
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.transfer_id}: {self.from_state} → {self.to_state}"
-
-
 @pghistory.track()
 class TransferAttachment(models.Model):
     """证明材料: stored under a generated name; served only to the parties by a view."""
@@ -142,7 +117,10 @@ class TransferAttachment(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
 
-    scope_paths = TransferStep.scope_paths
+    scope_paths = (
+        ("transfer__dest_county_code", "transfer__dest_school"),
+        ("transfer__origin_county_code", "transfer__origin_school"),
+    )
 
     class Meta:
         verbose_name = _("证明材料")

@@ -1,7 +1,7 @@
 """Reads of transfers, every one on top of ``accounts.scope.restrict``.
 
 A transfer is visible to its four parties (and the divisions above them), each only once
-the chain has reached that party's step (DESIGN.md section 4):
+the chain has reached that party's step (the ``reveals`` column of ``transfers.chain``):
 
 - destination school: always (it wrote the application);
 - destination county (and city/province above it): from submit;
@@ -11,17 +11,13 @@ the chain has reached that party's step (DESIGN.md section 4):
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 from django.db.models import Q, QuerySet
 
 from accounts.scope import Scope, get_in_scope, restrict, scope_of
 from registry.models import Guardian, Pupil, PupilStatus
 from registry.nohukou import NOT_HMT, PARENT_RELATIONS, RESIDENT_ID
 from schools.models import School
-from transfers.models import Transfer, TransferAttachment, TransferSnapshot, TransferStep
-from transfers.states import State
+from transfers.models import Transfer, TransferAttachment, TransferSnapshot
 
 
 def _reached(scope: Scope) -> Q:
@@ -39,59 +35,6 @@ def transfers_visible_to(user) -> QuerySet[Transfer]:
     return restrict(Transfer.objects.all(), user).filter(_reached(scope))
 
 
-def _at_step_of(user) -> Q:
-    """Transfers waiting for the user's own unit (not the units below it)."""
-    membership = getattr(user, "membership", None)
-    if membership is None:
-        return Q(pk__in=[])
-    if membership.school_id:
-        return Q(state=State.DRAFT, dest_school_id=membership.school_id) | Q(
-            state=State.ORIGIN_SCHOOL, origin_school_id=membership.school_id
-        )
-    code = membership.division_id
-    if len(code) == 6:
-        return Q(state=State.DEST_COUNTY, dest_county_code=code) | Q(state=State.ORIGIN_COUNTY, origin_county_code=code)
-    if len(code) == 2:
-        return Q(state=State.DEST_PROVINCE, dest_county_code__startswith=code) | Q(
-            state=State.ORIGIN_PROVINCE, origin_county_code__startswith=code
-        )
-    return Q(pk__in=[])
-
-
-@dataclass
-class TransferFilter:
-    at_my_step: bool = False
-    state: str = ""
-    school: str = ""
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    q: str = ""
-
-
-def transfer_search(user, filters: TransferFilter) -> QuerySet[Transfer]:
-    transfers = transfers_visible_to(user).select_related(
-        "pupil", "origin_school__county", "dest_school__county"
-    )
-    if filters.at_my_step:
-        transfers = transfers.filter(_at_step_of(user))
-    if filters.state:
-        transfers = transfers.filter(state=filters.state)
-    if filters.school:
-        code = filters.school.strip()
-        transfers = transfers.filter(Q(origin_school__code=code) | Q(dest_school__code=code))
-    if filters.date_from:
-        transfers = transfers.filter(created_at__date__gte=filters.date_from)
-    if filters.date_to:
-        transfers = transfers.filter(created_at__date__lte=filters.date_to)
-    if filters.q.strip():
-        transfers = transfers.filter(pupil__name__startswith=filters.q.strip())
-    return transfers.order_by("-id")
-
-
-def at_my_step_count(user) -> int:
-    return transfers_visible_to(user).filter(_at_step_of(user)).count()
-
-
 def transfer_get(user, transfer_id: int, *, for_update: bool = False) -> Transfer:
     """One visible transfer or ``NotFound``; ``for_update`` locks its row until commit."""
     transfers = transfers_visible_to(user)
@@ -101,11 +44,6 @@ def transfer_get(user, transfer_id: int, *, for_update: bool = False) -> Transfe
     else:
         transfers = transfers.select_related("pupil", "origin_school__county", "dest_school__county")
     return get_in_scope(transfers, user, pk=transfer_id)
-
-
-def transfer_log(transfer: Transfer) -> QuerySet[TransferStep]:
-    """The timeline (the caller has already read the transfer through ``transfer_get``)."""
-    return transfer.log.all()
 
 
 def transfer_attachments(transfer: Transfer) -> QuerySet[TransferAttachment]:
@@ -144,7 +82,7 @@ def origin_pupils(origin: School) -> QuerySet[Pupil]:
     """Pupils of the chosen origin school that a destination school's lookup may match.
 
     The one sanctioned read of another school's pupils (DESIGN.md section 2), unscoped on
-    purpose: only ``transfers.services.transfer_lookup`` calls it, matches exactly and
+    purpose: only ``transfers.lookup.transfer_lookup`` calls it, matches exactly and
     returns the minimal card, and every call is recorded (``TransferLookup``).
     """
     return Pupil.objects.select_related("school_class").filter(school=origin).exclude(status=PupilStatus.DELETED)

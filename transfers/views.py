@@ -15,10 +15,12 @@ from django.views.decorators.http import require_POST
 
 from kernel.errors import RegistryError
 from registry.selectors import paginate
-from transfers import selectors, services
+from transfers import lookup, search, selectors, services
+from transfers.chain import TRANSFER
 from transfers.forms import ApplyForm, LookupForm
 from transfers.models import TransferAttachment
-from transfers.states import ACTION_LABELS, State
+from transfers.states import State
+from workflow import engine
 
 
 def _error(request, exc: RegistryError):
@@ -28,17 +30,17 @@ def _error(request, exc: RegistryError):
 @login_required
 def transfer_list(request):
     tab = request.GET.get("tab", "mine")
-    filters = selectors.TransferFilter(
+    filters = search.TransferFilter(
         at_my_step=tab == "mine", state=request.GET.get("state", ""), q=request.GET.get("q", "")
     )
     page = paginate(
-        selectors.transfer_search(request.user, filters), page=_int(request.GET.get("page")) or 1, page_size=20
+        search.transfer_search(request.user, filters), page=_int(request.GET.get("page")) or 1, page_size=20
     )
     return render(
         request,
         "transfers/list.html",
         {"page": page, "tab": tab, "filters": filters, "states": State.choices,
-         "mine_count": selectors.at_my_step_count(request.user)},
+         "mine_count": search.at_my_step_count(request.user)},
     )
 
 
@@ -55,17 +57,17 @@ def transfer_new(request):
     origin_code = request.GET.get("origin", "")
     if origin_code:
         asked = any(request.GET.get(key) for key in ("name", "parent_id_number"))
-        lookup = LookupForm(request.GET if asked else None, initial={"origin": origin_code})
-        context["lookup_form"] = lookup
+        form = LookupForm(request.GET if asked else None, initial={"origin": origin_code})
+        context["lookup_form"] = form
         context["origin_code"] = origin_code
-        if lookup.is_bound and lookup.is_valid():
+        if form.is_bound and form.is_valid():
             try:
-                context["result"] = services.transfer_lookup(
+                context["result"] = lookup.transfer_lookup(
                     user=request.user,
-                    origin_school_code=lookup.cleaned_data["origin"],
-                    name=lookup.cleaned_data["name"],
-                    id_number=lookup.cleaned_data["id_number"],
-                    parent_id_number=lookup.cleaned_data["parent_id_number"],
+                    origin_school_code=form.cleaned_data["origin"],
+                    name=form.cleaned_data["name"],
+                    id_number=form.cleaned_data["id_number"],
+                    parent_id_number=form.cleaned_data["parent_id_number"],
                 )
             except RegistryError as exc:
                 context["error"] = exc
@@ -97,36 +99,20 @@ def transfer_detail(request, pk: int):
         transfer = selectors.transfer_get(request.user, pk)
     except RegistryError as exc:
         return _error(request, exc)
-    steps = [State.DRAFT, *services.planned_steps(transfer)]
-    log = list(selectors.transfer_log(transfer))
     return render(
         request,
         "transfers/detail.html",
         {
             "transfer": transfer,
-            "progress": _progress(transfer, steps),
-            "log": log,
+            "progress": engine.progress(TRANSFER, transfer),
+            "log": engine.timeline(TRANSFER, transfer),
             "attachments": selectors.transfer_attachments(transfer),
             "actions": services.actions_for(request.user, transfer),
-            "action_labels": ACTION_LABELS,
+            "action_labels": engine.action_labels(TRANSFER),
             "has_snapshot": transfer.state == State.COMPLETED
             and selectors.snapshot_visible(request.user, transfer),
         },
     )
-
-
-def _progress(transfer, steps: list[str]) -> list[dict]:
-    """The chain as rows 已办 / 当前 / 未到, then the end state."""
-    rows = []
-    reached = steps.index(transfer.state) if transfer.state in steps else len(steps)
-    for index, step in enumerate(steps):
-        status = "done" if index < reached else ("current" if index == reached else "pending")
-        if not transfer.is_open and index >= reached:
-            status = "pending"
-        rows.append({"state": step, "label": State(step).label, "status": status})
-    if not transfer.is_open:
-        rows.append({"state": transfer.state, "label": State(transfer.state).label, "status": "end"})
-    return rows
 
 
 def _act(request, pk: int, action: str):
@@ -145,7 +131,7 @@ def _act(request, pk: int, action: str):
             return _error(request, exc)
     else:
         messages.success(
-            request, _("%(action)s：当前状态“%(state)s”") % {"action": ACTION_LABELS[action],
+            request, _("%(action)s：当前状态“%(state)s”") % {"action": engine.action_labels(TRANSFER)[action],
                                                           "state": State(transfer.state).label}
         )
     return redirect("transfers:detail", pk=pk)

@@ -93,7 +93,10 @@ class WorkItem(models.Model):
 
 
 class ChainEvent(models.Model):
-    """审核记录: one transition of a change request or graduation list (the timeline)."""
+    """审核记录: one transition of any chain (the timeline), written by the chain engine.
+
+    ``county_code`` and ``school`` are the chain's home unit (a transfer's destination); a
+    log is read through its chain, which the reader saw through the scope first."""
 
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
     object_id = models.PositiveBigIntegerField()
@@ -105,7 +108,8 @@ class ChainEvent(models.Model):
     actor_name = models.CharField(_("操作人"), max_length=150)
     unit_code = models.CharField(_("单位代码"), max_length=10, blank=True)
     unit_name = models.CharField(_("单位"), max_length=150, blank=True)
-    note = models.CharField(_("说明"), max_length=500, blank=True)
+    role = models.CharField(_("角色"), max_length=16, blank=True)
+    reason = models.CharField(_("理由"), max_length=500, blank=True)
     county_code = models.CharField(max_length=6)
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
     at = models.DateTimeField(default=timezone.now)

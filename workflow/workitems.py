@@ -10,7 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts.models import Membership, Unit
 from accounts.permissions import membership_of
 from accounts.scope import restrict
 from provinces import calendar
@@ -24,25 +24,23 @@ def workitem_open(
     title: str,
     url: str,
     role: str,
-    school=None,
-    division_code: str | None = None,
+    unit: Unit,
     start: dt.date | None = None,
 ) -> WorkItem:
-    """Put a step in the queue of one unit (a school, or the division ``division_code``),
-    due in the province's working days."""
+    """Put a step in the queue of one unit (a school, or a bureau), due in its province's
+    working days."""
     start = start or timezone.localdate()
-    scope_code = school.county_id if school is not None else division_code
     return WorkItem.objects.create(
         subject=subject,
         kind=kind,
         title=str(title),
         url=url,
         role=role,
-        school=school,
-        division_id=division_code if school is None else None,
-        scope_code=scope_code,
+        school_id=unit.school_id,
+        division_id=None if unit.school_id else unit.division_code,
+        scope_code=unit.code,
         opened_on=start,
-        due_on=calendar.due_date(start, province_code=scope_code),
+        due_on=calendar.due_date(start, province_code=unit.code),
     )
 
 

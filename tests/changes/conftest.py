@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from changes import services
+from changes import requests
 
 #: A graduation year whose deadline (07-30) is always ahead: the tests do not age.
 GRADUATION_YEAR = dt.date.today().year + 1
@@ -26,12 +26,12 @@ def pdf(name: str = "证明.pdf") -> SimpleUploadedFile:
 
 
 def open_request(world, kind: str, payload: dict, *, pupil=None, user=None, **kwargs):
-    return services.change_request_open(
+    return requests.change_request_open(
         user=user or world["a1"].operator, pupil=pupil or world.pupils["a1"], kind=kind, payload=payload, **kwargs
     )
 
 
 def approve_both(world, request, *, school: str = "a1", county: str = "county_a", **kwargs):
-    services.change_request_approve(user=world[school].approver, request_id=request.pk)
-    return services.change_request_approve(user=world[county].approver, request_id=request.pk, **kwargs)
+    requests.change_request_approve(user=world[school].approver, request_id=request.pk)
+    return requests.change_request_approve(user=world[county].approver, request_id=request.pk, **kwargs)
 

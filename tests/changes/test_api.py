@@ -49,7 +49,8 @@ def test_double_approval_is_409(world, client, api_token):
     headers = api_token(world["a1"].approver)
     assert _post(client, f"/api/v1/changes/{request_id}/approve", **headers).status_code == 200
     response = _post(client, f"/api/v1/changes/{request_id}/approve", **headers)
-    assert response.status_code == 409 and response.json()["code"] == "state_changed"
+    assert response.status_code == 409 and response.json()["code"] == "state_conflict"
+    assert response.json()["aliases"] == ["state_changed"]
 
 
 def test_requests_outside_scope_are_404_without_data(world, client, api_token):

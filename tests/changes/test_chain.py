@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from changes import services
+from changes import requests
 from changes.models import ChangeRequest, State
 from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
 from registry.models import PupilStatus
@@ -20,14 +20,14 @@ def test_request_walks_school_then_county_and_is_applied(world):
     item = WorkItem.objects.get(object_id=request.pk, state="open", kind="status_change")
     assert item.school == world.school_a1 and item.role == "approver"
 
-    services.change_request_approve(user=world["a1"].approver, request_id=request.pk)
+    requests.change_request_approve(user=world["a1"].approver, request_id=request.pk)
     request.refresh_from_db()
     assert request.state == State.COUNTY_REVIEW
     county_item = WorkItem.objects.get(object_id=request.pk, state="open", kind="status_change")
     assert county_item.division == world.county_a
     assert county_item.due_on > county_item.opened_on
 
-    services.change_request_approve(user=world["county_a"].approver, request_id=request.pk)
+    requests.change_request_approve(user=world["county_a"].approver, request_id=request.pk)
     request.refresh_from_db()
     pupil = world.pupils["a1"]
     pupil.refresh_from_db()
@@ -63,8 +63,8 @@ def test_open_request_is_the_pupils_open_business(world):
 def test_two_person_rule_initiator_cannot_approve(world):
     request = open_request(world, "suspend", SUSPEND, user=world["a1"].approver)
     with pytest.raises(Forbidden) as exc:
-        services.change_request_approve(user=world["a1"].approver, request_id=request.pk)
-    assert exc.value.code == "same_person"
+        requests.change_request_approve(user=world["a1"].approver, request_id=request.pk)
+    assert exc.value.code == "two_person_rule" and "same_person" in exc.value.aliases
     request.refresh_from_db()
     assert request.state == State.SCHOOL_REVIEW
 
@@ -73,32 +73,32 @@ def test_two_person_rule_for_county_initiated_key_change(world):
     request = open_request(world, "key_change", {"name": "李娜娜"}, user=world["county_a"].approver)
     assert request.state == State.COUNTY_REVIEW
     with pytest.raises(Forbidden) as exc:
-        services.change_request_approve(user=world["county_a"].approver, request_id=request.pk)
-    assert exc.value.code == "same_person"
+        requests.change_request_approve(user=world["county_a"].approver, request_id=request.pk)
+    assert exc.value.code == "two_person_rule" and "same_person" in exc.value.aliases
 
 
 def test_county_cannot_act_before_school_approver(world):
     request = open_request(world, "suspend", SUSPEND)
     with pytest.raises(Conflict) as exc:
-        services.change_request_approve(user=world["county_a"].approver, request_id=request.pk)
+        requests.change_request_approve(user=world["county_a"].approver, request_id=request.pk)
     assert exc.value.code == "step_not_reached"
     with pytest.raises(Conflict):
-        services.change_request_refuse(user=world["county_a"].approver, request_id=request.pk, reason="不同意")
+        requests.change_request_refuse(user=world["county_a"].approver, request_id=request.pk, reason="不同意")
 
 
 def test_operator_cannot_approve(world):
     request = open_request(world, "suspend", SUSPEND, user=world["a1"].approver)
     with pytest.raises(Forbidden) as exc:
-        services.change_request_approve(user=world["a1"].operator, request_id=request.pk)
+        requests.change_request_approve(user=world["a1"].operator, request_id=request.pk)
     assert exc.value.code == "role_forbidden"
 
 
 def test_double_approval_gets_conflict(world):
     request = open_request(world, "suspend", SUSPEND)
-    services.change_request_approve(user=world["a1"].approver, request_id=request.pk)
+    requests.change_request_approve(user=world["a1"].approver, request_id=request.pk)
     with pytest.raises(Conflict) as exc:
-        services.change_request_approve(user=world["a1"].approver, request_id=request.pk)
-    assert exc.value.code == "state_changed"
+        requests.change_request_approve(user=world["a1"].approver, request_id=request.pk)
+    assert exc.value.code == "state_conflict" and "state_changed" in exc.value.aliases
     assert exc.value.status == 409
     assert WorkItem.objects.filter(object_id=request.pk, state="open", kind="status_change").count() == 1
 
@@ -107,7 +107,7 @@ def test_other_county_and_other_school_get_not_found(world):
     request = open_request(world, "suspend", SUSPEND)
     for user in (world["b1"].approver, world["county_b"].approver, world["other_province"].admin):
         with pytest.raises(NotFound):
-            services.change_request_approve(user=user, request_id=request.pk)
+            requests.change_request_approve(user=user, request_id=request.pk)
 
 
 def test_another_school_cannot_open_for_a_pupil_out_of_scope(world):
@@ -124,9 +124,9 @@ def test_city_user_cannot_initiate(world):
 def test_refusal_needs_a_reason_and_ends_the_chain(world):
     request = open_request(world, "suspend", SUSPEND)
     with pytest.raises(ValidationFailed) as exc:
-        services.change_request_refuse(user=world["a1"].approver, request_id=request.pk, reason="  ")
+        requests.change_request_refuse(user=world["a1"].approver, request_id=request.pk, reason="  ")
     assert exc.value.code == "reason_required"
-    services.change_request_refuse(user=world["a1"].approver, request_id=request.pk, reason="材料不全")
+    requests.change_request_refuse(user=world["a1"].approver, request_id=request.pk, reason="材料不全")
     request.refresh_from_db()
     assert request.state == State.REFUSED and request.refusal_reason == "材料不全"
     assert not OpenBusiness.objects.filter(pupil=world.pupils["a1"]).exists()
@@ -137,11 +137,11 @@ def test_refusal_needs_a_reason_and_ends_the_chain(world):
 
 def test_initiator_withdraws_until_the_county_decides(world):
     request = open_request(world, "suspend", SUSPEND)
-    services.change_request_approve(user=world["a1"].approver, request_id=request.pk)
+    requests.change_request_approve(user=world["a1"].approver, request_id=request.pk)
     with pytest.raises(Forbidden) as exc:
-        services.change_request_withdraw(user=world["a1"].approver, request_id=request.pk)
+        requests.change_request_withdraw(user=world["a1"].approver, request_id=request.pk)
     assert exc.value.code == "not_initiator"
-    services.change_request_withdraw(user=world["a1"].operator, request_id=request.pk)
+    requests.change_request_withdraw(user=world["a1"].operator, request_id=request.pk)
     request.refresh_from_db()
     assert request.state == State.WITHDRAWN
     assert not OpenBusiness.objects.filter(pupil=world.pupils["a1"]).exists()
@@ -151,18 +151,18 @@ def test_withdrawal_after_the_county_decided_is_refused(world):
     request = open_request(world, "suspend", SUSPEND)
     approve_both(world, request)
     with pytest.raises(Conflict):
-        services.change_request_withdraw(user=world["a1"].operator, request_id=request.pk)
+        requests.change_request_withdraw(user=world["a1"].operator, request_id=request.pk)
 
 
 def test_draft_then_submit(world):
     request = open_request(world, "suspend", SUSPEND, submit=False)
     assert request.state == State.DRAFT
     assert not WorkItem.objects.filter(object_id=request.pk, kind="status_change").exists()
-    services.change_request_submit(user=world["a1"].operator, request_id=request.pk)
+    requests.change_request_submit(user=world["a1"].operator, request_id=request.pk)
     request.refresh_from_db()
     assert request.state == State.SCHOOL_REVIEW
     with pytest.raises(Conflict):
-        services.change_request_submit(user=world["a1"].operator, request_id=request.pk)
+        requests.change_request_submit(user=world["a1"].operator, request_id=request.pk)
 
 
 def test_one_open_request_per_pupil_is_a_database_constraint():

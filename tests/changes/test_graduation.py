@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from changes import services
+from changes import graduations
 from changes.models import GraduationList, State
 from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound
 from registry.models import PupilStatus
@@ -22,7 +22,7 @@ def sixth_graders(world):
 
 def test_list_holds_the_enrolled_pupils_of_graduating_grades(world, sixth_graders):
     make_pupil(world.school_a1, name="休学六年级", grade=6, status="suspended")
-    graduation = services.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
+    graduation = graduations.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
     listed = set(graduation.entries.values_list("pupil_id", flat=True))
     assert listed == {p.pk for p in sixth_graders}
     assert graduation.state == State.SCHOOL_REVIEW
@@ -30,12 +30,12 @@ def test_list_holds_the_enrolled_pupils_of_graduating_grades(world, sixth_grader
 
 
 def test_county_approval_graduates_and_locks(world, sixth_graders):
-    graduation = services.graduation_propose(
+    graduation = graduations.graduation_propose(
         user=world["a1"].operator, school_year=GRADUATION_YEAR, outcomes={sixth_graders[0].national_number: "incomplete"}
     )
-    services.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
+    graduations.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
     assert WorkItem.objects.filter(kind="graduation", division=world.county_a, state="open").exists()
-    services.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk)
+    graduations.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk)
     statuses = {p.pk: (p.status, p.basic_data_locked) for p in (p.__class__.objects.get(pk=p.pk) for p in sixth_graders)}
     assert statuses[sixth_graders[0].pk] == (PupilStatus.INCOMPLETE, True)
     assert statuses[sixth_graders[1].pk] == (PupilStatus.GRADUATED, True)
@@ -45,57 +45,57 @@ def test_county_approval_graduates_and_locks(world, sixth_graders):
 
 
 def test_graduates_are_locked_against_key_changes(world, sixth_graders):
-    graduation = services.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
-    services.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
-    services.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk)
+    graduation = graduations.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
+    graduations.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
+    graduations.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk)
     with pytest.raises(BusinessRefused) as exc:
         open_request(world, "key_change", {"name": "改名"}, pupil=sixth_graders[0], today=dt.date(2027, 9, 1))
     assert exc.value.code == "basic_data_locked"
 
 
 def test_graduation_two_person_rule_and_step_order(world, sixth_graders):
-    graduation = services.graduation_propose(user=world["a1"].approver, school_year=GRADUATION_YEAR)
+    graduation = graduations.graduation_propose(user=world["a1"].approver, school_year=GRADUATION_YEAR)
     with pytest.raises(Forbidden) as exc:
-        services.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
-    assert exc.value.code == "same_person"
+        graduations.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
+    assert exc.value.code == "two_person_rule" and "same_person" in exc.value.aliases
     with pytest.raises(Conflict) as exc:
-        services.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk)
+        graduations.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk)
     assert exc.value.code == "step_not_reached"
 
 
 def test_one_list_per_school_and_year(world, sixth_graders):
-    services.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
+    graduations.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
     with pytest.raises(Conflict) as exc:
-        services.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
+        graduations.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
     assert exc.value.code == "graduation_list_exists"
 
 
 def test_a_refused_list_can_be_proposed_again(world, sixth_graders):
-    graduation = services.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
-    services.graduation_refuse(user=world["a1"].approver, graduation_id=graduation.pk, reason="名单有误")
-    services.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
+    graduation = graduations.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
+    graduations.graduation_refuse(user=world["a1"].approver, graduation_id=graduation.pk, reason="名单有误")
+    graduations.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
     assert GraduationList.objects.filter(school=world.school_a1).count() == 2
 
 
 def test_no_graduates_is_refused(world):
     with pytest.raises(BusinessRefused) as exc:
-        services.graduation_propose(user=world["a2"].operator, school_year=GRADUATION_YEAR)
+        graduations.graduation_propose(user=world["a2"].operator, school_year=GRADUATION_YEAR)
     assert exc.value.code == "no_graduates"
 
 
 def test_county_user_cannot_propose_and_other_county_cannot_see(world, sixth_graders):
     with pytest.raises(Forbidden):
-        services.graduation_propose(user=world["county_a"].operator, school_year=GRADUATION_YEAR)
-    graduation = services.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
+        graduations.graduation_propose(user=world["county_a"].operator, school_year=GRADUATION_YEAR)
+    graduation = graduations.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
     with pytest.raises(NotFound):
-        services.graduation_approve(user=world["county_b"].approver, graduation_id=graduation.pk)
+        graduations.graduation_approve(user=world["county_b"].approver, graduation_id=graduation.pk)
 
 
 def test_pupil_with_open_business_is_not_graduated(world, sixth_graders):
-    graduation = services.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
+    graduation = graduations.graduation_propose(user=world["a1"].operator, school_year=GRADUATION_YEAR)
     open_request(world, "abroad", {"date": "2026-11-01", "destination": "新加坡"}, pupil=sixth_graders[0])
-    services.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
-    services.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk)
+    graduations.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
+    graduations.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk)
     sixth_graders[0].refresh_from_db()
     assert sixth_graders[0].status == PupilStatus.ENROLLED
     assert not graduation.entries.get(pupil=sixth_graders[0]).applied
@@ -106,17 +106,17 @@ def test_pupil_with_open_business_is_not_graduated(world, sixth_graders):
 
 def test_a_list_is_proposed_by_the_deadline_and_not_after(world, sixth_graders):
     with pytest.raises(BusinessRefused) as refused:
-        services.graduation_propose(user=world["a1"].operator, school_year=2026, today=dt.date(2026, 7, 31))
+        graduations.graduation_propose(user=world["a1"].operator, school_year=2026, today=dt.date(2026, 7, 31))
     assert refused.value.code == "graduation_deadline_passed" and "2026-07-30" in str(refused.value.message)
-    graduation = services.graduation_propose(user=world["a1"].operator, school_year=2026, today=dt.date(2026, 7, 30))
+    graduation = graduations.graduation_propose(user=world["a1"].operator, school_year=2026, today=dt.date(2026, 7, 30))
     assert graduation.school_year == 2026
 
 
 def test_no_approval_after_the_deadline(world, sixth_graders):
-    graduation = services.graduation_propose(user=world["a1"].operator, school_year=2026, today=dt.date(2026, 7, 28))
-    services.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk, today=dt.date(2026, 7, 29))
+    graduation = graduations.graduation_propose(user=world["a1"].operator, school_year=2026, today=dt.date(2026, 7, 28))
+    graduations.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk, today=dt.date(2026, 7, 29))
     with pytest.raises(BusinessRefused) as refused:
-        services.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk,
+        graduations.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk,
                                     today=dt.date(2026, 7, 31))
     assert refused.value.code == "graduation_deadline_passed"
     graduation.refresh_from_db()
@@ -128,10 +128,10 @@ def test_the_province_can_move_the_deadline(world, sixth_graders):
     from provinces.models import ProvincePolicy
 
     ProvincePolicy.objects.update_or_create(province_id="44", defaults={"graduation_deadline": "08-15"})
-    graduation = services.graduation_propose(user=world["a1"].operator, school_year=2026, today=dt.date(2026, 8, 1))
+    graduation = graduations.graduation_propose(user=world["a1"].operator, school_year=2026, today=dt.date(2026, 8, 1))
     assert graduation.school_year == 2026
 
 
 def test_the_default_year_is_the_next_open_graduation(world):
-    assert services.default_graduation_year(world["a1"].operator, today=dt.date(2026, 7, 30)) == 2026
-    assert services.default_graduation_year(world["a1"].operator, today=dt.date(2026, 7, 31)) == 2027
+    assert graduations.default_graduation_year(world["a1"].operator, today=dt.date(2026, 7, 30)) == 2026
+    assert graduations.default_graduation_year(world["a1"].operator, today=dt.date(2026, 7, 31)) == 2027

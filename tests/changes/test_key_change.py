@@ -7,7 +7,7 @@ from unittest import mock
 
 import pytest
 
-from changes import services
+from changes import requests
 from changes.models import State
 from kernel.errors import BusinessRefused, ValidationFailed
 from tests.changes.conftest import approve_both, open_request
@@ -76,10 +76,10 @@ def test_refused_in_the_freeze_window(world):
 
 def test_freeze_window_is_checked_again_at_county_approval(world):
     request = open_request(world, "key_change", {"name": "李娜娜"}, today=TODAY)
-    services.change_request_approve(user=world["a1"].approver, request_id=request.pk)
+    requests.change_request_approve(user=world["a1"].approver, request_id=request.pk)
     with mock.patch("django.utils.timezone.localdate", return_value=dt.date(2027, 8, 1)):
         with pytest.raises(BusinessRefused) as exc:
-            services.change_request_approve(user=world["county_a"].approver, request_id=request.pk)
+            requests.change_request_approve(user=world["county_a"].approver, request_id=request.pk)
     assert exc.value.code == "freeze_window"
     request.refresh_from_db()
     assert request.state == State.COUNTY_REVIEW
@@ -89,15 +89,15 @@ def test_duplicate_hook_runs_before_the_county_step(world):
     finding = {"pupil": "L440105201509090001", "score": 0.9, "reasons": ["姓名拼音相同"]}
     request = open_request(world, "key_change", {"name": "李娜娜"}, today=TODAY)
     with mock.patch("duplicates.entry.likely_duplicates", return_value=[finding]) as hook:
-        services.change_request_approve(user=world["a1"].approver, request_id=request.pk)
+        requests.change_request_approve(user=world["a1"].approver, request_id=request.pk)
     assert hook.call_args.kwargs["exclude_pk"] == world.pupils["a1"].pk
     assert hook.call_args.args[0].name == "李娜娜"
     request.refresh_from_db()
     assert request.duplicate_findings == [finding]
     with pytest.raises(BusinessRefused) as exc:
-        services.change_request_approve(user=world["county_a"].approver, request_id=request.pk)
+        requests.change_request_approve(user=world["county_a"].approver, request_id=request.pk)
     assert exc.value.code == "likely_duplicate"
-    services.change_request_approve(user=world["county_a"].approver, request_id=request.pk,
+    requests.change_request_approve(user=world["county_a"].approver, request_id=request.pk,
                                     acknowledge_duplicates=True)
     request.refresh_from_db()
     assert request.state == State.APPROVED

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from changes import services
+from changes import graduations, promotions
 from changes.models import PromotionRun, PromotionSchool
 from kernel.errors import Forbidden
 from registry.models import PupilStatus
@@ -14,9 +14,9 @@ from tests.factories import make_pupil
 
 
 def _start(world, year=2026, today=None):
-    run = services.promotion_start(user=world["province"].admin, school_year=year, today=today)
+    run = promotions.promotion_start(user=world["province"].admin, school_year=year, today=today)
     for part in run.schools.all():
-        services.promotion_school_apply(part_id=part.pk)
+        promotions.promotion_school_apply(part_id=part.pk)
     run.refresh_from_db()
     return run
 
@@ -59,7 +59,7 @@ def test_promotion_is_idempotent_per_school_year(world):
     assert run.status == PromotionRun.Status.DONE
     _start(world)  # a second start of the same year
     for part in PromotionSchool.objects.all():  # and a retried task
-        services.promotion_school_apply(part_id=part.pk)
+        promotions.promotion_school_apply(part_id=part.pk)
     pupil.refresh_from_db()
     assert pupil.grade == 4
     assert pupil.history.filter(kind="promoted").count() == 1
@@ -89,7 +89,7 @@ def test_report_counts_what_moved(world):
 def test_only_the_province_admin_starts_promotion(world):
     for user in (world["province"].approver, world["county_a"].approver, world["a1"].approver):
         with pytest.raises(Forbidden) as exc:
-            services.promotion_start(user=user, school_year=2026)
+            promotions.promotion_start(user=user, school_year=2026)
         assert exc.value.code == "province_admin_only"
 
 
@@ -113,16 +113,16 @@ def test_promotion_waits_for_the_promotion_date(world):
     from kernel.errors import BusinessRefused
 
     with pytest.raises(BusinessRefused) as refused:
-        services.promotion_start(user=world["province"].admin, school_year=2027, today=dt.date(2027, 8, 9))
+        promotions.promotion_start(user=world["province"].admin, school_year=2027, today=dt.date(2027, 8, 9))
     assert refused.value.code == "promotion_too_early" and "2027-08-10" in str(refused.value.message)
     assert not PromotionRun.objects.exists()
-    run = services.promotion_start(user=world["province"].admin, school_year=2027, today=dt.date(2027, 8, 10))
+    run = promotions.promotion_start(user=world["province"].admin, school_year=2027, today=dt.date(2027, 8, 10))
     assert run.school_year == 2027
 
 
 def test_the_default_school_year_is_the_one_under_way(world):
     admin = world["province"].admin
-    assert services.default_school_year(admin, today=dt.date(2027, 3, 1)) == 2026
-    assert services.default_school_year(admin, today=dt.date(2027, 8, 10)) == 2027
-    run = services.promotion_start(user=admin, today=dt.date(2027, 3, 1))
+    assert graduations.default_school_year(admin, today=dt.date(2027, 3, 1)) == 2026
+    assert graduations.default_school_year(admin, today=dt.date(2027, 8, 10)) == 2027
+    run = promotions.promotion_start(user=admin, today=dt.date(2027, 3, 1))
     assert run.school_year == 2026

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from changes import services
+from changes import requests
 from changes.models import DropoutFollowUp
 from kernel.errors import BusinessRefused, ValidationFailed
 from provinces.models import CalendarOverride, ProvincePolicy
@@ -51,7 +51,7 @@ def test_suspension_refused_in_last_semester_of_graduating_grade(world):
 
 def test_sixth_grade_of_a_nine_year_school_is_not_graduating(world):
     sixth = make_pupil(world.school_b2, name="九年制六年级", grade=6)
-    request = services.change_request_open(user=world["b2"].operator, pupil=sixth, kind="suspend",
+    request = requests.change_request_open(user=world["b2"].operator, pupil=sixth, kind="suspend",
                                            payload={"start": "2027-03-01", "until": "2027-09-01"}, today=TODAY)
     assert request.state == "school_review"
 
@@ -131,7 +131,7 @@ def test_repeat_in_senior_school_is_not_compulsory(world):
     from tests.factories import make_user
 
     operator = make_user("senior.operator", role="operator", school=senior)
-    request = services.change_request_open(user=operator, pupil=pupil, kind="repeat", payload={}, today=TODAY)
+    request = requests.change_request_open(user=operator, pupil=pupil, kind="repeat", payload={}, today=TODAY)
     assert request.payload["grade"] == 10
 
 
@@ -146,7 +146,7 @@ def test_skip_one_grade_within_the_stage(world):
 def test_skip_cannot_cross_the_stage_boundary(world):
     sixth = make_pupil(world.school_b2, name="九年制六年级", grade=6)
     with pytest.raises(BusinessRefused) as exc:
-        services.change_request_open(user=world["b2"].operator, pupil=sixth, kind="skip", payload={}, today=TODAY)
+        requests.change_request_open(user=world["b2"].operator, pupil=sixth, kind="skip", payload={}, today=TODAY)
     assert exc.value.code == "stage_boundary"
 
 
@@ -173,11 +173,11 @@ def test_drop_out_of_an_adult_is_not_followed_up(world):
     senior = School.objects.create(code="4401060009", name="天河高中", county=world.county_a, stage="senior")
     pupil = make_pupil(senior, name="高三", grade=12, birth_date=dt.date(2008, 1, 1))
     operator = make_user("senior.operator", role="operator", school=senior)
-    request = services.change_request_open(user=operator, pupil=pupil, kind="drop_out",
+    request = requests.change_request_open(user=operator, pupil=pupil, kind="drop_out",
                                            payload={"date": "2026-11-20"}, today=TODAY)
     approver = make_user("senior.approver", role="approver", school=senior)
-    services.change_request_approve(user=approver, request_id=request.pk)
-    services.change_request_approve(user=world["county_a"].approver, request_id=request.pk)
+    requests.change_request_approve(user=approver, request_id=request.pk)
+    requests.change_request_approve(user=world["county_a"].approver, request_id=request.pk)
     assert not DropoutFollowUp.objects.filter(pupil=pupil).exists()
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from changes import services
+from changes import promotions, requests
 from changes.models import PromotionRun
 from tests.changes.conftest import open_request
 from tests.conftest import ensure_reference_data
@@ -29,7 +29,7 @@ def test_reminders_and_overdue_through_the_shared_daily_sweep(world_committed, c
     world = world_committed
     today = timezone.localdate()
     due_soon = open_request(world, "suspend", {"start": today.isoformat(), "until": (today + dt.timedelta(days=200)).isoformat()})
-    late = services.change_request_open(
+    late = requests.change_request_open(
         user=world["b1"].operator, pupil=world.pupils["b1"], kind="abroad",
         payload={"date": today.isoformat(), "destination": "新加坡"},
     )
@@ -52,7 +52,7 @@ def test_reminders_and_overdue_through_the_shared_daily_sweep(world_committed, c
 def test_promotion_runs_on_the_worker_once_per_school(world_committed, celery_worker_process):
     world = world_committed
     sixth = make_pupil(world.school_b2, name="九年制六年级", grade=6)
-    run = services.promotion_start(user=world["province"].admin, school_year=2026)
+    run = promotions.promotion_start(user=world["province"].admin, school_year=2026)
     deadline = time.time() + 60
     while time.time() < deadline:
         run.refresh_from_db()
@@ -64,7 +64,7 @@ def test_promotion_runs_on_the_worker_once_per_school(world_committed, celery_wo
     sixth.refresh_from_db()
     world.pupils["a1"].refresh_from_db()
     assert (sixth.grade, world.pupils["a1"].grade) == (7, 4)
-    services.promotion_start(user=world["province"].admin, school_year=2026)  # again: nothing queued
+    promotions.promotion_start(user=world["province"].admin, school_year=2026)  # again: nothing queued
     time.sleep(1)
     world.pupils["a1"].refresh_from_db()
     assert world.pupils["a1"].grade == 4

@@ -69,7 +69,7 @@ def test_action_errors_come_back_as_messages(world, login):
     client = login(world["a1"].approver)
     client.post(f"/changes/{request.pk}/approve/")
     page = client.post(f"/changes/{request.pk}/approve/", follow=True).content.decode()
-    assert "state_changed" in page
+    assert "state_conflict" in page
 
 
 def test_work_items_appear_on_the_home_page_of_the_acting_unit(world, login):

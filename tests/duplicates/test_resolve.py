@@ -9,7 +9,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from changes.services import change_request_approve
+from changes.requests import change_request_approve
 from duplicates import cases, promotion, sweeps
 from duplicates.models import CleanPair
 from duplicates.problems import pupil_problem_reasons

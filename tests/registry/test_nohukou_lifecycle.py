@@ -20,6 +20,7 @@ from tests.changes.conftest import approve_both, open_request
 from tests.factories import resident_id
 from tests.registry.test_nohukou import BIRTH, FATHER_ID, MOTHER_ID, no_id_record
 from tests.transfers.chain import OPEN_DAY, open_season, run_chain  # noqa: F401  (fixture)
+from transfers import lookup as transfer_lookup
 from transfers import services as transfers
 from transfers.models import TransferLookup
 from transfers.states import State as TransferState
@@ -52,7 +53,7 @@ def test_full_transfer_chain_of_a_no_id_pupil_keeps_the_j_number_and_the_family(
     assert number.startswith("J") and len(family) == 2
 
     # The destination school finds the pupil by the mother's ID number (no name needed).
-    [card] = transfers.transfer_lookup(
+    [card] = transfer_lookup.transfer_lookup(
         user=world["b1"].operator, origin_school_code=world.school_a1.code, parent_id_number=MOTHER_ID
     ).found
     transfer = transfers.transfer_apply(
@@ -79,7 +80,7 @@ def test_full_transfer_chain_of_a_no_id_pupil_keeps_the_j_number_and_the_family(
 
 def test_after_the_transfer_the_destination_finds_no_second_record_to_create(world, no_id_pupil):
     """The moved record still blocks a second registration anywhere in the province."""
-    [card] = transfers.transfer_lookup(
+    [card] = transfer_lookup.transfer_lookup(
         user=world["b1"].operator, origin_school_code=world.school_a1.code, parent_id_number=FATHER_ID
     ).found
     run_chain(world, transfers.transfer_apply(
@@ -201,11 +202,11 @@ def test_status_changes_work_for_a_no_id_pupil(world, no_id_pupil, leave, leave_
 
 
 def _roster_check(world, user, rows):
-    roster = pytest.importorskip("schools.roster")
+    from rosters import jobs
     from tests.rosters.test_support import rows_of, xlsx_bytes
 
-    job = roster.roster_upload(user=user, content=xlsx_bytes(rows), file_name="花名册.xlsx")
-    job = roster.roster_check(job_id=job.pk)
+    job = jobs.roster_upload(user=user, content=xlsx_bytes(rows), file_name="花名册.xlsx")
+    job = jobs.roster_check(job_id=job.pk)
     assert job.error == "" or job.error is None, job.error
     return rows_of(job)
 

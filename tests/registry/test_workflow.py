@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from accounts.models import Unit
 from kernel.errors import BusinessRefused
 from provinces import calendar
 from provinces.models import CalendarOverride
@@ -45,7 +46,7 @@ def test_province_override_changes_the_deadline(world):
 def _item(world, opened: dt.date) -> WorkItem:
     return workitems.workitem_open(
         subject=world.pupils["a1"], kind="test", title="测试事项", url="/", role="approver",
-        school=world.school_a1, start=opened,
+        unit=Unit(school_id=world.school_a1.pk, scope_code=world.school_a1.county_id), start=opened,
     )
 
 

@@ -10,13 +10,13 @@ import pytest
 from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
 from tests.factories import make_pupil, resident_id
 from tests.transfers.chain import OPEN_DAY
-from transfers import services
+from transfers import lookup, services
 from transfers.models import TransferLookup
 from transfers.states import State
 
 
 def _lookup(world, name, id_number="", *, origin=None, user=None):
-    return services.transfer_lookup(
+    return lookup.transfer_lookup(
         user=user or world["b1"].operator,
         origin_school_code=origin or world.school_a1.code,
         name=name,

@@ -24,7 +24,7 @@ from tests.registry.test_nohukou import (
     orphan_record,
 )
 from tests.transfers.chain import OPEN_DAY
-from transfers import services
+from transfers import lookup, services
 from transfers.models import TransferLookup
 from transfers.states import State
 
@@ -38,7 +38,7 @@ def no_id_pupil(world):
 
 
 def _lookup(world, parent_id_number, *, name="", origin=None, user=None, id_number=""):
-    return services.transfer_lookup(
+    return lookup.transfer_lookup(
         user=user or world["b1"].operator,
         origin_school_code=(origin or world.school_a1).code,
         name=name,
@@ -169,7 +169,7 @@ def test_own_school_is_refused(world, no_id_pupil):
 def test_every_parent_lookup_is_audited_with_its_kind(world, no_id_pupil):
     _lookup(world, FATHER_ID)
     _lookup(world, MOTHER_ID, origin=world.school_a2)
-    services.transfer_lookup(user=world["b1"].operator, origin_school_code=world.school_a1.code, name="李娜")
+    lookup.transfer_lookup(user=world["b1"].operator, origin_school_code=world.school_a1.code, name="李娜")
     rows = list(TransferLookup.objects.order_by("id"))
     assert [(r.kind, r.parent_id_number, r.origin_school_id, r.found, r.actor_name) for r in rows] == [
         ("parent", FATHER_ID, world.school_a1.pk, 1, world["b1"].operator.username),

@@ -6,7 +6,7 @@ import pytest
 
 from kernel.errors import NotFound
 from tests.transfers.chain import apply, submit
-from transfers import selectors, services
+from transfers import search, selectors, services
 
 
 def _sees(user, transfer) -> bool:
@@ -54,6 +54,6 @@ def test_refused_at_destination_county_never_reaches_the_origin(world):
 def test_at_my_step_lists_only_what_waits_for_my_own_unit(world):
     transfer = apply(world)
     submit(world, transfer)
-    assert selectors.at_my_step_count(world["county_b"].approver) == 1
-    assert selectors.at_my_step_count(world["city"].approver) == 0  # sees it, but not its step
-    assert selectors.at_my_step_count(world["b1"].approver) == 0
+    assert search.at_my_step_count(world["county_b"].approver) == 1
+    assert search.at_my_step_count(world["city"].approver) == 0  # sees it, but not its step
+    assert search.at_my_step_count(world["b1"].approver) == 0

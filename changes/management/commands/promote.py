@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from changes import selectors, services
+from changes import promotions, selectors
 from kernel.errors import RegistryError
 
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 from config.celery import app
 
                 app.conf.task_always_eager = True  # the queued per-school tasks run right here
-            run = services.promotion_start(user=actor, school_year=year)
+            run = promotions.promotion_start(user=actor, school_year=year)
         except RegistryError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         progress = selectors.promotion_progress(run)

@@ -1,0 +1,469 @@
+"""The one chain engine (审批流程): every approval chain of the registry is a table here.
+
+A chain (transfer, status change, graduation list …) is a model with a ``state`` and a
+``Chain`` describing it: one ``Step`` per state that waits for someone — the acting party
+(a unit resolved from the chain's row, or the person who opened it), the roles that act
+there, the actions possible there with their target state, whether an action needs a
+reason and whether the two-person rule (谁批准、谁负责: never the one who filed it)
+applies, and which timestamp records that the party has seen the chain from that step on.
+``Standing`` actions (cancel, withdraw) are open at every open state to one party.
+
+The engine does the rest, the same way for every chain:
+
+- ``start``: the log row of the filing, the pupil's open business (在办业务) and the first
+  work item (待办) with its working-day deadline;
+- ``move``: lock the row, check party, role, state, two-person rule and reason (in that
+  order: each refusal has its code), let the chain check its own rules, change the
+  state, write the log row (``ChainEvent``), close the step's work item and open the next
+  one, end the open business when the chain closes, then let the chain apply its effect;
+- ``actions_for``: what a user may do now (for buttons; ``move`` decides again);
+- ``waiting_for``: which chains wait for the user's unit, as a query.
+
+Error codes (the old codes of the same events stay in ``aliases`` for one release):
+``not_a_party`` 403, ``role_forbidden`` 403, ``two_person_rule`` 403, ``step_not_reached``
+409, ``state_conflict`` 409, ``reason_required`` 422, and the standing action's own code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.mail import send_mail
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.audit import acting_as
+from accounts.models import Membership, Unit
+from accounts.permissions import membership_of, require_membership
+from kernel.errors import Conflict, Forbidden, ValidationFailed
+from workflow import business, workitems
+from workflow.models import ChainEvent
+
+Role = Membership.Role
+
+#: An action's target: the next state of the chain's plan (after the last step, ``Chain.done``).
+NEXT = "<next>"
+#: The party of a step that only the person who opened the chain acts on (a draft).
+INITIATOR = "initiator"
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: Any
+    target: str = NEXT
+    reason_required: bool = False
+    #: The two-person rule: the person who opened the chain may not take this action.
+    two_person: bool = True
+
+
+@dataclass(frozen=True)
+class Step:
+    """A state that waits for one party."""
+
+    state: str
+    party: str
+    roles: tuple[str, ...]
+    actions: tuple[Action, ...]
+    #: A timestamp field set when the chain first reaches this step: its party (and the
+    #: units above it) see the chain from then on.
+    reveals: str = ""
+
+    def action(self, name: str) -> Action | None:
+        return next((a for a in self.actions if a.name == name), None)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """An action open at every open state to one party (the initiator, or a unit)."""
+
+    action: Action
+    party: str
+    roles: tuple[str, ...]
+    #: The refusal for anyone else: (code, message).
+    refusal: tuple[str, Any]
+
+
+@dataclass(frozen=True)
+class Party:
+    """How a party is found on a chain's row (``unit``) and how rows waiting for a unit are
+    selected (``match``: a ``Q`` for that unit, ``None`` when the unit cannot be this party)."""
+
+    unit: Callable[[models.Model], Unit]
+    match: Callable[[Unit], Q | None]
+
+
+def school_party(field_name: str, county_field: str) -> Party:
+    """The school in ``field_name`` (a foreign key; its county code in ``county_field``) acts."""
+    return Party(
+        unit=lambda row: Unit(school_id=getattr(row, f"{field_name}_id"), scope_code=getattr(row, county_field)),
+        match=lambda unit: Q(**{f"{field_name}_id": unit.school_id}) if unit.school_id else None,
+    )
+
+
+def county_party(code_field: str) -> Party:
+    """The county-level bureau of the county code in ``code_field`` acts."""
+    return Party(
+        unit=lambda row: Unit(division_code=getattr(row, code_field)),
+        match=lambda unit: Q(**{code_field: unit.division_code}) if unit.is_county else None,
+    )
+
+
+def province_party(code_field: str) -> Party:
+    """The province of the county code in ``code_field`` acts."""
+    return Party(
+        unit=lambda row: Unit(division_code=getattr(row, code_field)[:2]),
+        match=lambda unit: Q(**{f"{code_field}__startswith": unit.division_code}) if unit.is_province else None,
+    )
+
+
+@dataclass
+class Chain:
+    """One approval chain: its table and the few things only it knows."""
+
+    #: The 待办 kind of its work items and, when ``pupil_business``, the 在办业务 kind.
+    kind: str
+    label: Any
+    model: type[models.Model]
+    states: type[models.TextChoices]
+    first: str
+    done: str
+    steps: tuple[Step, ...]
+    parties: dict[str, Party]
+    standing: tuple[Standing, ...] = ()
+    #: Whether the chain holds its pupil's open business while it is open.
+    pupil_business: bool = True
+    initiator_field: str = "initiator"
+    submitted_field: str = "submitted_at"
+    closed_field: str = "closed_at"
+    #: Hooks: the chain's own rules and effects (see ``Hooks``).
+    hooks: Hooks = field(default_factory=lambda: Hooks())
+
+    @property
+    def open_states(self) -> tuple[str, ...]:
+        return tuple(s.state for s in self.steps)
+
+    def step(self, state: str) -> Step | None:
+        return next((s for s in self.steps if s.state == state), None)
+
+    def is_open(self, row) -> bool:
+        return row.state in self.open_states
+
+    def initiator_id(self, row) -> int:
+        return getattr(row, f"{self.initiator_field}_id")
+
+    def plan(self, row) -> list[str]:
+        """The states this row passes through, from ``first`` to the last step."""
+        return self.hooks.plan(self, row)
+
+    def units_of(self, row, party: str) -> Unit | None:
+        return None if party == INITIATOR else self.parties[party].unit(row)
+
+
+class Hooks:
+    """What a chain adds to the engine. Every method may be left as it is."""
+
+    def plan(self, chain: Chain, row) -> list[str]:
+        return [s.state for s in chain.steps]
+
+    def lock(self, chain: Chain, user, pk: int):
+        """The row, in the user's scope (else ``NotFound``), locked until commit."""
+        raise NotImplementedError
+
+    def check(self, chain: Chain, row, action: str, user, **options) -> None:
+        """The chain's own rules for this move; raise a refusal to stop it."""
+
+    def moving(self, chain: Chain, row, action: str, source: str, target: str, user, reason: str) -> list[str]:
+        """Set the chain's own fields for the move; return their names (saved with the state)."""
+        return []
+
+    def moved(self, chain: Chain, row, action: str, source: str, target: str, user, reason: str) -> None:
+        """The effect of the move, in the same transaction (the pupil moves, the change applies),
+        before the row is saved in its new state; save any other field of the row here."""
+
+    def kind(self, chain: Chain, row) -> str:
+        """The 待办 kind (and 在办业务 kind) of this row."""
+        return chain.kind
+
+    def title(self, chain: Chain, row) -> str:
+        return str(row)
+
+    def url(self, chain: Chain, row) -> str:
+        return ""
+
+    def pupil(self, chain: Chain, row):
+        return row.pupil
+
+    def home(self, chain: Chain, row) -> tuple[str, Any]:
+        """(county code, school) recorded on the chain's log rows."""
+        return row.county_code, row.school
+
+    def reached(self, chain: Chain, row, step: Step) -> None:
+        """The chain arrived at ``step`` (after the commit: e.g. a notification)."""
+
+
+# --- refusals --------------------------------------------------------------------------
+
+
+def state_conflict(chain: Chain, row) -> Conflict:
+    label = chain.states(row.state).label
+    return Conflict(
+        _("该%(chain)s当前状态为“%(state)s”，不能再办理此操作（可能已被他人办理），请刷新页面")
+        % {"chain": chain.label, "state": label},
+        code="state_conflict",
+        details={"state": row.state, "state_label": str(label)},
+        aliases=("state_changed",),
+    )
+
+
+def _not_a_party(chain: Chain) -> Forbidden:
+    return Forbidden(
+        _("您的单位不是此%(chain)s的审核单位，或此环节不由您的单位办理") % {"chain": chain.label},
+        code="not_a_party",
+        aliases=("not_your_step",),
+    )
+
+
+def _role_forbidden() -> Forbidden:
+    return Forbidden(_("您的角色不能办理此环节"), code="role_forbidden")
+
+
+def _two_person(chain: Chain) -> Forbidden:
+    return Forbidden(
+        _("提交%(chain)s的人不能审核自己提交的申请（谁批准、谁负责），请由另一位审核人办理") % {"chain": chain.label},
+        code="two_person_rule",
+        aliases=("same_person",),
+    )
+
+
+def _not_reached(chain: Chain, row) -> Conflict:
+    return Conflict(
+        _("该%(chain)s尚未到达您的审核环节（当前：%(state)s）") % {"chain": chain.label,
+                                                         "state": chain.states(row.state).label},
+        code="step_not_reached",
+        details={"state": row.state},
+    )
+
+
+# --- who may do what -------------------------------------------------------------------
+
+
+def _unit_is(membership: Membership, unit: Unit | None) -> bool:
+    return unit is not None and membership.unit == unit
+
+
+def _is_party(chain: Chain, row, membership: Membership, user, party: str) -> bool:
+    if party == INITIATOR:
+        return chain.initiator_id(row) == user.pk
+    return _unit_is(membership, chain.units_of(row, party))
+
+
+def _allowed(chain: Chain, row, user, membership: Membership, name: str) -> tuple[Action | None, Exception | None]:
+    """The action ``name`` the user may take on ``row`` now, or the refusal."""
+    for standing in chain.standing:
+        if standing.action.name != name:
+            continue
+        if not _is_party(chain, row, membership, user, standing.party):
+            code, message = standing.refusal
+            return None, Forbidden(message, code=code)
+        if not chain.is_open(row):
+            return None, state_conflict(chain, row)
+        if membership.role not in standing.roles and standing.party != INITIATOR:
+            return None, _role_forbidden()
+        return standing.action, None
+    plan = chain.plan(row)
+    steps = [s for state in plan if (s := chain.step(state)) and s.action(name)]
+    mine = [s.state for s in steps if _is_party(chain, row, membership, user, s.party)]
+    if not mine:
+        if steps and all(s.party == INITIATOR for s in steps):
+            return None, Forbidden(_("只有申请人可以提交申请"), code="not_initiator")
+        return None, _not_a_party(chain)
+    if row.state not in mine:
+        later = chain.is_open(row) and row.state in plan and any(plan.index(s) > plan.index(row.state) for s in mine)
+        return None, _not_reached(chain, row) if later else state_conflict(chain, row)
+    step = chain.step(row.state)
+    action = step.action(name)
+    if membership.role not in step.roles:
+        return None, _role_forbidden()
+    if action.two_person and chain.initiator_id(row) == user.pk:
+        return None, _two_person(chain)
+    return action, None
+
+
+def actions_for(chain: Chain, user, row) -> list[str]:
+    """The actions ``user`` may take on ``row`` now (for buttons; ``move`` decides again)."""
+    membership = membership_of(user)
+    if membership is None or not chain.is_open(row):
+        return []
+    names = [a.name for s in chain.steps for a in s.actions] + [s.action.name for s in chain.standing]
+    return [name for name in dict.fromkeys(names) if _allowed(chain, row, user, membership, name)[0] is not None]
+
+
+def action_labels(chain: Chain) -> dict[str, Any]:
+    labels = {a.name: a.label for s in chain.steps for a in s.actions}
+    labels.update({s.action.name: s.action.label for s in chain.standing})
+    return labels
+
+
+def waiting_for(chain: Chain, user) -> Q:
+    """Rows of ``chain`` waiting for the user's own unit (or, at a draft, for the user)."""
+    membership = membership_of(user)
+    if membership is None:
+        return Q(pk__in=[])
+    unit = membership.unit
+    condition = Q(pk__in=[])
+    for step in chain.steps:
+        if step.party == INITIATOR:
+            condition |= Q(state=step.state, **{f"{chain.initiator_field}_id": user.pk})
+            continue
+        match = chain.parties[step.party].match(unit)
+        if match is not None:
+            condition |= Q(state=step.state) & match
+    return condition
+
+
+# --- moving ----------------------------------------------------------------------------
+
+
+def start(chain: Chain, row, *, user, action: str = "apply", reason: str = "") -> None:
+    """A chain row was just created in its first state: log, open business, first work item."""
+    _log(chain, row, user=user, action=action, source="", target=row.state, reason=reason)
+    if chain.pupil_business:
+        business.business_begin(pupil=chain.hooks.pupil(chain, row), kind=chain.hooks.kind(chain, row), subject=row)
+    _enter(chain, row, chain.step(row.state), now=timezone.now())
+
+
+def move(chain: Chain, *, user, pk: int, action: str, reason: str = "", **options):
+    """One guarded transition of one chain row; returns the row as it is now."""
+    membership = require_membership(user)
+    reason = (reason or "").strip()
+    with transaction.atomic(), acting_as(user, business=chain.kind):
+        row = chain.hooks.lock(chain, user, pk)
+        spec, refusal = _allowed(chain, row, user, membership, action)
+        if refusal is not None:
+            raise refusal
+        if spec.reason_required and not reason:
+            raise ValidationFailed(_("请填写理由（无正当理由不得拒绝）"), code="reason_required", field="reason")
+        chain.hooks.check(chain, row, action, user, **options)
+        source = row.state
+        target = _target(chain, row, spec)
+        now = timezone.now()
+        changed = chain.hooks.moving(chain, row, action, source, target, user, reason)
+        row.state = target
+        changed = [*changed, "state"]
+        if source == chain.first and target != source:
+            setattr(row, chain.submitted_field, getattr(row, chain.submitted_field) or now)
+            changed.append(chain.submitted_field)
+        step = chain.step(target)
+        if step is not None and step.reveals and getattr(row, step.reveals) is None:
+            setattr(row, step.reveals, now)
+            changed.append(step.reveals)
+        if step is None:
+            setattr(row, chain.closed_field, now)
+            changed.append(chain.closed_field)
+        if any(f.name == "updated_at" for f in chain.model._meta.concrete_fields):
+            changed.append("updated_at")
+        # The effect first, while the stored row still shows the state it leaves: rules the
+        # effect checks again (e.g. "one extension per suspension") do not count this move.
+        chain.hooks.moved(chain, row, action, source, target, user, reason)
+        row.save(update_fields=list(dict.fromkeys(changed)))
+        _log(chain, row, user=user, action=action, source=source, target=target, reason=reason)
+        workitems.workitem_close(subject=row)
+        if step is not None:
+            _enter(chain, row, step, now=now)
+        elif chain.pupil_business:
+            business.business_end(subject=row)
+    return row
+
+
+def _target(chain: Chain, row, action: Action) -> str:
+    if action.target != NEXT:
+        return action.target
+    plan = chain.plan(row)
+    index = plan.index(row.state)
+    return plan[index + 1] if index + 1 < len(plan) else chain.done
+
+
+def _enter(chain: Chain, row, step: Step | None, *, now) -> None:
+    """The chain waits at ``step``: a work item for its party (a draft waits for its author)."""
+    if step is None or step.party == INITIATOR:
+        return
+    unit = chain.units_of(row, step.party)
+    workitems.workitem_open(
+        subject=row,
+        kind=chain.hooks.kind(chain, row),
+        title=chain.hooks.title(chain, row),
+        url=chain.hooks.url(chain, row),
+        role=step.roles[0],
+        unit=unit,
+        start=timezone.localdate(now),
+    )
+    transaction.on_commit(lambda: chain.hooks.reached(chain, row, step), robust=True)
+
+
+def _log(chain: Chain, row, *, user, action: str, source: str, target: str, reason: str) -> ChainEvent:
+    membership = membership_of(user)
+    county_code, school = chain.hooks.home(chain, row)
+    return ChainEvent.objects.create(
+        content_type=ContentType.objects.get_for_model(row),
+        object_id=row.pk,
+        action=action,
+        from_state=source,
+        to_state=target,
+        actor=user,
+        actor_name=user.get_full_name() or user.get_username(),
+        unit_code=membership.unit_code if membership else "",
+        unit_name=str(membership.unit_name) if membership else "",
+        role=membership.role if membership else "",
+        reason=str(reason)[:500],
+        county_code=county_code,
+        school=school,
+    )
+
+
+def timeline(chain: Chain, row) -> list[ChainEvent]:
+    """The log of one row (the caller read the row through the scope), with state labels."""
+    events = list(row.log.all())
+    for event in events:
+        event.to_state_label = (
+            chain.states(event.to_state).label if event.to_state in chain.states.values else event.to_state
+        )
+    return events
+
+
+def progress(chain: Chain, row) -> list[dict]:
+    """The chain as rows 已办 (done) / 当前 (current) / 未到 (pending), then its end state."""
+    plan = chain.plan(row)
+    is_open = chain.is_open(row)
+    reached = plan.index(row.state) if row.state in plan else len(plan)
+    rows = []
+    for index, state in enumerate(plan):
+        status = "done" if index < reached else ("current" if index == reached else "pending")
+        if not is_open and index >= reached:
+            status = "pending"
+        rows.append({"state": state, "label": chain.states(state).label, "status": status})
+    if not is_open:
+        rows.append({"state": row.state, "label": chain.states(row.state).label, "status": "end"})
+    return rows
+
+
+def notify(chain: Chain, row) -> int:
+    """E-mail the users who act at the row's current step (those with an address)."""
+    step = chain.step(row.state)
+    if step is None or step.party == INITIATOR:
+        return 0
+    unit = chain.units_of(row, step.party)
+    users = get_user_model().objects.filter(is_active=True, membership__role__in=step.roles)
+    users = users.filter(membership__school_id=unit.school_id) if unit.school_id else users.filter(
+        membership__division_id=unit.division_code)
+    addresses = [u.email for u in users if u.email]
+    if not addresses:
+        return 0
+    body = str(_("请登录系统办理：%(url)s") % {"url": chain.hooks.url(chain, row)})
+    return send_mail(chain.hooks.title(chain, row), body, None, addresses)
