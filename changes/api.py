@@ -6,14 +6,20 @@ The same actions as the pages, through the same services; errors are ``{code, me
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
-from ninja import File, Query, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from changes import graduations, promotions, requests, selectors
+from changes import resolution as resolution_services
 from changes.models import ChangeRequest, GraduationList
+from duplicates import selectors as case_selectors
+from duplicates.api import CaseOut, case_out
+from kernel.errors import ValidationFailed
 from registry.selectors import paginate
 
 router = Router(tags=["changes"])
@@ -284,4 +290,27 @@ def promotion_detail(request, run_id: int):
     return selectors.promotion_progress(selectors.promotion_run_get(request.user, run_id))
 
 
+# --- resolving duplicate cases (疑似重复学籍处理) ------------------------------------------
 
+@router.post("/duplicate-cases/{case_id}/resolve", response=CaseOut, tags=["duplicates"])
+def case_resolve(
+    request,
+    case_id: int,
+    resolution: Form[str],
+    note: Form[str] = "",
+    pupil: Form[str] = "",
+    payload: Form[str] = "",
+    evidence: File[UploadedFile] = None,
+):
+    """Resolve a duplicate case (the path of the duplicate-case API; here because 变更 opens
+    a key change). resolution: ``evidence`` 佐证 (with the file ``evidence``), ``change`` 变更 (``pupil`` +
+    ``payload``: JSON of the corrected key fields), ``delete`` 删除 (``pupil`` + ``note``)."""
+    fields = {}
+    if resolution == "change":
+        try:
+            fields = json.loads(payload or "{}")
+        except ValueError as exc:
+            raise ValidationFailed(_("payload 不是有效的 JSON"), code="invalid_payload", field="payload") from exc
+    resolution_services.case_resolve(user=request.user, case_id=case_id, resolution=resolution, pupil=pupil,
+                                     note=note, payload=fields, evidence=evidence)
+    return case_out(case_selectors.case_detail_for(request.user, case_id))

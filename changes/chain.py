@@ -28,6 +28,7 @@ from accounts.models import Membership
 from accounts.scope import get_in_scope
 from changes import apply, rules
 from changes.models import ChangeRequest, GraduationList, State
+from duplicates import cases
 from kernel.errors import BusinessRefused
 from provinces.models import ProvincePolicy
 from registry.models import Pupil
@@ -100,6 +101,9 @@ class ChangeRequestHooks(ApprovalHooks):
             )
 
     def moved(self, chain, request, action, source, target, user, reason):
+        if request.kind == ChangeRequest.Kind.KEY_CHANGE and target in (State.APPROVED, State.REFUSED, State.WITHDRAWN):
+            # A duplicate case may wait on this key change (its 变更): tell it.
+            cases.case_change_decided(request_id=request.pk, approved=target == State.APPROVED)
         if target == State.COUNTY_REVIEW:
             apply.run_duplicate_check(request)
             request.save(update_fields=["duplicate_findings"])

@@ -14,7 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.permissions import membership_of
 from changes import graduations, promotions, requests, selectors
+from changes import resolution as resolution_services
 from changes.forms import ChangeRequestForm, EvidenceForm, GraduationProposeForm, PromotionForm, RefuseForm
 from changes.models import ChangeRequest, State
 from kernel.errors import RegistryError
@@ -188,7 +190,7 @@ def graduation_list(request):
         else:
             messages.success(request, _("已提交毕业名单"))
             return redirect("changes:graduation_detail", graduation.pk)
-    membership = getattr(request.user, "membership", None)
+    membership = membership_of(request.user)
     return render(request, "changes/graduation_list.html", {
         "lists": selectors.graduation_lists_visible_to(request.user)[:100],
         "form": form,
@@ -276,3 +278,20 @@ def _default(year_of, user) -> int:
         return year_of(user)
     except RegistryError:
         return timezone.localdate().year
+
+
+@login_required
+@require_POST
+def case_resolve(request, case_id: int):
+    """The county resolves a duplicate case from its page (佐证, 变更 or 删除)."""
+    resolution = request.POST.get("resolution")
+    note = request.POST.get("note", "")
+    pupil = request.POST.get("pupil", "")
+    fields = {k: request.POST[k] for k in ("name", "sex", "birth_date", "id_number") if request.POST.get(k)}
+    try:
+        resolution_services.case_resolve(user=request.user, case_id=case_id, resolution=resolution or "",
+                                         pupil=pupil, note=note, payload=fields, evidence=request.FILES.get("evidence"))
+    except RegistryError as exc:
+        return _error(request, exc)
+    messages.success(request, _("已处理"))
+    return redirect("duplicates:case_detail", case_id=case_id)

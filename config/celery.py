@@ -16,7 +16,7 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "deadlines-daily": {"task": "workflow.tasks.deadlines_sweep", "schedule": crontab(hour=6, minute=0)},
     "duplicate-cases-recheck": {
-        "task": "duplicates.tasks.case_changes_recheck_task",
+        "task": "duplicates.tasks.cases_recheck_due_task",
         "schedule": crontab(minute="*/15"),
     },
 }

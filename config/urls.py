@@ -15,10 +15,13 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("enrolment.urls")),  # /pupils/new/ before /pupils/<number>/
     path("", include("registry.urls")),
+    path("", include("workflow.urls")),
+    path("", include("portal.urls")),
     path("schools/", include("rosters.urls")),
     path("schools/", include("photos.urls")),
     path("transfers/", include("transfers.urls")),
     path("changes/", include("changes.urls")),
     path("province/", include("duplicates.urls")),
+    path("province/", include("changes.case_urls")),
     path("province/", include("administration.urls")),
 ]

@@ -4,15 +4,14 @@ promotion. Paths are a contract for integrators."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
-from ninja import File, Form, Router, Schema
+from ninja import File, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
-from duplicates import cases, identity, promotion, selectors, sweeps
+from duplicates import identity, promotion, selectors, sweeps
 from duplicates.models import DuplicateCase
-from kernel.errors import NotFound, ValidationFailed
+from kernel.errors import NotFound
 
 router = Router(tags=["duplicates"])
 
@@ -106,42 +105,11 @@ def case_out(case: DuplicateCase) -> dict:
 
 @router.get("/duplicate-cases", response=list[CaseOut], tags=["duplicates"])
 def case_list(request, status: str = "open"):
-    cases.case_changes_recheck()
     return [case_out(c) for c in selectors.case_list_for(request.user, status=status or None)]
 
 
 @router.get("/duplicate-cases/{case_id}", response=CaseOut, tags=["duplicates"])
 def case_detail(request, case_id: int):
-    case = selectors.case_detail_for(request.user, case_id)
-    cases.case_recheck(case)
-    return case_out(selectors.case_detail_for(request.user, case_id))
-
-
-@router.post("/duplicate-cases/{case_id}/resolve", response=CaseOut, tags=["duplicates"])
-def case_resolve(
-    request,
-    case_id: int,
-    resolution: Form[str],
-    note: Form[str] = "",
-    pupil: Form[str] = "",
-    payload: Form[str] = "",
-    evidence: File[UploadedFile] = None,
-):
-    """resolution: ``evidence`` 佐证 (with the file ``evidence``), ``change`` 变更 (``pupil`` +
-    ``payload``: JSON of the corrected key fields), ``delete`` 删除 (``pupil`` + ``note``)."""
-    if resolution == "evidence":
-        cases.case_resolve_evidence(user=request.user, case_id=case_id, upload=evidence, note=note)
-    elif resolution == "change":
-        try:
-            fields = json.loads(payload or "{}")
-        except ValueError as exc:
-            raise ValidationFailed("payload 不是有效的 JSON", code="invalid_payload", field="payload") from exc
-        cases.case_resolve_change(user=request.user, case_id=case_id, pupil=pupil, payload=fields, note=note)
-    elif resolution == "delete":
-        cases.case_resolve_delete(user=request.user, case_id=case_id, pupil=pupil, note=note)
-    else:
-        raise ValidationFailed("处理方式应为 evidence（佐证）、change（变更）或 delete（删除）",
-                               code="invalid_resolution", field="resolution")
     return case_out(selectors.case_detail_for(request.user, case_id))
 
 

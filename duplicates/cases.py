@@ -6,15 +6,20 @@ Case lifecycle::
 
     open ──佐证 evidence──▶ resolved   (pair → CleanPair: never flagged again)
     open ──删除 delete────▶ resolved   (the wrong record → status deleted)
-    open ──变更 change────▶ open + change_request
-         change approved and the pair no longer matches ─▶ resolved (change)
-         change approved but still matching, or refused/withdrawn ─▶ open (change_request cleared)
+    open ──变更 change────▶ open, waiting on a key change (``changes``, at the county step)
+         refused/withdrawn ─▶ open (the waiting cleared)
+         approved ─▶ re-check due ─▶ the pair no longer matches ─▶ resolved (change)
+                                  └▶ still matching ─▶ open (the waiting cleared)
+
+The re-check runs after the approval commits (a Celery task queued on commit) and on the
+beat schedule for any still due; reading a case never writes.
 """
 
 from __future__ import annotations
 
 import logging
 
+from celery import current_app
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -189,66 +194,76 @@ def case_resolve_delete(*, user, case_id: int, pupil: str, note: str = "") -> Du
     return case
 
 
-def case_resolve_change(*, user, case_id: int, pupil: str, payload: dict, note: str = "") -> DuplicateCase:
-    """变更: open a key-field change request (starting at the county step) for one member.
-    The case stays open until the change is approved and the pair no longer matches
-    (``case_changes_recheck``)."""
-    from changes.requests import change_request_open
-
+def case_for_change(*, user, case_id: int, pupil: str, payload: dict) -> tuple[DuplicateCase, Pupil]:
+    """变更, first half: the open case (locked) and the member whose key fields the county
+    corrects. The key change itself is opened by ``changes.requests.case_key_change_open``,
+    which then calls ``case_change_filed``."""
     if not payload:
         raise ValidationFailed(_("请填写要更正的关键信息"), code="payload_required", field="payload")
-    with transaction.atomic(), acting_as(user):
-        case = _case_for_county(user, case_id)
-        if case.change_request_id:
-            raise Conflict(_("该案件已有正在审核的变更申请"), code="change_pending")
-        member = _member_in_county(user, case, pupil)
-        request = change_request_open(user=user, pupil=member, kind="key_change", payload=payload,
-                                      reason=note or _("疑似重复学籍案件 %(id)s 更正关键信息") % {"id": case.pk})
-        case.change_request = request
-        case.note = (note or "")[:500]
-        case.save(update_fields=["change_request", "note"])
-    log.info("case %s: change request %s opened by %s", case_id, request.pk, user)
-    return case
+    case = _case_for_county(user, case_id)
+    if case.change_request_id:
+        raise Conflict(_("该案件已有正在审核的变更申请"), code="change_pending")
+    return case, _member_in_county(user, case, pupil)
 
 
-def case_recheck(case: DuplicateCase) -> DuplicateCase:
-    """Follow the change request of one case: approved → re-run the match on the pair."""
-    from changes.models import State  # the upward link goes in the next step (cases store no FK to changes)
+def case_change_filed(case: DuplicateCase, *, request_id: int, note: str = "") -> None:
+    """The case waits on key change ``request_id`` (in the caller's transaction)."""
+    case.change_request_id = request_id
+    case.note = (note or "")[:500]
+    case.save(update_fields=["change_request_id", "note"])
+    log.info("case %s waits on change request %s", case.pk, request_id)
 
-    if case.status != DuplicateCase.Status.OPEN or case.change_request_id is None:
-        return case
-    request = case.change_request
-    if request.state in (State.REFUSED, State.WITHDRAWN):
-        DuplicateCase.objects.filter(pk=case.pk).update(change_request=None)
-        case.change_request = None
-        return case
-    if request.state != State.APPROVED:
-        return case
-    with transaction.atomic(), acting_as(None, task="case_recheck", change_request=request.pk):
-        locked = DuplicateCase.objects.select_for_update().get(pk=case.pk)
-        if locked.status != DuplicateCase.Status.OPEN or locked.change_request_id != request.pk:
-            return locked
-        pupils = list(Pupil.objects.filter(pk__in=(locked.pupil_low_id, locked.pupil_high_id))
+
+def case_change_decided(*, request_id: int, approved: bool) -> None:
+    """A key change some case waits on was decided (in the deciding transaction). Refused or
+    withdrawn: the case is open again. Approved: the pair is matched again once the change
+    is committed (``case_recheck``, queued; the beat schedule catches a lost task)."""
+    waiting = DuplicateCase.objects.select_for_update().filter(
+        status=DuplicateCase.Status.OPEN, change_request_id=request_id
+    )
+    for case in waiting:
+        if approved:
+            case.recheck_due = True
+            case.save(update_fields=["recheck_due"])
+            transaction.on_commit(
+                lambda pk=case.pk: current_app.signature("duplicates.tasks.case_recheck_task", args=(pk,)).delay()
+            )
+        else:
+            case.change_request_id = None
+            case.save(update_fields=["change_request_id"])
+
+
+def case_recheck(*, case_id: int) -> DuplicateCase | None:
+    """Match the pair of a case whose key change was approved: no longer a likely pair →
+    resolved (变更); still one → open again, with a note, for the county to decide anew."""
+    with transaction.atomic(), acting_as(None, task="case_recheck", case=case_id):
+        case = DuplicateCase.objects.select_for_update().filter(
+            pk=case_id, status=DuplicateCase.Status.OPEN, recheck_due=True
+        ).first()
+        if case is None:  # done already (a second delivery, or the beat got there first)
+            return None
+        pupils = list(Pupil.objects.filter(pk__in=(case.pupil_low_id, case.pupil_high_id))
                       .prefetch_related("guardians"))
         keys = [pupil_key(p) for p in pupils]
         still = [m for m in matching.matches_for(keys[0], keys[1:])
-                 if m.score >= case_threshold(locked.province_id)] if len(keys) == 2 else []
+                 if m.score >= case_threshold(case.province_id)] if len(keys) == 2 else []
+        case.recheck_due = False
         if still:
-            locked.change_request = None
-            locked.score, locked.reasons, locked.kind = still[0].score, list(still[0].reasons), still[0].kind
-            locked.note = _("变更已审核通过，但两条学籍仍疑似重复，请重新处理")
-            locked.save()
+            case.change_request_id = None
+            case.score, case.reasons, case.kind = still[0].score, list(still[0].reasons), still[0].kind
+            case.note = _("变更已审核通过，但两条学籍仍疑似重复，请重新处理")
+            case.save()
         else:
-            _resolve(locked, None, DuplicateCase.Resolution.CHANGE, locked.note or _("关键信息变更已审核通过"))
-    return locked
+            _resolve(case, None, DuplicateCase.Resolution.CHANGE, case.note or _("关键信息变更已审核通过"))
+    return case
 
 
-def case_changes_recheck(*, province_code: str = "") -> int:
-    """Every open case waiting on a change request (the periodic task and the case pages)."""
-    waiting = DuplicateCase.objects.filter(status=DuplicateCase.Status.OPEN, change_request__isnull=False,
-                                           province__code__startswith=province_code).select_related("change_request")
+def cases_recheck_due(*, province_code: str = "") -> int:
+    """The cases of a province (of every province by default) still due a re-check."""
+    due = DuplicateCase.objects.filter(status=DuplicateCase.Status.OPEN, recheck_due=True,
+                                       province__code__startswith=province_code).values_list("pk", flat=True)
     resolved = 0
-    for case in waiting:
-        if case_recheck(case).status == DuplicateCase.Status.RESOLVED:
-            resolved += 1
+    for pk in list(due):
+        case = case_recheck(case_id=pk)
+        resolved += case is not None and case.status == DuplicateCase.Status.RESOLVED
     return resolved

@@ -149,9 +149,12 @@ class DuplicateCase(models.Model):
     entry_reason = models.CharField(_("录入理由"), max_length=500, blank=True)
     status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.OPEN)
     resolution = models.CharField(_("处理方式"), max_length=8, choices=Resolution.choices, blank=True)
-    change_request = models.ForeignKey(
-        "changes.ChangeRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    #: The key change (``changes.ChangeRequest``) the case waits on while its 变更 is being
+    #: approved. A plain id, not a foreign key: the chains live in a layer above this app
+    #: and tell the case when the change is decided (``duplicates.cases.case_change_decided``).
+    change_request_id = models.BigIntegerField(_("变更申请"), null=True, blank=True)
+    #: The change was approved: the pair is to be matched again.
+    recheck_due = models.BooleanField(_("待复核"), default=False)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
     resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)

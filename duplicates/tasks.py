@@ -20,6 +20,13 @@ def sweep_prepare_task(province_code: str) -> int:
 
 
 @shared_task
-def case_changes_recheck_task() -> int:
-    """Open cases waiting on a change request: resolve those whose change was approved."""
-    return cases.case_changes_recheck()
+def case_recheck_task(case_id: int) -> bool:
+    """Match the pair of one case again after its key change was approved."""
+    case = cases.case_recheck(case_id=case_id)
+    return case is not None
+
+
+@shared_task
+def cases_recheck_due_task() -> int:
+    """The beat's safety net: every case still due a re-check (a lost task, a worker down)."""
+    return cases.cases_recheck_due()

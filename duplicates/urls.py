@@ -10,5 +10,4 @@ urlpatterns = [
     path("sweeps/<int:sweep_id>/progress/", views.sweep_progress, name="sweep_progress"),
     path("cases/", views.case_list, name="cases"),
     path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
-    path("cases/<int:case_id>/resolve/", views.case_resolve, name="case_resolve"),
 ]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import membership_of
-from duplicates import cases, selectors, sweeps
+from duplicates import selectors, sweeps
 from kernel.errors import NotFound, RegistryError, ValidationFailed
 
 
@@ -77,7 +77,6 @@ def sweep_progress(request, sweep_id: int):
 @login_required
 @require_GET
 def case_list(request):
-    cases.case_changes_recheck(province_code=_province_of(request.user))
     status = request.GET.get("status", "open")
     found = selectors.case_list_for(request.user, status=status if status in ("open", "resolved") else None)
     return render(request, "duplicates/cases.html", {"cases": found, "status": status})
@@ -88,31 +87,6 @@ def case_list(request):
 def case_detail(request, case_id: int):
     try:
         case = selectors.case_detail_for(request.user, case_id)
-        cases.case_recheck(case)
-        case = selectors.case_detail_for(request.user, case_id)
     except RegistryError as exc:
         return _error(request, exc)
     return render(request, "duplicates/case_detail.html", {"case": case})
-
-
-@login_required
-@require_POST
-def case_resolve(request, case_id: int):
-    resolution = request.POST.get("resolution")
-    note = request.POST.get("note", "")
-    pupil = request.POST.get("pupil", "")
-    try:
-        if resolution == "evidence":
-            cases.case_resolve_evidence(user=request.user, case_id=case_id, upload=request.FILES.get("evidence"),
-                                           note=note)
-        elif resolution == "delete":
-            cases.case_resolve_delete(user=request.user, case_id=case_id, pupil=pupil, note=note)
-        elif resolution == "change":
-            fields = {k: request.POST[k] for k in ("name", "sex", "birth_date", "id_number") if request.POST.get(k)}
-            cases.case_resolve_change(user=request.user, case_id=case_id, pupil=pupil, payload=fields, note=note)
-        else:
-            raise ValidationFailed(_("请选择处理方式"), code="invalid_resolution", field="resolution")
-    except RegistryError as exc:
-        return _error(request, exc)
-    messages.success(request, _("已处理"))
-    return redirect("duplicates:case_detail", case_id=case_id)

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from accounts.permissions import school_for_write
+from accounts.permissions import membership_of, school_for_write
 from kernel.errors import ValidationFailed
 from photos import imports, reports, single
 from photos.models import PhotoImport
@@ -141,7 +141,7 @@ def _school_of(user, code: str) -> School:
     """The school named by ``code`` (in the user's scope), or the user's own school."""
     if code:
         return school_for_write(user=user, school_code=code.strip())
-    membership = getattr(user, "membership", None)
+    membership = membership_of(user)
     if membership is None or not membership.school_id:
         raise ValidationFailed(_("请指定学校标识码（school）"), code="school_required", field="school")
     return membership.school

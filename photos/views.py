@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.permissions import membership_of
 from accounts.scope import get_in_scope
 from kernel.errors import RegistryError, ValidationFailed
 from photos import imports, rules, single
@@ -30,7 +31,7 @@ def _error_page(request, exc: RegistryError):
 @require_http_methods(["GET", "POST"])
 def photo_upload(request):
     """照片批量导入: upload a ZIP for the user's school; the list of earlier imports."""
-    membership = getattr(request.user, "membership", None)
+    membership = membership_of(request.user)
     if membership is None or not membership.school_id:
         return _error_page(request, RegistryError(_("只有学校用户可以批量上传照片"), code="school_only", status=403))
     error = None

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import acting_as
 from accounts.models import Membership
-from accounts.permissions import require_role
+from accounts.permissions import membership_of, require_role
 from accounts.scope import get_in_scope, restrict, scope_of
 from kernel.errors import Conflict, Forbidden, ValidationFailed
 from rosters.checking import check_rows, registry_changed_since
@@ -35,7 +35,7 @@ logger = logging.getLogger("rosters")
 # --- the job: upload → check → confirm → import ------------------------------------------
 
 def unit_of(user) -> tuple[School | None, str, str]:
-    membership = getattr(user, "membership", None)
+    membership = membership_of(user)
     if membership is None:
         return None, "", ""
     if membership.school_id:
@@ -44,7 +44,7 @@ def unit_of(user) -> tuple[School | None, str, str]:
 
 
 def require_importer(user) -> None:
-    if getattr(user, "is_superuser", False) and getattr(user, "membership", None) is None:
+    if getattr(user, "is_superuser", False) and membership_of(user) is None:
         return
     require_role(user, Membership.Role.OPERATOR, Membership.Role.ADMIN)
 

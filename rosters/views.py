@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.permissions import membership_of
 from kernel.errors import RegistryError, ValidationFailed
 from rosters import columns, exporting, jobs, reading, reports
 from rosters.models import RosterImport
@@ -61,7 +62,7 @@ def roster_import(request):
             error = exc
         else:
             return redirect("rosters:roster_import_detail", job_id=job.pk)
-    membership = getattr(request.user, "membership", None)
+    membership = membership_of(request.user)
     return render(
         request,
         "rosters/import.html",

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts import audit
+from accounts.permissions import membership_of
 from duplicates import entry
 from duplicates.keys import match_keys_refresh
 from registry import nohukou, numbers
@@ -108,7 +109,7 @@ def write_rows(*, user, rows: list[Row], job: RosterImport | None = None, rng: r
     if not rows:
         return 0
     rng = rng or random.SystemRandom()
-    membership = getattr(user, "membership", None)
+    membership = membership_of(user)
     unit_code = membership.unit_code if membership else ""
     actor_name = user.get_username()
     now = timezone.now()

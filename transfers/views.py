@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import membership_of
 from kernel.errors import RegistryError
 from registry.selectors import paginate
 from transfers import lookup, search, selectors, services
@@ -47,7 +48,7 @@ def transfer_list(request):
 @login_required
 def transfer_new(request):
     """转学申请: choose the origin school, look the pupil up, confirm, fill in, save."""
-    membership = getattr(request.user, "membership", None)
+    membership = membership_of(request.user)
     if membership is None or not membership.school_id:
         return _error(request, RegistryError(_("只有学校用户可以办理转学申请"), code="school_only", status=403))
     context: dict = {"keyword": request.GET.get("q", "").strip(), "error": None}

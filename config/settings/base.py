@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "transfers",
     "changes",
     "administration",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -114,7 +115,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "registry.nav.navigation",
+                "portal.nav.navigation",
             ]
         },
     }

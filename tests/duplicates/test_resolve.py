@@ -9,7 +9,9 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from changes import resolution
 from changes.requests import change_request_approve
+from changes.requests import change_request_refuse as refuse
 from duplicates import cases, promotion, sweeps
 from duplicates.models import CleanPair
 from duplicates.problems import pupil_problem_reasons
@@ -86,27 +88,56 @@ def test_a_county_may_not_delete_the_other_countys_record(world, case):
     assert caught.value.code == "member_out_of_county"
 
 
-def test_change_keeps_the_case_open_until_approved_then_rechecks(world, case):
-    cases.case_resolve_change(user=world["county_b"].operator, case_id=case.pk, pupil=case.b.national_number,
-                                 payload={"name": "王小纳"}, note="姓名录错")
+def test_change_keeps_the_case_open_until_approved_then_rechecks(world, case, django_capture_on_commit_callbacks):
+    resolution.case_key_change_open(user=world["county_b"].operator, case_id=case.pk, pupil=case.b.national_number,
+                                    payload={"name": "王小纳"}, note="姓名录错")
     case.refresh_from_db()
-    assert case.status == "open" and case.change_request_id
-    change_request_approve(user=world["county_b"].approver, request_id=case.change_request_id,
-                           acknowledge_duplicates=True)
-    assert cases.case_changes_recheck() == 1
+    assert case.status == "open" and case.change_request_id and not case.recheck_due
+    with django_capture_on_commit_callbacks() as queued:
+        change_request_approve(user=world["county_b"].approver, request_id=case.change_request_id,
+                               acknowledge_duplicates=True)
     case.refresh_from_db()
-    assert case.status == "resolved" and case.resolution == "change"
+    assert case.status == "open" and case.recheck_due  # matched again once the change is committed
+    assert len(queued) >= 1  # the re-check task, queued on commit
+    assert cases.cases_recheck_due() == 1  # what the queued task (or the beat) does
+    case.refresh_from_db()
+    assert case.status == "resolved" and case.resolution == "change" and not case.recheck_due
 
 
 def test_change_approved_but_still_matching_reopens_the_choice(world, case):
-    cases.case_resolve_change(user=world["county_b"].operator, case_id=case.pk, pupil=case.b.national_number,
-                                 payload={"name": "李娜"}, note="改成同名")
+    resolution.case_key_change_open(user=world["county_b"].operator, case_id=case.pk, pupil=case.b.national_number,
+                                    payload={"name": "李娜"}, note="改成同名")
     case.refresh_from_db()
     change_request_approve(user=world["county_b"].approver, request_id=case.change_request_id,
                            acknowledge_duplicates=True)
-    cases.case_changes_recheck()
+    cases.case_recheck(case_id=case.pk)
     case.refresh_from_db()
     assert case.status == "open" and case.change_request_id is None and "仍疑似重复" in case.note
+
+
+def test_a_refused_change_leaves_the_case_open_at_once(world, case):
+    resolution.case_key_change_open(user=world["county_b"].operator, case_id=case.pk, pupil=case.b.national_number,
+                                    payload={"name": "王小纳"}, note="姓名录错")
+    case.refresh_from_db()
+    refuse(user=world["county_b"].approver, request_id=case.change_request_id, reason="证件不符")
+    case.refresh_from_db()
+    assert case.status == "open" and case.change_request_id is None and not case.recheck_due
+
+
+def test_reading_cases_writes_nothing(world, case, client, login, django_assert_num_queries):
+    resolution.case_key_change_open(user=world["county_b"].operator, case_id=case.pk, pupil=case.b.national_number,
+                                    payload={"name": "王小纳"}, note="姓名录错")
+    case.refresh_from_db()
+    change_request_approve(user=world["county_b"].approver, request_id=case.change_request_id,
+                           acknowledge_duplicates=True)
+    events = case.events.count()
+    client = login(world["county_b"].operator)
+    assert client.get("/province/cases/").status_code == 200
+    assert client.get(f"/province/cases/{case.pk}/").status_code == 200
+    assert client.get("/api/v1/duplicate-cases").status_code == 200
+    assert client.get(f"/api/v1/duplicate-cases/{case.pk}").status_code == 200
+    case.refresh_from_db()
+    assert case.recheck_due and case.status == "open" and case.events.count() == events
 
 
 def test_county_scoping_of_cases(world, case, client, login):

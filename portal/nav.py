@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.permissions import membership_of
+
 #: (url name, label, levels that see it; None = everyone with a unit)
 NAV = [
     ("home", _("首页"), None),
@@ -25,8 +27,7 @@ NAV = [
 
 
 def navigation(request) -> dict:
-    user = getattr(request, "user", None)
-    membership = getattr(user, "membership", None) if user is not None and user.is_authenticated else None
+    membership = membership_of(getattr(request, "user", None))
     if membership is None:
         return {"nav": [], "membership": None}
     level = membership.level

@@ -1,0 +1,51 @@
+"""Pages that show several apps' records together: 首页 (the user's 待办) and the pupil's page
+(the record with its open business, history, audit and photo)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from kernel.errors import RegistryError
+from registry import nohukou, selectors
+from workflow import business, workitems
+
+
+@login_required
+def home(request):
+    items = workitems.workitems_for(request.user).order_by("due_on")
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.kind] = counts.get(item.kind, 0) + 1
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "items": items[:50],
+            "total": sum(counts.values()),
+            "counts": counts,
+            "overdue_count": workitems.overdue_for(request.user).count(),
+        },
+    )
+
+
+@login_required
+def pupil_detail(request, national_number: str):
+    try:
+        pupil = selectors.pupil_get(request.user, national_number)
+    except RegistryError as exc:
+        return render(request, "registry/error.html", {"error": exc}, status=exc.status)
+    current = business.open_business_of(pupil)
+    return render(
+        request,
+        "portal/pupil.html",
+        {
+            "business_label": business.BUSINESS_LABELS.get(current.kind, current.kind) if current else "",
+            "pupil": pupil,
+            "guardians": pupil.guardians.all(),
+            "events": selectors.pupil_history(pupil)[:100],
+            "audit": selectors.pupil_audit(pupil)[:50],
+            "business": current,
+            "hukou_authority": nohukou.hukou_authority(pupil),
+        },
+    )
