@@ -33,8 +33,10 @@ stop: $(STAMP)
 reset: stop
 	rm -rf var
 
+# ruff, and import-linter: apps import only downward (the layers in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l en --ignore=.venv --ignore=var --ignore=bench

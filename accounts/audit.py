@@ -11,7 +11,10 @@ import contextlib
 import uuid
 
 import pghistory
+import pgtrigger
+from django.db import connection, transaction
 from pghistory.middleware import HistoryMiddleware
+from pghistory.models import Context
 
 
 def context_for(user, **extra) -> dict:
@@ -54,9 +57,6 @@ def record_bulk_inserts(model, pks: list[int], *, user, **extra) -> None:
     """
     if not pks:
         return
-    from django.db import connection
-    from pghistory.models import Context
-
     context = Context.objects.create(metadata={**context_for(user, **extra), "bulk_insert": model._meta.label})
     event_model = model.pgh_event_model
     quote = connection.ops.quote_name
@@ -83,8 +83,5 @@ def skip_insert_triggers(*models):
     constraint), the savepoint is rolled back before pgtrigger resets its variable, so the
     caller can catch the ``IntegrityError`` and try again.
     """
-    import pgtrigger
-    from django.db import transaction
-
     with pgtrigger.ignore(*(f"{m._meta.label}:insert_insert" for m in models)), transaction.atomic():
         yield

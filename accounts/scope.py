@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, Q, QuerySet
+from django.utils.translation import gettext
 
 from kernel.errors import NotFound
 
@@ -100,6 +101,4 @@ def get_in_scope(queryset: QuerySet, user, **lookup) -> Model:
 
 
 def _not_found_message(model) -> str:
-    from django.utils.translation import gettext
-
     return gettext("未找到%(what)s，或不在您的管理范围内") % {"what": model._meta.verbose_name}

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from changes.models import ChangeRequest, DropoutFollowUp, State
 from enrolment.checks import active_holder_of, id_held_elsewhere_error
 from kernel import identity
 from kernel.errors import BusinessRefused, ValidationFailed
@@ -202,8 +203,6 @@ def check_suspend(ctx: Context, payload: dict) -> dict:
 
 def check_suspend_extend(ctx: Context, payload: dict) -> dict:
     """延长休学: 休学 only; once per suspension; at most one more year."""
-    from changes.models import ChangeRequest, State
-
     _allowed(payload, ("until",))
     pupil = ctx.pupil
     _require_status(pupil, (PupilStatus.SUSPENDED,), "not_suspended", NOT_SUSPENDED)
@@ -498,8 +497,6 @@ def _plain(value):
 
 def apply(request, pupil: Pupil, *, today: dt.date) -> Applied:
     """Write an approved request's change onto the (locked) pupil; the caller saves it."""
-    from changes.models import ChangeRequest, DropoutFollowUp
-
     kind, data = request.kind, request.payload
     applied = Applied(before={}, after={}, events=[])
     K = ChangeRequest.Kind

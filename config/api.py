@@ -60,7 +60,7 @@ import enrolment.api  # noqa: E402, F401 - adds POST /pupils to the pupils route
 api.add_router("/", "registry.api.router")
 api.add_router("/", "provinces.api.router")
 api.add_router("/", "duplicates.api.router")
-api.add_router("/", "schools.api.router")
+api.add_router("/", "administration.api.router")
 api.add_router("/", "photos.api.router")
 api.add_router("/", "rosters.api.router")
 api.add_router("/", "transfers.api.router")

@@ -40,13 +40,14 @@ from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
+from pghistory.models import Context
 
 from accounts.audit import acting_as
 from accounts.models import Membership
 from kernel import identity
 from provinces import divisions
 from provinces.models import Division
-from registry import codes
+from registry import codes, numbers
 from registry.models import CodeItem, Guardian, Pupil, PupilStatus
 from schools.models import School, SchoolClass
 
@@ -709,7 +710,7 @@ def demo_reset(province_code: str = DEFAULT_PROVINCE, progress: Progress | None 
 
 def _existing_numbers(counties: list[str]) -> tuple[set[int], dict[str, int], set[str]]:
     """L numbers, last J sequences and resident IDs already in the database."""
-    taken_l, last_j, taken_ids = set(), {}, set()
+    taken_l, taken_ids = set(), set()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT national_number FROM registry_pupil WHERE county_code = ANY(%s) AND national_number LIKE 'L%%'",
@@ -717,17 +718,11 @@ def _existing_numbers(counties: list[str]) -> tuple[set[int], dict[str, int], se
         )
         taken_l = {int(row[0][1:]) for row in cursor.fetchall()}
         cursor.execute(
-            "SELECT substr(national_number, 1, 15), max(substr(national_number, 16, 3)::int) FROM registry_pupil "
-            "WHERE county_code = ANY(%s) AND national_number LIKE 'J%%' GROUP BY 1",
-            [counties],
-        )
-        last_j = dict(cursor.fetchall())
-        cursor.execute(
             "SELECT id_number FROM registry_pupil WHERE id_number <> '' "
             "UNION SELECT id_number FROM registry_guardian WHERE id_number <> ''"
         )
         taken_ids = {row[0] for row in cursor.fetchall()}
-    return taken_l, last_j, taken_ids
+    return taken_l, numbers.last_j_sequences(counties=counties), taken_ids
 
 
 def _reserve_ids(model, count: int) -> int:
@@ -891,8 +886,6 @@ def _touch_context() -> None:
 def _record_summary(metadata: dict) -> None:
     """The one audit record of a bulk write whose per-row triggers were skipped: the
     metadata of the current pghistory context (who, which command, how many rows)."""
-    from pghistory.models import Context
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('pghistory.context_id', true)")
         (context_id,) = cursor.fetchone()

@@ -17,6 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from devtools import embedded
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -51,8 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     var_dir = Path(env.get("REGISTRY_VAR_DIR", BASE_DIR / "var"))
     started_embedded = False
     if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
-        from devtools import embedded
-
         print(f"启动内置 PostgreSQL 与 Redis（数据保存在 {var_dir}）…", flush=True)
         if not env.get("DATABASE_URL"):
             env["DATABASE_URL"] = embedded.postgres_url(var_dir)
@@ -89,8 +89,6 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
         if started_embedded:
-            from devtools import embedded
-
             embedded.redis_stop(var_dir)
             embedded.postgres_stop(var_dir)
         print("已停止。", flush=True)

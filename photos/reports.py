@@ -4,7 +4,11 @@ CSV or xlsx."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 from django.utils.translation import gettext_lazy as _
+from openpyxl import Workbook
 
 from photos.imports import photo_import_entries
 from photos.models import PhotoImport, PhotoImportEntry
@@ -38,9 +42,6 @@ def _report_lines(rows: list[dict[str, str]]):
 
 def report_as_csv(rows: list[dict[str, str]]) -> bytes:
     """UTF-8 with BOM so that Excel on Chinese Windows opens it correctly."""
-    import csv
-    import io
-
     buf = io.StringIO()
     writer = csv.writer(buf)
     for line in _report_lines(rows):
@@ -49,10 +50,6 @@ def report_as_csv(rows: list[dict[str, str]]) -> bytes:
 
 
 def report_as_xlsx(rows: list[dict[str, str]]) -> bytes:
-    import io
-
-    from openpyxl import Workbook
-
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(str(_("照片导入结果")))
     for line in _report_lines(rows):

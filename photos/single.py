@@ -37,6 +37,7 @@ from photos.rules import (
 from provinces.models import ProvincePolicy
 from registry.history import record_event
 from registry.models import ACTIVE_STATUSES, Pupil
+from registry.selectors import pupil_get
 from schools.models import School
 
 log = logging.getLogger(__name__)
@@ -191,8 +192,6 @@ def _attach(pupil: Pupil, name: str, digest: str, *, user, via: str, entry: str 
 
 def pupil_photo_get(*, user, national_number: str) -> Pupil:
     """The pupil whose photo the user asks for; ``NotFound`` out of scope or without photo."""
-    from registry.selectors import pupil_get
-
     pupil = pupil_get(user, national_number)
     if not pupil.photo:
         raise NotFound(_("该学生尚无照片"), code="photo_missing")

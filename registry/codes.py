@@ -11,6 +11,7 @@ from functools import cache
 from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import ValidationFailed
+from registry.models import CodeItem
 
 TABLE_LABELS = {
     "sex": _("性别"),
@@ -44,8 +45,6 @@ PUPIL_CODED_FIELDS = {
 @cache
 def table(name: str) -> dict[str, str]:
     """``{code: name}`` of one table."""
-    from registry.models import CodeItem
-
     return dict(CodeItem.objects.filter(table=name).values_list("code", "name"))
 
 

@@ -31,10 +31,12 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import acting_as
 from accounts.models import Membership
+from accounts.permissions import require_role
 from accounts.scope import get_in_scope
 from kernel import identity
 from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
 from provinces.models import Division
+from registry.history import record_event
 from registry.models import ACTIVE_STATUSES, Guardian, Pupil
 from registry.records import GuardianData, PupilData
 from schools.models import School
@@ -444,9 +446,6 @@ def guardian_set_first(*, user, pupil, guardian):
     must be a living guardian with a county-level hukou division, and the pupil's 户籍所在地
     changes with it in the same transaction. Idempotent: a repeated click changes nothing.
     """
-    from accounts.permissions import require_role
-    from registry.history import record_event
-
     pupil_pk = pupil.pk if isinstance(pupil, Pupil) else None
     guardian_pk = guardian.pk if isinstance(guardian, Guardian) else guardian
     lookup = {"pk": pupil_pk} if pupil_pk is not None else {"national_number": identity.normalize_id_number(pupil)}

@@ -71,20 +71,26 @@ def j_numbers(wanted: Iterable[tuple[str, dt.date]]) -> list[str]:
     with transaction.atomic(), connection.cursor() as cursor:
         for prefix in prefixes:  # sorted: two batches lock their prefixes in the same order
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [prefix])
-        last = dict(
-            Pupil.objects.annotate(prefix=Substr("national_number", 1, 15))
-            .filter(prefix__in=prefixes)
-            .values("prefix")
-            .annotate(last=Max("national_number"))
-            .values_list("prefix", "last")
-        )
-    sequence = {prefix: int(last[prefix][15:18]) if prefix in last else 0 for prefix in prefixes}
+        last = last_j_sequences(prefixes=prefixes)
+    sequence = {prefix: last.get(prefix, 0) for prefix in prefixes}
     numbers = []
     for county, born in wanted:
         prefix = j_prefix(county, born)
         sequence[prefix] += 1
         numbers.append(identity.make_j_number(county, born, sequence[prefix]))
     return numbers
+
+
+def last_j_sequences(*, prefixes: list[str] | None = None, counties: list[str] | None = None) -> dict[str, int]:
+    """The last J sequence issued per prefix (``J`` + county + birth date), for the given
+    prefixes or for every prefix of the given counties (the demo loader numbers in bulk)."""
+    rows = Pupil.objects.filter(national_number__startswith="J").annotate(prefix=Substr("national_number", 1, 15))
+    if prefixes is not None:
+        rows = rows.filter(prefix__in=prefixes)
+    if counties is not None:
+        rows = rows.filter(county_code__in=counties)
+    last = rows.values("prefix").annotate(last=Max("national_number")).values_list("prefix", "last")
+    return {prefix: int(number[15:18]) for prefix, number in last}
 
 
 def new_national_number(*, county_code: str, birth_date: dt.date, resident_id: bool,

@@ -10,10 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import openpyxl
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from openpyxl.cell import WriteOnlyCell
 
 from accounts.scope import get_in_scope, restrict
 from kernel.errors import Conflict, RegistryError, ValidationFailed
@@ -119,8 +121,6 @@ _DATE_KEYS = {"birth_date", "enrolled_on"}
 
 def _workbook_lines(sheet, lines: Iterable[list[Any]]) -> int:
     """Append header + lines to a write-only sheet with text and date cell formats."""
-    from openpyxl.cell import WriteOnlyCell
-
     text_positions = {i for i, c in enumerate(COLUMNS) if c.key in TEXT_KEYS}
     date_positions = {i for i, c in enumerate(COLUMNS) if c.key in _DATE_KEYS}
     sheet.append(HEADERS)
@@ -142,8 +142,6 @@ def _workbook_lines(sheet, lines: Iterable[list[Any]]) -> int:
 
 
 def _export_workbook(user, filters: RosterFilter) -> tuple[bytes, int]:
-    import openpyxl
-
     pupils = roster_pupils(user, filters)
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet(gettext("花名册"))

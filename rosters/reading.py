@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from python_calamine import CalamineWorkbook
 
 from kernel.errors import ValidationFailed
 from rosters.columns import (
@@ -105,28 +106,11 @@ def _cell_text(value: Any) -> str:
 
 def _read_xlsx(content: bytes) -> list[list[str]]:
     try:
-        from python_calamine import CalamineWorkbook
-    except ImportError:  # pragma: no cover - the slower pure-Python reader
-        return _read_xlsx_openpyxl(content)
-    try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
         rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except Exception:
         raise _file_error(_("文件已损坏，无法作为 xlsx 打开"), "file_corrupt") from None
     return [[_cell_text(v) for v in row] for row in rows]
-
-
-def _read_xlsx_openpyxl(content: bytes) -> list[list[str]]:
-    import openpyxl
-
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:
-        raise _file_error(_("文件已损坏，无法作为 xlsx 打开"), "file_corrupt") from None
-    sheet = workbook.worksheets[0]
-    rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    workbook.close()
-    return rows
 
 
 def _read_csv(content: bytes) -> list[list[str]]:

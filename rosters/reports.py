@@ -8,7 +8,9 @@ import io
 import logging
 from collections import defaultdict
 
+import openpyxl
 from django.utils.translation import gettext
+from openpyxl.styles import Font
 
 from registry import codes
 from rosters.columns import COLUMNS, HEADERS, OUTCOME_LABELS
@@ -23,9 +25,6 @@ logger = logging.getLogger("rosters")
 
 def roster_template() -> bytes:
     """The empty template: the headers in order, and a second sheet with the code tables."""
-    import openpyxl
-    from openpyxl.styles import Font
-
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = gettext("花名册")
@@ -87,8 +86,6 @@ def report_lines(job: RosterImport) -> list[list[str]]:
 def report_bytes(job: RosterImport, *, file_format: str = CSV) -> bytes:
     lines = report_lines(job)
     if file_format == XLSX:
-        import openpyxl
-
         workbook = openpyxl.Workbook(write_only=True)
         sheet = workbook.create_sheet(gettext("导入结果"))
         sheet.append(REPORT_HEADERS)

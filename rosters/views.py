@@ -5,6 +5,8 @@ Each view parses input, calls one service or selector of ``schools.roster`` and 
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse
@@ -27,8 +29,6 @@ def _error_page(request, exc: RegistryError):
 
 
 def _download(content: bytes, file_name: str, content_type: str) -> HttpResponse:
-    from urllib.parse import quote
-
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file_name)}"
     return response

@@ -28,6 +28,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 if not DATABASE_URL or not REDIS_URL:
+    # Only now: the embedded servers' wheels are development dependencies.
     from devtools import embedded
 
     DATABASE_URL = DATABASE_URL or embedded.postgres_url(VAR_DIR)

@@ -6,6 +6,7 @@ and prints the report. Safe to run again: schools already promoted that year are
 
 from __future__ import annotations
 
+from celery import current_app
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -27,9 +28,7 @@ class Command(BaseCommand):
             raise CommandError(f"no user {user!r}")
         try:
             if inline:
-                from config.celery import app
-
-                app.conf.task_always_eager = True  # the queued per-school tasks run right here
+                current_app.conf.task_always_eager = True  # the queued per-school tasks run right here
             run = promotions.promotion_start(user=actor, school_year=year)
         except RegistryError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc

@@ -1,4 +1,4 @@
-"""Schools in the user's scope."""
+"""The school directory in the user's scope (``/api/v1/schools``)."""
 
 from __future__ import annotations
 
