@@ -23,6 +23,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('duplicates', '0001_initial'),
+        # After provinces has dropped its own triggers on the table (they know no recheck_due).
+        ('provinces', '0003_move_duplicates'),
     ]
 
     operations = [
