@@ -1,4 +1,4 @@
-"""The one place that decides what a user may see (DESIGN.md section 2).
+"""The one place that decides what a user may see (docs/design.md, tenancy).
 
 A unit's scope is a division-code prefix (``44`` province, ``4401`` city, ``440106``
 county) or, for a school, the school itself. Every model that holds pupil data declares

@@ -46,7 +46,7 @@ NORMALIZABLE_CODES = frozenset({"photo_too_large"})
 
 @dataclass(frozen=True)
 class PhotoPolicy:
-    """One province's photo rules; the defaults are the national ones (seed 004, 篇九)."""
+    """One province's photo rules; the defaults are the national ones (照片采集要求)."""
 
     formats: tuple[str, ...] = ("JPEG",)
     require_colour: bool = True

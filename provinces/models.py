@@ -69,7 +69,7 @@ class Division(models.Model):
 
 @pghistory.track()
 class ProvincePolicy(models.Model):
-    """Per-province settings (省级政策). Every default is the national default of DESIGN.md."""
+    """Per-province settings (省级政策). Every default is the national default (docs/design.md)."""
 
     province = models.OneToOneField(
         Division,

@@ -1,8 +1,8 @@
-"""Pupils without household registration (无户籍学生, seed 004 篇十; DESIGN.md section 6).
+"""Pupils without household registration (无户籍学生; docs/design.md, 无户籍).
 
 A pupil "without hukou" is a pupil with no usable resident ID (no 居民身份证 number) who
 is not a Hong Kong/Macao/Taiwan compatriot, overseas Chinese or foreigner (港澳台侨外
-"00"): seed 004 excludes those (“不含港澳台侨胞及外籍学生”). Such a pupil gets a ``J``
+"00"): the national rules exclude those (“不含港澳台侨胞及外籍学生”). Such a pupil gets a ``J``
 national student number and must carry its family as the national rules say:
 
 * both parents (父亲 51 / 母亲 52; step/adoptive parents 53 / 54 count as father / mother),

@@ -29,7 +29,7 @@ LOOKUP_SALT = "transfers.lookup"
 LOOKUP_MAX_AGE = 2 * 3600
 MAX_CLOSE_MATCHES = 5
 
-#: Shown when a lookup finds nobody: the three usual causes (seed 004, 学校操作步骤).
+#: Shown when a lookup finds nobody: the three usual causes (the national system's school guide, 学校操作步骤).
 NOT_FOUND_HINT = _(
     "未查到该学生。请确认：（1）原学校是否已为该生建立电子学籍；（2）所选转出学校是否正确"
     "（教学点的学生可能登记在村本部学校）；（3）姓名是否录入有误（如“淞”误录为“凇”）。"
@@ -109,7 +109,7 @@ def transfer_lookup(
     - by the pupil's exact name (+ ID number when known). When nothing matches and an ID
       number was given, pupils of that school born that day whose names sound or look
       alike (李娜/李纳, 淞/凇) are offered as close matches;
-    - for a pupil without a resident ID (无户籍, seed 004): by a parent's or the legal
+    - for a pupil without a resident ID (无户籍): by a parent's or the legal
       guardian's resident ID number (``parent_id_number``), the name optional. Only pupils
       without a resident ID number are found this way. With a name that matches none of
       that parent's children there, the ones whose names sound or look alike are offered.

@@ -155,7 +155,7 @@ class TransferLookup(models.Model):
 
     ``kind`` says how the pupil was looked for: by the pupil's exact name (+ ID number), or,
     for a pupil without a resident ID (无户籍), by a parent's or the legal guardian's resident
-    ID number (按父母身份证号查找, seed 004), kept in ``parent_id_number``.
+    ID number (按父母身份证号查找), kept in ``parent_id_number``.
     """
 
     class Kind(models.TextChoices):

@@ -81,7 +81,7 @@ def origin_school_search(keyword: str, *, limit: int = 20) -> list[School]:
 def origin_pupils(origin: School) -> QuerySet[Pupil]:
     """Pupils of the chosen origin school that a destination school's lookup may match.
 
-    The one sanctioned read of another school's pupils (DESIGN.md section 2), unscoped on
+    The one sanctioned read of another school's pupils (docs/design.md, tenancy), unscoped on
     purpose: only ``transfers.lookup.transfer_lookup`` calls it, matches exactly and
     returns the minimal card, and every call is recorded (``TransferLookup``).
     """
@@ -90,7 +90,7 @@ def origin_pupils(origin: School) -> QuerySet[Pupil]:
 
 def no_id_pupils_of_parent(origin: School, parent_id_number: str) -> QuerySet[Pupil]:
     """Pupils without a resident ID (无户籍) of ``origin`` whose parent (51–54) or guardian
-    has this resident ID number — the transfer lookup of seed 004 (按父母身份证号查找).
+    has this resident ID number — the national transfer lookup by parent (按父母身份证号查找).
 
     Pupils with a resident ID number are never found this way, nor 港澳台侨外 pupils; one
     query on the indexed ``Guardian.id_number``.

@@ -1,4 +1,4 @@
-"""The national identity rules of DESIGN.md section 3 (pure, no database).
+"""The national identity rules (docs/design.md, identity; pure, no database).
 
 The tests assert on ``code`` and ``field``, never on message wording.
 """

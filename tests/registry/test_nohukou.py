@@ -1,4 +1,4 @@
-"""Pupils without household registration (无户籍, seed 004 篇十): guardian rules, first
+"""Pupils without household registration (无户籍): guardian rules, first
 guardian and hukou, the refusal of a second record in the province, first-guardian change.
 
 Tests assert on ``code`` and ``field``; wording is checked only where the rule is that the

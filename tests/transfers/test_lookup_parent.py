@@ -1,5 +1,5 @@
 """The origin-school lookup by a parent's resident ID number, for pupils without an ID
-(无户籍, seed 004: the receiving school finds the pupil by the parents' ID numbers)."""
+(无户籍: the receiving school finds the pupil by the parents' ID numbers)."""
 
 from __future__ import annotations
 
