@@ -24,6 +24,7 @@ from kernel import identity
 from kernel.errors import BusinessRefused, ValidationFailed
 from provinces import calendar
 from provinces.models import ProvincePolicy
+from registry import numbers
 from registry.models import ACTIVE_STATUSES, KEY_FIELDS, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
 from registry.validation import RESIDENT_ID, pupil_problems
@@ -553,6 +554,7 @@ def _apply_key_change(pupil: Pupil, data: dict, applied: Applied) -> None:
                 field="id_number",
             )
         _set(pupil, applied, national_number=new)
+        numbers.retire(pupil=pupil, number=old)
         applied.events.append(
             (
                 "number_changed",

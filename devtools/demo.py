@@ -47,7 +47,8 @@ from accounts.models import Membership
 from kernel import identity
 from provinces import divisions
 from provinces.models import Division
-from registry import codes, numbers
+from registry import codes
+from registry import numbers as registry_numbers
 from registry.models import CodeItem, Guardian, Pupil, PupilStatus
 from schools.models import School, SchoolClass
 
@@ -690,6 +691,8 @@ def demo_reset(province_code: str = DEFAULT_PROVINCE, progress: Progress | None 
     deleted = pupils = 0
     triggers = (f"{Pupil._meta.label}:delete_delete", f"{Guardian._meta.label}:delete_delete")
     with transaction.atomic(), acting_as(None, command="load_demo --reset"), pgtrigger.ignore(*triggers):
+        j_prefixes = {number[:15] for number in Pupil.objects.filter(
+            school__in=demo_schools(province_code), national_number__startswith="J").values_list("national_number", flat=True)}
         for school in demo_schools(province_code):
             count, by_model = Pupil.objects.filter(school=school).delete()
             deleted += count
@@ -699,6 +702,7 @@ def demo_reset(province_code: str = DEFAULT_PROVINCE, progress: Progress | None 
         demo_users(province_code).delete()
         SchoolClass.objects.filter(school__in=demo_schools(province_code)).delete()
         schools, _ = demo_schools(province_code).delete()
+        registry_numbers.rewind(j_prefixes)  # generated numbers, never real records: given again
         _record_summary({"bulk_delete": {Pupil._meta.label: pupils, "rows": deleted}})
     logger.info("demo data of province %s deleted: %s pupils, %s rows, %s users", province_code, pupils, deleted, users)
     progress(f"已删除演示数据：{pupils} 名学生（连同家庭成员等共 {deleted} 行），{users} 个账号。")
@@ -722,7 +726,7 @@ def _existing_numbers(counties: list[str]) -> tuple[set[int], dict[str, int], se
             "UNION SELECT id_number FROM registry_guardian WHERE id_number <> ''"
         )
         taken_ids = {row[0] for row in cursor.fetchall()}
-    return taken_l, numbers.last_j_sequences(counties=counties), taken_ids
+    return taken_l, registry_numbers.last_j_sequences(counties=counties), taken_ids
 
 
 def _reserve_ids(model, count: int) -> int:
@@ -847,6 +851,7 @@ def demo_load(*, pupils: int = DEFAULT_PUPILS, seed: int = DEFAULT_SEED, provinc
             if pupils >= BULK_THRESHOLD:
                 elapsed = (timezone.now() - started).total_seconds()
                 progress(f"学生已全部写入（{elapsed:.0f} 秒），正在重建索引和外键……")
+        registry_numbers.note_sequences(numbers.last_j)  # the J numbers it gave count as issued
         progress("正在建立账号并提交……")
         user_count = _create_users(province_div, cities, counties,
                                    list(School.objects.filter(code__in=[p.code for p in plans])))

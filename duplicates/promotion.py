@@ -17,6 +17,7 @@ from duplicates.models import (
 from duplicates.problems import pupil_problem_reasons
 from kernel import identity, matching
 from kernel.errors import BusinessRefused
+from registry import numbers
 from registry.history import record_event
 from registry.models import ACTIVE_STATUSES, Pupil
 
@@ -59,6 +60,7 @@ def promote_to_g(*, user, pupils: list[str] | None = None) -> dict:
                 refused.append({"national_number": old, "code": "g_number_taken",
                                 "message": _("G 号 %(g)s 已被其他学籍使用") % {"g": pupil.national_number}})
                 continue
+            numbers.retire(pupil=pupil, number=old)
             record_event(pupil, kind="number_changed", user=user, data={"before": old, "after": pupil.national_number},
                          summary=_("全国学籍号由临时号 %(old)s 转为正式号 %(new)s") % {"old": old,
                                                                                      "new": pupil.national_number})

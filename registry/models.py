@@ -218,3 +218,29 @@ class HistoryEntry(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class NumberSequence(models.Model):
+    """The last J sequence issued for one county and birth date (``J`` + county + YYYYMMDD).
+
+    J numbers are given in sequence; this row remembers the last one issued even after that
+    pupil became a G number or left, so a number once issued is never issued again.
+    """
+
+    prefix = models.CharField(max_length=15, primary_key=True)
+    last = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}: {self.last}"
+
+
+class RetiredNumber(models.Model):
+    """A national student number a pupil no longer carries (an L or J number that became G):
+    still issued, so never given to anyone else."""
+
+    number = models.CharField(_("全国学籍号"), max_length=19, primary_key=True)
+    pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="retired_numbers")
+    retired_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.number

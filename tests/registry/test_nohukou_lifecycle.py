@@ -16,6 +16,7 @@ from changes.models import State as ChangeState
 from enrolment.registration import pupil_register
 from registry import nohukou
 from registry.models import Pupil, PupilStatus
+from registry.records import GuardianData
 from tests.changes.conftest import approve_both, open_request
 from tests.factories import resident_id
 from tests.registry.test_nohukou import BIRTH, FATHER_ID, MOTHER_ID, no_id_record
@@ -249,3 +250,30 @@ def test_roster_refuses_a_second_record_of_a_no_id_child_in_the_province(world, 
     [problem] = rows[2]["problems"]
     assert problem["code"] == "nohukou_existing_record"
     assert "天河第一小学" in problem["message"]
+
+
+def test_a_j_number_that_became_g_is_never_issued_again(world, no_id_pupil, client, api_token):
+    """J…001 became G through a key change; the next no-ID child born that day in the county
+    gets J…002, not J…001 again (the sequence remembers what it issued)."""
+    j_number = no_id_pupil.national_number
+    response = client.post(
+        "/api/v1/changes",
+        {"pupil": j_number, "kind": "key_change", "payload": {"id_type": "1", "id_number": NEW_ID}},
+        content_type="application/json", **api_token(world["a1"].operator),
+    )
+    for unit in ("a1", "county_a"):
+        client.post(f"/api/v1/changes/{response.json()['id']}/approve", {}, content_type="application/json",
+                    **api_token(world[unit].approver))
+    assert not Pupil.objects.filter(national_number=j_number).exists()
+    sibling = pupil_register(
+        user=world["a1"].operator,
+        data=no_id_record(world.school_a1, name="林小河", guardians=[
+            GuardianData(name="王大山", relation="51", id_number=resident_id(dt.date(1980, 2, 2), "1", seq=401),
+                         is_first_guardian=True, hukou_division_code="440106"),
+            GuardianData(name="赵小云", relation="52", id_number=resident_id(dt.date(1982, 3, 3), "2", seq=402),
+                         hukou_division_code="440106"),
+        ]),
+    )
+    assert sibling.national_number[:15] == j_number[:15]
+    assert sibling.national_number != j_number
+    assert int(sibling.national_number[15:18]) == int(j_number[15:18]) + 1
