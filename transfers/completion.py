@@ -11,11 +11,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext_lazy as _
 
-from kernel.errors import Conflict
+from kernel.errors import BusinessRefused, Conflict
 from provinces.divisions import division_full_name
 from registry.history import record_event
-from registry.models import Pupil
+from registry.models import Pupil, PupilStatus
 from schools.classes import class_for
+from schools.models import GRADE_NAMES
 from transfers.models import Transfer, TransferSnapshot
 
 log = logging.getLogger("registry.transfers")
@@ -37,6 +38,21 @@ def _snapshot_data(pupil: Pupil) -> dict:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
+def dest_grade_now(transfer: Transfer, pupil: Pupil) -> int:
+    """The grade the pupil enters now: the applied one, moved on as far as the pupil was
+    promoted since (a chain open across 升级); refused when the school has no such grade."""
+    grade = transfer.dest_grade + (pupil.grade - transfer.origin_grade)
+    if grade not in transfer.dest_school.grades:
+        raise BusinessRefused(
+            _("申请转入%(applied)s后，该学生已升入%(now)s，转入学校没有对应年级；请不予通过后重新申请")
+            % {"applied": GRADE_NAMES.get(transfer.dest_grade, transfer.dest_grade),
+               "now": GRADE_NAMES.get(pupil.grade, pupil.grade)},
+            code="grade_changed_since_apply",
+            details={"applied_grade": transfer.dest_grade, "pupil_grade": pupil.grade},
+        )
+    return grade
+
+
 def complete(transfer: Transfer, *, user) -> None:
     """Move the enrolment: school, class, county code; the national number stays."""
     pupil = Pupil.objects.select_for_update(of=("self",)).select_related("school", "school_class").get(
@@ -44,14 +60,20 @@ def complete(transfer: Transfer, *, user) -> None:
     )
     if pupil.school_id != transfer.origin_school_id:
         raise Conflict(_("该学生已不在转出学校，无法完成转学"), code="pupil_moved")
+    if pupil.status not in (PupilStatus.ENROLLED, PupilStatus.SUSPENDED):
+        raise BusinessRefused(
+            _("该学生学籍状态已变为“%(status)s”，不能完成转学；请填写理由后不予通过") % {"status": pupil.get_status_display()},
+            code="pupil_not_enrolled",
+        )
     origin, dest = transfer.origin_school, transfer.dest_school
+    grade = dest_grade_now(transfer, pupil)
     TransferSnapshot.objects.create(transfer=transfer, data=_snapshot_data(pupil))
     pupil.school = dest
-    pupil.school_class = class_for(dest, transfer.dest_grade, transfer.dest_class_number)
-    pupil.grade = transfer.dest_grade
+    pupil.school_class = class_for(dest, grade, transfer.dest_class_number)
+    pupil.grade = grade
     pupil.county_code = dest.county_id
     pupil.save(update_fields=["school", "school_class", "grade", "county_code", "updated_at"])
-    data = {"transfer": transfer.pk, "origin": origin.code, "dest": dest.code}
+    data = {"transfer": transfer.pk, "origin": origin.code, "dest": dest.code, "grade": grade}
     record_event(
         pupil,
         kind="transferred_out",
@@ -64,9 +86,9 @@ def complete(transfer: Transfer, *, user) -> None:
     record_event(
         pupil,
         kind="transferred_in",
-        summary=_("转学转入：由%(origin)s（%(county)s）转入%(dest)s，全国学籍号 %(number)s 不变")
+        summary=_("转学转入：由%(origin)s（%(county)s）转入%(dest)s%(grade)s，全国学籍号 %(number)s 不变")
         % {"origin": origin.name, "county": division_full_name(origin.county_id), "dest": dest.name,
-           "number": pupil.national_number},
+           "number": pupil.national_number, "grade": GRADE_NAMES.get(grade, grade)},
         user=user,
         school=dest,
         data=data,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound, ValidationFailed
 from provinces.models import ProvincePolicy
-from registry.models import HistoryEntry
+from registry.models import HistoryEntry, Pupil
 from tests.transfers.chain import apply, run_chain, submit
 from transfers import services
 from transfers.models import TransferSnapshot
@@ -182,3 +182,42 @@ def test_no_province_step_within_one_province_even_when_the_policy_asks(world):
     submit(world, transfer)
     transfer.refresh_from_db()
     assert transfer.steps == ["dest_county", "origin_school", "origin_county"]
+
+
+def test_a_transfer_open_across_promotion_completes_into_the_current_grade(world):
+    pupil = world.pupils["a1"]
+    transfer = apply(world)  # applied for grade 3
+    Pupil.objects.filter(pk=pupil.pk).update(grade=4)  # the yearly 升级 ran meanwhile
+    run_chain(world, transfer)
+    pupil.refresh_from_db()
+    assert pupil.grade == 4 and pupil.school_class.grade == 4
+    entry = HistoryEntry.objects.get(pupil=pupil, kind="transferred_in")
+    assert "四年级" in entry.summary and entry.data["grade"] == 4
+
+
+def test_the_last_step_refuses_when_the_grade_no_longer_fits_the_destination(world):
+    pupil = world.pupils["a1"]
+    transfer = apply(world)
+    submit(world, transfer)
+    for unit in ("county_b", "a1"):
+        _approve(world, unit, transfer)
+    Pupil.objects.filter(pk=pupil.pk).update(grade=7)  # beyond the primary school's grades
+    with pytest.raises(BusinessRefused) as refused:
+        _approve(world, "county_a", transfer)
+    assert refused.value.code == "grade_changed_since_apply"
+    transfer.refresh_from_db()
+    assert transfer.state == State.ORIGIN_COUNTY  # nothing moved; the county can refuse with a reason
+    pupil.refresh_from_db()
+    assert pupil.school == world.school_a1
+
+
+def test_the_last_step_refuses_a_pupil_no_longer_enrolled(world):
+    pupil = world.pupils["a1"]
+    transfer = apply(world)
+    submit(world, transfer)
+    for unit in ("county_b", "a1"):
+        _approve(world, unit, transfer)
+    Pupil.objects.filter(pk=pupil.pk).update(status="deceased")
+    with pytest.raises(BusinessRefused) as refused:
+        _approve(world, "county_a", transfer)
+    assert refused.value.code == "pupil_not_enrolled"
