@@ -131,6 +131,7 @@ class GraduationHooks(ApprovalHooks):
             refusal = rules.graduation_refusal(
                 graduation.school_year, today=today or timezone.localdate(),
                 policy=ProvincePolicy.for_province(graduation.county_code),
+                approving=graduation.state == State.COUNTY_REVIEW,  # the approval that graduates
             )
             if refusal is not None:
                 raise refusal

@@ -1,5 +1,6 @@
-"""Services of graduation lists (毕业名单): a school proposes its graduating pupils, its
-approver and then the county approve by the province's deadline, and the county's approval
+"""Services of graduation lists (毕业名单): a school proposes its graduating pupils for the
+school year under way, its approver and then the county approve (the county from the
+province's opening day, 06-01, to its deadline, 07-30), and the county's approval
 graduates them (``changes.apply.graduate``) and locks their basic data."""
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ def graduation_propose(
 ) -> GraduationList:
     """A school proposes its graduating list: every 在读 pupil of its graduating grades.
 
-    ``school_year`` is the year of the graduation (the next one whose deadline has not
-    passed by default). ``outcomes`` maps national numbers to 结业/肄业
+    ``school_year`` is the year of the graduation, the school year under way's by default. ``outcomes`` maps national numbers to 结业/肄业
     (``completed``/``incomplete``); the rest graduate (毕业).
     """
     membership = require_membership(user)
@@ -42,7 +42,7 @@ def graduation_propose(
     school = membership.school
     today = today or timezone.localdate()
     policy = ProvincePolicy.for_province(school.county_id)
-    school_year = school_year or rules.next_graduation_year(today, policy)
+    school_year = school_year or rules.graduation_year_under_way(today, policy)
     refusal = rules.graduation_refusal(school_year, today=today, policy=policy)
     if refusal is not None:
         raise refusal
@@ -96,8 +96,8 @@ def _province_policy_of(user) -> ProvincePolicy:
 
 
 def default_graduation_year(user, *, today: dt.date | None = None) -> int:
-    """The year a new graduation list is for: the next one whose deadline has not passed."""
-    return rules.next_graduation_year(today or timezone.localdate(), _province_policy_of(user))
+    """The year a new graduation list is for: the graduation of the school year under way."""
+    return rules.graduation_year_under_way(today or timezone.localdate(), _province_policy_of(user))
 
 
 def default_school_year(user, *, today: dt.date | None = None) -> int:

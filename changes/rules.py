@@ -51,11 +51,6 @@ def school_year_under_way(today: dt.date, policy: ProvincePolicy) -> int:
     return today.year if today >= policy.promotion_day(today.year) else today.year - 1
 
 
-def next_graduation_year(today: dt.date, policy: ProvincePolicy) -> int:
-    """The year of the next graduation whose deadline has not passed."""
-    return today.year if today <= policy.graduation_deadline_day(today.year) else today.year + 1
-
-
 def promotion_refusal(school_year: int, *, today: dt.date, policy: ProvincePolicy) -> BusinessRefused | None:
     """Promotion into a school year runs on or after the province's promotion date (08-10)."""
     start = policy.promotion_day(school_year)
@@ -68,16 +63,36 @@ def promotion_refusal(school_year: int, *, today: dt.date, policy: ProvincePolic
     return None
 
 
-def graduation_refusal(year: int, *, today: dt.date, policy: ProvincePolicy) -> BusinessRefused | None:
-    """A graduation list is proposed and approved by the province's deadline (07-30); after
-    it the graduates' basic data is locked. The province admin can move the deadline."""
+def graduation_year_under_way(today: dt.date, policy: ProvincePolicy) -> int:
+    """The graduation of the school year under way (the 2026–2027 year graduates in 2027)."""
+    return school_year_under_way(today, policy) + 1
+
+
+def graduation_refusal(year: int, *, today: dt.date, policy: ProvincePolicy,
+                       approving: bool = False) -> BusinessRefused | None:
+    """A graduation list is for the school year under way; it is proposed by the province's
+    deadline (07-30) and approved from the opening day (06-01) to that deadline. After the
+    deadline the graduates' basic data is locked. The province admin can move both days."""
+    current = graduation_year_under_way(today, policy)
     deadline = policy.graduation_deadline_day(year)
+    if year > current:
+        return BusinessRefused(
+            _("只能办理本学年（%(year)s年）的毕业，%(asked)s年的毕业须在该学年办理") % {"year": current, "asked": year},
+            code="graduation_not_this_year",
+            field="school_year",
+        )
     if today > deadline:
         return BusinessRefused(
             _("%(year)s年毕业办理已于%(date)s截止；确需延期的，请省级管理员在省级政策中调整毕业办理截止日期")
             % {"year": year, "date": deadline.isoformat()},
             code="graduation_deadline_passed",
             field="school_year",
+        )
+    opens = policy.graduation_opening_day(year)
+    if approving and today < opens:
+        return BusinessRefused(
+            _("%(year)s年毕业名单自%(date)s起审核，届时毕业生才办理毕业") % {"year": year, "date": opens.isoformat()},
+            code="graduation_too_early",
         )
     return None
 
@@ -247,6 +262,28 @@ def check_resume(ctx: Context, payload: dict) -> dict:
     return {"grade": grade, "class_number": _class_number(payload, pupil)}
 
 
+def grade_move_refusal(ctx: Context, grade: int) -> BusinessRefused | None:
+    """The one rule for moving a pupil's grade in place (留级, 跳级, and a key change of the
+    grade): one grade at a time, inside the stage, never back in compulsory grades where the
+    province forbids 留级."""
+    pupil = ctx.pupil
+    if grade == pupil.grade - 1 and ctx.policy.forbid_repeat_in_compulsory and pupil.grade in COMPULSORY_GRADES:
+        return BusinessRefused(
+            _("本省规定义务教育阶段（1—9年级）不得留级"), code="repeat_forbidden_compulsory", field="grade"
+        )
+    if abs(grade - pupil.grade) != 1:
+        return BusinessRefused(
+            _("留级、跳级只能变动一个年级：当前为%(grade)s年级") % {"grade": pupil.grade},
+            code="one_grade_only",
+            field="grade",
+        )
+    if not 1 <= grade <= 12 or stage_of_grade(grade) != stage_of_grade(pupil.grade):
+        return BusinessRefused(
+            _("留级、跳级只能在同一学段（小学、初中、高中）内进行"), code="stage_boundary", field="grade"
+        )
+    return None
+
+
 def _grade_change(ctx: Context, payload: dict, step: int) -> dict:
     _allowed(payload, ("grade", "class_number"))
     pupil = ctx.pupil
@@ -259,20 +296,15 @@ def _grade_change(ctx: Context, payload: dict, step: int) -> dict:
             code="one_grade_only",
             field="grade",
         )
-    if not 1 <= grade <= 12 or stage_of_grade(grade) != stage_of_grade(pupil.grade):
-        raise BusinessRefused(
-            _("留级、跳级只能在同一学段（小学、初中、高中）内进行"), code="stage_boundary", field="grade"
-        )
+    refusal = grade_move_refusal(ctx, grade)
+    if refusal:
+        raise refusal
     _grade_in_school(pupil.school, grade)
     return {"grade": grade, "class_number": _class_number(payload, pupil)}
 
 
 def check_repeat(ctx: Context, payload: dict) -> dict:
     """留级: back one grade, same school and stage; forbidden in compulsory grades by policy."""
-    if ctx.policy.forbid_repeat_in_compulsory and ctx.pupil.grade in COMPULSORY_GRADES:
-        raise BusinessRefused(
-            _("本省规定义务教育阶段（1—9年级）不得留级"), code="repeat_forbidden_compulsory", field="grade"
-        )
     return _grade_change(ctx, payload, -1)
 
 
@@ -370,6 +402,8 @@ def check_key_change(ctx: Context, payload: dict) -> dict:
     changed = {k: v for k, v in new.items() if k in payload and v != current[k]}
     if not changed:
         raise ValidationFailed(_("没有需要变更的关键信息"), code="no_change")
+    if "grade" in changed and (refusal := grade_move_refusal(ctx, data.grade)):
+        raise refusal  # a grade corrected through a key change obeys the 留级/跳级 rule
     if data.id_type == RESIDENT_ID and data.id_number and "id_number" in changed:
         holder = active_holder_of(data.id_number, exclude_pk=pupil.pk)
         if holder is not None:

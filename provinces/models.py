@@ -10,11 +10,28 @@ from __future__ import annotations
 import datetime as dt
 
 import pghistory
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from provinces.cache import province_setting
 from provinces.divisions import division_full_name
+
+
+def validate_month_day(value: str) -> None:
+    """A day of the year written ``MM-DD`` (``07-30``); 29 February is not allowed."""
+    try:
+        dt.datetime.strptime(f"2001-{value}", "%Y-%m-%d")
+    except (TypeError, ValueError):
+        raise ValidationError(
+            _("“%(value)s”不是有效的月-日（应为 MM-DD，例如 07-30）"), code="invalid_month_day", params={"value": value}
+        ) from None
+    if len(value) != 5:
+        raise ValidationError(_("月-日应写作两位月份和两位日期，例如 07-30"), code="invalid_month_day")
+
+
+def _month_day_field(label, default: str):
+    return models.CharField(label, max_length=5, default=default, validators=[validate_month_day])
 
 
 class Division(models.Model):
@@ -84,16 +101,23 @@ class ProvincePolicy(models.Model):
     transfer_same_grade_only = models.BooleanField(_("转学只能转入同一年级"), default=True)
     transfer_refuse_graduating = models.BooleanField(_("毕业年级不得转学"), default=False)
     freeze_enabled = models.BooleanField(_("升级期间冻结转学与关键信息变更"), default=True)
-    freeze_start = models.CharField(_("冻结开始（月-日）"), max_length=5, default="07-21")
-    freeze_end = models.CharField(_("冻结结束（月-日）"), max_length=5, default="08-14")
+    freeze_start = _month_day_field(_("冻结开始（月-日）"), "07-21")
+    freeze_end = _month_day_field(_("冻结结束（月-日）"), "08-14")
     transfer_cross_province_province_step = models.BooleanField(_("跨省转学增加省级审核"), default=False)
     step_working_days = models.PositiveSmallIntegerField(_("每个环节办理时限（工作日）"), default=10)
     reminder_working_days = models.PositiveSmallIntegerField(_("到期提醒提前（工作日）"), default=2)
     # Status changes (学籍异动)
     forbid_repeat_in_compulsory = models.BooleanField(_("义务教育阶段不得留级"), default=True)
     refuse_suspension_last_semester = models.BooleanField(_("毕业年级最后一学期不得休学"), default=True)
-    promotion_date = models.CharField(_("升级日期（月-日）"), max_length=5, default="08-10")
-    graduation_deadline = models.CharField(_("毕业办理截止（月-日）"), max_length=5, default="07-30")
+    promotion_date = _month_day_field(_("升级日期（月-日）"), "08-10")
+    graduation_opens = _month_day_field(_("毕业审核开始（月-日）"), "06-01")
+    graduation_deadline = _month_day_field(_("毕业办理截止（月-日）"), "07-30")
+    # The yearly cycle: registration (新生注册) and 升学
+    registration_county_review_all = models.BooleanField(
+        _("新生注册一律经区县审核"), default=False,
+        help_text=_("不勾选时，无户籍、非起始年级以及外省转入、回国来源的新生注册需区县审核"),
+    )
+    unreceived_graduates_day = _month_day_field(_("未升学毕业生名单日期（月-日）"), "09-30")
     # Photos (照片采集)
     photo_max_bytes = models.PositiveIntegerField(_("照片文件上限（字节，不含）"), default=60 * 1024)
     photo_min_width = models.PositiveIntegerField(_("照片最小宽度（像素）"), default=154)
@@ -134,6 +158,16 @@ class ProvincePolicy(models.Model):
         """The day the school year ``school_year`` (e.g. 2026 for 2026–2027) starts: 升级."""
         month, day = self._month_day(self.promotion_date)
         return dt.date(school_year, month, day)
+
+    def graduation_opening_day(self, year: int) -> dt.date:
+        """The first day a graduation list of ``year`` may be approved."""
+        month, day = self._month_day(self.graduation_opens)
+        return dt.date(year, month, day)
+
+    def unreceived_graduates_date(self, year: int) -> dt.date:
+        """The day the counties see the graduates of ``year`` no school has received."""
+        month, day = self._month_day(self.unreceived_graduates_day)
+        return dt.date(year, month, day)
 
     def graduation_deadline_day(self, year: int) -> dt.date:
         """The last day a graduation list of ``year`` may be proposed or approved."""

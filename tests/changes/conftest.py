@@ -5,12 +5,23 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from changes import requests
 
-#: A graduation year whose deadline (07-30) is always ahead: the tests do not age.
+#: The graduation year of the tests, whatever today is: ``graduation_season`` travels into it.
 GRADUATION_YEAR = dt.date.today().year + 1
+#: A day a graduation list of GRADUATION_YEAR may be proposed and approved (06-01 to 07-30).
+GRADUATION_DAY = dt.datetime(GRADUATION_YEAR, 6, 15, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@pytest.fixture
+def graduation_season():
+    """The clock in the graduation season of GRADUATION_YEAR (the county approves lists only
+    from 06-01), for tests that go through pages and the API with no ``today`` to pass."""
+    with time_machine.travel(GRADUATION_DAY, tick=True):
+        yield GRADUATION_DAY.date()
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -79,7 +79,7 @@ def test_evidence_upload_by_api(world, client, api_token):
     assert _post(client, f"/api/v1/changes/{request_id}/submit", **headers).json()["state"] == "school_review"
 
 
-def test_graduation_and_promotion_by_api(world, client, api_token):
+def test_graduation_and_promotion_by_api(world, graduation_season, client, api_token):
     from tests.factories import make_pupil
 
     make_pupil(world.school_a1, name="毕业生", grade=6)

@@ -9,10 +9,12 @@ import pytest
 from changes import graduations
 from changes.models import GraduationList, State
 from kernel.errors import BusinessRefused, Conflict, Forbidden, NotFound
-from registry.models import PupilStatus
+from registry.models import Pupil, PupilStatus
 from tests.changes.conftest import GRADUATION_YEAR, open_request
 from tests.factories import make_pupil
 from workflow.models import WorkItem
+
+pytestmark = pytest.mark.usefixtures("graduation_season")
 
 
 @pytest.fixture
@@ -132,6 +134,29 @@ def test_the_province_can_move_the_deadline(world, sixth_graders):
     assert graduation.school_year == 2026
 
 
-def test_the_default_year_is_the_next_open_graduation(world):
+def test_the_default_year_is_the_graduation_of_the_school_year_under_way(world):
     assert graduations.default_graduation_year(world["a1"].operator, today=dt.date(2026, 7, 30)) == 2026
-    assert graduations.default_graduation_year(world["a1"].operator, today=dt.date(2026, 7, 31)) == 2027
+    assert graduations.default_graduation_year(world["a1"].operator, today=dt.date(2026, 8, 9)) == 2026
+    assert graduations.default_graduation_year(world["a1"].operator, today=dt.date(2026, 8, 10)) == 2027
+
+
+def test_a_list_is_only_for_the_school_year_under_way(world, sixth_graders):
+    with pytest.raises(BusinessRefused) as refused:
+        graduations.graduation_propose(user=world["a1"].operator, school_year=2031, today=dt.date(2026, 12, 1))
+    assert refused.value.code == "graduation_not_this_year" and "2027" in str(refused.value.message)
+    with pytest.raises(BusinessRefused) as refused:  # last year's is past its deadline
+        graduations.graduation_propose(user=world["a1"].operator, school_year=2026, today=dt.date(2026, 12, 1))
+    assert refused.value.code == "graduation_deadline_passed"
+
+
+def test_the_county_approves_a_list_no_earlier_than_the_opening_day(world, sixth_graders):
+    graduation = graduations.graduation_propose(user=world["a1"].operator, school_year=2027, today=dt.date(2026, 12, 1))
+    graduations.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk, today=dt.date(2026, 12, 2))
+    with pytest.raises(BusinessRefused) as refused:  # not graduated in mid-year
+        graduations.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk,
+                                       today=dt.date(2027, 5, 31))
+    assert refused.value.code == "graduation_too_early" and "2027-06-01" in str(refused.value.message)
+    assert {p.status for p in Pupil.objects.filter(pk__in=[p.pk for p in sixth_graders])} == {PupilStatus.ENROLLED}
+    done = graduations.graduation_approve(user=world["county_a"].approver, graduation_id=graduation.pk,
+                                          today=dt.date(2027, 6, 1))
+    assert done.state == State.APPROVED

@@ -10,6 +10,7 @@ import pytest
 from changes import requests
 from changes.models import State
 from kernel.errors import BusinessRefused, ValidationFailed
+from provinces.models import ProvincePolicy
 from tests.changes.conftest import approve_both, open_request
 from tests.factories import make_pupil, resident_id
 
@@ -137,3 +138,17 @@ def test_key_change_is_its_own_open_business_kind(world):
     from workflow.models import OpenBusiness
 
     assert OpenBusiness.objects.get(pupil=world.pupils["a1"]).kind == "key_change"
+
+
+@pytest.mark.parametrize(("grade", "code"), [(2, "repeat_forbidden_compulsory"), (5, "one_grade_only"),
+                                             (1, "one_grade_only")])
+def test_a_key_change_of_the_grade_obeys_the_repeat_and_skip_rules(world, grade, code):
+    ProvincePolicy.objects.update_or_create(province=world.province, defaults={"forbid_repeat_in_compulsory": True})
+    with pytest.raises(BusinessRefused) as refused:
+        open_request(world, "key_change", {"grade": grade}, today=TODAY)
+    assert refused.value.code == code
+
+
+def test_a_key_change_of_the_grade_moves_one_grade_like_a_skip(world):
+    request = open_request(world, "key_change", {"grade": 4}, today=TODAY)
+    assert request.payload["grade"] == 4

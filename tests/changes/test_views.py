@@ -84,7 +84,7 @@ def test_dropout_page_is_the_countys(world, login):
     assert world.pupils["a1"].name not in login(world["county_b"].approver).get("/changes/dropouts/").content.decode()
 
 
-def test_graduation_pages(world, login):
+def test_graduation_pages(world, graduation_season, login):
     from tests.factories import make_pupil
 
     make_pupil(world.school_a1, name="毕业生甲", grade=6)
