@@ -42,6 +42,7 @@ class CodeItem(models.Model):
 
 
 class PupilStatus(models.TextChoices):
+    PENDING = "pending", _("待审核")
     ENROLLED = "enrolled", _("在读")
     SUSPENDED = "suspended", _("休学")
     DROPPED_OUT = "dropped_out", _("辍学")
@@ -51,15 +52,25 @@ class PupilStatus(models.TextChoices):
     INCOMPLETE = "incomplete", _("肄业")
     DECEASED = "deceased", _("死亡")
     DELETED = "deleted", _("已删除")
+    NOT_ADMITTED = "not_admitted", _("注册未通过")
 
 
 #: A record in one of these states holds its ID number: a second active record is refused.
+#: A registration under review (待审核) holds it too.
 ACTIVE_STATUSES = (
+    PupilStatus.PENDING,
     PupilStatus.ENROLLED,
     PupilStatus.SUSPENDED,
     PupilStatus.DROPPED_OUT,
     PupilStatus.ABROAD,
 )
+#: A stage finished (毕业, 结业, 肄业): the record is closed but it is still the child's, who
+#: continues on it to the next stage by 升学 — never on a second record.
+FINISHED_STATUSES = (PupilStatus.GRADUATED, PupilStatus.COMPLETED, PupilStatus.INCOMPLETE)
+#: The records every "same child" check looks at (ID held, no-hukou family, entry
+#: duplicates, sweeps): the active, the finished and the dead (reported, not ignored).
+#: Deleted records and registrations that were not admitted never count.
+SAME_CHILD_STATUSES = (*ACTIVE_STATUSES, *FINISHED_STATUSES, PupilStatus.DECEASED)
 
 #: Key fields (关键字段) change only through an approved change request.
 KEY_FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "grade", "school_class")
