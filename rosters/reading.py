@@ -1,21 +1,17 @@
-"""Reading a roster file by its bytes, never its name: xlsx (python-calamine) or CSV in UTF-8
-or GBK, into a table of header and lines."""
+"""Reading a roster file by its bytes, never its name (``kernel.spreadsheets``: xlsx or CSV
+in UTF-8 or GBK) into a table of header and lines."""
 
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import logging
-import zipfile
 from dataclasses import dataclass
-from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from python_calamine import CalamineWorkbook
 
+from kernel import spreadsheets
 from kernel.errors import ValidationFailed
+from kernel.spreadsheets import CSV, XLSX, decode_csv  # noqa: F401 - the roster's formats, re-exported
 from rosters.columns import (
     COLUMN_BY_KEY,
     HEADER_LOOKUP,
@@ -29,102 +25,23 @@ from rosters.columns import (
 logger = logging.getLogger("rosters")
 
 
-# --- reading a file (by its bytes, never its name) --------------------------------------
-
-XLSX, CSV = "xlsx", "csv"
-
-
 def _file_error(message, code: str) -> ValidationFailed:
     return ValidationFailed(message, code=code, field="file")
 
 
+# --- reading a file (by its bytes, never its name: kernel.spreadsheets) -------------------
+
+
 def sniff_format(content: bytes) -> str:
-    """``xlsx`` or ``csv`` judged by the bytes; refuses anything else with the reason."""
-    if not content:
-        raise _file_error(_("文件是空的"), "file_empty")
-    if len(content) > MAX_BYTES:
-        raise _file_error(
-            _("文件太大（%(size)s MB），单个花名册不超过 %(max)s MB，请按学校或年级拆分")
-            % {"size": len(content) // (1024 * 1024), "max": MAX_BYTES // (1024 * 1024)},
-            "file_too_large",
-        )
-    if content[:4] == b"PK\x03\x04":
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                names = set(archive.namelist())
-                unpacked = sum(info.file_size for info in archive.infolist())
-        except zipfile.BadZipFile:
-            raise _file_error(_("文件已损坏，无法作为 xlsx 打开"), "file_corrupt") from None
-        if "xl/workbook.xml" not in names:
-            raise _file_error(_("这是 ZIP 压缩包而不是 Excel 工作簿（xlsx）"), "file_format")
-        if unpacked > MAX_UNPACKED_BYTES:
-            raise _file_error(_("xlsx 解压后过大，拒绝读取"), "file_too_large")
-        return XLSX
-    if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise _file_error(
-            _("这是旧版 Excel 97-2003（.xls）文件，请在 Excel 中“另存为” xlsx 或 CSV 后再上传"), "file_xls_legacy"
-        )
-    if content[:4] == b"%PDF" or b"\x00" in content[:4096].replace(b"\xff\xfe", b"").replace(b"\xfe\xff", b""):
-        raise _file_error(_("无法识别的文件格式：请上传 xlsx 或 CSV 文件"), "file_format")
-    return CSV
-
-
-def decode_csv(content: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, or GBK/GB18030 as Chinese Excel saves it."""
-    if content.startswith(b"\xef\xbb\xbf"):
-        return content[3:].decode("utf-8", errors="strict")
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return content.decode("utf-16")
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return content.decode("gb18030")
-    except UnicodeDecodeError:
-        raise _file_error(_("无法识别 CSV 文件的编码：请保存为 UTF-8 或 GBK 编码"), "file_encoding") from None
-
-
-def _cell_text(value: Any) -> str:
-    """One cell as text: dates as ISO, whole numbers without ``.0``, booleans as 是/否."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    return str(value).strip()
-
-
-def _read_xlsx(content: bytes) -> list[list[str]]:
-    try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except Exception:
-        raise _file_error(_("文件已损坏，无法作为 xlsx 打开"), "file_corrupt") from None
-    return [[_cell_text(v) for v in row] for row in rows]
-
-
-def _read_csv(content: bytes) -> list[list[str]]:
-    text = decode_csv(content)
-    first_line = text.split("\n", 1)[0]
-    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    """``xlsx`` or ``csv`` judged by the bytes, within a roster's limits."""
+    return spreadsheets.sniff_format(content, max_bytes=MAX_BYTES, max_unpacked_bytes=MAX_UNPACKED_BYTES,
+                                     what=_("花名册"))
 
 
 def read_table(content: bytes) -> tuple[str, list[list[str]]]:
-    """The format and every line of the first sheet, cells as text."""
-    file_format = sniff_format(content)
-    rows = _read_xlsx(content) if file_format == XLSX else _read_csv(content)
-    return file_format, rows
+    """The format and every line of the first sheet of a roster, cells as text."""
+    return spreadsheets.read_table(content, max_bytes=MAX_BYTES, max_unpacked_bytes=MAX_UNPACKED_BYTES,
+                                   what=_("花名册"))
 
 
 @dataclass

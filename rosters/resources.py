@@ -18,6 +18,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from import_export import resources
 
 from accounts.audit import acting_as
+from kernel import spreadsheets
 from registry.models import ACTIVE_STATUSES, Pupil
 from rosters import checking, columns, exporting, parsing, reading, writing
 
@@ -44,8 +45,8 @@ class RosterResource(resources.ModelResource):
         self.user = kwargs.get("user") or self.user
         if self.user is None:
             raise ValidationError("RosterResource needs the acting user (user=...)")
-        lines = [[reading._cell_text(v) for v in dataset.headers or []]]
-        lines += [[reading._cell_text(v) for v in row] for row in dataset]
+        lines = [[spreadsheets.cell_text(v) for v in dataset.headers or []]]
+        lines += [[spreadsheets.cell_text(v) for v in row] for row in dataset]
         table = reading.parse_table(lines)
         # Blank lines are dropped by parse_table; keep the dataset's numbering for lookups.
         by_number = {number: i for i, (number, _cells) in enumerate(table.lines)}
