@@ -15,6 +15,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "deadlines-daily": {"task": "workflow.tasks.deadlines_sweep", "schedule": crontab(hour=6, minute=0)},
+    "unreceived-graduates-daily": {
+        "task": "enrolment.tasks.unreceived_graduates", "schedule": crontab(hour=6, minute=30),
+    },
     "duplicate-cases-recheck": {
         "task": "duplicates.tasks.cases_recheck_due_task",
         "schedule": crontab(minute="*/15"),

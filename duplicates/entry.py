@@ -22,7 +22,7 @@ from duplicates.cases import case_open_at_entry
 from duplicates.keys import case_threshold, data_key
 from duplicates.models import CleanPair
 from kernel import matching
-from registry.models import ACTIVE_STATUSES, Guardian, Pupil
+from registry.models import FINISHED_STATUSES, SAME_CHILD_STATUSES, Guardian, Pupil, PupilStatus
 from registry.records import PupilData
 from schools.models import School
 
@@ -112,7 +112,7 @@ class _CandidatePool:
         if sound_keys:
             years = {k["birth_year"] for k in wanted}
             condition |= Q(match_key__birth_year__in=years, match_key__sound_keys__overlap=sound_keys)
-        rows = Pupil.objects.filter(county_code__startswith=province, status__in=ACTIVE_STATUSES).filter(condition)
+        rows = Pupil.objects.filter(county_code__startswith=province, status__in=SAME_CHILD_STATUSES).filter(condition)
         if exclude_pk is not None:
             rows = rows.exclude(pk=exclude_pk)
         rows = list(rows.values_list(*self.COLUMNS))
@@ -159,10 +159,26 @@ class _CandidatePool:
 
 
 def _describe(pupil: Pupil, match: matching.Match) -> dict:
+    """One likely match as the operator reads it; a finished or dead record says so (the
+    same child continues by 升学; a dead child's record is never reused)."""
     county = pupil.school.county
+    summary = _("%(county)s%(school)s的%(name)s（全国学籍号 %(number)s）可能是同一学生，相似度 %(score).2f：%(reasons)s") % {
+        "county": county.full_name(),
+        "school": pupil.school.name,
+        "name": pupil.name,
+        "number": pupil.national_number,
+        "score": match.score,
+        "reasons": "；".join(match.reasons),
+    }
+    if pupil.status in FINISHED_STATUSES:
+        summary = _("%(summary)s。该学生已%(status)s，如为同一学生请通过“升学接收”接收，不要新建学籍") % {
+            "summary": summary, "status": pupil.get_status_display()}
+    elif pupil.status == PupilStatus.DECEASED:
+        summary = _("%(summary)s。该学籍已登记死亡，请核实") % {"summary": summary}
     return {
         "national_number": pupil.national_number,
         "name": pupil.name,
+        "status": pupil.status,
         "school_code": pupil.school.code,
         "school_name": pupil.school.name,
         "county_code": pupil.county_code,
@@ -170,15 +186,7 @@ def _describe(pupil: Pupil, match: matching.Match) -> dict:
         "score": match.score,
         "reasons": list(match.reasons),
         "kind": match.kind,
-        "summary": _("%(county)s%(school)s的%(name)s（全国学籍号 %(number)s）可能是同一学生，相似度 %(score).2f：%(reasons)s")
-        % {
-            "county": county.full_name(),
-            "school": pupil.school.name,
-            "name": pupil.name,
-            "number": pupil.national_number,
-            "score": match.score,
-            "reasons": "；".join(match.reasons),
-        },
+        "summary": summary,
     }
 
 

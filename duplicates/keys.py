@@ -11,7 +11,7 @@ from duplicates.models import (
 )
 from kernel import matching
 from provinces.models import ProvincePolicy
-from registry.models import ACTIVE_STATUSES, Guardian, Pupil
+from registry.models import SAME_CHILD_STATUSES, Guardian, Pupil
 from registry.records import PupilData
 
 log = logging.getLogger(__name__)
@@ -63,16 +63,18 @@ def match_keys_fill_missing(province_code: str) -> int:
 
 
 def province_records(province_code: str) -> list[matching.PupilKey]:
-    """Every active pupil of the province as the engine sees it (two queries, no ORM objects)."""
+    """Every record of the province a sweep compares (``SAME_CHILD_STATUSES``: the active, the
+    finished stages and the dead; never a deleted one), as the engine sees it (two queries,
+    no ORM objects)."""
     guardians: dict[int, list[str]] = {}
     for pupil_id, number in (
-        Guardian.objects.filter(pupil__county_code__startswith=province_code, pupil__status__in=ACTIVE_STATUSES)
+        Guardian.objects.filter(pupil__county_code__startswith=province_code, pupil__status__in=SAME_CHILD_STATUSES)
         .exclude(id_number="").values_list("pupil_id", "id_number").iterator(chunk_size=20000)
     ):
         guardians.setdefault(pupil_id, []).append(number)
     records = []
     for pk, name, sex, birth, number, county, id_type in (
-        Pupil.objects.filter(county_code__startswith=province_code, status__in=ACTIVE_STATUSES)
+        Pupil.objects.filter(county_code__startswith=province_code, status__in=SAME_CHILD_STATUSES)
         .values_list("pk", "name", "sex", "birth_date", "id_number", "county_code", "id_type")
         .iterator(chunk_size=20000)
     ):

@@ -8,10 +8,13 @@ records in a few queries:
 - an active record already holding the resident ID (``holder``): the same child, who must
   come by transfer (转学) — or, in a roster re-import of the holder's own school, the same
   row again;
+- a record of the ID that finished a stage (毕业/结业/肄业): the same child, received by 升学
+  on that record (``graduate_use_progression``); a dead pupil's record of the ID: refused
+  for another name (``id_number_of_deceased``), a warning for the same name (likely);
 - an active record without an ID at the same school with the same name, birth date and
   family (``same_child``): a roster re-import;
-- an active no-hukou record of the province with the same parents (``refusals``,
-  ``registry.nohukou.registration_problems``);
+- a no-hukou record of the province with the same parents, active or finished
+  (``refusals``, ``registry.nohukou.registration_problems``);
 - likely duplicates found by the matching engine (``likely``).
 """
 
@@ -25,7 +28,8 @@ from django.utils.translation import gettext_lazy as _
 from duplicates import entry
 from kernel.errors import BusinessRefused, RegistryError
 from registry import nohukou
-from registry.models import ACTIVE_STATUSES, Pupil
+from registry.lifelong import deceased_id_error, finished_record_error
+from registry.models import ACTIVE_STATUSES, FINISHED_STATUSES, SAME_CHILD_STATUSES, Pupil, PupilStatus
 from registry.records import PupilData
 from registry.validation import has_resident_id
 from schools.models import School
@@ -84,12 +88,19 @@ def check_against_registry(records: list[PupilData], schools: list[School], *, l
     """
     checks = [RegistryCheck() for _ in records]
     ids = {data.id_number for data in records if has_resident_id(data)}
-    holders = {
-        pupil.id_number: pupil
-        for pupil in Pupil.objects.filter(id_number__in=ids, status__in=ACTIVE_STATUSES)
-        .select_related("school__county", "school_class")
-        .prefetch_related("guardians")
-    } if ids else {}
+    holders: dict[str, Pupil] = {}
+    earlier: dict[str, Pupil] = {}  # a finished or dead record of the ID, when none is active
+    if ids:
+        for pupil in (
+            Pupil.objects.filter(id_number__in=ids, status__in=SAME_CHILD_STATUSES)
+            .select_related("school__county", "school_class")
+            .prefetch_related("guardians")
+            .order_by("-id")
+        ):
+            if pupil.status in ACTIVE_STATUSES:
+                holders[pupil.id_number] = pupil
+            elif pupil.id_number not in earlier or pupil.status in FINISHED_STATUSES:
+                earlier[pupil.id_number] = pupil
     no_id = [(data, school) for data, school in zip(records, schools) if not data.id_number]
     same_child: dict[tuple, Pupil] = {}
     if no_id:
@@ -114,6 +125,13 @@ def check_against_registry(records: list[PupilData], schools: list[School], *, l
         elif not data.id_number:
             check.same_child = same_child.get((school.pk, data.name, data.birth_date, guardian_ids(data.guardians)))
         if check.holder is not None:
+            continue
+        known = earlier.get(data.id_number) if has_resident_id(data) else None
+        if known is not None and known.status in FINISHED_STATUSES:
+            check.refusals = [finished_record_error(known)]
+            continue
+        if known is not None and known.status == PupilStatus.DECEASED and known.name != data.name:
+            check.refusals = [deceased_id_error(known)]
             continue
         check.refusals = list(nohukou.registration_problems(data))
         if not check.refusals and check.same_child is None:

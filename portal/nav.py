@@ -15,6 +15,7 @@ NAV = [
     ("transfers:list", _("转学"), None),
     ("changes:list", _("学籍异动"), None),
     ("changes:graduations", _("毕业"), None),
+    ("progression_find", _("升学接收"), None),
     ("changes:dropouts", _("控辍保学"), {"county", "city", "province"}),
     ("changes:promotion", _("升级"), {"province"}),
     ("rosters:roster_import", _("花名册"), None),

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,7 +37,8 @@ from kernel import identity
 from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
 from provinces.models import Division
 from registry.history import record_event
-from registry.models import ACTIVE_STATUSES, Guardian, Pupil
+from registry.lifelong import finished_record_error
+from registry.models import ACTIVE_STATUSES, FINISHED_STATUSES, Guardian, Pupil
 from registry.records import GuardianData, PupilData
 from schools.models import School
 
@@ -342,7 +343,8 @@ def derive_hukou(data: PupilData) -> None:
 
 
 def existing_record_of(data: PupilData, *, province_code: str):
-    """An active no-hukou pupil of the province that is probably the child of ``data``.
+    """A no-hukou pupil of the province, active or with a finished stage, that is probably
+    the child of ``data``.
 
     Match: a family member's resident ID number equal to one of the new record's parents'
     or guardians' AND the same name or the same birth date. One query on the indexed
@@ -361,13 +363,13 @@ def existing_record_of(data: PupilData, *, province_code: str):
     match = (
         Guardian.objects.filter(
             id_number__in=id_numbers,
-            pupil__status__in=ACTIVE_STATUSES,
+            pupil__status__in=(*ACTIVE_STATUSES, *FINISHED_STATUSES),
             pupil__county_code__startswith=province_code,
         )
         .filter(Q(pupil__id_number="") | ~Q(pupil__id_type=RESIDENT_ID))
         .filter(Q(pupil__name=data.name) | Q(pupil__birth_date=data.birth_date))
         .select_related("pupil__school__county__parent__parent")
-        .order_by("pupil_id")
+        .order_by(Case(When(pupil__status__in=ACTIVE_STATUSES, then=0), default=1), "pupil_id")
         .first()
     )
     return match.pupil if match is not None else None
@@ -387,6 +389,8 @@ def registration_problems(data: PupilData) -> list[ValidationFailed]:
     holder = existing_record_of(data, province_code=school.county_id[:2])
     if holder is None:
         return []
+    if holder.status in FINISHED_STATUSES and holder.name == data.name:
+        return [finished_record_error(holder, field="guardians", found=_("父母身份证号一致的"))]
     same_name = holder.name == data.name
     message = _(
         "该无户籍学生已在%(school)s（%(county)s）建有学籍，全国学籍号 %(number)s"

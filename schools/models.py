@@ -28,6 +28,11 @@ def stage_of_grade(grade: int) -> str:
     return "senior"
 
 
+#: The first grades of the stages (起始年级): where new pupils normally enter.
+ENTRY_GRADES = (1, 7, 10)
+#: The first grade of the next stage after a finished one: 小升初 6 → 7, 初升高 9 → 10.
+NEXT_STAGE_ENTRY = {6: 7, 9: 10}
+
 GRADE_NAMES = {
     1: _("一年级"), 2: _("二年级"), 3: _("三年级"), 4: _("四年级"), 5: _("五年级"), 6: _("六年级"),
     7: _("初一"), 8: _("初二"), 9: _("初三"), 10: _("高一"), 11: _("高二"), 12: _("高三"),

@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from duplicates.problems import pupil_problem_reasons
 from kernel.errors import BusinessRefused
 from provinces.models import ProvincePolicy
-from registry.models import Pupil, PupilStatus
+from registry.lifelong import progression_url
+from registry.models import FINISHED_STATUSES, Pupil, PupilStatus
 from schools.models import GRADE_NAMES, School
 
 
@@ -31,6 +32,15 @@ def start_refusal(
     policies = _policies(origin, dest)
     if pupil.status == PupilStatus.SUSPENDED and any(p.transfer_refuse_suspended for p in policies):
         return BusinessRefused(_("该学生正在休学，休学期间不得转学"), code="pupil_suspended")
+    if pupil.status == PupilStatus.PENDING:
+        return BusinessRefused(_("该学生的新生注册尚在审核中，审核通过后才能转学"), code="registration_pending")
+    if pupil.status in FINISHED_STATUSES:
+        return BusinessRefused(
+            _("该学生已%(status)s，不能转学；升入本校下一学段的，请在“升学接收”中接收该学生")
+            % {"status": pupil.get_status_display()},
+            code="pupil_not_enrolled",
+            details={"status": pupil.status, "url": progression_url(pupil)},
+        )
     if pupil.status not in (PupilStatus.ENROLLED, PupilStatus.SUSPENDED):
         return BusinessRefused(
             _("该学生学籍状态为“%(status)s”，只有在读学生可以转学") % {"status": pupil.get_status_display()},

@@ -73,11 +73,53 @@ def test_id_held_in_another_province_is_refused_too(world):
     assert "江岸实验小学" in str(caught.value.message)
 
 
-def test_id_of_a_graduated_pupil_may_be_registered_again(world):
+@pytest.mark.parametrize("status", ["graduated", "completed", "incomplete"])
+def test_id_of_a_graduate_is_refused_and_points_to_progression(world, status):
     holder = world.pupils["b1"]
-    Pupil.objects.filter(pk=holder.pk).update(status="graduated")
+    Pupil.objects.filter(pk=holder.pk).update(status=status)
+    data = id_record(world.school_a2, id_number=holder.id_number, name=holder.name, sex=holder.sex,
+                     birth_date=holder.birth_date, grade=7)
+    with pytest.raises(BusinessRefused) as caught:
+        pupil_register(user=world["a2"].operator, data=data)
+    exc = caught.value
+    assert (exc.code, exc.field) == ("graduate_use_progression", "id_number")
+    assert "升学接收" in str(exc.message) and holder.national_number in str(exc.message)
+    assert exc.details["url"] == f"/progressions/?q={holder.national_number}"
+    assert Pupil.objects.filter(id_number=holder.id_number).count() == 1
+
+
+def test_id_of_a_dead_pupil_is_refused_for_another_name_and_a_warning_for_the_same(world):
+    holder = world.pupils["b1"]
+    Pupil.objects.filter(pk=holder.pk).update(status="deceased")
+    other = id_record(world.school_a1, id_number=holder.id_number, name="另一人", sex=holder.sex,
+                      birth_date=holder.birth_date)
+    with pytest.raises(BusinessRefused) as caught:
+        pupil_register(user=world["a1"].operator, data=other)
+    assert caught.value.code == "id_number_of_deceased"
+    same = id_record(world.school_a1, id_number=holder.id_number, name=holder.name, sex=holder.sex,
+                     birth_date=holder.birth_date)
+    with pytest.raises(BusinessRefused) as warned:
+        pupil_register(user=world["a1"].operator, data=same)
+    assert warned.value.code == "likely_duplicate" and "死亡" in warned.value.details[0]["summary"]
+
+
+def test_id_of_a_deleted_record_may_be_registered_again(world):
+    holder = world.pupils["b1"]
+    Pupil.objects.filter(pk=holder.pk).update(status="deleted")
     data = id_record(world.school_a1, id_number=holder.id_number, sex=holder.sex, birth_date=holder.birth_date)
     assert pupil_register(user=world["a1"].operator, data=data).id_number == holder.id_number
+
+
+def test_a_likely_duplicate_that_graduated_says_to_receive_it(world):
+    from tests.duplicates.helpers import record_like
+
+    holder = world.pupils["a1"]  # 李娜
+    Pupil.objects.filter(pk=holder.pk).update(status="graduated", grade=6)
+    data = record_like(holder, world.school_a2, name="李纳", grade=7)  # a pinyin slip, an invented ID
+    with pytest.raises(BusinessRefused) as warned:
+        pupil_register(user=world["a2"].operator, data=data)
+    assert warned.value.code == "likely_duplicate"
+    assert "升学接收" in warned.value.details[0]["summary"] and warned.value.details[0]["status"] == "graduated"
 
 
 @pytest.mark.parametrize(

@@ -419,10 +419,16 @@ def test_a_record_in_another_province_does_not_block(world):
     assert pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
 
 
-@pytest.mark.parametrize("status", [PupilStatus.GRADUATED, PupilStatus.DELETED, PupilStatus.DECEASED])
-def test_an_inactive_record_does_not_block(world, existing, status):
-    Pupil.objects.filter(pk=existing.pk).update(status=status)
+def test_a_deleted_record_does_not_block(world, existing):
+    Pupil.objects.filter(pk=existing.pk).update(status=PupilStatus.DELETED)
     assert pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
+
+
+@pytest.mark.parametrize(("status", "code"), [(PupilStatus.GRADUATED, "graduate_use_progression"),
+                                              (PupilStatus.DECEASED, "likely_duplicate")])
+def test_a_finished_record_blocks_and_a_dead_one_warns(world, existing, status, code):
+    Pupil.objects.filter(pk=existing.pk).update(status=status)
+    assert refusal(world["a1"].operator, no_id_record(world.school_a1)).code == code
 
 
 def test_a_record_with_a_resident_id_is_not_the_no_hukou_refusal_but_a_likely_duplicate(world):

@@ -124,6 +124,17 @@ def test_same_id_twice_in_file_refuses_both(world):
     assert report[3]["outcome"] == "new"
 
 
+@pytest.mark.parametrize("status", ["graduated", "completed"])
+def test_a_graduate_s_id_is_refused_on_its_row_as_for_registration(world, status):
+    from registry.models import Pupil
+
+    holder = world.pupils["b1"]
+    Pupil.objects.filter(pk=holder.pk).update(status=status)
+    row = _one(world, id_number=holder.id_number, name="王伟", sex="男", birth_date=holder.birth_date.isoformat())
+    assert codes_of(row) == {"graduate_use_progression"}
+    assert "升学接收" in row["problems"][0]["message"]
+
+
 def test_id_active_elsewhere_names_the_holder(world):
     holder = world.pupils["b1"]
     row = _one(world, id_number=holder.id_number, name="王伟", sex="男", birth_date=holder.birth_date.isoformat())

@@ -1,0 +1,63 @@
+"""Reads of progressions (升学接收) and allocation lists, always through the scope."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from accounts.scope import get_in_scope, restrict
+from enrolment.chains import PROGRESSION
+from enrolment.models import Allocation, Progression, ProgressionState
+from workflow import engine
+from workflow.models import WorkItem
+
+
+def progressions_visible_to(user, *, state: str = "", open_only: bool = False) -> QuerySet[Progression]:
+    rows = restrict(Progression.objects.select_related("school", "allocation"), user).annotate(
+        entry_count=Count("entries"))
+    if state:
+        rows = rows.filter(state=state)
+    if open_only:
+        rows = rows.filter(state__in=PROGRESSION.open_states)
+    return rows.order_by("-id")
+
+
+def progression_get(user, progression_id: int) -> Progression:
+    return get_in_scope(
+        Progression.objects.select_related("school__county", "allocation", "initiator", "accepted_by",
+                                           "school_approver", "county_approver"),
+        user,
+        pk=progression_id,
+    )
+
+
+def entries_of(progression: Progression):
+    return progression.entries.select_related("pupil", "origin_school").order_by("class_number", "pupil__name", "pk")
+
+
+def actions_for(user, progression: Progression) -> list[str]:
+    return engine.actions_for(PROGRESSION, user, progression)
+
+
+def timeline(progression: Progression):
+    return engine.timeline(PROGRESSION, progression)
+
+
+def progress(progression: Progression):
+    return engine.progress(PROGRESSION, progression)
+
+
+def current_step(progression: Progression) -> dict | None:
+    """The open step: its state and label, and the due date of its 待办 (None when closed)."""
+    if not PROGRESSION.is_open(progression):
+        return None
+    item = WorkItem.objects.filter(object_id=progression.pk, kind=PROGRESSION.kind, state=WorkItem.State.OPEN).first()
+    return {"state": progression.state, "label": str(ProgressionState(progression.state).label),
+            "due_date": item.due_on if item else None}
+
+
+def allocations_visible_to(user) -> QuerySet[Allocation]:
+    return restrict(Allocation.objects.select_related("division"), user).order_by("-id")
+
+
+def allocation_get(user, allocation_id: int) -> Allocation:
+    return get_in_scope(Allocation.objects.select_related("division"), user, pk=allocation_id)
