@@ -80,6 +80,7 @@ def _summary(request: ChangeRequest) -> str:
         K.REPEAT: _("留级，转入%(grade)s年级%(class_number)s班"),
         K.SKIP: _("跳级，转入%(grade)s年级%(class_number)s班"),
         K.DROP_OUT: _("辍学（%(date)s）"),
+        K.WITHDRAWAL: _("退学（%(date)s），原因：%(reason)s"),
         K.ABROAD: _("出境学习（%(date)s，%(destination)s）"),
         K.DEATH: _("死亡（%(date)s）"),
         K.REINSTATE: _("恢复学籍，回到%(grade)s年级%(class_number)s班"),
@@ -93,7 +94,7 @@ def _summary(request: ChangeRequest) -> str:
             if field != "national_number"
         )
         return str(_("关键信息变更：%(changes)s") % {"changes": changes})
-    return str(parts[request.kind] % data)
+    return str(parts[request.kind] % {**data, "reason": request.reason})
 
 
 def graduate(graduation: GraduationList, user) -> None:

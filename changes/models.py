@@ -3,8 +3,8 @@
 Terms of the national system, named once here:
 
 - ``ChangeRequest`` — 学籍异动申请: 休学 (suspend), 延长休学 (suspend_extend), 复学 (resume),
-  留级 (repeat), 跳级 (skip), 辍学 (drop_out), 出境学习 (abroad), 死亡 (death),
-  恢复学籍 (reinstate) and 关键信息变更 (key_change).
+  留级 (repeat), 跳级 (skip), 辍学 (drop_out), 退学 (withdrawal, senior secondary only),
+  出境学习 (abroad), 死亡 (death), 恢复学籍 (reinstate) and 关键信息变更 (key_change).
 - ``GraduationList`` — 毕业名单: a school's graduating pupils (毕业/结业/肄业), approved by the county.
 - ``Evidence`` — 证明材料 (JPG/PNG/PDF ≤ 2 MB) attached to a change request.
 - ``DropoutFollowUp`` — 控辍保学 follow-up list of a county: compulsory-age drop-outs.
@@ -87,6 +87,7 @@ class ChangeRequest(ApprovalChain):
         REPEAT = "repeat", _("留级")
         SKIP = "skip", _("跳级")
         DROP_OUT = "drop_out", _("辍学")
+        WITHDRAWAL = "withdrawal", _("退学")
         ABROAD = "abroad", _("出境学习")
         DEATH = "death", _("死亡")
         REINSTATE = "reinstate", _("恢复学籍")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -30,6 +31,24 @@ def test_a_request_through_its_three_steps_by_api(world, client, api_token):
     assert body["state"] == "approved"
     assert [e["to_state"] for e in body["timeline"]] == ["draft", "school_review", "county_review", "approved"]
     assert body["applied"]["after"]["status"] == "suspended"
+
+
+def test_withdrawal_by_api(world, senior, client, api_token):
+    from tests.factories import make_pupil
+
+    pupil = make_pupil(senior, name="高三学生", grade=12, birth_date=dt.date(2008, 3, 3))
+    body = {"pupil": pupil.national_number, "kind": "withdrawal", "payload": {"date": "2026-11-20"}}
+    response = _post(client, "/api/v1/changes", body, **api_token(world["senior"].operator))
+    assert response.status_code == 422 and response.json()["code"] == "reason_required"
+    response = _post(client, "/api/v1/changes", {**body, "reason": "出国留学"}, **api_token(world["senior"].operator))
+    assert response.status_code == 201, response.content
+    request_id = response.json()["id"]
+    _post(client, f"/api/v1/changes/{request_id}/approve", **api_token(world["senior"].approver))
+    response = _post(client, f"/api/v1/changes/{request_id}/approve", **api_token(world["county_a"].approver))
+    assert response.json()["applied"]["after"]["status"] == "withdrawn"
+    compulsory = {**body, "pupil": world.pupils["a1"].national_number, "reason": "本人申请"}
+    response = _post(client, "/api/v1/changes", compulsory, **api_token(world["a1"].operator))
+    assert response.status_code == 422 and response.json()["code"] == "withdrawal_compulsory"
 
 
 def test_errors_have_code_message_field(world, client, api_token):
