@@ -265,6 +265,16 @@ def test_withdrawal_needs_a_date_not_in_the_future_and_a_reason(world, senior):
     assert not pupil.change_requests.exists()
 
 
+# --- a registration under review (待审核) --------------------------------------------------
+
+def test_no_status_change_while_the_registration_is_pending(world):
+    pupil = make_pupil(world.school_a1, name="待审核新生", status="pending")
+    for kind, payload in (("suspend", {"start": "2026-11-23", "until": "2027-06-30"}), ("drop_out", {"date": "2026-11-20"}),
+                          ("key_change", {"name": "改名"})):
+        exc = refused(world, kind, payload, pupil=pupil, code="registration_pending")
+        assert "待审核" in str(exc.message)
+
+
 # --- 死亡 ---------------------------------------------------------------------------
 
 def test_death_requires_evidence(world):
