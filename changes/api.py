@@ -1,4 +1,5 @@
-"""Status changes API: ``/api/v1/changes``, ``/api/v1/graduations``, ``/api/v1/promotions``.
+"""Status changes API: ``/api/v1/changes`` (with the 控辍保学 and 休学期满未复学 lists),
+``/api/v1/graduations``, ``/api/v1/promotions``.
 
 The same actions as the pages, through the same services; errors are ``{code, message, field}``.
 """
@@ -9,6 +10,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
@@ -115,6 +117,17 @@ class DropoutOut(Schema):
     age: int
 
 
+class SuspensionOverdueOut(Schema):
+    pupil: str
+    pupil_name: str
+    school_code: str
+    county_code: str
+    grade: int
+    until: dt.date
+    days_overdue: int
+    pending_kind: str | None
+
+
 def _detail(request_obj: ChangeRequest) -> ChangeRequestDetailOut:
     return ChangeRequestDetailOut(
         **ChangeRequestOut.build(request_obj).dict(),
@@ -156,6 +169,18 @@ def dropout_list(request):
         DropoutOut(pupil=f.pupil.national_number, pupil_name=f.pupil.name, school_code=f.school.code,
                    county_code=f.county_code, dropped_on=f.dropped_on, age=f.age)
         for f in selectors.dropout_followups(request.user)[:1000]
+    ]
+
+
+@router.get("/changes/suspensions-overdue", response=list[SuspensionOverdueOut])
+def suspensions_overdue(request):
+    """休学期满未复学: pupils in the caller's scope still 休学 after their end date."""
+    today = timezone.localdate()
+    return [
+        SuspensionOverdueOut(pupil=p.national_number, pupil_name=p.name, school_code=p.school.code,
+                             county_code=p.county_code, grade=p.grade, until=p.status_until,
+                             days_overdue=(today - p.status_until).days, pending_kind=p.pending_kind)
+        for p in selectors.overdue_suspensions(request.user, today=today)[:1000]
     ]
 
 

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from changes import rules
+from changes import rules, suspensions
 from changes.models import ChangeRequest, GraduationEntry, GraduationList
 from duplicates import entry
 from enrolment.checks import active_holder_of, id_held_elsewhere_error
@@ -63,6 +63,8 @@ def apply_request(request: ChangeRequest, user) -> None:
     )
     for kind, summary, data in applied.events:
         record_event(pupil, kind=kind, summary=summary, user=user, data={**data, "request": request.pk})
+    # 复学, an extension or any way out of 休学 takes a 休学期满未复学 item off the 待办 at once.
+    suspensions.overdue_settle(pupil_ids=[pupil.pk])
 
 
 def recheck_payload(request: ChangeRequest) -> dict:

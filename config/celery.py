@@ -15,6 +15,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "deadlines-daily": {"task": "workflow.tasks.deadlines_sweep", "schedule": crontab(hour=6, minute=0)},
+    "suspensions-overdue-daily": {
+        "task": "changes.tasks.suspensions_overdue_sweep",
+        "schedule": crontab(hour=5, minute=30),
+    },
     "duplicate-cases-recheck": {
         "task": "duplicates.tasks.cases_recheck_due_task",
         "schedule": crontab(minute="*/15"),
