@@ -87,6 +87,12 @@ def actions_for(user, chain: ApprovalChain) -> set[str]:
     return actions
 
 
+def current_steps(rows: list[ApprovalChain]) -> dict[int, engine.Current | None]:
+    """Where each request or list (all of one kind, read through the scope) waits now: the
+    step, its unit and the deadline of its 待办 item (``None`` once closed)."""
+    return engine.current_steps(_chain_of(rows[0]), rows) if rows else {}
+
+
 def _chain_of(row: ApprovalChain):
     return CHANGE_REQUEST if isinstance(row, ChangeRequest) else GRADUATION
 
