@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from changes.models import ChangeRequest, DropoutFollowUp, GraduationList, PromotionRun, PromotionSchool
+from changes.models import (
+    ChangeRequest,
+    DropoutFollowUp,
+    GraduationList,
+    PromotionRun,
+    PromotionSchool,
+    SuspensionOverdue,
+)
 from registry.admin import ScopedAdmin
 
 
@@ -35,6 +42,20 @@ class GraduationListAdmin(ScopedAdmin):
 class DropoutFollowUpAdmin(ScopedAdmin):
     list_display = ("pupil", "school", "dropped_on", "age", "closed_at")
     raw_id_fields = ("pupil", "request", "school")
+
+
+@admin.register(SuspensionOverdue)
+class SuspensionOverdueAdmin(ScopedAdmin):
+    """Read-only: the daily sweep opens these rows and the change that ends a suspension closes them."""
+
+    list_display = ("pupil", "school", "until", "opened_at", "closed_at")
+    raw_id_fields = ("pupil", "school")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
 
 
 class PromotionSchoolInline(admin.TabularInline):

@@ -1,4 +1,5 @@
-"""Status changes API: ``/api/v1/changes``, ``/api/v1/graduations``, ``/api/v1/promotions``.
+"""Status changes API: ``/api/v1/changes`` (with the 控辍保学 and 休学期满未复学 lists),
+``/api/v1/graduations``, ``/api/v1/promotions``.
 
 The same actions as the pages, through the same services; errors are ``{code, message, field}``.
 """
@@ -9,6 +10,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
@@ -21,6 +23,8 @@ from duplicates import selectors as case_selectors
 from duplicates.api import CaseOut, case_out
 from kernel.errors import ValidationFailed
 from registry.selectors import paginate
+from workflow.engine import Current
+from workflow.schemas import WaitingOut, waiting_fields
 
 router = Router(tags=["changes"])
 
@@ -50,7 +54,7 @@ class EvidenceOut(Schema):
     size: int
 
 
-class ChangeRequestOut(Schema):
+class ChangeRequestOut(WaitingOut):
     id: int
     kind: str
     state: str
@@ -67,8 +71,9 @@ class ChangeRequestOut(Schema):
     decided_at: dt.datetime | None
 
     @staticmethod
-    def build(request: ChangeRequest) -> ChangeRequestOut:
+    def build(request: ChangeRequest, current: Current | None) -> ChangeRequestOut:
         return ChangeRequestOut(
+            **waiting_fields(current),
             id=request.pk, kind=request.kind, state=request.state, pupil=request.pupil.national_number,
             pupil_name=request.pupil.name, school_code=request.school.code, county_code=request.county_code,
             payload=request.payload, reason=request.reason, refusal_reason=request.refusal_reason,
@@ -115,9 +120,21 @@ class DropoutOut(Schema):
     age: int
 
 
+class SuspensionOverdueOut(Schema):
+    pupil: str
+    pupil_name: str
+    school_code: str
+    county_code: str
+    grade: int
+    until: dt.date
+    days_overdue: int
+    pending_kind: str | None
+
+
 def _detail(request_obj: ChangeRequest) -> ChangeRequestDetailOut:
+    current = selectors.current_steps([request_obj])[request_obj.pk]
     return ChangeRequestDetailOut(
-        **ChangeRequestOut.build(request_obj).dict(),
+        **ChangeRequestOut.build(request_obj, current).dict(),
         timeline=[ChangeEventOut(action=e.action, from_state=e.from_state, to_state=e.to_state,
                                  actor_name=e.actor_name, unit_name=e.unit_name, note=e.reason, at=e.at)
                   for e in selectors.timeline(request_obj)],
@@ -136,7 +153,8 @@ def change_list(request, filters: Query[ChangeFilterIn]):
         page=data["page"],
         page_size=data["page_size"],
     )
-    return ChangeRequestPage(items=[ChangeRequestOut.build(r) for r in page.items], page=page.page,
+    current = selectors.current_steps(page.items)
+    return ChangeRequestPage(items=[ChangeRequestOut.build(r, current[r.pk]) for r in page.items], page=page.page,
                              page_size=page.page_size, has_next=page.has_next)
 
 
@@ -156,6 +174,18 @@ def dropout_list(request):
         DropoutOut(pupil=f.pupil.national_number, pupil_name=f.pupil.name, school_code=f.school.code,
                    county_code=f.county_code, dropped_on=f.dropped_on, age=f.age)
         for f in selectors.dropout_followups(request.user)[:1000]
+    ]
+
+
+@router.get("/changes/suspensions-overdue", response=list[SuspensionOverdueOut])
+def suspensions_overdue(request):
+    """休学期满未复学: pupils in the caller's scope still 休学 after their end date."""
+    today = timezone.localdate()
+    return [
+        SuspensionOverdueOut(pupil=p.national_number, pupil_name=p.name, school_code=p.school.code,
+                             county_code=p.county_code, grade=p.grade, until=p.status_until,
+                             days_overdue=(today - p.status_until).days, pending_kind=p.pending_kind)
+        for p in selectors.overdue_suspensions(request.user, today=today)[:1000]
     ]
 
 
@@ -211,7 +241,7 @@ class GraduationEntryOut(Schema):
     applied: bool
 
 
-class GraduationOut(Schema):
+class GraduationOut(WaitingOut):
     id: int
     school_code: str
     school_year: int
@@ -220,8 +250,9 @@ class GraduationOut(Schema):
     entries: list[GraduationEntryOut]
 
     @staticmethod
-    def build(graduation: GraduationList) -> GraduationOut:
+    def build(graduation: GraduationList, current: Current | None) -> GraduationOut:
         return GraduationOut(
+            **waiting_fields(current),
             id=graduation.pk, school_code=graduation.school.code, school_year=graduation.school_year,
             state=graduation.state, refusal_reason=graduation.refusal_reason,
             entries=[
@@ -232,9 +263,15 @@ class GraduationOut(Schema):
         )
 
 
+def _graduation_out(graduation: GraduationList) -> GraduationOut:
+    return GraduationOut.build(graduation, selectors.current_steps([graduation])[graduation.pk])
+
+
 @router.get("/graduations", response=list[GraduationOut], tags=["graduations"])
 def graduation_list(request):
-    return [GraduationOut.build(g) for g in selectors.graduation_lists_visible_to(request.user)[:100]]
+    lists = list(selectors.graduation_lists_visible_to(request.user)[:100])
+    current = selectors.current_steps(lists)
+    return [GraduationOut.build(g, current[g.pk]) for g in lists]
 
 
 @router.post("/graduations", response={201: GraduationOut}, tags=["graduations"])
@@ -242,35 +279,35 @@ def graduation_propose(request, payload: GraduationIn):
     graduation = graduations.graduation_propose(
         user=request.user, school_year=payload.school_year, outcomes=payload.outcomes, submit=payload.submit
     )
-    return Status(201, GraduationOut.build(graduation))
+    return Status(201, _graduation_out(graduation))
 
 
 @router.get("/graduations/{int:graduation_id}", response=GraduationOut, tags=["graduations"])
 def graduation_detail(request, graduation_id: int):
-    return GraduationOut.build(selectors.graduation_get(request.user, graduation_id))
+    return _graduation_out(selectors.graduation_get(request.user, graduation_id))
 
 
 @router.post("/graduations/{int:graduation_id}/submit", response=GraduationOut, tags=["graduations"])
 def graduation_submit(request, graduation_id: int):
-    return GraduationOut.build(graduations.graduation_submit(user=request.user, graduation_id=graduation_id))
+    return _graduation_out(graduations.graduation_submit(user=request.user, graduation_id=graduation_id))
 
 
 @router.post("/graduations/{int:graduation_id}/approve", response=GraduationOut, tags=["graduations"])
 def graduation_approve(request, graduation_id: int, payload: ApproveIn = None):
     note = payload.note if payload else ""
-    return GraduationOut.build(graduations.graduation_approve(user=request.user, graduation_id=graduation_id, note=note))
+    return _graduation_out(graduations.graduation_approve(user=request.user, graduation_id=graduation_id, note=note))
 
 
 @router.post("/graduations/{int:graduation_id}/refuse", response=GraduationOut, tags=["graduations"])
 def graduation_refuse(request, graduation_id: int, payload: RefuseIn):
-    return GraduationOut.build(
+    return _graduation_out(
         graduations.graduation_refuse(user=request.user, graduation_id=graduation_id, reason=payload.reason)
     )
 
 
 @router.post("/graduations/{int:graduation_id}/withdraw", response=GraduationOut, tags=["graduations"])
 def graduation_withdraw(request, graduation_id: int):
-    return GraduationOut.build(graduations.graduation_withdraw(user=request.user, graduation_id=graduation_id))
+    return _graduation_out(graduations.graduation_withdraw(user=request.user, graduation_id=graduation_id))
 
 
 # --- promotion ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from changes import rules
+from changes import rules, suspensions
 from changes.models import ChangeRequest, GraduationEntry, GraduationList
 from duplicates import entry
 from enrolment.checks import active_holder_of, id_held_elsewhere_error
@@ -63,6 +63,8 @@ def apply_request(request: ChangeRequest, user) -> None:
     )
     for kind, summary, data in applied.events:
         record_event(pupil, kind=kind, summary=summary, user=user, data={**data, "request": request.pk})
+    # 复学, an extension or any way out of 休学 takes a 休学期满未复学 item off the 待办 at once.
+    suspensions.overdue_settle(pupil_ids=[pupil.pk])
 
 
 def recheck_payload(request: ChangeRequest) -> dict:
@@ -80,6 +82,7 @@ def _summary(request: ChangeRequest) -> str:
         K.REPEAT: _("留级，转入%(grade)s年级%(class_number)s班"),
         K.SKIP: _("跳级，转入%(grade)s年级%(class_number)s班"),
         K.DROP_OUT: _("辍学（%(date)s）"),
+        K.WITHDRAWAL: _("退学（%(date)s），原因：%(reason)s"),
         K.ABROAD: _("出境学习（%(date)s，%(destination)s）"),
         K.DEATH: _("死亡（%(date)s）"),
         K.REINSTATE: _("恢复学籍，回到%(grade)s年级%(class_number)s班"),
@@ -93,7 +96,7 @@ def _summary(request: ChangeRequest) -> str:
             if field != "national_number"
         )
         return str(_("关键信息变更：%(changes)s") % {"changes": changes})
-    return str(parts[request.kind] % data)
+    return str(parts[request.kind] % {**data, "reason": request.reason})
 
 
 def graduate(graduation: GraduationList, user) -> None:

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from changes.models import ChangeRequest
-from changes.rules import current_values
+from changes.rules import REASON_REQUIRED, current_values
 from registry import codes
 from registry.models import Pupil
 
@@ -37,6 +37,7 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "repeat": ("class_number",),
     "skip": ("class_number",),
     "drop_out": ("date",),
+    "withdrawal": ("date",),
     "abroad": ("date", "destination"),
     "death": ("date",),
     "reinstate": ("grade", "class_number"),
@@ -60,6 +61,9 @@ class ChangeRequestForm(forms.Form):
             for name, value in current_values(pupil).items():
                 payload_fields[name].initial = value
         self.fields = {**payload_fields, **self.fields}
+        if kind in REASON_REQUIRED:
+            self.fields["reason"].required = True
+            self.fields["reason"].label = _("%(kind)s原因") % {"kind": ChangeRequest.Kind(kind).label}
 
     def payload(self) -> dict:
         """The request payload: for a key change, only the fields that differ."""

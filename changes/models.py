@@ -3,11 +3,12 @@
 Terms of the national system, named once here:
 
 - ``ChangeRequest`` — 学籍异动申请: 休学 (suspend), 延长休学 (suspend_extend), 复学 (resume),
-  留级 (repeat), 跳级 (skip), 辍学 (drop_out), 出境学习 (abroad), 死亡 (death),
-  恢复学籍 (reinstate) and 关键信息变更 (key_change).
+  留级 (repeat), 跳级 (skip), 辍学 (drop_out), 退学 (withdrawal, senior secondary only),
+  出境学习 (abroad), 死亡 (death), 恢复学籍 (reinstate) and 关键信息变更 (key_change).
 - ``GraduationList`` — 毕业名单: a school's graduating pupils (毕业/结业/肄业), approved by the county.
 - ``Evidence`` — 证明材料 (JPG/PNG/PDF ≤ 2 MB) attached to a change request.
 - ``DropoutFollowUp`` — 控辍保学 follow-up list of a county: compulsory-age drop-outs.
+- ``SuspensionOverdue`` — 休学期满未复学: a suspension past its end date, on the school's 待办.
 - ``PromotionRun`` / ``PromotionSchool`` — 升级: the yearly promotion of a province, one row
   per school and school year (the idempotency key).
 
@@ -87,6 +88,7 @@ class ChangeRequest(ApprovalChain):
         REPEAT = "repeat", _("留级")
         SKIP = "skip", _("跳级")
         DROP_OUT = "drop_out", _("辍学")
+        WITHDRAWAL = "withdrawal", _("退学")
         ABROAD = "abroad", _("出境学习")
         DEATH = "death", _("死亡")
         REINSTATE = "reinstate", _("恢复学籍")
@@ -225,6 +227,38 @@ class DropoutFollowUp(models.Model):
                 fields=["pupil"], condition=Q(closed_at__isnull=True), name="one_open_followup_per_pupil"
             )
         ]
+
+
+@pghistory.track()
+class SuspensionOverdue(models.Model):
+    """休学期满未复学: a suspension past its end date without 复学 or 延长休学, on its school's
+    待办 (one open row, and work item, per pupil and end date) until the pupil leaves 休学
+    or gets a new end date. Written by the daily sweep and closed by the change that ends it;
+    the county's list is computed from the pupils, not from these rows."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="suspension_overdue")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    county_code = models.CharField(max_length=6)
+    until = models.DateField(_("休学截止日期"))
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_note = models.CharField(max_length=200, blank=True)
+
+    scope_paths = (("county_code", "school"),)
+
+    class Meta:
+        verbose_name = _("休学期满未复学")
+        verbose_name_plural = _("休学期满未复学")
+        ordering = ["until", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pupil", "until"], condition=Q(closed_at__isnull=True),
+                name="one_open_overdue_suspension_per_pupil_and_end",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pupil_id} {self.until}"
 
 
 @pghistory.track()

@@ -69,6 +69,8 @@ def change_request_open(
     with transaction.atomic(), acting_as(user):
         locked = Pupil.objects.select_for_update(of=("self",)).select_related("school", "school_class").get(pk=found.pk)
         cleaned = rules.check(kind, pupil=locked, payload=payload or {}, today=today)
+        if refusal := rules.reason_refusal(kind, reason):
+            raise refusal
         business.require_no_open_business(locked)
         request = ChangeRequest.objects.create(
             pupil=locked,

@@ -323,6 +323,28 @@ def check_drop_out(ctx: Context, payload: dict) -> dict:
     return {"date": day.isoformat()}
 
 
+def check_withdrawal(ctx: Context, payload: dict) -> dict:
+    """退学: senior secondary only (grades 10–12: compulsory education cannot be left), from
+    在读 or 休学; the date is not in the future. The reason is the request's own (required)."""
+    _allowed(payload, ("date",))
+    pupil = ctx.pupil
+    _require_status(
+        pupil,
+        (PupilStatus.ENROLLED, PupilStatus.SUSPENDED),
+        "not_enrolled",
+        _("该学生当前学籍状态为“%(status)s”，只有在读或休学的学生可以办理退学"),
+    )
+    if pupil.grade in COMPULSORY_GRADES:
+        raise BusinessRefused(
+            _("义务教育阶段（1—9年级）学生不能办理退学；确已离校的适龄学生请办理辍学，纳入控辍保学跟踪"),
+            code="withdrawal_compulsory",
+            field="pupil",
+        )
+    day = _date(payload, "date", _("退学日期"))
+    _not_future(day, "date", ctx)
+    return {"date": day.isoformat()}
+
+
 def check_abroad(ctx: Context, payload: dict) -> dict:
     """出境学习: 在读 or 休学."""
     _allowed(payload, ("date", "destination"))
@@ -480,6 +502,7 @@ CHECKS: dict[str, Callable[[Context, dict], dict]] = {
     "repeat": check_repeat,
     "skip": check_skip,
     "drop_out": check_drop_out,
+    "withdrawal": check_withdrawal,
     "abroad": check_abroad,
     "death": check_death,
     "reinstate": check_reinstate,
@@ -488,6 +511,19 @@ CHECKS: dict[str, Callable[[Context, dict], dict]] = {
 
 #: Kinds that cannot be submitted without evidence (证明材料).
 EVIDENCE_REQUIRED = frozenset({"death"})
+#: Kinds whose request must state its reason (申请理由): 退学 records why the pupil left.
+REASON_REQUIRED = frozenset({"withdrawal"})
+
+
+def reason_refusal(kind: str, reason: str) -> ValidationFailed | None:
+    """A kind of ``REASON_REQUIRED`` filed without a reason."""
+    if kind in REASON_REQUIRED and not str(reason or "").strip():
+        return ValidationFailed(
+            _("办理%(kind)s须填写原因") % {"kind": ChangeRequest.Kind(kind).label},
+            code="reason_required",
+            field="reason",
+        )
+    return None
 
 
 def check(kind: str, *, pupil: Pupil, payload: dict, today: dt.date, filed_on: dt.date | None = None) -> dict:
@@ -497,6 +533,12 @@ def check(kind: str, *, pupil: Pupil, payload: dict, today: dt.date, filed_on: d
         raise ValidationFailed(_("异动内容格式有误"), code="invalid_payload", field="payload")
     if pupil.status == PupilStatus.DELETED:
         raise BusinessRefused(_("该学籍已删除，不能办理学籍异动"), code="record_deleted", field="pupil")
+    if pupil.status == PupilStatus.PENDING:
+        raise BusinessRefused(
+            _("该学生的新生注册尚未审核通过（待审核），审核通过前不能办理学籍异动"),
+            code="registration_pending",
+            field="pupil",
+        )
     ctx = Context(
         pupil=pupil, today=today, policy=ProvincePolicy.for_province(pupil.county_code), filed_on=filed_on or today
     )
@@ -557,6 +599,8 @@ def apply(request, pupil: Pupil, *, today: dt.date) -> Applied:
                 pupil=pupil, request=request, school=pupil.school, county_code=pupil.county_code,
                 dropped_on=day, age=age,
             )
+    elif kind == K.WITHDRAWAL:
+        _set(pupil, applied, status=PupilStatus.WITHDRAWN, status_until=None)
     elif kind == K.ABROAD:
         _set(pupil, applied, status=PupilStatus.ABROAD, status_until=None)
     elif kind == K.DEATH:

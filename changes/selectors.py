@@ -1,20 +1,25 @@
-"""Reads of change requests, graduation lists, the 控辍保学 list and promotion runs.
+"""Reads of change requests, graduation lists, the 控辍保学 list, overdue suspensions and
+promotion runs.
 
 Every read of pupil data goes through ``accounts.scope.restrict`` / ``get_in_scope``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from accounts.permissions import membership_of
 from accounts.scope import get_in_scope, restrict
+from changes import suspensions
 from changes.chain import CHANGE_REQUEST, GRADUATION
 from changes.models import (
+    OPEN_STATES,
     ApprovalChain,
     ChangeRequest,
     DropoutFollowUp,
@@ -24,6 +29,7 @@ from changes.models import (
     State,
 )
 from kernel.errors import NotFound
+from registry.models import Pupil
 from workflow import engine
 from workflow.models import ChainEvent
 
@@ -81,6 +87,12 @@ def actions_for(user, chain: ApprovalChain) -> set[str]:
     return actions
 
 
+def current_steps(rows: list[ApprovalChain]) -> dict[int, engine.Current | None]:
+    """Where each request or list (all of one kind, read through the scope) waits now: the
+    step, its unit and the deadline of its 待办 item (``None`` once closed)."""
+    return engine.current_steps(_chain_of(rows[0]), rows) if rows else {}
+
+
 def _chain_of(row: ApprovalChain):
     return CHANGE_REQUEST if isinstance(row, ChangeRequest) else GRADUATION
 
@@ -91,6 +103,22 @@ def dropout_followups(user, *, open_only: bool = True) -> QuerySet[DropoutFollow
     if open_only:
         items = items.filter(closed_at__isnull=True)
     return items.order_by("-dropped_on", "-id")
+
+
+def overdue_suspensions(user, *, today: dt.date | None = None) -> QuerySet[Pupil]:
+    """休学期满未复学: the user's pupils still 休学 after their end date (a county sees its
+    schools'), oldest end date first; ``pending_kind`` is the change under way that would end
+    or extend the suspension (复学, 延长休学 …), if any. Computed: reading writes nothing."""
+    today = today or timezone.localdate()
+    pending = ChangeRequest.objects.filter(
+        pupil=OuterRef("pk"), state__in=OPEN_STATES, kind__in=suspensions.ENDING_KINDS
+    ).values("kind")[:1]
+    return (
+        restrict(suspensions.overdue(today), user)
+        .select_related("school")
+        .annotate(pending_kind=Subquery(pending))
+        .order_by("status_until", "id")
+    )
 
 
 def graduation_lists_visible_to(user) -> QuerySet[GraduationList]:

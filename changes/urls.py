@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:request_id>/evidence/", views.evidence_upload, name="evidence_upload"),
     path("evidence/<int:evidence_id>/", views.evidence_download, name="evidence"),
     path("dropouts/", views.dropouts, name="dropouts"),
+    path("suspensions-overdue/", views.suspensions_overdue, name="suspensions_overdue"),
     path("graduations/", views.graduation_list, name="graduations"),
     path("graduations/<int:graduation_id>/", views.graduation_detail, name="graduation_detail"),
     path("graduations/<int:graduation_id>/approve/", views.graduation_approve, name="graduation_approve"),

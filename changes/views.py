@@ -177,6 +177,17 @@ def dropouts(request):
     return render(request, "changes/dropouts.html", {"items": selectors.dropout_followups(request.user)[:500]})
 
 
+@login_required
+@require_GET
+def suspensions_overdue(request):
+    today = timezone.localdate()
+    items = list(selectors.overdue_suspensions(request.user, today=today)[:500])
+    for pupil in items:
+        pupil.days_overdue = (today - pupil.status_until).days
+        pupil.pending_label = ChangeRequest.Kind(pupil.pending_kind).label if pupil.pending_kind else ""
+    return render(request, "changes/suspensions_overdue.html", {"items": items})
+
+
 # --- graduation ---------------------------------------------------------------------
 
 @login_required

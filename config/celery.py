@@ -18,6 +18,10 @@ app.conf.beat_schedule = {
     "unreceived-graduates-daily": {
         "task": "enrolment.tasks.unreceived_graduates", "schedule": crontab(hour=6, minute=30),
     },
+    "suspensions-overdue-daily": {
+        "task": "changes.tasks.suspensions_overdue_sweep",
+        "schedule": crontab(hour=5, minute=30),
+    },
     "duplicate-cases-recheck": {
         "task": "duplicates.tasks.cases_recheck_due_task",
         "schedule": crontab(minute="*/15"),

@@ -47,6 +47,7 @@ class PupilStatus(models.TextChoices):
     SUSPENDED = "suspended", _("休学")
     DROPPED_OUT = "dropped_out", _("辍学")
     ABROAD = "abroad", _("出境学习")
+    WITHDRAWN = "withdrawn", _("退学")
     GRADUATED = "graduated", _("毕业")
     COMPLETED = "completed", _("结业")
     INCOMPLETE = "incomplete", _("肄业")
@@ -68,9 +69,10 @@ ACTIVE_STATUSES = (
 #: continues on it to the next stage by 升学 — never on a second record.
 FINISHED_STATUSES = (PupilStatus.GRADUATED, PupilStatus.COMPLETED, PupilStatus.INCOMPLETE)
 #: The records every "same child" check looks at (ID held, no-hukou family, entry
-#: duplicates, sweeps): the active, the finished and the dead (reported, not ignored).
+#: duplicates, sweeps): the active, the finished, the withdrawn (退学: a senior-secondary
+#: pupil who comes back is the same child) and the dead (reported, not ignored).
 #: Deleted records and registrations that were not admitted never count.
-SAME_CHILD_STATUSES = (*ACTIVE_STATUSES, *FINISHED_STATUSES, PupilStatus.DECEASED)
+SAME_CHILD_STATUSES = (*ACTIVE_STATUSES, *FINISHED_STATUSES, PupilStatus.WITHDRAWN, PupilStatus.DECEASED)
 
 #: Key fields (关键字段) change only through an approved change request.
 KEY_FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "grade", "school_class")

@@ -14,9 +14,13 @@ from ninja.responses import Status
 
 from registry.selectors import paginate
 from transfers import lookup, search, selectors, services
+from transfers.chain import TRANSFER
 from transfers.models import Transfer, TransferAttachment
 from transfers.states import State
 from transfers.views import attachment_response
+from workflow import engine
+from workflow.engine import Current
+from workflow.schemas import WaitingOut, waiting_fields
 
 router = Router(tags=["transfers"])
 
@@ -60,11 +64,10 @@ class AttachmentOut(Schema):
         return AttachmentOut(id=a.pk, kind=a.kind, size=a.size, label=a.label, uploaded_at=a.uploaded_at)
 
 
-class TransferOut(Schema):
+class TransferOut(WaitingOut):
     id: int
     status: str
     status_label: str
-    current_step: str | None = Field(description="当前待办环节（已办结时为空）")
     steps: list[str]
     national_number: str
     pupil_name: str
@@ -84,12 +87,12 @@ class TransferOut(Schema):
     closed_at: dt.datetime | None
 
     @staticmethod
-    def fields(t: Transfer) -> dict:
+    def fields(t: Transfer, current: Current | None) -> dict:
         return dict(
+            **waiting_fields(current),
             id=t.pk,
             status=t.state,
             status_label=str(State(t.state).label),
-            current_step=t.state if t.is_open else None,
             steps=[State.DRAFT, *t.steps] if t.steps else [State.DRAFT],
             national_number=t.pupil.national_number,
             pupil_name=t.pupil.name,
@@ -110,8 +113,8 @@ class TransferOut(Schema):
         )
 
     @staticmethod
-    def build(t: Transfer) -> TransferOut:
-        return TransferOut(**TransferOut.fields(t))
+    def build(t: Transfer, current: Current | None) -> TransferOut:
+        return TransferOut(**TransferOut.fields(t, current))
 
 
 class TransferDetailOut(TransferOut):
@@ -167,7 +170,7 @@ def _detail(user, transfer_id: int) -> TransferDetailOut:
 def _detail_of(transfer: Transfer) -> TransferDetailOut:
     """The transfer as a service returned it (already read through the scope), with its timeline."""
     return TransferDetailOut(
-        **TransferOut.fields(transfer),
+        **TransferOut.fields(transfer, engine.current_steps(TRANSFER, [transfer])[transfer.pk]),
         timeline=[StepOut(**row) for row in transfer.log.values(*StepOut.model_fields)],
         attachments=[AttachmentOut.build(a) for a in selectors.transfer_attachments(transfer)],
     )
@@ -213,9 +216,10 @@ def transfer_list(request, filters: Query[TransferFilter]):
     result = paginate(
         search.transfer_search(request.user, search.TransferFilter(**data)), page=page, page_size=page_size
     )
+    current = engine.current_steps(TRANSFER, result.items)
     return TransferPage(
-        items=[TransferOut.build(t) for t in result.items], page=result.page, page_size=result.page_size,
-        has_next=result.has_next,
+        items=[TransferOut.build(t, current[t.pk]) for t in result.items], page=result.page,
+        page_size=result.page_size, has_next=result.has_next,
     )
 
 

@@ -17,7 +17,9 @@ The engine does the rest, the same way for every chain:
   state, write the log row (``ChainEvent``), close the step's work item and open the next
   one, end the open business when the chain closes, then let the chain apply its effect;
 - ``actions_for``: what a user may do now (for buttons; ``move`` decides again);
-- ``waiting_for``: which chains wait for the user's unit, as a query.
+- ``waiting_for``: which chains wait for the user's unit, as a query;
+- ``current_steps``: where each open chain waits (state, acting unit, the deadline of its
+  待办 item), for the API.
 
 Error codes (the old codes of the same events stay in ``aliases`` for one release):
 ``not_a_party`` 403, ``role_forbidden`` 403, ``two_person_rule`` 403, ``step_not_reached``
@@ -26,6 +28,7 @@ Error codes (the old codes of the same events stay in ``aliases`` for one releas
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,8 +45,10 @@ from accounts.audit import acting_as
 from accounts.models import Membership, Unit
 from accounts.permissions import membership_of, require_membership
 from kernel.errors import Conflict, Forbidden, ValidationFailed
+from provinces.divisions import division_full_name
+from schools.models import School
 from workflow import business, workitems
-from workflow.models import ChainEvent
+from workflow.models import ChainEvent, WorkItem
 
 Role = Membership.Role
 
@@ -451,6 +456,68 @@ def progress(chain: Chain, row) -> list[dict]:
     if not is_open:
         rows.append({"state": row.state, "label": chain.states(row.state).label, "status": "end"})
     return rows
+
+
+@dataclass(frozen=True)
+class Current:
+    """Where an open chain waits: its state, the unit that acts there and the step's deadline
+    (the due date of its 待办 item; a draft waiting for its author has none)."""
+
+    state: str
+    label: Any
+    unit_code: str
+    unit_name: str
+    due_on: dt.date | None
+
+
+def current_steps(chain: Chain, rows) -> dict[int, Current | None]:
+    """``{pk: Current}`` for each row (``None`` for a closed one), in three queries at most:
+    the open work items (their deadline), the acting schools, the drafts' authors."""
+    rows = list(rows)
+    waiting = [row for row in rows if chain.is_open(row)]
+    items: dict[int, WorkItem] = {}
+    if waiting:
+        content_type = ContentType.objects.get_for_model(chain.model)
+        for item in WorkItem.objects.filter(
+            content_type=content_type, object_id__in=[row.pk for row in waiting], state=WorkItem.State.OPEN
+        ).order_by("id"):
+            items[item.object_id] = item
+    units: dict[int, Unit | None] = {}
+    authors: list[int] = []
+    for row in waiting:
+        party = chain.step(row.state).party
+        units[row.pk] = chain.units_of(row, party)
+        if party == INITIATOR:
+            authors.append(chain.initiator_id(row))
+    memberships = {
+        m.user_id: m for m in Membership.objects.filter(user_id__in=authors).select_related("school")
+    } if authors else {}
+    for row in waiting:
+        if units[row.pk] is None and (membership := memberships.get(chain.initiator_id(row))) is not None:
+            units[row.pk] = membership.unit
+    school_ids = {unit.school_id for unit in units.values() if unit is not None and unit.school_id}
+    schools = {
+        pk: (code, name) for pk, code, name in School.objects.filter(pk__in=school_ids).values_list("pk", "code", "name")
+    } if school_ids else {}
+    result: dict[int, Current | None] = {row.pk: None for row in rows}
+    for row in waiting:
+        unit = units[row.pk]
+        code, name = _unit_label(unit, schools)
+        item = items.get(row.pk)
+        result[row.pk] = Current(
+            state=row.state, label=chain.states(row.state).label, unit_code=code, unit_name=name,
+            due_on=item.due_on if item is not None else None,
+        )
+    return result
+
+
+def _unit_label(unit: Unit | None, schools: dict[int, tuple[str, str]]) -> tuple[str, str]:
+    if unit is None:
+        return "", ""
+    if unit.school_id:
+        return schools.get(unit.school_id, ("", ""))
+    place = division_full_name(unit.division_code) or unit.division_code
+    return unit.division_code, str(_("%(place)s教育行政部门") % {"place": place})
 
 
 def notify(chain: Chain, row) -> int:

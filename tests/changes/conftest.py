@@ -46,3 +46,18 @@ def approve_both(world, request, *, school: str = "a1", county: str = "county_a"
     requests.change_request_approve(user=world[school].approver, request_id=request.pk)
     return requests.change_request_approve(user=world[county].approver, request_id=request.pk, **kwargs)
 
+
+@pytest.fixture
+def senior(world):
+    """A 高中 of county A with its operator and approver (``world["senior"]``)."""
+    from schools.models import School
+    from tests.conftest import Unit
+    from tests.factories import make_user
+
+    school = School.objects.create(code="4401060009", name="天河高中", county=world.county_a, stage="senior")
+    world.units["senior"] = Unit(
+        operator=make_user("senior.operator", role="operator", school=school),
+        approver=make_user("senior.approver", role="approver", school=school),
+        school=school,
+    )
+    return school

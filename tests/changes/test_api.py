@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -30,6 +31,24 @@ def test_a_request_through_its_three_steps_by_api(world, client, api_token):
     assert body["state"] == "approved"
     assert [e["to_state"] for e in body["timeline"]] == ["draft", "school_review", "county_review", "approved"]
     assert body["applied"]["after"]["status"] == "suspended"
+
+
+def test_withdrawal_by_api(world, senior, client, api_token):
+    from tests.factories import make_pupil
+
+    pupil = make_pupil(senior, name="高三学生", grade=12, birth_date=dt.date(2008, 3, 3))
+    body = {"pupil": pupil.national_number, "kind": "withdrawal", "payload": {"date": "2026-11-20"}}
+    response = _post(client, "/api/v1/changes", body, **api_token(world["senior"].operator))
+    assert response.status_code == 422 and response.json()["code"] == "reason_required"
+    response = _post(client, "/api/v1/changes", {**body, "reason": "出国留学"}, **api_token(world["senior"].operator))
+    assert response.status_code == 201, response.content
+    request_id = response.json()["id"]
+    _post(client, f"/api/v1/changes/{request_id}/approve", **api_token(world["senior"].approver))
+    response = _post(client, f"/api/v1/changes/{request_id}/approve", **api_token(world["county_a"].approver))
+    assert response.json()["applied"]["after"]["status"] == "withdrawn"
+    compulsory = {**body, "pupil": world.pupils["a1"].national_number, "reason": "本人申请"}
+    response = _post(client, "/api/v1/changes", compulsory, **api_token(world["a1"].operator))
+    assert response.status_code == 422 and response.json()["code"] == "withdrawal_compulsory"
 
 
 def test_errors_have_code_message_field(world, client, api_token):
@@ -106,3 +125,66 @@ def test_dropout_list_by_api_is_scoped(world, client, api_token):
     rows = client.get("/api/v1/changes/dropouts", **api_token(world["county_a"].approver)).json()
     assert [r["pupil"] for r in rows] == [world.pupils["a1"].national_number]
     assert client.get("/api/v1/changes/dropouts", **api_token(world["county_b"].approver)).json() == []
+
+
+WAITING = ("current_step", "current_step_label", "waiting_for", "due_date")
+
+
+def _due(code: str) -> str:
+    """The deadline of a step reached today: the 待办's rule (provinces.calendar.due_date)."""
+    from django.utils import timezone
+
+    from provinces import calendar
+
+    return calendar.due_date(timezone.localdate(), province_code=code).isoformat()
+
+
+def test_a_request_shows_its_current_step_unit_and_due_date(world, client, api_token):
+    from workflow.models import WorkItem
+
+    number = world.pupils["a1"].national_number
+    body = _post(client, "/api/v1/changes", {"pupil": number, "kind": "suspend", "payload": SUSPEND, "submit": False},
+                 **api_token(world["a1"].operator)).json()
+    # a draft waits for its author's school, with no deadline (it is nobody's 待办)
+    assert [body[k] for k in WAITING] == ["draft", "草稿", {"code": world.school_a1.code, "name": "天河第一小学"}, None]
+    request_id = body["id"]
+    from django.utils import timezone
+
+    from provinces.models import CalendarOverride
+
+    for days in range(1, 8):  # the province declares next week off: the deadline follows its calendar
+        CalendarOverride.objects.create(province=world.province, day=timezone.localdate() + dt.timedelta(days=days),
+                                        is_working_day=False)
+    body = _post(client, f"/api/v1/changes/{request_id}/submit", **api_token(world["a1"].operator)).json()
+    assert [body[k] for k in WAITING] == [
+        "school_review", "待学校审核", {"code": world.school_a1.code, "name": "天河第一小学"}, _due("440106")
+    ]
+    assert body["due_date"] == WorkItem.objects.get(object_id=request_id, kind="status_change", state="open") \
+        .due_on.isoformat()
+    body = _post(client, f"/api/v1/changes/{request_id}/approve", **api_token(world["a1"].approver)).json()
+    assert [body[k] for k in WAITING] == [
+        "county_review", "待区县审核", {"code": "440106", "name": "广东省广州市天河区教育行政部门"}, _due("440106")
+    ]
+    listed = client.get("/api/v1/changes", **api_token(world["county_a"].approver)).json()["items"]
+    assert [[r[k] for k in WAITING] for r in listed] == [[body[k] for k in WAITING]]
+    body = _post(client, f"/api/v1/changes/{request_id}/approve", **api_token(world["county_a"].approver)).json()
+    assert body["state"] == "approved" and [body[k] for k in WAITING] == [None] * 4
+
+
+def test_a_graduation_list_shows_its_current_step_unit_and_due_date(world, graduation_season, client, api_token):
+    from tests.factories import make_pupil
+
+    make_pupil(world.school_a1, name="毕业生", grade=6)
+    body = _post(client, "/api/v1/graduations", {"school_year": GRADUATION_YEAR}, **api_token(world["a1"].operator)).json()
+    assert [body[k] for k in WAITING] == [
+        "school_review", "待学校审核", {"code": world.school_a1.code, "name": "天河第一小学"}, _due("440106")
+    ]
+    graduation_id = body["id"]
+    body = _post(client, f"/api/v1/graduations/{graduation_id}/approve", **api_token(world["a1"].approver)).json()
+    assert [body[k] for k in WAITING] == [
+        "county_review", "待区县审核", {"code": "440106", "name": "广东省广州市天河区教育行政部门"}, _due("440106")
+    ]
+    listed = client.get("/api/v1/graduations", **api_token(world["county_a"].approver)).json()
+    assert [[g[k] for k in WAITING] for g in listed] == [[body[k] for k in WAITING]]
+    body = _post(client, f"/api/v1/graduations/{graduation_id}/approve", **api_token(world["county_a"].approver)).json()
+    assert body["state"] == "approved" and [body[k] for k in WAITING] == [None] * 4

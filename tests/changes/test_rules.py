@@ -13,6 +13,7 @@ from provinces.models import CalendarOverride, ProvincePolicy
 from registry.models import PupilStatus
 from tests.changes.conftest import approve_both, open_request, pdf
 from tests.factories import make_pupil
+from workflow.models import WorkItem
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -210,6 +211,68 @@ def test_reinstate_undoes_abroad(world):
 
 def test_reinstate_needs_drop_out_or_abroad(world):
     refused(world, "reinstate", {}, code="not_reinstatable")
+
+
+# --- 退学 (senior secondary) -------------------------------------------------------------
+
+def withdraw(world, pupil, payload, *, reason="家庭原因，本人申请退学", school="senior", **kwargs):
+    return requests.change_request_open(user=world[school].operator, pupil=pupil, kind="withdrawal",
+                                        payload=payload, reason=reason, today=kwargs.pop("today", TODAY), **kwargs)
+
+
+def test_withdrawal_of_a_senior_pupil_closes_the_record_with_its_history(world, senior):
+    pupil = make_pupil(senior, name="高二学生", grade=11, birth_date=dt.date(2009, 4, 1))
+    request = withdraw(world, pupil, {"date": "2026-11-20"})
+    assert request.state == "school_review"
+    assert WorkItem.objects.filter(object_id=request.pk, kind="status_change", school=senior, state="open").exists()
+    approve_both(world, request, school="senior")
+    pupil.refresh_from_db()
+    assert (pupil.status, pupil.status_until, pupil.is_active) == (PupilStatus.WITHDRAWN, None, False)
+    entry = pupil.history.get(kind="change_withdrawal")
+    assert "2026-11-20" in entry.summary and "家庭原因" in entry.summary
+    assert not WorkItem.objects.filter(object_id=request.pk, kind="status_change", state="open").exists()
+    assert not DropoutFollowUp.objects.filter(pupil=pupil).exists()  # not a 控辍保学 case
+
+
+def test_withdrawal_is_refused_in_compulsory_education(world, senior):
+    exc = refused(world, "withdrawal", {"date": "2026-11-20"}, reason="本人申请", code="withdrawal_compulsory")
+    assert "义务教育" in str(exc.message)
+    ninth = make_pupil(world.school_a2, name="初三学生", grade=9)
+    with pytest.raises(BusinessRefused) as caught:
+        withdraw(world, ninth, {"date": "2026-11-20"}, school="a2")
+    assert caught.value.code == "withdrawal_compulsory"
+
+
+def test_withdrawal_only_from_enrolled_or_suspended(world, senior):
+    suspended = make_pupil(senior, name="休学高一", grade=10, status="suspended", status_until=dt.date(2027, 6, 30))
+    assert withdraw(world, suspended, {"date": "2026-11-20"}).state == "school_review"
+    for status in ("dropped_out", "abroad", "graduated"):
+        pupil = make_pupil(senior, name=f"高三{status}", grade=12, status=status)
+        with pytest.raises(BusinessRefused) as caught:
+            withdraw(world, pupil, {"date": "2026-11-20"})
+        assert caught.value.code == "not_enrolled", status
+
+
+def test_withdrawal_needs_a_date_not_in_the_future_and_a_reason(world, senior):
+    pupil = make_pupil(senior, name="高一学生", grade=10)
+    for payload, code in (({}, "required"), ({"date": "2026-11-24"}, "date_in_future")):
+        with pytest.raises(ValidationFailed) as caught:
+            withdraw(world, pupil, payload)
+        assert caught.value.code == code
+    with pytest.raises(ValidationFailed) as caught:
+        withdraw(world, pupil, {"date": "2026-11-20"}, reason="  ")
+    assert (caught.value.code, caught.value.field) == ("reason_required", "reason")
+    assert not pupil.change_requests.exists()
+
+
+# --- a registration under review (待审核) --------------------------------------------------
+
+def test_no_status_change_while_the_registration_is_pending(world):
+    pupil = make_pupil(world.school_a1, name="待审核新生", status="pending")
+    for kind, payload in (("suspend", {"start": "2026-11-23", "until": "2027-06-30"}), ("drop_out", {"date": "2026-11-20"}),
+                          ("key_change", {"name": "改名"})):
+        exc = refused(world, kind, payload, pupil=pupil, code="registration_pending")
+        assert "待审核" in str(exc.message)
 
 
 # --- 死亡 ---------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from changes.models import ChangeRequest
 from tests.changes.conftest import GRADUATION_YEAR, approve_both, open_request
 
@@ -30,6 +32,29 @@ def test_new_request_form_per_kind_and_submit(world, login):
     request = ChangeRequest.objects.get()
     assert response.status_code == 302 and response.url == f"/changes/{request.pk}/"
     assert request.state == "school_review" and request.reason == "病休"
+
+
+def test_withdrawal_is_offered_and_its_form_asks_for_date_and_reason(world, senior, login):
+    from tests.factories import make_pupil
+
+    pupil = make_pupil(senior, name="高二学生", grade=11, birth_date=dt.date(2009, 4, 1))
+    client = login(world["senior"].operator)
+    assert "退学" in client.get(f"/changes/new/?pupil={pupil.national_number}").content.decode()
+    url = f"/changes/new/?pupil={pupil.national_number}&kind=withdrawal"
+    page = client.get(url).content.decode()
+    assert 'name="date"' in page and "退学原因" in page and "义务教育阶段" in page
+    client.post(url, {"date": "2026-11-20"})
+    assert not ChangeRequest.objects.exists()  # the reason is required on the form too
+    response = client.post(url, {"date": "2026-11-20", "reason": "出国留学"})
+    request = ChangeRequest.objects.get()
+    assert response.status_code == 302 and (request.kind, request.reason) == ("withdrawal", "出国留学")
+
+
+def test_withdrawal_of_a_compulsory_pupil_is_refused_on_the_page(world, login):
+    number = world.pupils["a1"].national_number
+    page = login(world["a1"].operator).post(f"/changes/new/?pupil={number}&kind=withdrawal",
+                                            {"date": "2026-11-20", "reason": "本人申请"}).content.decode()
+    assert 'data-code="withdrawal_compulsory"' in page and "义务教育阶段" in page
 
 
 def test_refusal_is_shown_with_its_message_on_the_form(world, login):

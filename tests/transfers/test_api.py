@@ -113,3 +113,34 @@ def test_attachment_upload_checks_bytes(world, client, api_token):
                       {"files": [SimpleUploadedFile("x.pdf", b"not a pdf")]}, **token)
     assert bad.status_code == 422 and bad.json()["code"] == "proof_type"
     assert "attachment_type" in bad.json()["aliases"]
+
+
+def test_each_open_step_shows_its_unit_and_due_date_and_none_once_closed(world, client, api_token):
+    from django.utils import timezone
+
+    from provinces import calendar
+    from workflow.models import WorkItem
+
+    def due(code):  # the 待办's deadline: the same rule, from the day the step was reached
+        return calendar.due_date(timezone.localdate(), province_code=code).isoformat()
+
+    tid = _draft(world, client, api_token)
+    token = api_token(world["b1"].operator)
+    body = client.get(f"/api/v1/transfers/{tid}", **token).json()
+    assert (body["current_step"], body["current_step_label"]) == ("draft", "待学校审核")
+    assert body["waiting_for"] == {"code": world.school_b1.code, "name": "海珠第一小学"}
+    assert body["due_date"] == due("440105")
+    body = _post(client, f"/api/v1/transfers/{tid}/submit", api_token(world["b1"].approver)).json()
+    assert (body["current_step"], body["current_step_label"]) == ("dest_county", "待转入区县审核")
+    assert body["waiting_for"] == {"code": "440105", "name": "广东省广州市海珠区教育行政部门"}
+    item = WorkItem.objects.get(object_id=tid, kind="transfer", state="open")
+    assert body["due_date"] == item.due_on.isoformat() == due("440105")
+    listed = client.get("/api/v1/transfers", **token).json()["items"]
+    assert [(t["id"], t["current_step"], t["waiting_for"], t["due_date"]) for t in listed] == [
+        (tid, "dest_county", body["waiting_for"], body["due_date"])
+    ]
+    body = _post(client, f"/api/v1/transfers/{tid}/approve", api_token(world["county_b"].approver)).json()
+    assert body["waiting_for"] == {"code": world.school_a1.code, "name": "天河第一小学"}
+    body = _post(client, f"/api/v1/transfers/{tid}/refuse", api_token(world["a1"].approver), {"reason": "不符合"}).json()
+    assert body["status"] == "refused"
+    assert [body[k] for k in ("current_step", "current_step_label", "waiting_for", "due_date")] == [None] * 4
