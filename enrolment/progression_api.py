@@ -17,9 +17,12 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from enrolment import allocation, receiving, selectors, unreceived
+from enrolment.chains import PROGRESSION
 from enrolment.models import Allocation, Progression
 from kernel.errors import ValidationFailed
 from registry.selectors import paginate
+from workflow import engine
+from workflow.schemas import WaitingOut, waiting_fields
 
 router = Router(tags=["progression"])
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -57,12 +60,6 @@ class ClassesIn(Schema):
     spread_over: int | None = None
 
 
-class StepOut(Schema):
-    state: str
-    label: str
-    due_date: dt.date | None
-
-
 class EntryOut(Schema):
     id: int
     national_number: str
@@ -73,7 +70,7 @@ class EntryOut(Schema):
     applied: bool
 
 
-class ProgressionOut(Schema):
+class ProgressionOut(WaitingOut):
     id: int
     state: str
     state_label: str
@@ -86,16 +83,18 @@ class ProgressionOut(Schema):
     refusal_reason: str
     created_at: dt.datetime
     decided_at: dt.datetime | None
-    current_step: StepOut | None
     entries: int
 
     @staticmethod
-    def build(row: Progression, *, entries: int | None = None) -> ProgressionOut:
+    def build(row: Progression, *, entries: int | None = None, current=None) -> ProgressionOut:
+        if current is None:
+            current = engine.current_steps(PROGRESSION, [row])[row.pk]
         return ProgressionOut(
+            **waiting_fields(current),
             id=row.pk, state=row.state, state_label=str(row.get_state_display()), school_code=row.school.code,
             county_code=row.county_code, grade=row.grade, school_year=row.school_year, source=row.source,
             allocation_id=row.allocation_id, refusal_reason=row.refusal_reason, created_at=row.created_at,
-            decided_at=row.decided_at, current_step=selectors.current_step(row),
+            decided_at=row.decided_at,
             entries=entries if entries is not None else row.entries.count(),
         )
 
@@ -164,8 +163,11 @@ def graduate_lookup(request, payload: LookupIn):
 def progression_list(request, state: str = "", open_only: bool = False, page: int = 1, page_size: int = 20):
     result = paginate(selectors.progressions_visible_to(request.user, state=state, open_only=open_only),
                       page=page, page_size=page_size)
-    return ProgressionPageOut(items=[ProgressionOut.build(r, entries=r.entry_count) for r in result.items],
-                              page=result.page, has_next=result.has_next)
+    current = engine.current_steps(PROGRESSION, result.items)
+    return ProgressionPageOut(
+        items=[ProgressionOut.build(r, entries=r.entry_count, current=current[r.pk]) for r in result.items],
+        page=result.page, has_next=result.has_next,
+    )
 
 
 @router.post("/progressions", response={201: ProgressionDetailOut})

@@ -6,9 +6,8 @@ from django.db.models import Count, QuerySet
 
 from accounts.scope import get_in_scope, restrict
 from enrolment.chains import PROGRESSION
-from enrolment.models import Allocation, Progression, ProgressionState
+from enrolment.models import Allocation, Progression
 from workflow import engine
-from workflow.models import WorkItem
 
 
 def progressions_visible_to(user, *, state: str = "", open_only: bool = False) -> QuerySet[Progression]:
@@ -46,13 +45,9 @@ def progress(progression: Progression):
     return engine.progress(PROGRESSION, progression)
 
 
-def current_step(progression: Progression) -> dict | None:
-    """The open step: its state and label, and the due date of its 待办 (None when closed)."""
-    if not PROGRESSION.is_open(progression):
-        return None
-    item = WorkItem.objects.filter(object_id=progression.pk, kind=PROGRESSION.kind, state=WorkItem.State.OPEN).first()
-    return {"state": progression.state, "label": str(ProgressionState(progression.state).label),
-            "due_date": item.due_on if item else None}
+def current_step(progression: Progression) -> engine.Current | None:
+    """Where the progression waits (state, acting unit, due date), None once closed."""
+    return engine.current_steps(PROGRESSION, [progression])[progression.pk]
 
 
 def allocations_visible_to(user) -> QuerySet[Allocation]:

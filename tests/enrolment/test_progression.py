@@ -194,7 +194,8 @@ def test_the_api_receives_and_shows_the_current_step_with_its_due_date(world, gr
     response = _post(client, "/api/v1/progressions", {"refs": [found[0]["ref"]], "class_number": 2}, **operator)
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["current_step"]["state"] == "school_review" and body["current_step"]["due_date"]
+    assert body["current_step"] == "school_review" and body["due_date"]
+    assert body["waiting_for"] == {"code": world.school_a2.code, "name": world.school_a2.name}
     assert body["students"][0]["national_number"] == pupil.national_number
     _post(client, f"/api/v1/progressions/{body['id']}/approve", **api_token(world["a2"].approver))
     done = _post(client, f"/api/v1/progressions/{body['id']}/approve", **api_token(world["county_a"].approver)).json()
