@@ -141,5 +141,7 @@ class ApiToken(models.Model):
     @classmethod
     def issue(cls, user, name: str = "") -> tuple[ApiToken, str]:
         raw = "k12_" + secrets.token_urlsafe(32)
+        while raw[4] == "-":  # a prefix starting with "-" reads as an option on a command line
+            raw = "k12_" + secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, prefix=raw[4:12], digest=cls.hash(raw))
         return token, raw

@@ -86,3 +86,11 @@ def test_unknown_or_inactive_user_gets_no_token(db):
 def test_username_is_required_to_issue(db):
     with pytest.raises(CommandError, match="请提供用户名"):
         _issue()
+
+
+def test_a_prefix_never_starts_with_a_dash(operator, monkeypatch):
+    """``issue_token --revoke <prefix>`` must never see an option in the prefix."""
+    draws = iter(["-" + "a" * 42, "b" * 43])
+    monkeypatch.setattr("accounts.models.secrets.token_urlsafe", lambda n: next(draws))
+    token, raw = ApiToken.issue(operator)
+    assert token.prefix == "b" * 8 and raw.startswith("k12_b")
