@@ -155,18 +155,11 @@ def apply(progression: Progression, *, user) -> int:
     enrolled_on = enrolled_on_for(progression.school_year, timezone.localdate())
     now = timezone.now()
     history = []
+    by_class: dict[int, list[int]] = {}
     for entry in entries:
         pupil = pupils[entry.pupil_id]
         origin = entry.origin_school
-        pupil.school = school
-        pupil.school_class = classes[entry.class_number]
-        pupil.grade = progression.grade
-        pupil.county_code = school.county_id
-        pupil.status = PupilStatus.ENROLLED
-        pupil.status_until = None
-        pupil.basic_data_locked = False
-        pupil.enrolled_on = enrolled_on
-        pupil.updated_at = now
+        by_class.setdefault(entry.class_number, []).append(pupil.pk)
         data = {"progression": progression.pk, "origin": origin.code, "dest": school.code,
                 "grade": progression.grade}
         history.append(history_entry(
@@ -181,12 +174,12 @@ def apply(progression: Progression, *, user) -> int:
             % {"origin": origin.name, "grade": grade_name(progression.grade), "klass": classes[entry.class_number],
                "number": pupil.national_number},
         ))
-    Pupil.objects.bulk_update(
-        list(pupils.values()),
-        ["school", "school_class", "grade", "county_code", "status", "status_until", "basic_data_locked",
-         "enrolled_on", "updated_at"],
-        batch_size=1000,
-    )
+    for number, ids in by_class.items():  # one UPDATE per class: the rest is the same for all
+        Pupil.objects.filter(pk__in=ids).update(
+            school=school, school_class=classes[number], grade=progression.grade, county_code=school.county_id,
+            status=PupilStatus.ENROLLED, status_until=None, basic_data_locked=False, enrolled_on=enrolled_on,
+            updated_at=now,
+        )
     HistoryEntry.objects.bulk_create(history, batch_size=2000)
     ProgressionEntry.objects.filter(progression=progression).update(applied=True)
     transaction.on_commit(lambda: match_keys_refresh(list(pupils)))  # the county is part of the keys
