@@ -68,12 +68,18 @@ def _graduates(school, count: int, start: int):
     klass, _created = SchoolClass.objects.get_or_create(school=school, grade=6, number=1)
     births = [dt.date(2014, 1, 1) + dt.timedelta(days=n % 365) for n in range(start, start + count)]
     allocated = numbers.l_numbers([(school.county_id, born) for born in births])
+    taken = set(Pupil.objects.filter(id_number__startswith=school.county_id, birth_date__year=2014)
+                .values_list("id_number", flat=True))
     pupils = []
     for n in range(start, start + count):
-        born = dt.date(2014, 1, 1) + dt.timedelta(days=n % 365)
-        seq = f"{n % 1000:03d}"
-        body = f"{school.county_id}{born:%Y%m%d}{seq}"
-        resident = body + identity.id_check_char(body)
+        born = births[n - start]
+        for attempt in range(1000):  # a resident ID no demo pupil has
+            seq = f"{(n + attempt * 7) % 1000:03d}"
+            body = f"{school.county_id}{born:%Y%m%d}{seq}"
+            resident = body + identity.id_check_char(body)
+            if resident not in taken:
+                break
+        taken.add(resident)
         pupils.append(Pupil(
             national_number=allocated[n - start],
             name=f"升学{n:05d}", sex="1" if int(seq) % 2 else "2", birth_date=born, id_type="1",
@@ -134,7 +140,6 @@ def main() -> None:
     from provinces.models import Division
     from registry.models import Pupil
 
-    province_pupils = Pupil.objects.filter(county_code__startswith="44").count()
     county = (Division.objects.filter(level="county", code__startswith="44", schools__isnull=False)
               .order_by("code").first())
     if county is None:
@@ -142,6 +147,7 @@ def main() -> None:
     primary = _school(county, 1, "primary", "升学基准小学")
     junior = _school(county, 2, "junior", "升学基准中学")
     _cleanup([primary, junior])
+    province_pupils = Pupil.objects.filter(county_code__startswith="44").count()
     county_operator = _user(f"bench.{county.code}.operator", role="operator", division=county)
     county_approver = _user(f"bench.{county.code}.approver", role="approver", division=county)
     school_operator = _user(f"bench.{junior.code}.operator", role="operator", school=junior)
