@@ -42,7 +42,7 @@ def graduation_propose(
     school = membership.school
     today = today or timezone.localdate()
     policy = ProvincePolicy.for_province(school.county_id)
-    school_year = school_year or rules.graduation_year_under_way(today, policy)
+    school_year = rules.check_school_year(school_year or rules.graduation_year_under_way(today, policy))
     refusal = rules.graduation_refusal(school_year, today=today, policy=policy)
     if refusal is not None:
         raise refusal

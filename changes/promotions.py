@@ -42,7 +42,7 @@ def promotion_start(*, user, school_year: int | None = None, today: dt.date | No
     today = today or timezone.localdate()
     province = membership.division
     policy = ProvincePolicy.for_province(province.code)
-    school_year = school_year or rules.school_year_under_way(today, policy)
+    school_year = rules.check_school_year(school_year or rules.school_year_under_way(today, policy))
     refusal = rules.promotion_refusal(school_year, today=today, policy=policy)
     if refusal is not None:
         raise refusal

@@ -46,6 +46,13 @@ assert set(KEY_CHANGE_FIELDS) - {"class_number"} == set(KEY_FIELDS) - {"school_c
 
 # --- the yearly cycle: promotion date and graduation deadline -----------------------------
 
+def check_school_year(year) -> int:
+    """A school or graduation year the registry can hold (2000–2100), else a 422."""
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise ValidationFailed(_("学年应为2000到2100之间的年份"), code="invalid_school_year", field="school_year")
+    return year
+
+
 def school_year_under_way(today: dt.date, policy: ProvincePolicy) -> int:
     """The school year (its first calendar year) that has started by ``today``."""
     return today.year if today >= policy.promotion_day(today.year) else today.year - 1

@@ -7,15 +7,56 @@ several): registry errors keep their stable code, request-shape errors get
 
 from __future__ import annotations
 
+from django.db import DataError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from accounts.auth import API_AUTH
+from config.middleware import database_input_error
 from kernel.errors import RegistryError
 
-api = NinjaAPI(
+#: The answers every operation may give besides its own, all in the one error shape.
+ERROR_RESPONSES = {
+    "400": "请求格式有误",
+    "401": "未登录，或接口令牌无效、已过期",
+    "403": "角色或单位无权办理",
+    "404": "不存在，或不在您的管理范围内",
+    "409": "对象已不在该操作要求的状态（如已被他人办理）",
+    "422": "输入有误或业务规则不允许：code 说明原因，field 指出位置",
+}
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "description": "稳定的错误代码"},
+        "message": {"type": "string", "description": "说明错在哪里（默认中文）"},
+        "field": {"anyOf": [{"type": "string"}, {"type": "null"}], "description": "出错的输入"},
+        "details": {"description": "更多信息（多处错误、当前状态、疑似重复……）"},
+        "aliases": {"type": "array", "items": {"type": "string"}, "description": "同一事件的旧代码"},
+    },
+    "required": ["code", "message"],
+}
+
+
+class RegistryAPI(NinjaAPI):
+    """The NinjaAPI whose OpenAPI document lists, for every operation, the error answers in
+    the registry's one error shape."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in ERROR_RESPONSES.items():
+                    responses.setdefault(status, {"description": description, **error})
+        return schema
+
+
+api = RegistryAPI(
     title="K-12 学籍 Registry API",
     version="1",
     description="全国中小学生学籍信息管理：学生、学校、转学、学籍异动。错误响应统一为 {code, message, field}。",
@@ -27,6 +68,12 @@ api = NinjaAPI(
 @api.exception_handler(RegistryError)
 def registry_error(request, exc: RegistryError):
     return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(DataError)
+def database_input(request, exc: DataError):
+    """What only the database can tell (a value too long, a number out of range): 422."""
+    return api.create_response(request, database_input_error().as_dict(), status=422)
 
 
 @api.exception_handler(NinjaValidationError)

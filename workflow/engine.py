@@ -54,6 +54,8 @@ Role = Membership.Role
 
 #: An action's target: the next state of the chain's plan (after the last step, ``Chain.done``).
 NEXT = "<next>"
+#: The longest reason (理由) a move keeps: the log's column.
+MAX_REASON = 500
 #: The party of a step that only the person who opened the chain acts on (a draft).
 INITIATOR = "initiator"
 
@@ -355,6 +357,9 @@ def move(chain: Chain, *, user, pk: int, action: str, reason: str = "", **option
             raise refusal
         if spec.reason_required and not reason:
             raise ValidationFailed(_("请填写理由（无正当理由不得拒绝）"), code="reason_required", field="reason")
+        if len(reason) > MAX_REASON:
+            raise ValidationFailed(_("理由不超过%(max)s个字（现有%(n)s个字）") % {"max": MAX_REASON, "n": len(reason)},
+                                   code="too_long", field="reason")
         chain.hooks.check(chain, row, action, user, **options)
         source = row.state
         target = _target(chain, row, spec)
