@@ -70,3 +70,19 @@ def test_every_operation_documents_its_error_answers(client):
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             assert {"401", "403", "404", "409", "422"} <= set(operation["responses"]), (method, path)
+
+
+def test_pages_carry_the_policy_and_pupil_data_is_never_cached(world, login, client, api_token):
+    page = login(world["a1"].operator).get("/")
+    assert "script-src 'self'" in page["Content-Security-Policy"] and page["Cache-Control"] == "no-store"
+    answer = client.get("/api/v1/pupils", **api_token(world["a1"].operator))
+    assert answer["Cache-Control"] == "no-store"
+
+
+def test_no_template_has_inline_script():
+    import re
+    from pathlib import Path
+
+    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son(submit|change|click|load)=", re.I)
+    offenders = [str(p) for p in Path("templates").rglob("*.html") if inline.search(p.read_text())]
+    assert offenders == []
