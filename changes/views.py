@@ -91,6 +91,7 @@ def change_detail(request, request_id: int):
         return _error(request, exc)
     return render(request, "changes/detail.html", {
         "change": change,
+        "payload": selectors.payload_rows(change),
         "events": selectors.timeline(change),
         "evidence": change.evidence.all(),
         "actions": selectors.actions_for(request.user, change),
