@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from accounts import login  # noqa: F401 - the login signals of the audit trail
+        from accounts import login, passwords  # noqa: F401 - signals: login events, password history

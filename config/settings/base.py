@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.audit.AuditContextMiddleware",
+    "accounts.middleware.AccountGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseInputErrorMiddleware",
@@ -127,10 +128,22 @@ TEMPLATES = [
     }
 ]
 
+# The password policy (accounts.passwords): length, not common, not like the username, not
+# all digits, not the demo password, not one of the last PASSWORD_HISTORY_SIZE passwords.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 10)}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.NotDemoPasswordValidator"},
+    {"NAME": "accounts.passwords.NotReusedValidator"},
 ]
+PASSWORD_HISTORY_SIZE = env_int("PASSWORD_HISTORY_SIZE", 5)
+#: The demo accounts' shared password (``load_demo``). Outside development a login with it is
+#: sent to change the password first (FORCE_DEMO_PASSWORD_CHANGE).
+DEMO_PASSWORD = env_str("DEMO_PASSWORD", "xueji-demo-2026")
+FORCE_DEMO_PASSWORD_CHANGE = env_bool("FORCE_DEMO_PASSWORD_CHANGE", True)
 # Login protection (django-axes): after AXES_FAILURE_LIMIT wrong passwords a username is
 # locked, and so is an address (each on its own); the level above unlocks an account on its
 # page (docs/accounts.md), or the lock lifts after AXES_COOLOFF_HOURS.

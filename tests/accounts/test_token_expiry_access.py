@@ -82,3 +82,24 @@ def test_issue_and_revoke_are_account_events(operator):
     events = AccountEvent.objects.filter(user=operator).order_by("created_at", "pk")
     assert [e.action for e in events] == ["token_issued", "token_revoked"]
     assert events[0].details["prefix"] == prefix and events[0].division_code == "440106"
+
+
+def test_the_tokens_page_issues_with_the_chosen_access_and_days(client, login, operator):
+    login(operator)
+    response = client.post("/account/tokens/", {"name": "教务系统", "access": "write", "days": "30"})
+    assert response.status_code == 200 and "k12_" in response.content.decode()
+    token = ApiToken.objects.get(user=operator)
+    assert token.access == "write" and token.name == "教务系统"
+    assert AccountEvent.objects.get(user=operator, action="token_issued").actor == operator
+
+
+def test_the_tokens_page_revokes_only_ones_own_token(client, login, operator, world):
+    other, _ = token_issue(user=world["a2"].operator)
+    login(operator)
+    assert client.post(f"/account/tokens/{other.prefix}/revoke/").status_code == 404
+    other.refresh_from_db()
+    assert other.revoked_at is None
+    mine, _ = token_issue(user=operator)
+    assert client.post(f"/account/tokens/{mine.prefix}/revoke/").status_code == 302
+    mine.refresh_from_db()
+    assert mine.revoked_at is not None
