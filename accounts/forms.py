@@ -28,3 +28,11 @@ class TokenIssueForm(forms.Form):
     access = forms.ChoiceField(label=_("权限"), choices=ApiToken.Access.choices, initial=ApiToken.Access.READ)
     days = forms.IntegerField(label=_("有效天数"), min_value=1, max_value=settings.API_TOKEN_MAX_DAYS,
                               initial=settings.API_TOKEN_DEFAULT_DAYS)
+
+
+class AccountForm(forms.Form):
+    unit_code = forms.CharField(label=_("单位代码"), max_length=10,
+                                help_text=_("学校为 10 位学校标识码，教育行政部门为区划代码"))
+    username = forms.CharField(label=_("用户名"), max_length=150, help_text=_("例如 4401060001.operator2"))
+    full_name = forms.CharField(label=_("姓名"), max_length=150, required=False)
+    role = forms.ChoiceField(label=_("角色"), choices=Membership.Role.choices)

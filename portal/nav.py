@@ -24,6 +24,7 @@ NAV = [
     ("duplicates:sweeps", _("查重"), {"province"}),
     ("overdue", _("超期报告"), {"county", "city", "province"}),
     ("administration:policy", _("省级政策"), {"province"}),
+    ("accounts:list", _("账号管理"), {"county", "city", "province"}),
 ]
 
 
