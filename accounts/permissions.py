@@ -53,6 +53,18 @@ def require_writer(user) -> None:
         raise Forbidden(_("您的账号为只读角色，只能查询，不能提交或修改数据"), code="read_only_role")
 
 
+def can_search_audit(user) -> bool:
+    """审计: an auditor (or a province admin) searches the audit trail of its scope."""
+    membership = membership_of(user)
+    return membership is not None and membership.role in (Role.AUDITOR, Role.ADMIN)
+
+
+def require_auditor(user) -> Membership:
+    if not can_search_audit(user):
+        raise Forbidden(_("只有审计员可以查询审计记录"), code="auditor_only")
+    return membership_of(user)
+
+
 def require_role(user, *roles: str) -> Membership:
     """The user's membership when its role is one of ``roles``."""
     membership = membership_of(user)

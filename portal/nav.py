@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import membership_of
+from accounts.permissions import can_search_audit, membership_of
+from accounts.services import can_manage_accounts
 
 #: (url name, label, levels that see it; None = everyone with a unit)
 NAV = [
@@ -25,7 +26,11 @@ NAV = [
     ("overdue", _("超期报告"), {"county", "city", "province"}),
     ("administration:policy", _("省级政策"), {"province"}),
     ("accounts:list", _("账号管理"), {"county", "city", "province"}),
+    ("audit", _("审计"), None),
 ]
+
+#: Pages shown only to the roles that may use them.
+ROLE_CHECKS = {"accounts:list": can_manage_accounts, "audit": can_search_audit}
 
 
 def navigation(request) -> dict:
@@ -36,6 +41,8 @@ def navigation(request) -> dict:
     items = []
     for name, label, levels in NAV:
         if levels is not None and level not in levels:
+            continue
+        if name in ROLE_CHECKS and not ROLE_CHECKS[name](request.user):
             continue
         try:
             url = reverse(name)
