@@ -4,6 +4,8 @@ there. They change only through the services — the pages, the API, the command
 admin action that calls a service (the roster import of ``rosters.admin``)."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from accounts.models import AccountEvent, ApiToken, Membership
 from accounts.scope import restrict
@@ -59,3 +61,12 @@ class MembershipAdmin(ReadOnlyAdmin):
 class ApiTokenAdmin(ReadOnlyAdmin):
     list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("prefix", "digest", "created_at", "last_used_at")
+
+
+class ReadOnlyUserAdmin(ReadOnlyAdmin, UserAdmin):
+    """Users are read-only too: accounts are made and changed on the account pages (or by
+    ``create_account``, ``changepassword`` on the server), which record every change."""
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), ReadOnlyUserAdmin)

@@ -114,6 +114,27 @@ def account_create(*, actor, unit_code: str, username: str, role: str, full_name
     """A new account in a unit below ``actor``'s, with a temporary password (returned once)."""
     manager = _manager(actor)
     school, division = unit_for_new_account(actor, unit_code)
+    _check_role(manager, role, province_unit=division is not None and division.level == "province")
+    return _create(actor=actor, school=school, division=division, username=username, role=role, full_name=full_name)
+
+
+@transaction.atomic
+def account_create_on_server(*, unit_code: str, username: str, role: str, full_name: str = "") -> tuple:
+    """The first accounts of an installation (``manage.py create_account``): any unit, any role
+    (``admin`` only in a province); the event has no actor."""
+    code = (unit_code or "").strip()
+    school = School.objects.filter(code=code).first() if len(code) == 10 else None
+    division = Division.objects.filter(code=code).first() if school is None else None
+    if school is None and division is None:
+        raise ValidationFailed(_("单位代码“%(code)s”不存在") % {"code": code[:20]}, code="unit_out_of_reach",
+                               field="unit_code")
+    if role not in ASSIGNABLE or (role == Role.ADMIN and (division is None or division.level != "province")):
+        raise ValidationFailed(_("角色“%(role)s”不能用于此单位") % {"role": role[:20]}, code="role_not_assignable",
+                               field="role")
+    return _create(actor=None, school=school, division=division, username=username, role=role, full_name=full_name)
+
+
+def _create(*, actor, school, division, username: str, role: str, full_name: str) -> tuple:
     username = (username or "").strip()
     try:
         UnicodeUsernameValidator()(username)
@@ -123,7 +144,6 @@ def account_create(*, actor, unit_code: str, username: str, role: str, full_name
         raise ValidationFailed(_("请填写用户名（不超过 150 个字符）"), code="username_invalid", field="username")
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationFailed(_("用户名“%(name)s”已被使用") % {"name": username}, code="username_taken", field="username")
-    _check_role(manager, role, province_unit=division is not None and division.level == "province")
     password = temporary_password()
     user = User.objects.create_user(username=username, password=password, first_name=(full_name or "")[:150])
     Membership.objects.create(user=user, role=role, school=school, division=division, must_change_password=True)

@@ -162,3 +162,18 @@ def test_the_province_creates_accounts_in_its_cities_and_itself(world):
     user, _ = services.account_create(actor=world["province"].admin, unit_code="44", username="44.admin2",
                                       role="admin")
     assert user.membership.role == "admin"
+
+
+def test_the_first_accounts_are_made_on_the_server(world):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("create_account", "44.admin2", "--unit", "44", "--role", "admin", stdout=out, stderr=StringIO())
+    user = Membership.objects.get(user__username="44.admin2").user
+    assert user.check_password(out.getvalue().strip()) and user.membership.must_change_password
+    assert AccountEvent.objects.get(user=user, action="created").actor is None
+    with pytest.raises(CommandError):
+        call_command("create_account", "x.admin", "--unit", "440106", "--role", "admin", stdout=StringIO(),
+                     stderr=StringIO())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from accounts.models import AccountEvent, ApiToken, Membership
@@ -20,7 +21,7 @@ from workflow.models import WorkItem
 READ_ONLY = [
     Pupil, HistoryEntry, School, SchoolClass, Transfer, TransferLookup, ChangeRequest, GraduationList,
     DropoutFollowUp, SuspensionOverdue, PromotionRun, DuplicateSweep, DuplicateCase, CleanPair, IdentityCheckRun,
-    WorkItem, RosterImport, RosterExport, Membership, ApiToken, AccountEvent,
+    WorkItem, RosterImport, RosterExport, Membership, ApiToken, AccountEvent, User,
 ]
 
 
