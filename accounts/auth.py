@@ -1,4 +1,9 @@
-"""API authentication: bearer tokens for integrations, the session for the browser."""
+"""API authentication: bearer tokens for integrations, the session for the browser.
+
+Both refuse a write (any method but GET, HEAD, OPTIONS) from a read-only role (403
+``read_only_role``); a bearer token is also refused when it has expired (401
+``token_expired``) and a read-only token is refused every write (403 ``token_read_only``).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,19 @@ import datetime as dt
 
 import pghistory
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja.security import HttpBearer, SessionAuth
 
 from accounts.audit import context_for
 from accounts.models import ApiToken
+from accounts.permissions import SAFE_METHODS, require_writer
+from kernel.errors import Forbidden, Unauthenticated
 
 LAST_USED_PRECISION = dt.timedelta(minutes=5)
 
 
 class BearerToken(HttpBearer):
-    """``Authorization: Bearer <token>``; tokens are stored hashed and can be revoked."""
+    """``Authorization: Bearer <token>``; tokens are stored hashed, expire and can be revoked."""
 
     def authenticate(self, request, token: str):
         try:
@@ -24,6 +32,12 @@ class BearerToken(HttpBearer):
             )
         except ApiToken.DoesNotExist:
             return None
+        if found.is_expired:
+            raise Unauthenticated(_("接口令牌已过期，请重新签发"), code="token_expired")
+        if request.method not in SAFE_METHODS:
+            if found.access != ApiToken.Access.WRITE:
+                raise Forbidden(_("此接口令牌为只读令牌，不能提交或修改数据"), code="token_read_only")
+            require_writer(found.user)
         now = timezone.now()
         if found.last_used_at is None or now - found.last_used_at > LAST_USED_PRECISION:
             # At most one write per token per interval: a hot integration must not turn
@@ -35,4 +49,14 @@ class BearerToken(HttpBearer):
         return found.user
 
 
-API_AUTH = [BearerToken(), SessionAuth()]
+class Session(SessionAuth):
+    """The browser's session (with its CSRF check); a read-only role writes nothing."""
+
+    def authenticate(self, request, key):
+        user = super().authenticate(request, key)
+        if user and request.method not in SAFE_METHODS:
+            require_writer(user)
+        return user
+
+
+API_AUTH = [BearerToken(), Session()]

@@ -20,6 +20,10 @@ Role = Membership.Role
 #: approves at the province's own steps).
 SUBMITTERS = (Role.OPERATOR, Role.APPROVER)
 APPROVERS = (Role.APPROVER, Role.ADMIN)
+#: Roles that see their unit's scope and change nothing (查询用户, 审计员).
+READ_ONLY_ROLES = (Role.VIEWER, Role.AUDITOR)
+#: Requests that change nothing.
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def membership_of(user) -> Membership | None:
@@ -34,6 +38,31 @@ def require_membership(user) -> Membership:
     if membership is None:
         raise Forbidden(_("您没有所属单位，不能办理此业务"), code="no_unit")
     return membership
+
+
+def is_read_only(user) -> bool:
+    """A viewer or an auditor (sees the scope, changes nothing)."""
+    membership = membership_of(user)
+    return membership is not None and membership.role in READ_ONLY_ROLES
+
+
+def require_writer(user) -> None:
+    """Refuses a read-only role (viewer, auditor) any write: the API's authentication, the
+    page guard (``accounts.middleware``) and the chain engine call this."""
+    if is_read_only(user):
+        raise Forbidden(_("您的账号为只读角色，只能查询，不能提交或修改数据"), code="read_only_role")
+
+
+def can_search_audit(user) -> bool:
+    """审计: an auditor (or a province admin) searches the audit trail of its scope."""
+    membership = membership_of(user)
+    return membership is not None and membership.role in (Role.AUDITOR, Role.ADMIN)
+
+
+def require_auditor(user) -> Membership:
+    if not can_search_audit(user):
+        raise Forbidden(_("只有审计员可以查询审计记录"), code="auditor_only")
+    return membership_of(user)
 
 
 def require_role(user, *roles: str) -> Membership:

@@ -130,6 +130,7 @@ def main() -> None:
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.db import connection
+    from django.http import HttpRequest
     from django.test import Client
 
     from devtools import demo
@@ -165,7 +166,7 @@ def main() -> None:
         client = None
         if args.http:
             client = Client()
-            assert client.login(username=user.username, password=settings.DEMO_PASSWORD)
+            assert client.login(request=HttpRequest(), username=user.username, password=settings.DEMO_PASSWORD)
         for label, runs in cases(values, args.repeat):
             time_selector(user, runs[:3])  # warm the cache and connection
             timings, slowest = time_selector(user, runs)

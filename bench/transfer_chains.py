@@ -100,7 +100,7 @@ def setup(clients: int, chains: int) -> tuple[list[dict], str]:
     def user(name: str, role: str, **unit) -> str:
         u = users.create_user(username=f"bench-{run}-{name}")
         Membership.objects.create(user=u, role=role, **unit)
-        tokens[name] = ApiToken.issue(u, name="bench")[1]
+        tokens[name] = ApiToken.issue(u, name="bench", access=ApiToken.Access.WRITE)[1]
         return name
 
     for county in counties:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin import ReadOnlyAdmin, ReadOnlyInline
 from changes.models import (
     ChangeRequest,
     DropoutFollowUp,
@@ -19,23 +20,11 @@ class ChangeRequestAdmin(ScopedAdmin):
     list_filter = ("kind", "state")
     raw_id_fields = ("pupil", "school", "initiator", "school_approver", "county_approver")
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(GraduationList)
 class GraduationListAdmin(ScopedAdmin):
     list_display = ("pk", "school", "school_year", "state")
     list_filter = ("state", "school_year")
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(DropoutFollowUp)
@@ -51,28 +40,15 @@ class SuspensionOverdueAdmin(ScopedAdmin):
     list_display = ("pupil", "school", "until", "opened_at", "closed_at")
     raw_id_fields = ("pupil", "school")
 
-    def has_change_permission(self, request, obj=None):
-        return False
 
-    def has_add_permission(self, request):
-        return False
-
-
-class PromotionSchoolInline(admin.TabularInline):
+class PromotionSchoolInline(ReadOnlyInline):
     model = PromotionSchool
-    extra = 0
     fields = ("school", "status", "moved", "stayed", "error", "done_at")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(PromotionRun)
-class PromotionRunAdmin(admin.ModelAdmin):
+class PromotionRunAdmin(ReadOnlyAdmin):
     list_display = ("province", "school_year", "status", "started_at", "finished_at")
     readonly_fields = ("province", "school_year", "status", "started_by", "started_at", "finished_at")
     inlines = [PromotionSchoolInline]
-
-    def has_add_permission(self, request):
-        return False

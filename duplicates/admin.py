@@ -1,25 +1,24 @@
 from django.contrib import admin
 
+from accounts.admin import ReadOnlyAdmin, ReadOnlyInline
 from duplicates.models import CaseMember, CleanPair, DuplicateCase, DuplicateSweep, IdentityCheckRun
 
 
 @admin.register(DuplicateSweep)
-class DuplicateSweepAdmin(admin.ModelAdmin):
+class DuplicateSweepAdmin(ReadOnlyAdmin):
     list_display = ("pk", "province", "status", "partitions_done", "partitions_total", "pairs_scored", "cases_found",
                     "started_at", "finished_at")
     list_filter = ("province", "status")
     readonly_fields = [f.name for f in DuplicateSweep._meta.fields]
 
 
-class CaseMemberInline(admin.TabularInline):
+class CaseMemberInline(ReadOnlyInline):
     model = CaseMember
-    extra = 0
     readonly_fields = ("pupil", "county_code")
-    can_delete = False
 
 
 @admin.register(DuplicateCase)
-class DuplicateCaseAdmin(admin.ModelAdmin):
+class DuplicateCaseAdmin(ReadOnlyAdmin):
     """Read-only: cases are resolved by counties through the service, never edited here."""
 
     list_display = ("pk", "province", "score", "kind", "source", "status", "resolution", "created_at")
@@ -27,17 +26,14 @@ class DuplicateCaseAdmin(admin.ModelAdmin):
     inlines = [CaseMemberInline]
     readonly_fields = [f.name for f in DuplicateCase._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(CleanPair)
-class CleanPairAdmin(admin.ModelAdmin):
+class CleanPairAdmin(ReadOnlyAdmin):
     list_display = ("pupil_low", "pupil_high", "case", "created_at")
     readonly_fields = ("pupil_low", "pupil_high", "case", "created_at")
 
 
 @admin.register(IdentityCheckRun)
-class IdentityCheckRunAdmin(admin.ModelAdmin):
+class IdentityCheckRunAdmin(ReadOnlyAdmin):
     list_display = ("pk", "province", "source_name", "checked", "passed", "not_found", "mismatched", "created_at")
     readonly_fields = [f.name for f in IdentityCheckRun._meta.fields]

@@ -90,3 +90,10 @@ class BusinessRefused(RegistryError):
 
     status = 422
     default_code = "refused"
+
+
+class Unauthenticated(RegistryError):
+    """No valid credentials: no login, or an API token that is unknown, revoked or expired."""
+
+    status = 401
+    default_code = "unauthenticated"

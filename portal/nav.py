@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import can_register, membership_of
+from accounts.permissions import can_register, can_search_audit, membership_of
+from accounts.services import can_manage_accounts
 
 #: (url name, label, levels that see it; None = everyone with a unit). ``ONLY_IF`` narrows an
 #: entry to the users the service would accept, so no one is offered a form only to be refused.
@@ -25,10 +26,16 @@ NAV = [
     ("duplicates:sweeps", _("查重"), {"province"}),
     ("overdue", _("超期报告"), {"county", "city", "province"}),
     ("administration:policy", _("省级政策"), {"province"}),
+    ("accounts:list", _("账号管理"), {"county", "city", "province"}),
+    ("audit", _("审计"), None),
 ]
 
+#: Entries shown only to the users the service would accept, so no one is offered a form
+#: only to be refused.
 ONLY_IF = {
     "pupil_register": can_register,
+    "accounts:list": can_manage_accounts,
+    "audit": can_search_audit,
 }
 
 

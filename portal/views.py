@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from kernel.errors import RegistryError
+from portal import audit as audit_trail
 from registry import nohukou, selectors
 from workflow import business, engine, queue, workitems
 
@@ -52,3 +55,28 @@ def pupil_detail(request, national_number: str):
             "hukou_authority": nohukou.hukou_authority(pupil),
         },
     )
+
+
+@login_required
+def audit(request):
+    """审计查询: the audit trail of the auditor's scope, filtered; ``?export=xlsx`` downloads it."""
+    filters = audit_trail.AuditFilter.from_query(request.GET)
+    try:
+        rows = audit_trail.audit_search(request.user, filters)
+    except RegistryError as exc:
+        return render(request, "registry/error.html", {"error": exc}, status=exc.status)
+    if request.GET.get("export") == "xlsx":
+        response = HttpResponse(
+            audit_trail.audit_xlsx(rows),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="audit-{timezone.localdate():%Y%m%d}.xlsx"'
+        return response
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("export", None)
+    return render(request, "portal/audit.html", {
+        "page": page, "filters": filters, "kinds": audit_trail.KINDS.items(), "query": query.urlencode(),
+        "limit": audit_trail.LIMIT,
+    })

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from import_export.admin import ImportExportMixin, ImportMixin
 
-from accounts.admin import ScopedAdmin
+from accounts.admin import ReadOnlyInline, ScopedAdmin
 from registry.models import Guardian, Pupil
 from rosters.models import RosterExport, RosterImport
 from rosters.resources import RosterResource
@@ -18,33 +18,21 @@ class RosterImportAdmin(ImportMixin, ScopedAdmin):
     list_filter = ("status", "mode")
     readonly_fields = [f.name for f in RosterImport._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(RosterExport)
 class RosterExportAdmin(ScopedAdmin):
     list_display = ("at", "actor_name", "unit_code", "filters", "row_count")
     readonly_fields = [f.name for f in RosterExport._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class GuardianInline(admin.TabularInline):
+class GuardianInline(ReadOnlyInline):
     model = Guardian
-    extra = 0
 
 
 @admin.register(Pupil)
 class PupilAdmin(ImportExportMixin, ScopedAdmin):
-    """Roster import/export (花名册) in the admin runs the same checks as the school page."""
+    """Read-only; roster import/export (花名册) in the admin runs the same checks and writes
+    as the school page."""
 
     resource_classes = [RosterResource]
     list_display = ("national_number", "name", "sex", "birth_date", "school", "grade", "status")

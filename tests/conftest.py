@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.utils import translation
 
 from accounts.models import Membership
@@ -133,7 +134,8 @@ def login(client):
 
     def _login(user):
         client.logout()
-        assert client.login(username=user.username, password=PASSWORD)
+        # django-axes watches every authentication and needs the request it came with.
+        assert client.login(request=HttpRequest(), username=user.username, password=PASSWORD)
         return client
 
     return _login
@@ -145,7 +147,7 @@ def api_token():
     from accounts.models import ApiToken
 
     def _token(user) -> dict:
-        _, raw = ApiToken.issue(user)
+        _, raw = ApiToken.issue(user, access=ApiToken.Access.WRITE)
         return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
     return _token

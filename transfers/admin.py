@@ -2,21 +2,11 @@
 
 from django.contrib import admin
 
+from accounts.admin import ReadOnlyAdmin
 from accounts.scope import restrict
 from transfers.models import Transfer, TransferLookup
 from transfers.selectors import transfers_visible_to
 from workflow.admin import ChainEventInline
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Transfer)

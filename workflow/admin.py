@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.contenttypes.admin import GenericTabularInline
 
-from accounts.admin import ScopedAdmin
+from accounts.admin import ReadOnlyAdminMixin, ScopedAdmin
 from workflow.models import ChainEvent, WorkItem
 
 
@@ -11,7 +11,7 @@ class WorkItemAdmin(ScopedAdmin):
     list_filter = ("state", "kind")
 
 
-class ChainEventInline(GenericTabularInline):
+class ChainEventInline(ReadOnlyAdminMixin, GenericTabularInline):
     """A chain's log (审核记录) on its admin page, read-only."""
 
     model = ChainEvent
@@ -19,6 +19,3 @@ class ChainEventInline(GenericTabularInline):
     can_delete = False
     readonly_fields = ("action", "from_state", "to_state", "actor_name", "unit_code", "unit_name", "role", "reason", "at")
     fields = readonly_fields
-
-    def has_add_permission(self, request, obj=None):
-        return False

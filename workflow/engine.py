@@ -43,7 +43,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import acting_as
 from accounts.models import Membership, Unit
-from accounts.permissions import membership_of, require_membership
+from accounts.permissions import membership_of, require_membership, require_writer
 from accounts.scope import restrict
 from kernel.errors import Conflict, Forbidden, ValidationFailed
 from provinces.divisions import division_full_name
@@ -387,6 +387,7 @@ def start(chain: Chain, row, *, user, action: str = "apply", reason: str = "") -
 def move(chain: Chain, *, user, pk: int, action: str, reason: str = "", **options):
     """One guarded transition of one chain row; returns the row as it is now."""
     membership = require_membership(user)
+    require_writer(user)  # a viewer or an auditor moves no chain
     reason = (reason or "").strip()
     with transaction.atomic(), acting_as(user, business=chain.kind):
         row = chain.hooks.lock(chain, user, pk)

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "import_export",
+    "axes",
     # The apps, from the bottom layer up (docs/architecture.md).
     "provinces",
     "schools",
@@ -100,9 +101,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.audit.AuditContextMiddleware",
+    "accounts.middleware.AccountGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseInputErrorMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -124,10 +128,47 @@ TEMPLATES = [
     }
 ]
 
+# The password policy (accounts.passwords): length, not common, not like the username, not
+# all digits, not the demo password, not one of the last PASSWORD_HISTORY_SIZE passwords.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 10)}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.NotDemoPasswordValidator"},
+    {"NAME": "accounts.passwords.NotReusedValidator"},
 ]
+PASSWORD_HISTORY_SIZE = env_int("PASSWORD_HISTORY_SIZE", 5)
+#: The demo accounts' shared password (``load_demo``). Outside development a login with it is
+#: sent to change the password first (FORCE_DEMO_PASSWORD_CHANGE).
+DEMO_PASSWORD = env_str("DEMO_PASSWORD", "xueji-demo-2026")
+FORCE_DEMO_PASSWORD_CHANGE = env_bool("FORCE_DEMO_PASSWORD_CHANGE", True)
+# Login protection (django-axes): after AXES_FAILURE_LIMIT wrong passwords a username is
+# locked, and so is an address (each on its own); the level above unlocks an account on its
+# page (docs/accounts.md), or the lock lifts after AXES_COOLOFF_HOURS.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_HOURS", 24) or None
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "accounts.login.client_address"
+#: Reverse proxies in front of the web server (each appends to X-Forwarded-For); 0 = none.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Sessions end after a working day without a request, and when the browser closes.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+#: Days an API token is valid when its issuer names no other expiry (at most API_TOKEN_MAX_DAYS).
+API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 366)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -35,5 +35,6 @@ if not DATABASE_URL or not REDIS_URL:
     REDIS_URL = REDIS_URL or embedded.redis_url(VAR_DIR)
 globals().update(service_settings(DATABASE_URL, REDIS_URL))
 
-#: Password of every demo account (``load_demo``).
-DEMO_PASSWORD = env_str("DEMO_PASSWORD", "xueji-demo-2026")
+#: The demo accounts keep the demo password here (``DEMO_PASSWORD``, base settings); outside
+#: development a login with it must change it first.
+FORCE_DEMO_PASSWORD_CHANGE = env_bool("FORCE_DEMO_PASSWORD_CHANGE", False)

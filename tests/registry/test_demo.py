@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.http import HttpRequest
 from pghistory.models import Context
 
 from accounts.models import Membership
@@ -143,7 +144,7 @@ def test_every_unit_has_operator_and_approver_logins(demo_world, client):
             user = User.objects.get(username=f"{code}.{role}")
             assert user.membership.role == role and user.membership.unit_code == code
     assert User.objects.get(username="44.admin").membership.role == Membership.Role.ADMIN
-    assert client.login(username="44.admin", password=settings.DEMO_PASSWORD)
+    assert client.login(request=HttpRequest(), username="44.admin", password=settings.DEMO_PASSWORD)
     assert settings.DEMO_PASSWORD in demo_world["output"]
     assert "440106.approver" in demo_world["output"] or "440103.approver" in demo_world["output"]
 
@@ -165,7 +166,7 @@ def test_users_see_only_their_scope(demo_world, client):
     assert not restrict(Pupil.objects.all(), other_user).filter(county_code=county).exists()
     assert restrict(Pupil.objects.all(), province_user).count() == PUPILS
 
-    assert client.login(username=school_user.username, password=settings.DEMO_PASSWORD)
+    assert client.login(request=HttpRequest(), username=school_user.username, password=settings.DEMO_PASSWORD)
     response = client.get("/api/v1/pupils", {"page_size": 100})
     assert response.status_code == 200
     items = response.json()["items"]

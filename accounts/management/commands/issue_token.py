@@ -1,7 +1,9 @@
-"""``python manage.py issue_token USERNAME [--name NAME]`` / ``--revoke PREFIX``: API tokens (接口令牌).
+"""``python manage.py issue_token USERNAME [--name NAME] [--access read|write] [--days N]`` /
+``--revoke PREFIX``: API tokens (接口令牌).
 
-The raw token is printed once on stdout (only its SHA-256 is stored); a revoked token stops
-authenticating at once.
+The raw token is printed once on stdout (only its SHA-256 is stored); a token is read-only
+unless ``--access write`` is given, expires after ``--days`` (``API_TOKEN_DEFAULT_DAYS``), and
+a revoked token stops authenticating at once. Both are recorded as account events.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken
+from accounts.tokens import token_issue, token_revoke
+from kernel.errors import RegistryError
 
 logger = logging.getLogger("registry.tokens")
 
@@ -24,9 +28,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username", nargs="?", help="用户名，例如 440106.operator")
         parser.add_argument("--name", default="", help="令牌用途说明，例如“教务系统对接”")
+        parser.add_argument("--access", choices=["read", "write"], default="read",
+                            help="令牌权限：read 只读（默认），write 读写")
+        parser.add_argument("--days", type=int, default=None, help="有效天数（默认见 API_TOKEN_DEFAULT_DAYS）")
         parser.add_argument("--revoke", metavar="PREFIX", help="吊销以此前缀开头的令牌（令牌 k12_ 之后的 8 位）")
 
-    def handle(self, *args, username=None, name="", revoke=None, **options):
+    def handle(self, *args, username=None, name="", revoke=None, access="read", days=None, **options):
         if revoke:
             self._revoke(revoke, username)
             return
@@ -37,11 +44,15 @@ class Command(BaseCommand):
             raise CommandError(f"用户“{username}”不存在。")
         if not user.is_active:
             raise CommandError(f"用户“{username}”已停用，不能签发令牌。")
-        token, raw = ApiToken.issue(user, name=name)
+        try:
+            token, raw = token_issue(user=user, name=name, access=access, days=days)
+        except RegistryError as exc:
+            raise CommandError(str(exc.message)) from exc
         logger.info("api token %s issued to %s (%s)", token.prefix, username, name)
         self.stdout.write(raw)
         self.stderr.write(
-            f"已为 {username} 签发令牌（前缀 {token.prefix}）。令牌只显示这一次，请妥善保存；"
+            f"已为 {username} 签发{token.get_access_display()}令牌（前缀 {token.prefix}，"
+            f"有效期至 {timezone.localtime(token.expires_at):%Y-%m-%d %H:%M}）。令牌只显示这一次，请妥善保存；"
             f"吊销：python manage.py issue_token --revoke {token.prefix}"
         )
 
@@ -56,7 +67,7 @@ class Command(BaseCommand):
                 raise CommandError(f"没有找到前缀为“{prefix}”的有效令牌。")
             if len({t.user_id for t in found}) > 1:
                 raise CommandError(f"前缀“{prefix}”对应多个用户的令牌，请同时给出用户名。")
-            ApiToken.objects.filter(pk__in=[t.pk for t in found]).update(revoked_at=timezone.now())
+            token_revoke(user=found[0].user, prefix=prefix)
         for token in found:
             logger.info("api token %s of %s revoked", token.prefix, token.user.username)
         self.stdout.write(f"已吊销 {found[0].user.username} 的 {len(found)} 个令牌（前缀 {prefix}）。")
