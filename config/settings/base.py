@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "changes",
     "administration",
     "portal",
+    "reports",
 ]
 
 MIDDLEWARE = [
