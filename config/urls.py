@@ -24,4 +24,5 @@ urlpatterns = [
     path("province/", include("duplicates.urls")),
     path("province/", include("changes.case_urls")),
     path("province/", include("administration.urls")),
+    path("statistics/", include("reports.urls")),
 ]

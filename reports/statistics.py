@@ -66,6 +66,12 @@ class Table:
     chart: str | None = "bar"
     note: str = ""
 
+    @property
+    def lines(self) -> list[tuple[str | None, list[Any]]]:
+        """``(drill-down key or None, row)`` for the template."""
+        links = self.links or [None] * len(self.rows)
+        return list(zip(links, self.rows))
+
     def as_dict(self) -> dict:
         return {"key": self.key, "title": str(self.title), "columns": [str(c) for c in self.columns],
                 "rows": self.rows, "links": self.links or None, "chart": self.chart}

@@ -1,0 +1,95 @@
+"""统计 pages: a unit's dashboard with its drill-down and the xlsx export of each table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote, urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.views.decorators.http import require_GET
+
+from kernel.errors import NotFound, RegistryError, ValidationFailed
+from reports import exporting, snapshot, statistics, units
+
+
+def error_page(request, exc: RegistryError):
+    return render(request, "registry/error.html", {"error": exc}, status=exc.status)
+
+
+def download(content: bytes, file_name: str, content_type: str = exporting.XLSX_TYPE) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file_name)}"
+    return response
+
+
+def parse_date(value: str | None, field: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` date from a query parameter (empty: none), or the reason it is not one."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        day = None
+    if day is None or not 2000 <= day.year <= 2100:
+        raise ValidationFailed(gettext("日期格式应为 YYYY-MM-DD（2000–2100 年）：%(value)s") % {"value": value[:20]},
+                               code="invalid_date", field=field)
+    return day
+
+
+def parse_period(start: str | None, end: str | None) -> tuple[dt.date, dt.date]:
+    start_day, end_day = statistics.flow_period(parse_date(start, "from"), parse_date(end, "to"))
+    if start_day > end_day:
+        raise ValidationFailed(gettext("起始日期晚于截止日期"), code="period_reversed", field="from")
+    return start_day, end_day
+
+
+def as_of(unit: units.StatUnit):
+    """When the figures were counted: the snapshot's time, or ``None`` for live counts."""
+    return snapshot.latest().taken_at if statistics.uses_snapshot(unit) else None
+
+
+@login_required
+@require_GET
+def statistics_page(request):
+    """统计: the tables and charts of a unit (the user's own, or one below it)."""
+    try:
+        unit = units.unit_for(request.user, request.GET.get("unit", ""))
+        start, end = parse_period(request.GET.get("from"), request.GET.get("to"))
+    except RegistryError as exc:
+        return error_page(request, exc)
+    tables = statistics.dashboard(request.user, unit, start=start, end=end)
+    period = {"from": start.isoformat(), "to": end.isoformat()}
+    wanted = request.GET.get("export")
+    if wanted:
+        table = next((t for t in tables if t.key == wanted), None)
+        if table is None:
+            return error_page(request, NotFound(gettext("没有这张统计表：%(key)s") % {"key": wanted[:32]},
+                                                code="report_not_found", field="export"))
+        filter_lines = [(gettext("单位"), unit.name), (gettext("统计时间"), _as_of_text(unit))]
+        if table.key == "flows":
+            filter_lines.append((gettext("期间"), f"{start} — {end}"))
+        content, name = exporting.report_export(
+            user=request.user, unit=unit, table=table, filters=period if table.key == "flows" else {},
+            filter_lines=filter_lines, request_id=getattr(request, "request_id", ""))
+        return download(content, name)
+    query = {"unit": unit.key, **period}
+    return render(request, "reports/statistics.html", {
+        "unit": unit,
+        "tables": tables,
+        "charts": [t.as_dict() for t in tables if t.chart],
+        "period": period,
+        "query": urlencode(query),
+        "period_query": urlencode(period),
+        "as_of": as_of(unit),
+        "level_label": units.LEVEL_LABELS[unit.level],
+    })
+
+
+def _as_of_text(unit) -> str:
+    taken = as_of(unit)
+    return timezone.localtime(taken).strftime("%Y-%m-%d %H:%M") if taken else gettext("实时")
