@@ -115,7 +115,7 @@ def unit_for(user, key: str = "") -> StatUnit:
     if kind == "d" and value.isdigit() and len(value) in (2, 4, 6) and not scope.is_school:
         table = divisions.division_table()
         if scope.covers_code(value) and value in table:
-            crumbs = _division_crumbs(value, scope.prefix or "")
+            crumbs = [c for c in _division_crumbs(value, scope.prefix or "") if c[0] != key]
             return StatUnit(level=_division_level(value), key=key, code=value, name=table[value][0],
                             crumbs=tuple(crumbs))
     elif kind == "s" and value.isdigit():

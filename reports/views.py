@@ -41,10 +41,10 @@ def parse_date(value: str | None, field: str) -> dt.date | None:
     return day
 
 
-def parse_period(start: str | None, end: str | None) -> tuple[dt.date, dt.date]:
-    start_day, end_day = statistics.flow_period(parse_date(start, "from"), parse_date(end, "to"))
+def parse_period(start: str | None, end: str | None, *, fields=("from", "to")) -> tuple[dt.date, dt.date]:
+    start_day, end_day = statistics.flow_period(parse_date(start, fields[0]), parse_date(end, fields[1]))
     if start_day > end_day:
-        raise ValidationFailed(gettext("起始日期晚于截止日期"), code="period_reversed", field="from")
+        raise ValidationFailed(gettext("起始日期晚于截止日期"), code="period_reversed", field=fields[0])
     return start_day, end_day
 
 

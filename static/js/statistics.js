@@ -10,7 +10,8 @@
     if (t.chart === "pie") {
       return {
         tooltip: {trigger: "item"},
-        series: [{type: "pie", radius: ["35%", "65%"], data: t.rows.map(function (r) { return {name: String(r[0]), value: numeric(r)}; })}]
+        series: [{type: "pie", radius: ["35%", "65%"], data: t.rows.map(function (r) { return {name: String(r[0]), value: numeric(r)}; })
+          .filter(function (d) { return d.value > 0; })}]
       };
     }
     if (t.chart === "heatmap") {
