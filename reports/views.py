@@ -7,13 +7,15 @@ from urllib.parse import quote, urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.permissions import membership_of
 from kernel.errors import NotFound, RegistryError, ValidationFailed
-from reports import exporting, snapshot, statistics, units
+from reports import exporting, official, snapshot, statistics, units
 
 
 def error_page(request, exc: RegistryError):
@@ -93,3 +95,66 @@ def statistics_page(request):
 def _as_of_text(unit) -> str:
     taken = as_of(unit)
     return timezone.localtime(taken).strftime("%Y-%m-%d %H:%M") if taken else gettext("实时")
+
+
+# --- 教育事业统计 comparison -------------------------------------------------------------
+
+def _school_year(request) -> int:
+    value = (request.GET.get("school_year") or request.POST.get("school_year") or "").strip()
+    if not value:
+        return official.statistics_year()
+    if not value.isdigit() or not 2000 <= int(value) <= 2100:
+        raise ValidationFailed(gettext("学年应为 2000–2100 之间的起始年份"), code="invalid_school_year",
+                               field="school_year")
+    return int(value)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def official_page(request):
+    """A county: template, upload, per-school comparison. A city or province: per county."""
+    membership = membership_of(request.user)
+    error = None
+    try:
+        year = _school_year(request)
+    except RegistryError as exc:
+        return error_page(request, exc)
+    if request.method == "POST":
+        try:
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ValidationFailed(gettext("请选择要上传的文件（xlsx 或 CSV）"), code="file_required", field="file")
+            if upload.size > official.MAX_BYTES:
+                raise ValidationFailed(gettext("文件太大，不超过 %(max)s MB") % {"max": official.MAX_BYTES // 2**20},
+                                       code="file_too_large", field="file")
+            official.official_upload(user=request.user, content=upload.read(), file_name=upload.name,
+                                     school_year=year)
+            return redirect(f"{reverse('reports:official')}?school_year={year}")
+        except RegistryError as exc:
+            error = exc
+    is_county = membership is not None and membership.level == "county"
+    try:
+        if is_county:
+            latest, table = official.county_comparison(request.user, membership.division_id, year)
+        else:
+            latest, table = None, official.province_comparison(request.user, year)
+    except RegistryError as exc:
+        return error_page(request, exc)
+    if request.method == "GET" and request.GET.get("export") == table.key:
+        content, name = exporting.report_export(
+            user=request.user, unit=units.unit_for(request.user), table=table, filters={"school_year": year},
+            filter_lines=[(gettext("学年"), str(year))], request_id=getattr(request, "request_id", ""))
+        return download(content, name)
+    return render(request, "reports/official.html", {
+        "table": table, "latest": latest, "year": year, "is_county": is_county, "error": error,
+    }, status=error.status if error else 200)
+
+
+@login_required
+@require_GET
+def official_template(request):
+    try:
+        content, name = official.template_workbook(request.user)
+    except RegistryError as exc:
+        return error_page(request, exc)
+    return download(content, name)
