@@ -25,4 +25,5 @@ urlpatterns = [
     path("province/", include("changes.case_urls")),
     path("province/", include("administration.urls")),
     path("statistics/", include("reports.urls")),
+    path("documents/", include("reports.document_urls")),
 ]
