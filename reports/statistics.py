@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, IntegerField, Q, Value
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, IntegerField, Q, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -297,7 +297,55 @@ def flow_matrix(user, unit: StatUnit, start: dt.date, end: dt.date) -> Table:
                  [gettext("转出＼转入"), *(name(d) for d in dests), gettext("转出合计")], rows, chart="heatmap")
 
 
+# --- 通报: counties ranked -------------------------------------------------------------
+
+def county_ranking(user, unit: StatUnit, *, today: dt.date | None = None) -> Table:
+    """通报: the counties of a province or city ranked by photo and identity-check completeness,
+    with their open problem records and overdue steps (one GROUP BY each)."""
+    enrolled = Q(status=ENROLLED)
+    source = restrict(PupilCount.objects.all() if uses_snapshot(unit) else _pupils(user, unit), user)
+    if uses_snapshot(unit):
+        source = source.filter(unit.pupil_q())
+        weight = "n"
+        rows = source.values("county_code").annotate(
+            enrolled=Sum(weight, filter=enrolled, default=0),
+            photos=Sum(weight, filter=enrolled & Q(photo=True), default=0),
+            passed=Sum(weight, filter=enrolled & Q(identity_status="passed"), default=0),
+            failed=Sum(weight, filter=enrolled & Q(identity_status="failed"), default=0)).order_by()
+    else:
+        rows = source.values("county_code").annotate(
+            enrolled=Count("id", filter=enrolled), photos=Count("id", filter=enrolled & ~Q(photo="")),
+            passed=Count("id", filter=enrolled & Q(identity_status="passed")),
+            failed=Count("id", filter=enrolled & Q(identity_status="failed"))).order_by()
+    by_county = {r["county_code"]: r for r in rows}
+    county_unit = StatUnit(level="city", key=unit.key, code=unit.code, name=unit.name)  # children = counties
+    cases = open_case_pupils(user, county_unit)
+    overdue = workitems.overdue_for(user, today=today)
+    if unit.code:
+        overdue = overdue.filter(scope_code__startswith=unit.code)
+    late = dict(overdue.filter(scope_code__regex=r"^\d{6}$").values_list("scope_code").annotate(n=Count("id"))
+                .order_by())
+    table = divisions.division_table()
+    lines = []
+    for code in sorted(set(by_county) | set(late)):
+        r = by_county.get(code, {"enrolled": 0, "photos": 0, "passed": 0, "failed": 0})
+        photo_rate = r["photos"] / r["enrolled"] if r["enrolled"] else 0.0
+        identity_rate = r["passed"] / r["enrolled"] if r["enrolled"] else 0.0
+        lines.append((photo_rate + identity_rate, code, [
+            table.get(code, (code,))[0], r["enrolled"], _share(r["photos"], r["enrolled"]),
+            _share(r["passed"], r["enrolled"]), r["failed"] + cases.get(code, 0), late.get(code, 0)]))
+    lines.sort(key=lambda x: (-x[0], x[1]))
+    result = Table("ranking", _("通报：各区县完成情况（按照片采集率与身份核验率排名）"),
+                   [_("区县"), _("名次"), _("在读人数"), _("照片采集率"), _("身份核验率"), _("问题学籍"), _("超期事项")],
+                   [[line[0], rank, *line[1:]] for rank, (_score, _code, line) in enumerate(lines, start=1)], chart=None)
+    result.links = [f"d:{code}" for _score, code, _line in lines]
+    return result
+
+
 def dashboard(user, unit: StatUnit, *, start: dt.date | None = None, end: dt.date | None = None) -> list[Table]:
-    """Every table of a unit's statistics page."""
+    """Every table of a unit's statistics page (a province's or city's adds the 通报)."""
     start, end = flow_period(start, end)
-    return [*pupil_tables(user, unit), *workflow_tables(user, unit), flow_matrix(user, unit, start, end)]
+    tables = [*pupil_tables(user, unit), *workflow_tables(user, unit), flow_matrix(user, unit, start, end)]
+    if unit.level in ("province", "city", "all"):
+        tables.append(county_ranking(user, unit))
+    return tables

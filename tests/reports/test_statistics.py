@@ -142,3 +142,38 @@ def test_flow_matrix_counts_completed_transfers_in_the_period(counted):
     county = counted["county_a"].operator
     assert statistics.flow_matrix(county, units.unit_for(county), dt.date(2026, 1, 1),
                                   dt.date(2026, 3, 31)).rows[-1][-1] == 1
+
+
+def test_ranking_orders_counties_by_completeness_with_overdue_steps(counted):
+    import datetime as dt
+
+    from django.contrib.contenttypes.models import ContentType
+
+    from workflow.models import WorkItem
+
+    Pupil.objects.filter(county_code="440105").update(identity_status="passed", photo="photos/y.jpg")
+    pupil = counted.pupils["a1"]
+    WorkItem.objects.create(
+            school=counted.school_a1, scope_code="440106", role="approver", kind="transfer", title="t", url="/",
+            content_type=ContentType.objects.get_for_model(Pupil), object_id=pupil.pk,
+            opened_on=dt.date(2026, 1, 5), due_on=dt.date(2026, 1, 19))
+    for refresh in (False, True):
+        if refresh:
+            snapshot.pupil_counts_refresh()
+        user = counted["province"].operator
+        ranking = statistics.county_ranking(user, units.unit_for(user), today=dt.date(2026, 2, 1))
+        assert [r[:2] for r in ranking.rows] == [["海珠区", 1], ["天河区", 2]]
+        assert ranking.rows[0][3:5] == ["100.0%", "100.0%"]
+        assert ranking.rows[1][5:] == [1, 1]  # a failed identity check; one overdue step
+        assert ranking.links == ["d:440105", "d:440106"]
+
+
+def test_the_snapshot_task_rebuilds_the_counts(counted):
+    from django.db.models import Sum
+
+    from reports.models import PupilCount
+    from reports.tasks import pupil_counts_refresh
+
+    result = pupil_counts_refresh()
+    assert result["pupils"] == 8  # 3 of the world and 5 made here (the deleted record never counts)
+    assert PupilCount.objects.filter(county_code="440106").aggregate(n=Sum("n"))["n"] == 5
