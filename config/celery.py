@@ -26,4 +26,5 @@ app.conf.beat_schedule = {
         "task": "duplicates.tasks.cases_recheck_due_task",
         "schedule": crontab(minute="*/15"),
     },
+    "pupil-counts-refresh": {"task": "reports.tasks.pupil_counts_refresh", "schedule": crontab(minute="*/10")},
 }

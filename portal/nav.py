@@ -25,6 +25,7 @@ NAV = [
     ("duplicates:cases", _("问题学籍"), {"county", "city", "province"}),
     ("duplicates:sweeps", _("查重"), {"province"}),
     ("overdue", _("超期报告"), {"county", "city", "province"}),
+    ("reports:statistics", _("统计"), None),
     ("administration:policy", _("省级政策"), {"province"}),
     ("accounts:list", _("账号管理"), {"county", "city", "province"}),
     ("audit", _("审计"), None),

@@ -69,6 +69,12 @@ def pupil_is_no_hukou(pupil) -> bool:
     return not has_resident_id and (pupil.hmt or NOT_HMT) == NOT_HMT
 
 
+def no_hukou_q(prefix: str = "") -> Q:
+    """``pupil_is_no_hukou`` as a query condition, for counting (``prefix``: the path to the pupil)."""
+    has_resident_id = Q(**{f"{prefix}id_type": RESIDENT_ID}) & ~Q(**{f"{prefix}id_number": ""})
+    return ~has_resident_id & Q(**{f"{prefix}hmt__in": (NOT_HMT, "")})
+
+
 def _has_valid_resident_id(guardian: GuardianData) -> bool:
     if guardian.id_type != RESIDENT_ID or not guardian.id_number:
         return False

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "changes",
     "administration",
     "portal",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,178 @@
+"""Documents issued for a pupil: 学生学籍信息表 (the record: photo, fields, family, history) and
+在读证明 (certificate of enrolment), each with an issue number and a verification code.
+
+Issuing is a write (``IssuedDocument``, the audit row, with who, which unit and the request);
+the printable page and the PDF read the issued row. The verification code is the row's id
+signed with the project's secret (``django.core.signing``): the public page checks the
+signature and shows only the masked name, the school, the status at issue and the date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import membership_of, require_membership
+from accounts.scope import get_in_scope, restrict
+from kernel.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
+from registry import codes, selectors
+from registry.models import Pupil, PupilStatus
+from reports.models import IssuedDocument
+from schools.models import SchoolClass
+
+SALT = "reports.documents.verify"
+NUMBER_PREFIX = {IssuedDocument.Kind.RECORD: "XJB", IssuedDocument.Kind.ENROLMENT: "ZDZM"}
+#: The largest class batch issued at once.
+MAX_BATCH = 80
+
+
+def verification_code(document: IssuedDocument) -> str:
+    return signing.dumps(document.pk, salt=SALT, compress=True)
+
+
+def document_for_code(code: str) -> IssuedDocument:
+    """The issued document a verification code names, or ``NotFound`` (a forged or altered
+    code says nothing more)."""
+    try:
+        pk = signing.loads(code, salt=SALT)
+    except signing.BadSignature:
+        pk = None
+    document = (IssuedDocument.objects.select_related("school").filter(pk=pk).first()
+                if isinstance(pk, int) else None)
+    if document is None:
+        raise NotFound(gettext("验证码无效：该文书不是本系统开具的，或验证码有误"), code="document_unknown")
+    return document
+
+
+def masked_name(name: str) -> str:
+    """张三丰 → 张**: the public page shows only the first character."""
+    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
+
+
+def _kind(value: str) -> str:
+    if value not in IssuedDocument.Kind.values:
+        raise ValidationFailed(gettext("文书类型应为 record（学籍表）或 enrolment（在读证明）"),
+                               code="document_kind_invalid", field="kind")
+    return value
+
+
+def _check_may_issue(user, pupil: Pupil, kind: str) -> None:
+    membership = require_membership(user)
+    if kind == IssuedDocument.Kind.ENROLMENT:
+        if membership.school_id != pupil.school_id:
+            raise Forbidden(_("在读证明由学生所在学校开具"), code="school_only")
+        if pupil.status != PupilStatus.ENROLLED:
+            raise BusinessRefused(
+                gettext("该学生当前学籍状态为“%(status)s”，不能开具在读证明") % {"status": pupil.get_status_display()},
+                code="pupil_not_enrolled", field="pupil")
+
+
+def _unit_code(user) -> str:
+    membership = membership_of(user)
+    if membership is None:
+        return ""
+    return membership.school.code if membership.school_id else membership.division_id
+
+
+def _issue(user, pupil: Pupil, kind: str, request_id: str) -> IssuedDocument:
+    document = IssuedDocument.objects.create(
+        kind=kind, number=f"tmp-{pupil.pk}-{timezone.now().timestamp()}", pupil=pupil, school_id=pupil.school_id,
+        county_code=pupil.county_code, status=pupil.status, issued_by=user, issued_by_name=user.get_username(),
+        unit_code=_unit_code(user), request_id=request_id)
+    document.number = f"{NUMBER_PREFIX[kind]}{document.issued_at:%Y%m%d}{document.pk:08d}"
+    document.save(update_fields=["number"])
+    return document
+
+
+def document_issue(*, user, national_number: str, kind: str, request_id: str = "") -> IssuedDocument:
+    """Issue one document for a pupil the user may see (在读证明: only the pupil's school, only
+    for a pupil 在读)."""
+    kind = _kind(kind)
+    pupil = selectors.pupil_get(user, national_number)
+    _check_may_issue(user, pupil, kind)
+    with transaction.atomic():
+        return _issue(user, pupil, kind, request_id)
+
+
+def documents_issue_for_class(*, user, class_id: int, kind: str = IssuedDocument.Kind.RECORD,
+                              request_id: str = "") -> list[IssuedDocument]:
+    """One document per pupil 在读 of a class (in name order), issued together."""
+    kind = _kind(kind)
+    school_class = get_in_scope(SchoolClass.objects.all(), user, pk=class_id)
+    pupils = list(restrict(Pupil.objects.filter(school_class=school_class, status=PupilStatus.ENROLLED), user)
+                  .order_by("name", "pk"))
+    if not pupils:
+        raise BusinessRefused(gettext("该班级没有在读学生"), code="class_empty", field="class")
+    if len(pupils) > MAX_BATCH:
+        raise ValidationFailed(gettext("一次最多开具 %(max)s 份") % {"max": MAX_BATCH}, code="batch_too_large",
+                               field="class")
+    for pupil in pupils:
+        _check_may_issue(user, pupil, kind)
+    with transaction.atomic():
+        return [_issue(user, pupil, kind, request_id) for pupil in pupils]
+
+
+def document_get(user, number: str) -> IssuedDocument:
+    return get_in_scope(IssuedDocument.objects.select_related("pupil", "school__county"), user, number=number)
+
+
+@dataclass
+class RecordSheet:
+    """What a document shows, read once for the page and the PDF."""
+
+    document: IssuedDocument
+    pupil: Pupil
+    fields: list[tuple[str, str]]
+    guardians: list[list[str]]
+    history: list[tuple[str, str]]
+
+
+def record_sheet(document: IssuedDocument) -> RecordSheet:
+    pupil = Pupil.objects.select_related("school__county", "school_class", "hukou_division").get(pk=document.pupil_id)
+    label = codes.label
+    fields = [
+        (gettext("姓名"), pupil.name), (gettext("曾用名"), pupil.former_name or "—"),
+        (gettext("性别"), label("sex", pupil.sex)), (gettext("出生日期"), pupil.birth_date.isoformat()),
+        (gettext("民族"), label("ethnicity", pupil.ethnicity)), (gettext("国籍/地区"), label("nationality", pupil.nationality)),
+        (gettext("身份证件类型"), label("id_type", pupil.id_type)), (gettext("身份证件号"), pupil.id_number or "—"),
+        (gettext("港澳台侨外"), label("hmt", pupil.hmt)),
+        (gettext("户口所在地"), pupil.hukou_division.name if pupil.hukou_division_id else "—"),
+        (gettext("户口性质"), label("hukou_nature", pupil.hukou_nature) if pupil.hukou_nature else "—"),
+        (gettext("健康状况"), label("health", pupil.health)), (gettext("就读方式"), label("boarding", pupil.boarding)),
+        (gettext("是否留守儿童"), label("left_behind", pupil.left_behind)),
+        (gettext("是否随迁子女"), label("migrant", pupil.migrant)),
+        (gettext("全国学籍号"), pupil.national_number), (gettext("学校"), pupil.school.name),
+        (gettext("学校标识码"), pupil.school.code),
+        (gettext("年级 / 班级"), f"{pupil.grade} / {pupil.school_class.number if pupil.school_class_id else '—'}"),
+        (gettext("入学年月"), f"{pupil.enrolled_on:%Y-%m}"), (gettext("学籍状态"), pupil.get_status_display()),
+    ]
+    guardians = [[g.name, label("relation", g.relation), g.id_number or "—", g.phone or "—",
+                  gettext("是") if g.is_guardian else gettext("否")] for g in pupil.guardians.order_by("order", "pk")]
+    history = [(timezone.localtime(e.at).strftime("%Y-%m-%d"), e.summary)
+               for e in selectors.pupil_history(pupil).order_by("at")[:40]]
+    return RecordSheet(document, pupil, fields, guardians, history)
+
+
+@dataclass
+class Verification:
+    kind: str
+    number: str
+    name: str
+    school: str
+    status: str
+    issued_on: str
+
+
+def document_verify(code: str) -> Verification:
+    """What the public page shows for a verification code: nothing else about the pupil."""
+    document = document_for_code(code)
+    return Verification(
+        kind=str(IssuedDocument.Kind(document.kind).label), number=document.number,
+        name=masked_name(Pupil.objects.values_list("name", flat=True).get(pk=document.pupil_id)),
+        school=document.school.name, status=str(PupilStatus(document.status).label),
+        issued_on=timezone.localtime(document.issued_at).date().isoformat())

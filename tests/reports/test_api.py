@@ -1,0 +1,60 @@
+"""``GET /api/v1/statistics``: the same tables, scoped; documented in the OpenAPI schema."""
+
+from __future__ import annotations
+
+import pytest
+
+from reports import snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def _tables(body) -> dict:
+    return {t["key"]: t for t in body["tables"]}
+
+
+def test_county_statistics_over_the_api(world, client, api_token):
+    response = client.get("/api/v1/statistics", **api_token(world["county_a"].operator))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["unit"] == {"key": "d:440106", "level": "county", "name": "天河区", "crumbs": []}
+    assert body["as_of"] is None
+    tables = _tables(body)
+    assert tables["children"]["rows"] == [["天河第一小学", 1, 0, 1, "0.0%", "0.0%", 0, 0]]
+    assert tables["children"]["links"] == [f"s:{world.school_a1.code}"]
+    assert ["在读", 1] in tables["status"]["rows"]
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_division_counts_say_as_of_when(world, client, api_token):
+    taken = snapshot.pupil_counts_refresh()
+    body = client.get("/api/v1/statistics", {"unit": "d:4401"}, **api_token(world["province"].operator)).json()
+    assert body["as_of"] == taken.taken_at.isoformat()
+    assert {r[0] for r in _tables(body)["children"]["rows"]} == {"天河区", "海珠区"}
+
+
+@pytest.mark.parametrize("user_key, unit_key", [
+    ("county_b", "d:440106"), ("a1", "s:4401060002"), ("other_province", "d:44"), ("a1", "d:440106")])
+def test_foreign_unit_is_404_with_the_code(world, client, api_token, user_key, unit_key):
+    response = client.get("/api/v1/statistics", {"unit": unit_key}, **api_token(world[user_key].operator))
+    assert response.status_code == 404
+    assert response.json()["code"] in ("unit_not_found", "not_found")
+
+
+def test_bad_period_is_422_naming_the_field(world, client, api_token):
+    headers = api_token(world["county_a"].operator)
+    body = client.get("/api/v1/statistics", {"date_from": "yesterday"}, **headers).json()
+    assert (body["code"], body["field"]) == ("invalid_date", "date_from")
+    body = client.get("/api/v1/statistics", {"date_from": "2026-05-01", "date_to": "2026-01-01"}, **headers).json()
+    assert (body["code"], body["field"]) == ("period_reversed", "date_from")
+
+
+def test_anonymous_is_401(client):
+    assert client.get("/api/v1/statistics").status_code == 401
+
+
+def test_statistics_is_documented(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    operation = schema["paths"]["/api/v1/statistics"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"unit", "date_from", "date_to"}
+    assert {"200", "404", "422"} <= set(operation["responses"])
