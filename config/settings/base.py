@@ -224,3 +224,10 @@ METRICS_REQUIRE_TOKEN = False
 import pghistory  # noqa: E402
 
 PGHISTORY_DEFAULT_TRACKERS = (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+# Audit rows are kept (five years at least): every event table gets pghistory's append_only
+# trigger (pgtrigger.Protect), which refuses UPDATE and DELETE; only ``archive_audit`` moves
+# old events out, after writing them to a checked file (docs/operations.md).
+PGHISTORY_APPEND_ONLY = True
+#: Months of audit events kept in the tables; older ones may be archived (accounts.audit_archive).
+AUDIT_HOT_MONTHS = env_int("AUDIT_HOT_MONTHS", 24)
+AUDIT_ARCHIVE_DIR = Path(env_str("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archive")))
