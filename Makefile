@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 DEMO_PUPILS ?= 20000
 
-.PHONY: run test install reset stop lint messages clean
+.PHONY: run test install reset stop lint messages clean backup restore
 
 run: $(STAMP)
 	$(BIN)/python -m devtools.devserver --port $(PORT) --demo-pupils $(DEMO_PUPILS)
@@ -25,13 +25,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# One archive (pg_dump custom format + every upload) under var/backups/ (docs/operations.md).
+backup: $(STAMP)
+	$(BIN)/python manage.py backup --stop-embedded
+
+# Into a fresh var/ (make reset first) or an empty DATABASE_URL: make restore FILE=var/backups/….tar
+restore: $(STAMP)
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/registry-….tar"; exit 2; }
+	$(BIN)/python manage.py restore --stop-embedded "$(FILE)"
+
 # Stop the embedded servers (make run stops them itself on Ctrl-C).
 stop: $(STAMP)
 	$(BIN)/python -m devtools.embedded stop
 
 # Start over: stop the embedded servers and delete var/ (database, broker, uploads).
 reset: stop
-	rm -rf var
+	find var -mindepth 1 -maxdepth 1 ! -name backups -exec rm -rf {} + 2>/dev/null || true
 
 # ruff, and import-linter: apps import only downward (the layers in pyproject.toml).
 lint: $(STAMP)

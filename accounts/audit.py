@@ -33,7 +33,8 @@ class AuditContextMiddleware(HistoryMiddleware):
 
     def get_context(self, request) -> dict:
         user = getattr(request, "user", None)
-        request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        # config.observability.RequestIdMiddleware has set it (the id every log line carries).
+        request_id = getattr(request, "request_id", None) or uuid.uuid4().hex
         request.request_id = request_id
         return context_for(user, url=request.path, request_id=request_id)
 

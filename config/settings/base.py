@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_prometheus",
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
@@ -92,6 +93,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "config.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -106,8 +109,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseInputErrorMiddleware",
-    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    # Last but the metrics, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -228,14 +232,44 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "registry@localhost")
 
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
-}
+# Every line carries the request id (config.observability); LOG_FORMAT=json writes one JSON
+# object per line (production's default). Production logs at INFO, development at WARNING.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+
+
+def logging_config(level: str, log_format: str) -> dict:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "config.observability.RequestIdFilter"}},
+        "formatters": {
+            "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+            "json": {"()": "config.observability.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": log_format},
+        },
+        "root": {"handlers": ["console"], "level": level},
+    }
+
+
+LOGGING = logging_config(env_str("LOG_LEVEL", "WARNING"), LOG_FORMAT)
+
+# Health (config.views.readyz) and metrics (config.observability.metrics).
+READY_WORKER_TIMEOUT = float(env_str("READY_WORKER_TIMEOUT", "1.0"))
+READY_BEAT_MAX_AGE = env_int("READY_BEAT_MAX_AGE", 300)
+READY_MEDIA_MIN_FREE_BYTES = env_int("READY_MEDIA_MIN_FREE_BYTES", 2 * 1024**3)
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_REQUIRE_TOKEN = False
 
 # Audit: every insert, update and delete of a tracked model, with the request's context.
 import pghistory  # noqa: E402
 
 PGHISTORY_DEFAULT_TRACKERS = (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+# Audit rows are kept (five years at least): every event table gets pghistory's append_only
+# trigger (pgtrigger.Protect), which refuses UPDATE and DELETE; only ``archive_audit`` moves
+# old events out, after writing them to a checked file (docs/operations.md).
+PGHISTORY_APPEND_ONLY = True
+#: Months of audit events kept in the tables; older ones may be archived (accounts.audit_archive).
+AUDIT_HOT_MONTHS = env_int("AUDIT_HOT_MONTHS", 24)
+AUDIT_ARCHIVE_DIR = Path(env_str("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archive")))
