@@ -158,6 +158,8 @@ def _char(char: str) -> tuple[str, frozenset[str], tuple[str, ...], str, str, bo
     if info is None:
         simple = _simplified_char(char)
         readings = _reading_list(simple)
+        if simple != char:  # t2s folds some standard characters too (乾 → 干): keep both readings
+            readings = tuple(dict.fromkeys(readings + _reading_list(char)))
         canonical = lookalike_tables()[1].get(simple, "")
         info = _CHARS[char] = (
             simple, frozenset(readings), readings, readings[0], canonical, len(readings) > 1
