@@ -133,7 +133,10 @@ def score_prepared(
     if id_edit is not None:
         ids = "near"
         score += W_ID_NEAR
-    elif a.id and b.id and named is not None and a.birth != b.birth and _id_birth_variant(a, b):
+    elif a.id and b.id and named is not None and named[0] != ONE_OFF and a.birth != b.birth \
+            and _id_birth_variant(a, b):
+        # Not with a name one character off: siblings born a year apart may share region and
+        # sequence by chance (张子涵/张子轩, 2012-03-15/2013-03-15).
         ids = "birth_variant"
         score += W_ID_BIRTH_VARIANT
     elif a.id and b.id:
