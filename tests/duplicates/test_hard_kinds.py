@@ -97,10 +97,10 @@ def test_birth_date_slip_with_an_id_made_to_agree_is_found():
 
 
 def test_no_id_record_known_only_by_the_guardians_phone_is_found():
-    """李淞娜 / 李凇纳 (a look-alike and a homophone): the no-ID record names no guardian ID,
+    """李晴娜 / 李睛纳 (a look-alike and a homophone): the no-ID record names no guardian ID,
     only the father's phone, written differently."""
-    old = child(1, "李淞娜", guardians=(FATHER,), phones=(FATHER_PHONE,))
-    new = child(2, "李凇纳", id_number="", guardians=(), phones=("+86 138-0013-8000",))
+    old = child(1, "李晴娜", guardians=(FATHER,), phones=(FATHER_PHONE,))
+    new = child(2, "李睛纳", id_number="", guardians=(), phones=("+86 138-0013-8000",))
     match = only_match(old, new)
     assert match.score >= CASE_THRESHOLD
     assert any(reason.startswith("监护人联系电话相同: 138****8000") for reason in match.reasons)
