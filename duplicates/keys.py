@@ -5,12 +5,12 @@ every sweep; and the province's records as the engine reads them."""
 from __future__ import annotations
 
 import logging
-import re
 
 from duplicates.models import (
     PupilMatchKey,
 )
 from kernel import matching
+from kernel.matching import former_names
 from provinces.models import ProvincePolicy
 from registry.models import SAME_CHILD_STATUSES, Guardian, Pupil
 from registry.records import PupilData
@@ -53,16 +53,6 @@ def match_keys_refresh(pupil_ids, *, new: bool = False) -> int:
             update_fields=["province_code", "birth_year", "sound_keys", "id_keys"], batch_size=2000,
         )
     return len(rows)
-
-
-def former_names(former_name: str | None) -> tuple[str, ...]:
-    """The 曾用名 field as the engine reads it (several names separated by 、,，;／/ or spaces)."""
-    if not former_name:
-        return ()
-    return tuple(part for part in _FORMER_SPLIT.split(former_name) if part)
-
-
-_FORMER_SPLIT = re.compile(r"[、,，;；/／\s]+")
 
 
 def match_keys_fill_missing(province_code: str) -> int:
