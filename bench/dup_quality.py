@@ -38,6 +38,11 @@ def evaluate(n: int, seed: int, *, processes: int | None = None, verbose: bool =
     swept = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu_before
     found = {m.pair for m in matches}
+    by_kind: dict[str, list[int]] = {}  # the engine's kind of a reported pair -> [true, reported]
+    for m in matches:
+        counts = by_kind.setdefault(m.kind, [0, 0])
+        counts[0] += m.pair in truth
+        counts[1] += 1
     true_positives = found & truth
     precision = len(true_positives) / len(found) if found else 1.0
     recall = len(true_positives) / len(truth) if truth else 1.0
@@ -46,6 +51,9 @@ def evaluate(n: int, seed: int, *, processes: int | None = None, verbose: bool =
         pairs = {pair for pair, k in kinds.items() if k == kind}
         hit = len(pairs & found)
         per_kind[kind] = (hit, len(pairs))
+    misses: dict[str, list] = {}
+    for pair in truth - found:
+        misses.setdefault(kinds.get(pair, "?"), []).append(pair)
     false_positives = Counter(kinds.get(pair, "unlabelled") for pair in found - truth)
     negatives = {kind: sum(1 for k in kinds.values() if k == kind) for kind in NEGATIVE_KINDS}
     by_pk = {record.pk: record for record in records}
@@ -57,7 +65,9 @@ def evaluate(n: int, seed: int, *, processes: int | None = None, verbose: bool =
         "n": n, "seed": seed, "precision": precision, "recall": recall, "per_kind": per_kind,
         "false_positives": dict(false_positives), "negatives": negatives,
         "generate_s": generated, "sweep_s": swept, "sweep_cpu_s": cpu, "stats": stats, "matches": len(found),
-        "truth": len(truth), "scores": scores,
+        "truth": len(truth), "scores": scores, "by_kind": by_kind, "misses": misses,
+        "wrong": [(kinds.get(m.pair, "unlabelled"), m) for m in matches if m.pair not in truth],
+        "by_pk": by_pk,
     }
     if verbose:
         report(result)
@@ -85,6 +95,18 @@ def report(result: dict) -> None:
     for kind, (hit, total) in result["per_kind"].items():
         share = hit / total if total else 1.0
         print(f"    {kind:<18} {hit:>5}/{total:<5} {share:.4f}")
+    print("  precision per kind the engine reported (true / reported):")
+    for kind, (true, reported) in sorted(result["by_kind"].items()):
+        print(f"    {kind:<18} {true:>5}/{reported:<5} {true / reported:.4f}")
+    if os.environ.get("DUP_QUALITY_SHOW"):
+        by_pk = result["by_pk"]
+        for kind, pairs in sorted(result["misses"].items()):
+            for pair in pairs[:5]:
+                a, b = (by_pk[pk] for pk in sorted(pair))
+                print(f"    missed {kind}: {a}\n                 {b}\n      {explain_pair(a, b)}")
+        for kind, m in result["wrong"][:10]:
+            a, b = by_pk[m.a_pk], by_pk[m.b_pk]
+            print(f"    wrong {kind}: {a}\n                 {b}\n      {m}")
     print("  false positives:")
     for kind in (*NEGATIVE_KINDS, "unlabelled"):
         count = result["false_positives"].get(kind, 0)

@@ -20,14 +20,34 @@ traditional         the name in traditional characters (张伟 → 張偉), an i
 invented_id         same name, a new valid ID instead of a transfer
 id_typo             the ID one substitution or adjacent transposition off
 no_id_twin_record   a no-ID (type Z) record of a child who also has an ID record
+renamed_former      the child renamed (a new given name) with the old name as 曾用名, on the
+                    renamed record or on the original (renamed in place, re-entered under the
+                    old name); the re-entry has an invented valid ID or none
+renamed_same_id     a new given name, no 曾用名, the same ID (or one typo off), birth date and
+                    guardians
+birth_typo_id       the birth date one digit off (or month and day swapped) with an ID made to
+                    agree: the same ID with the birth part changed (30 % then without
+                    guardians) or a new valid ID for the wrong date
+soundalike_fab_id   a look-alike or homophone character with an invented ID that agrees with
+                    everything (same region and birth date: it looks like a twin's ID)
+two_chars           two characters changed, each by a homophone or a look-alike; an invented
+                    ID or none
+no_id_guardians     a no-ID record (type Z), the name the same or one homophone off, its family
+                    known by guardian IDs or only by the guardians' phone numbers
 ==================  ===========================================================================
 
-Every duplicate keeps sex, birth date and at least one guardian ID (a quarter name only
-one parent; ``id_typo`` records sometimes have no guardians). Hard negatives (not in
-``truth``): ``twins`` (same guardians and birth date, another given name, half of them
-sharing a character such as 子涵/子轩, both valid IDs), ``namesakes`` (same name, sex and
-birth date, other guardians and IDs; 30 % with no guardians on file), ``siblings`` (same
-guardians, another birth date and name). A fixed seed gives identical output.
+Every duplicate keeps sex and at least one guardian ID or phone (a quarter name only one
+parent; ``id_typo`` records sometimes have no guardians, ``birth_typo_id`` too when its ID
+is the original's with the birth part changed). Records carry the phones of their guardians
+(85 % each) and 曾用名 where a kind sets one.
+
+Hard negatives (not in ``truth``): ``twins`` (same guardians and birth date, another given
+name, most of them sharing a character such as 子涵/子轩, IDs with the next sequence
+numbers), ``namesakes`` (same name, sex and birth date, in the same county with an ID of the
+same region, other guardians; 30 % with no guardians on file), ``siblings`` (same guardians
+and phones, another birth date and name; a third born a whole number of years apart so that
+the dates are one digit off, names often sharing a character). A fixed seed gives identical
+output.
 """
 
 from __future__ import annotations
@@ -42,17 +62,19 @@ from kernel.identity import id_check_char
 from kernel.matching import PupilKey, chars_look_alike, lookalikes, name_readings
 
 PROVINCE = "44"
-DUPLICATE_SHARE = 0.005  # duplicate pairs per record: ~1 % of the records are involved
+DUPLICATE_SHARE = 0.008  # duplicate pairs per record: ~1.6 % of the records are involved
 TWIN_SHARE = 0.002
 NAMESAKE_SHARE = 0.002
 SIBLING_SHARE = 0.002
 NO_ID_SHARE = 0.02
 NO_GUARDIAN_SHARE = 0.02
 ONE_GUARDIAN_SHARE = 0.12
+PHONE_ON_FILE_SHARE = 0.85
 BORN_ELSEWHERE_SHARE = 0.12
 
 DUPLICATE_KINDS = (
     "pinyin_slip", "lookalike", "traditional", "invented_id", "id_typo", "no_id_twin_record",
+    "renamed_former", "renamed_same_id", "birth_typo_id", "soundalike_fab_id", "two_chars", "no_id_guardians",
 )
 NEGATIVE_KINDS = ("twins", "namesakes", "siblings")
 
@@ -226,6 +248,15 @@ class _Population:
         self.counties = _counties(self.rng)
         self.ids = _Ids(self.rng, self.counties)
         self.rows: list[dict] = []  # pk assigned at the end
+        self.phone_of: dict[str, str] = {}  # guardian ID number -> mobile phone
+        self.phones_used: set[str] = set()
+
+    def phone(self) -> str:
+        while True:
+            number = f"1{self.rng.choice('3456789')}{self.rng.randrange(10**9):09d}"
+            if number not in self.phones_used:
+                self.phones_used.add(number)
+                return number
 
     def parents(self) -> tuple[str, str, str]:
         rng = self.rng
@@ -234,7 +265,12 @@ class _Population:
         mother_born = father_born + timedelta(days=rng.randint(-900, 1500))
         father = self.ids.make(region, father_born, "1")
         mother = self.ids.make(self.ids.region() if rng.random() < 0.3 else region, mother_born, "2")
+        self.phone_of[father] = self.phone()
+        self.phone_of[mother] = self.phone()
         return region, father, mother
+
+    def phones_on_record(self, guardians: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(self.phone_of[g] for g in guardians if self.rng.random() < PHONE_ON_FILE_SHARE)
 
     def guardians_on_record(self, father: str, mother: str) -> tuple[str, ...]:
         roll = self.rng.random()
@@ -257,6 +293,7 @@ class _Population:
         row = {
             "name": surname + given, "surname": surname, "sex": sex, "birth_date": born,
             "id_number": number, "id_type": "1" if number else "Z", "guardians": guardians,
+            "phones": self.phones_on_record(guardians), "former_names": (),
             "county": county, "family": (father, mother, region), "tag": None,
         }
         self.rows.append(row)
@@ -310,6 +347,46 @@ def _lookalike(rng: random.Random, name: str) -> str | None:
     return None
 
 
+def _two_chars(rng: random.Random, name: str, surname: str) -> str | None:
+    """Two characters replaced, each by a homophone or a look-alike (张子涵 → 张梓晗)."""
+    if len(name) < 3:
+        return None
+    common = set(_common_chars())
+    positions = list(range(len(name)))
+    rng.shuffle(positions)
+    changed = 0
+    for position in positions:
+        char = name[position]
+        looks = sorted(c for c in lookalikes(char) if c in common)
+        sounds = _homophones_of(char)
+        options = looks if looks and (not sounds or rng.random() < 0.5) else list(sounds)
+        if options:
+            name = _replace(name, position, rng.choice(options))
+            changed += 1
+            if changed == 2:
+                return name
+    return None
+
+
+def _birth_typo(rng: random.Random, born: date) -> date | None:
+    """One digit of YYYYMMDD mistyped, or month and day swapped: a real date, not ``born``."""
+    for _ in range(50):
+        if rng.random() < 0.2 and born.day <= 12:
+            candidate = (born.year, born.day, born.month)
+        else:
+            text = f"{born:%Y%m%d}"
+            i = rng.choice((3, 4, 5, 6, 7, 7, 7, 6))
+            text = _replace(text, i, rng.choice([d for d in "0123456789" if d != text[i]]))
+            candidate = (int(text[:4]), int(text[4:6]), int(text[6:]))
+        try:
+            typo = date(*candidate)
+        except ValueError:
+            continue
+        if typo != born and date(2005, 1, 1) <= typo <= date(2021, 12, 31):
+            return typo
+    return None
+
+
 def _traditional(name: str) -> str | None:
     converted = _to_traditional().convert(name)
     return converted if converted != name else None
@@ -342,10 +419,21 @@ def generate(n: int, seed: int) -> tuple[list[PupilKey], set[frozenset[int]], di
     pool = iter(originals)
     labelled: list[tuple[dict, dict, str]] = []
 
+    def fresh_given(row: dict) -> str | None:
+        """Another given name for the child (renamed): not clashing with the old one."""
+        own = row["name"][len(row["surname"]):]
+        for _ in range(20):
+            given = _given_name(rng, row["sex"])
+            if given != own and not set(given) & set(own) and not _names_clash(row["surname"] + given, row["name"]):
+                return given
+        return None
+
     def duplicate_of(row: dict, kind: str) -> dict | None:
         name, number, guardians = row["name"], row["id_number"], row["guardians"]
+        born, former_names, phones = row["birth_date"], (), None
         county = row["county"] if rng.random() < 0.5 else rng.choice(population.counties)
         with_id = True
+        keep_id = False
         if kind == "pinyin_slip":
             name = _pinyin_slip(rng, name, row["surname"])
         elif kind == "lookalike":
@@ -356,20 +444,70 @@ def generate(n: int, seed: int) -> tuple[list[PupilKey], set[frozenset[int]], di
             with_id = rng.random() < 0.5
         elif kind == "no_id_twin_record":
             with_id = False
+        elif kind == "renamed_former":
+            given = fresh_given(row)
+            if given is None:
+                return None
+            with_id = rng.random() < 0.7
+            if rng.random() < 0.5:  # the copy carries the new name and the old one as 曾用名
+                name, former_names = row["surname"] + given, (row["name"],)
+            else:  # renamed in place; re-entered elsewhere under the old name
+                row["former_names"] = (row["name"],)
+                row["name"] = row["surname"] + given
+        elif kind == "renamed_same_id":
+            given = fresh_given(row)
+            if given is None:
+                return None
+            name, keep_id = row["surname"] + given, True
+        elif kind == "birth_typo_id":
+            born = _birth_typo(rng, born)
+            if born is None:
+                return None
+        elif kind == "soundalike_fab_id":
+            name = _lookalike(rng, name) if rng.random() < 0.5 else _pinyin_slip(rng, name, row["surname"])
+        elif kind == "two_chars":
+            name = _two_chars(rng, name, row["surname"])
+            with_id = rng.random() < 0.7
+        elif kind == "no_id_guardians":
+            with_id = False
+            if rng.random() < 0.4:
+                name = _pinyin_slip(rng, name, row["surname"])
         if len(guardians) == 2 and rng.random() < 0.25:  # the re-entry names one parent
             guardians = (rng.choice(guardians),)
         if name is None:
             return None
-        if kind == "id_typo":
+        if kind == "id_typo" or (keep_id and rng.random() < 0.3):
             number = _id_typo(rng, number)
+            if kind == "id_typo" and rng.random() < 0.3:
+                guardians = ()
+        elif keep_id:
+            pass
+        elif kind == "birth_typo_id" and rng.random() < 0.5:
+            body = f"{number[:6]}{born:%Y%m%d}{number[14:17]}"
+            number = body + id_check_char(body)  # the same ID, its birth part made to agree
+            if number in population.ids.used:
+                return None
+            population.ids.used.add(number)
             if rng.random() < 0.3:
                 guardians = ()
+        elif kind == "birth_typo_id":
+            number = population.ids.make(population.ids.region(), born, row["sex"])
+        elif kind == "soundalike_fab_id":  # agrees with region, birth date and sex, like a twin's
+            number = population.ids.make(number[:6], born, row["sex"], near=number)
         elif with_id:
-            number = population.ids.make(population.ids.region(), row["birth_date"], row["sex"])
+            number = population.ids.make(population.ids.region(), born, row["sex"])
         else:
             number = ""
+        if kind == "no_id_guardians" and rng.random() < 0.5:  # known only by the phones on file
+            phones = tuple(population.phone_of[g] for g in row["family"][:2])
+            guardians = ()
+        if phones is None:
+            phones = population.phones_on_record(guardians)
+            if not guardians and kind == "no_id_twin_record":
+                phones = ()
         copy = dict(row, name=name, id_number=number, id_type="1" if number else "Z",
-                    guardians=guardians, county=county)
+                    guardians=guardians, county=county, birth_date=born, former_names=former_names,
+                    phones=phones)
         population.rows.append(copy)
         return copy
 
@@ -386,14 +524,21 @@ def generate(n: int, seed: int) -> tuple[list[PupilKey], set[frozenset[int]], di
         sex = rng.choice("12")
         born = row["birth_date"]
         if not same_birth:
-            born = born + timedelta(days=rng.choice((-1, 1)) * rng.randint(330, 2000))
+            if rng.random() < 0.35:  # a whole number of years apart: the dates one digit off
+                try:
+                    born = born.replace(year=born.year + rng.choice((-1, 1)))
+                except ValueError:
+                    return None
+                sex = row["sex"]
+            else:
+                born = born + timedelta(days=rng.choice((-1, 1)) * rng.randint(330, 2000))
             if not FIRST_BIRTH <= born <= LAST_BIRTH:
                 return None
         for _ in range(20):
             given = _given_name(rng, sex)
             own = row["name"][len(row["surname"]):]
-            if same_birth and len(own) == 2 and rng.random() < 0.5:
-                given = own[0] + given[-1]  # twins often share a character: 子涵/子轩
+            if len(own) == 2 and rng.random() < (0.8 if same_birth else 0.5):
+                given = own[0] + given[-1]  # twins and siblings often share a character: 子涵/子轩
             if given != own and not _names_clash(row["surname"] + given, row["name"]):
                 break
         else:
@@ -405,12 +550,12 @@ def generate(n: int, seed: int) -> tuple[list[PupilKey], set[frozenset[int]], di
         )
 
     def namesake_of(row: dict) -> dict:
-        region, father, mother = population.parents()
-        county = region if region.startswith(PROVINCE) else rng.choice(population.counties)
+        """Same name, sex and birth date, in the same county, an ID of the same region."""
+        _, father, mother = population.parents()
         given = row["name"][len(row["surname"]):]
         return population.child(
-            surname=row["surname"], region=region, father=father, mother=mother,
-            born=row["birth_date"], sex=row["sex"], given=given, county=county, with_id=True,
+            surname=row["surname"], region=row["id_number"][:6], father=father, mother=mother,
+            born=row["birth_date"], sex=row["sex"], given=given, county=row["county"], with_id=True,
             guardians=(father, mother) if rng.random() >= 0.3 else (),  # legacy data: none on file
         )
 
@@ -437,7 +582,7 @@ def generate(n: int, seed: int) -> tuple[list[PupilKey], set[frozenset[int]], di
         records[row["pk"] - 1] = PupilKey(
             pk=row["pk"], name=row["name"], sex=row["sex"], birth_date=row["birth_date"],
             id_number=row["id_number"], guardian_ids=row["guardians"], county=row["county"],
-            id_type=row["id_type"],
+            id_type=row["id_type"], former_names=row["former_names"], guardian_phones=row["phones"],
         )
     kinds: dict[frozenset[int], str] = {}
     truth: set[frozenset[int]] = set()

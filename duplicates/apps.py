@@ -9,6 +9,7 @@ class DuplicatesConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the models are loaded (Django's app-loading order).
-        from duplicates.keys import pupil_saved
+        from duplicates.keys import guardian_changed, pupil_saved
 
         post_save.connect(pupil_saved, sender="registry.Pupil", dispatch_uid="duplicates.pupil_match_keys")
+        post_save.connect(guardian_changed, sender="registry.Guardian", dispatch_uid="duplicates.guardian_match_keys")

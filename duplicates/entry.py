@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from duplicates.cases import case_open_at_entry
-from duplicates.keys import case_threshold, data_key
+from duplicates.keys import case_threshold, data_key, former_names
 from duplicates.models import CleanPair
 from kernel import matching
 from registry.models import FINISHED_STATUSES, SAME_CHILD_STATUSES, Guardian, Pupil, PupilStatus
@@ -93,13 +93,13 @@ class _CandidatePool:
     """Active pupils of a province sharing any indexed key with a batch of new records,
     indexed by those keys (plain tuples: the engine needs a few columns)."""
 
-    COLUMNS = ("pk", "name", "sex", "birth_date", "id_number", "id_type", "county_code",
+    COLUMNS = ("pk", "name", "former_name", "sex", "birth_date", "id_number", "id_type", "county_code",
                "match_key__birth_year", "match_key__sound_keys", "match_key__id_keys")
 
     def __init__(self, province: str, wanted: list[dict], *, exclude_pk: int | None) -> None:
         ids = {k["id_number"] for k in wanted if k["id_number"]}
         ids |= {n[2:] for k in wanted for n in k["id_neighbour_keys"] if n.startswith("x:")}
-        id_keys = sorted({n for k in wanted for n in k["id_neighbour_keys"]})
+        id_keys = sorted({n for k in wanted for n in k["stored_id_keys"]})
         guardian_ids = sorted({g for k in wanted for g in k["guardian_ids"]})
         sound_keys = sorted({n for k in wanted for n in k["name_sound_keys"]})
         condition = Q(birth_date__in={k["birth_date"] for k in wanted})
@@ -117,15 +117,20 @@ class _CandidatePool:
             rows = rows.exclude(pk=exclude_pk)
         rows = list(rows.values_list(*self.COLUMNS))
         guardians: dict[int, set[str]] = defaultdict(set)
-        numbers = Guardian.objects.filter(pupil_id__in=[r[0] for r in rows]).exclude(id_number="")
-        for pupil_id, number in numbers.values_list("pupil_id", "id_number"):
-            guardians[pupil_id].add(number)
+        phones: dict[int, set[str]] = defaultdict(set)
+        family = Guardian.objects.filter(pupil_id__in=[r[0] for r in rows]).exclude(id_number="", phone="")
+        for pupil_id, number, phone in family.values_list("pupil_id", "id_number", "phone"):
+            if number:
+                guardians[pupil_id].add(number)
+            if phone:
+                phones[pupil_id].add(phone)
         self.keys: dict[int, matching.PupilKey] = {}
         self.index: dict[tuple, set[int]] = defaultdict(set)
-        for pk, name, sex, birth, id_number, id_type, county, year, sounds, stored_id_keys in rows:
+        for pk, name, former, sex, birth, id_number, id_type, county, year, sounds, stored_id_keys in rows:
             self.keys[pk] = matching.PupilKey(
                 pk=pk, name=name, sex=sex, birth_date=birth, id_number=id_number or "",
                 guardian_ids=tuple(sorted(guardians[pk])), county=county, id_type=id_type,
+                former_names=former_names(former), guardian_phones=tuple(sorted(phones[pk])),
             )
             self.index[("date", birth, sex)].add(pk)
             if id_number:
@@ -142,7 +147,7 @@ class _CandidatePool:
         lookups = [("date", keys["birth_date"], keys["sex"])]
         if keys["id_number"]:
             lookups.append(("id", keys["id_number"]))
-        for key in keys["id_neighbour_keys"]:
+        for key in keys["stored_id_keys"]:
             lookups.append(("idkey", key))
             if key.startswith("x:"):
                 lookups.append(("id", key[2:]))

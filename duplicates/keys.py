@@ -10,6 +10,7 @@ from duplicates.models import (
     PupilMatchKey,
 )
 from kernel import matching
+from kernel.matching import former_names
 from provinces.models import ProvincePolicy
 from registry.models import SAME_CHILD_STATUSES, Guardian, Pupil
 from registry.records import PupilData
@@ -24,19 +25,25 @@ def match_keys_refresh(pupil_ids, *, new: bool = False) -> int:
     plain insert does instead of an upsert.
     """
     rows = []
-    columns = ("pk", "name", "sex", "birth_date", "id_number", "id_type", "county_code")
-    for pk, name, sex, birth_date, id_number, id_type, county in Pupil.objects.filter(
-        pk__in=list(pupil_ids)
+    pupil_ids = list(pupil_ids)
+    phones: dict[int, list[str]] = {}
+    for pupil_id, phone in Guardian.objects.filter(pupil_id__in=pupil_ids).exclude(phone="").values_list(
+            "pupil_id", "phone"):
+        phones.setdefault(pupil_id, []).append(phone)
+    columns = ("pk", "name", "former_name", "sex", "birth_date", "id_number", "id_type", "county_code")
+    for pk, name, former, sex, birth_date, id_number, id_type, county in Pupil.objects.filter(
+        pk__in=pupil_ids
     ).values_list(*columns):
         key = matching.PupilKey(pk=pk, name=name, sex=sex, birth_date=birth_date, id_number=id_number or "",
-                                county=county, id_type=id_type)
+                                county=county, id_type=id_type, former_names=former_names(former),
+                                guardian_phones=tuple(sorted(set(phones.get(pk, ())))))
         query = matching.candidate_query_keys(key)
         rows.append(PupilMatchKey(
             pupil_id=pk,
             province_code=county[:2],
             birth_year=birth_date.year,
             sound_keys=query["name_sound_keys"],
-            id_keys=query["id_neighbour_keys"],
+            id_keys=query["stored_id_keys"],
         ))
     if new:
         PupilMatchKey.objects.bulk_create(rows, batch_size=2000)
@@ -67,19 +74,23 @@ def province_records(province_code: str) -> list[matching.PupilKey]:
     finished stages and the dead; never a deleted one), as the engine sees it (two queries,
     no ORM objects)."""
     guardians: dict[int, list[str]] = {}
-    for pupil_id, number in (
+    phones: dict[int, list[str]] = {}
+    for pupil_id, number, phone in (
         Guardian.objects.filter(pupil__county_code__startswith=province_code, pupil__status__in=SAME_CHILD_STATUSES)
-        .exclude(id_number="").values_list("pupil_id", "id_number").iterator(chunk_size=20000)
+        .exclude(id_number="", phone="").values_list("pupil_id", "id_number", "phone").iterator(chunk_size=20000)
     ):
-        guardians.setdefault(pupil_id, []).append(number)
+        if number:
+            guardians.setdefault(pupil_id, []).append(number)
+        if phone:
+            phones.setdefault(pupil_id, []).append(phone)
     records = []
-    for pk, name, sex, birth, number, county, id_type in (
+    for pk, name, former, sex, birth, number, county, id_type in (
         Pupil.objects.filter(county_code__startswith=province_code, status__in=SAME_CHILD_STATUSES)
-        .values_list("pk", "name", "sex", "birth_date", "id_number", "county_code", "id_type")
+        .values_list("pk", "name", "former_name", "sex", "birth_date", "id_number", "county_code", "id_type")
         .iterator(chunk_size=20000)
     ):
         records.append(matching.PupilKey(pk, name, sex, birth, number or "", tuple(sorted(set(guardians.get(pk, ())))),
-                                          county, id_type))
+                                          county, id_type, former_names(former), tuple(sorted(set(phones.get(pk, ()))))))
     return records
 
 
@@ -89,10 +100,18 @@ def pupil_saved(sender, instance, raw=False, **kwargs) -> None:
         match_keys_refresh([instance.pk])
 
 
+def guardian_changed(sender, instance, raw=False, **kwargs) -> None:
+    """post_save of a family member: the guardians' phones are matching keys (a removed
+    phone leaves a stale key until the next save: one candidate more, never one less)."""
+    if not raw and instance.pupil_id and Pupil.objects.filter(pk=instance.pupil_id).exists():
+        match_keys_refresh([instance.pupil_id])
+
+
 def pupil_key(pupil: Pupil, guardian_ids=None) -> matching.PupilKey:
     """The engine's view of a stored pupil (guardian IDs from the prefetched guardians)."""
+    guardians = list(pupil.guardians.all())
     if guardian_ids is None:
-        guardian_ids = [g.id_number for g in pupil.guardians.all()]
+        guardian_ids = [g.id_number for g in guardians]
     return matching.PupilKey(
         pk=pupil.pk,
         name=pupil.name,
@@ -102,6 +121,8 @@ def pupil_key(pupil: Pupil, guardian_ids=None) -> matching.PupilKey:
         guardian_ids=tuple(sorted({g for g in guardian_ids if g})),
         county=pupil.county_code,
         id_type=pupil.id_type,
+        former_names=former_names(pupil.former_name),
+        guardian_phones=tuple(sorted({g.phone for g in guardians if g.phone})),
     )
 
 
@@ -115,6 +136,8 @@ def data_key(data: PupilData, *, pk: int = 0, county: str = "") -> matching.Pupi
         guardian_ids=tuple(sorted({g.id_number for g in data.guardians if g.id_number})),
         county=county,
         id_type=data.id_type or "1",
+        former_names=former_names(data.former_name),
+        guardian_phones=tuple(sorted({g.phone for g in data.guardians if g.phone})),
     )
 
 

@@ -124,6 +124,7 @@ from kernel.matching.names import (
     MAX_SOUND_KEYS,
     chars_look_alike,
     clean_name,
+    former_names,
     lookalikes,
     name_readings,
     name_sound_key,
@@ -139,7 +140,7 @@ from kernel.matching.sweep import MAX_BLOCK, PARALLEL_MIN_RECORDS, SweepStats, f
 __all__ = [
     "CASE_THRESHOLD", "ID_TYPE_RESIDENT", "LOOKALIKE_TABLE", "MAX_BLOCK", "MAX_FUZZY_SCORE", "MAX_SOUND_KEYS",
     "PARALLEL_MIN_RECORDS", "Match", "PupilKey", "SweepStats", "blocks", "candidate_query_keys",
-    "chars_look_alike", "clean_name", "explain_pair", "find_matches", "id_is_valid", "id_neighbour_keys",
+    "chars_look_alike", "clean_name", "explain_pair", "find_matches", "former_names", "id_is_valid", "id_neighbour_keys",
     "lookalikes", "matches_for", "name_readings", "name_sound_key", "name_sound_keys", "normalize_id",
     "partition_of", "record_keys", "record_partitions", "score_pair", "simplified_name", "sounds_alike",
     "sweep_partition", "warm",

@@ -23,22 +23,60 @@ def guardians_of(raw: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]
 
 
 def identity_keys(record: PupilKey) -> list[str]:
-    """The ``g:`` and ``x:`` keys of a record: its family's and its ID number's blocks."""
+    """The ``g:``, ``p:`` and ``x:`` keys of a record: its family's (guardian ID numbers and
+    phones) and its ID number's blocks."""
     keys = list(guardians_of(record.guardian_ids)[1])
+    if record.guardian_phones:
+        keys += phones_of(record.guardian_phones)[1]
     number = normal_id(record.id_number)
     if number:
         keys += id_keys(number) if record.id_type in _RESIDENT_ID_TYPES else ["x:" + number]
     return keys
 
 
+def id_variant_key(number: str, name: NameForm) -> str:
+    """``v:`` region + sequence (the ID without its birth date) + the surname's reading: an
+    ID fabricated to agree with a mistyped birth date meets the number it was made from."""
+    if len(number) != 18 or not name.firsts or not number[:17].isdigit():
+        return ""
+    return f"v:{number[:6]}{number[14:17]}:{name.firsts[0]}"
+
+
+def former_name_forms(record: PupilKey) -> tuple[NameForm, ...]:
+    """The 曾用名 of a record that differ from its name, normalised."""
+    if not record.former_names:
+        return ()
+    forms = []
+    for raw in record.former_names:
+        if raw and raw != record.name:
+            form = NAME_FORMS.get(raw) or name_form(raw)
+            if form.clean:
+                forms.append(form)
+    return tuple(forms)
+
+
+def sound_head(record: PupilKey) -> str:
+    birth = record.birth_date
+    return f"s:{birth.year}-{birth.month}{record.sex}:"
+
+
 def name_keys(record: PupilKey, name: NameForm | None = None) -> list[str]:
-    """The ``s:``, ``d:`` and ``e:`` keys of a record: its name's blocks."""
+    """The ``s:``, ``d:``, ``e:`` and ``v:`` keys of a record: its name's blocks (its 曾用名
+    get ``s:`` keys too, so a renamed child meets a record under the old name)."""
     name = name or NAME_FORMS.get(record.name) or name_form(record.name)
     birth, sex = record.birth_date, record.sex
     keys: list[str] = []
     if name.sound_keys:
-        head = f"s:{birth.year}-{birth.month}{sex}:"
+        head = sound_head(record)
         keys += [head + sound for sound in name.sound_keys]
+    if record.former_names:
+        head = sound_head(record)
+        for former in former_name_forms(record):
+            keys += [head + sound for sound in former.sound_keys if head + sound not in keys]
+    if record.id_number and record.id_type in _RESIDENT_ID_TYPES:
+        variant = id_variant_key(normal_id(record.id_number), name)
+        if variant:
+            keys.append(variant)
     if name.has_lookalike or name.given_sound:
         born = birth.isoformat()
         if name.has_lookalike:
@@ -51,15 +89,17 @@ def name_keys(record: PupilKey, name: NameForm | None = None) -> list[str]:
 class Prepared:
     """A record with its normalised fields (and, unless asked not to, its blocking keys)."""
 
-    __slots__ = ("pk", "name", "sex", "birth", "id", "guardians", "keys")
+    __slots__ = ("pk", "name", "formers", "sex", "birth", "id", "guardians", "phones", "keys")
 
     def __init__(self, record: PupilKey, with_keys: bool = True) -> None:
         self.pk = record.pk
         self.name = name = NAME_FORMS.get(record.name) or name_form(record.name)
+        self.formers = former_name_forms(record)
         self.sex = record.sex
         self.birth = record.birth_date
         self.id = normal_id(record.id_number)
         self.guardians = guardians_of(record.guardian_ids)[0]
+        self.phones = phones_of(record.guardian_phones)[0] if record.guardian_phones else _NO_GUARDIANS
         self.keys = tuple(identity_keys(record) + name_keys(record, name)) if with_keys else ()
 
 
@@ -81,6 +121,30 @@ def _guardian_facts(raw: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ..
     _GUARDIANS[raw] = facts = (guardians, keys)
     return facts
 _RESIDENT_ID_TYPES = frozenset((ID_TYPE_RESIDENT, ""))
+
+_PHONES: dict[tuple[str, ...], tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+def normal_phone(raw: str) -> str:
+    """The digits of a phone number without a leading +86 / 0086: '+86 138-0013-8000' →
+    '13800138000'; '' when fewer than 7 digits remain or all digits are one (placeholders)."""
+    digits = "".join(c for c in raw if c.isdigit()) if not raw.isdigit() else raw
+    if len(digits) > 11 and digits.startswith(("0086", "86")):
+        digits = digits[4:] if digits.startswith("0086") else digits[2:]
+    if len(digits) < 7 or len(set(digits)) == 1:
+        return ""
+    return digits
+
+
+def phones_of(raw: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(the family members' phone numbers, their ``p:`` keys)."""
+    facts = _PHONES.get(raw)
+    if facts is None:
+        phones = frozenset(p for p in map(normal_phone, raw) if p)
+        if len(_PHONES) > _GUARDIANS_LIMIT:
+            _PHONES.clear()
+        _PHONES[raw] = facts = (phones, tuple("p:" + p for p in sorted(phones)))
+    return facts
 
 
 def record_keys(record: PupilKey) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kernel.matching.blocking import Prepared
+from kernel.matching.blocking import Prepared, id_variant_key, phones_of
 from kernel.matching.ids import id_keys
 from kernel.matching.records import Match, PupilKey
 from kernel.matching.scoring import score_prepared
@@ -19,17 +19,27 @@ def candidate_query_keys(new: PupilKey) -> dict:
     a large province), ``id_number`` equal, any of ``guardian_ids`` among the guardians'
     ID numbers, ``id_neighbour_keys`` overlapping the ``id_neighbour_keys`` stored with
     each record (an indexed array), ``name_sound_keys`` overlapping the stored
-    ``name_sound_keys`` (from ``name_sound_keys(name)``) within ``birth_year``.
+    ``name_sound_keys`` (from ``name_sound_keys(name)`` and of every 曾用名) within
+    ``birth_year``, and ``stored_id_keys`` (the ID-neighbour keys, the ``v:`` key of an ID
+    without its birth date and the ``p:`` keys of the guardians' phones) overlapping the
+    same keys stored with each record. The stored keys of a record are the same lists:
+    ``name_sound_keys`` and ``stored_id_keys``.
     """
     p = Prepared(new, with_keys=False)
+    neighbours = id_keys(p.id) if p.id else []
+    variant = id_variant_key(p.id, p.name) if p.id and new.id_type in ("1", "") else ""
+    sounds = list(p.name.sound_keys)
+    for former in p.formers:
+        sounds += [sound for sound in former.sound_keys if sound not in sounds]
     return {
         "birth_date": new.birth_date,
         "sex": new.sex,
         "id_number": p.id,
         "guardian_ids": sorted(p.guardians),
-        "id_neighbour_keys": id_keys(p.id) if p.id else [],  # overlap with stored keys
+        "id_neighbour_keys": neighbours,  # overlap with stored keys
         "birth_year": new.birth_date.year,
-        "name_sound_keys": list(p.name.sound_keys),
+        "name_sound_keys": sounds,
+        "stored_id_keys": neighbours + ([variant] if variant else []) + list(phones_of(new.guardian_phones)[1]),
     }
 
 

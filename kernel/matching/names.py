@@ -75,6 +75,16 @@ def clean_name(name: str) -> str:
     return _NAME_NOISE.sub("", name).lower()
 
 
+_FORMER_SPLIT = re.compile(r"[、,，;；/／\s]+")
+
+
+def former_names(field: str | None) -> tuple[str, ...]:
+    """A 曾用名 field as names: several may be written, separated by 、,，;／/ or spaces."""
+    if not field:
+        return ()
+    return tuple(part for part in _FORMER_SPLIT.split(field) if part)
+
+
 def simplified_name(name: str) -> str:
     """``clean_name`` with every traditional character replaced by its simplified form."""
     return "".join(_simplified_char(char) for char in clean_name(name))
@@ -158,6 +168,8 @@ def _char(char: str) -> tuple[str, frozenset[str], tuple[str, ...], str, str, bo
     if info is None:
         simple = _simplified_char(char)
         readings = _reading_list(simple)
+        if simple != char:  # t2s folds some standard characters too (乾 → 干): keep both readings
+            readings = tuple(dict.fromkeys(readings + _reading_list(char)))
         canonical = lookalike_tables()[1].get(simple, "")
         info = _CHARS[char] = (
             simple, frozenset(readings), readings, readings[0], canonical, len(readings) > 1

@@ -21,6 +21,8 @@ class PupilKey:
     guardian_ids: tuple[str, ...] = ()
     county: str = ""  # 6-digit county code of the school
     id_type: str = ID_TYPE_RESIDENT  # "1" resident ID, "Z" none, ...
+    former_names: tuple[str, ...] = ()  # 曾用名: the names the child was known by before
+    guardian_phones: tuple[str, ...] = ()  # the family members' phone numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +33,10 @@ class Match:
     b_pk: int
     score: float
     reasons: list[str] = field(default_factory=list)
-    # The main evidence: same_id, id_typo, traditional, lookalike, pinyin_slip, invented_id
-    # (same name, both IDs valid), no_id (same name, one side without ID), name (other).
+    # The main evidence: same_id, id_typo, id_birth_variant (the ID agrees with a mistyped
+    # birth date), renamed (one record's name is the other's 曾用名), traditional, lookalike,
+    # pinyin_slip, invented_id (same name, both IDs valid), no_id (same name, one side
+    # without ID), name (other).
     kind: str = "name"
 
     @property

@@ -43,8 +43,15 @@ W_SEX_DIFFERENT = -0.10
 W_GUARDIAN_SHARED = 0.25
 W_GUARDIAN_NEAR = 0.15
 W_GUARDIANS_DISJOINT = -0.30
+W_GUARDIAN_PHONE = 0.20
+W_NAME_FORMER = 0.38
+W_ID_BIRTH_VARIANT = 0.30
+
+#: A name level of its own: one record's name is the other's 曾用名 (after the names' levels).
+FORMER_NAME = ONE_OFF + 1
 
 NAME_WEIGHTS = {
+    FORMER_NAME: W_NAME_FORMER,
     SAME: W_NAME_SAME,
     SIMPLIFIED: W_NAME_SIMPLIFIED,
     LOOKALIKE: W_NAME_LOOKALIKE,
@@ -61,6 +68,31 @@ def _birth_near(a: date, b: date) -> bool:
         return True
     x, y = f"{a.year:04d}{a.month:02d}{a.day:02d}", f"{b.year:04d}{b.month:02d}{b.day:02d}"
     return sum(map(str.__ne__, x, y)) == 1
+
+
+def _id_birth_variant(a: Prepared, b: Prepared) -> bool:
+    """Two valid IDs equal but for the birth date, each agreeing with its own record's birth
+    date, the dates one typo apart: an ID made up to fit a mistyped birth date."""
+    x, y = a.id, b.id
+    return (
+        len(x) == 18 and len(y) == 18 and x[:6] == y[:6] and x[14:17] == y[14:17] and x[6:14] != y[6:14]
+        and x[6:14] == f"{a.birth:%Y%m%d}" and y[6:14] == f"{b.birth:%Y%m%d}"
+        and _birth_near(a.birth, b.birth) and id_is_valid(x) and id_is_valid(y)
+    )
+
+
+def _former_name(a: Prepared, b: Prepared) -> str | None:
+    """The reason when one record's name (or 曾用名) is the other's 曾用名 (the same or its
+    traditional form): a renamed child."""
+    for x, others, y_name in ((a.name, b.formers, b.name), (b.name, a.formers, a.name)):
+        for former in others:
+            if x.simp == former.simp:
+                return f"曾用名相同: {y_name.raw}曾用名{former.raw} / {x.raw}"
+    for x in a.formers:
+        for y in b.formers:
+            if x.simp == y.simp:
+                return f"曾用名相同: {x.raw}"
+    return None
 
 
 def _shares_id_key(common: set[str]) -> bool:
@@ -80,6 +112,10 @@ def score_prepared(
     if common is None:
         common = set(a.keys).intersection(b.keys)
     named = compare_names(a.name, b.name)
+    if (a.formers or b.formers) and (named is None or named[0] > SIMPLIFIED):
+        former = _former_name(a, b)
+        if former is not None:
+            named = (FORMER_NAME, former)
     if a.id and a.id == b.id:
         return _explain(a, b, named, SAME_ID_SCORE, "same_id", id_edit=None, guardians="", ids="same")
     id_edit = one_edit(a.id, b.id) if a.id and b.id and _shares_id_key(common) else None
@@ -97,6 +133,12 @@ def score_prepared(
     if id_edit is not None:
         ids = "near"
         score += W_ID_NEAR
+    elif a.id and b.id and named is not None and named[0] != ONE_OFF and a.birth != b.birth \
+            and _id_birth_variant(a, b):
+        # Not with a name one character off: siblings born a year apart may share region and
+        # sequence by chance (张子涵/张子轩, 2012-03-15/2013-03-15).
+        ids = "birth_variant"
+        score += W_ID_BIRTH_VARIANT
     elif a.id and b.id:
         ids = "different"  # told apart below (both valid or not), only when it can matter
         score += W_IDS_DIFFERENT_ONE_INVALID
@@ -110,6 +152,10 @@ def score_prepared(
         else:
             guardians = "disjoint"  # or one edit apart: checked below
             score += W_GUARDIANS_DISJOINT
+    elif a.phones and b.phones and not a.phones.isdisjoint(b.phones):
+        # No guardian ID on one side (a no-hukou family, legacy data): the phone on file.
+        guardians = "phone"
+        score += W_GUARDIAN_PHONE
 
     # The most the pair could still get; most pairs stop here, before the costlier checks.
     best = score
@@ -133,7 +179,12 @@ def score_prepared(
     score = round(min(max(score, 0.0), MAX_FUZZY_SCORE), 4)
     if score < threshold:
         return None
-    kind = "id_typo" if id_edit is not None else _NAME_KINDS.get(named[0], "name")
+    if id_edit is not None:
+        kind = "id_typo"
+    elif ids == "birth_variant":
+        kind = "id_birth_variant"
+    else:
+        kind = _NAME_KINDS.get(named[0], "name")
     if kind == "name":
         if ids == "valid_different":
             kind = "invented_id"
@@ -174,6 +225,8 @@ def _explain(
         reasons.append("监护人身份证号相同: " + "、".join(mask(g) for g in shared))
     elif guardians == "near":
         reasons.append("监护人身份证号仅一位之差")
+    elif guardians == "phone":
+        reasons.append("监护人联系电话相同: " + "、".join(mask_phone(p) for p in sorted(a.phones & b.phones)))
     elif guardians == "disjoint":
         reasons.append("双方监护人身份证号均不相同")
     if id_edit is not None:
@@ -184,13 +237,19 @@ def _explain(
     return Match(a.pk, b.pk, score, reasons, kind)
 
 
+def mask_phone(number: str) -> str:
+    return number[:3] + "****" + number[-4:] if len(number) >= 11 else number[:2] + "***" + number[-2:]
+
+
 _ID_REASONS = {
+    "birth_variant": "身份证号除出生日期外相同，且各与本记录出生日期一致",
     "valid_different": "两条记录的身份证号均有效且不同",
     "invalid_different": "两条记录的身份证号不同（至少一方无效）",
     "one_missing": "一方无身份证号",
 }
 
 _NAME_KINDS = {
+    FORMER_NAME: "renamed",
     SIMPLIFIED: "traditional",
     LOOKALIKE: "lookalike",
     HOMOPHONE: "pinyin_slip",
