@@ -118,17 +118,50 @@ def case_detail(request, case_id: int):
 class IdentityCheckOut(Schema):
     id: int
     province: str
+    status: str
+    source_name: str
+    extract_rows: int
+    total: int
+    processed: int
     checked: int
     passed: int
     not_found: int
     mismatched: int
+    match_share: float
+    threshold: float
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
 
 
-@router.post("/identity-checks", response={201: IdentityCheckOut}, tags=["duplicates"])
+def identity_check_out(run) -> dict:
+    return {"id": run.pk, "province": run.province_id, "status": run.status, "source_name": run.source_name,
+            "extract_rows": run.extract_rows, "total": run.total, "processed": run.processed, "checked": run.checked,
+            "passed": run.passed, "not_found": run.not_found, "mismatched": run.mismatched,
+            "match_share": round(run.match_share, 4), "threshold": run.threshold, "created_at": run.created_at,
+            "finished_at": run.finished_at}
+
+
+@router.post("/identity-checks", response={202: IdentityCheckOut}, tags=["duplicates"])
 def identity_check(request, extract_file: File[UploadedFile]):
-    run = identity.identity_check_run(user=request.user, extract_file=extract_file)
-    return Status(201, {"id": run.pk, "province": run.province_id, "checked": run.checked, "passed": run.passed,
-                        "not_found": run.not_found, "mismatched": run.mismatched})
+    """Check the extract's shape (422 when wrong, nothing changed) and queue the check; poll
+    ``GET /identity-checks/{id}``: ``preview`` waits for ``confirm``, ``done`` can be undone that day."""
+    run = identity.identity_check_upload(user=request.user, extract_file=extract_file)
+    return Status(202, identity_check_out(run))
+
+
+@router.get("/identity-checks/{run_id}", response=IdentityCheckOut, tags=["duplicates"])
+def identity_check_detail(request, run_id: int):
+    return identity_check_out(identity.identity_check_for(request.user, run_id))
+
+
+@router.post("/identity-checks/{run_id}/confirm", response={202: IdentityCheckOut}, tags=["duplicates"])
+def identity_check_confirm(request, run_id: int):
+    return Status(202, identity_check_out(identity.identity_check_confirm(user=request.user, run_id=run_id)))
+
+
+@router.post("/identity-checks/{run_id}/undo", response={202: IdentityCheckOut}, tags=["duplicates"])
+def identity_check_undo(request, run_id: int):
+    return Status(202, identity_check_out(identity.identity_check_undo(user=request.user, run_id=run_id)))
 
 
 class PromotionIn(Schema):
@@ -136,10 +169,31 @@ class PromotionIn(Schema):
 
 
 class PromotionOut(Schema):
+    id: int
+    status: str
+    total: int
+    processed: int
+    promoted_count: int
+    refused_count: int
     promoted: list[dict]
     refused: list[dict]
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
 
 
-@router.post("/promotions-g", response=PromotionOut, tags=["duplicates"])
+def promotion_out(run) -> dict:
+    return {"id": run.pk, "status": run.status, "total": run.total, "processed": run.processed,
+            "promoted_count": run.promoted_count, "refused_count": run.refused_count, "promoted": run.promoted,
+            "refused": run.refused, "created_at": run.created_at, "finished_at": run.finished_at}
+
+
+@router.post("/promotions-g", response={202: PromotionOut}, tags=["duplicates"])
 def promotion_g(request, payload: PromotionIn):
-    return promotion.promote_to_g(user=request.user, pupils=payload.pupils)
+    """Queue an L→G promotion job (``pupils`` omitted: every eligible pupil of the province);
+    poll ``GET /promotions-g/{id}``."""
+    return Status(202, promotion_out(promotion.promotion_start(user=request.user, pupils=payload.pupils)))
+
+
+@router.get("/promotions-g/{run_id}", response=PromotionOut, tags=["duplicates"])
+def promotion_detail(request, run_id: int):
+    return promotion_out(promotion.promotion_for(request.user, run_id))

@@ -8,7 +8,9 @@ Terms of the national system, named once here:
   for the counties of its members; resolved by 佐证 (evidence: both real), 变更 (correct key
   fields) or 删除 (soft-delete the wrong record)
 - ``CleanPair`` — a pair ruled 佐证: never flagged again
-- ``IdentityCheckRun`` — 身份核验 against the population registry (人口信息库)
+- ``IdentityCheckRun`` — 身份核验 against the population registry (人口信息库); its
+  ``IdentityCheckChange`` rows keep the previous statuses for an undo
+- ``PromotionRun`` — L→G 转正 (临时学籍号转正式学籍号) of many pupils, run in batches
 - ``PupilMatchKey`` — the indexed matching keys of one pupil (at-entry check)
 
 A pupil with an open case or a failed identity check is a problem record (问题学籍,
@@ -214,20 +216,103 @@ class CleanPair(models.Model):
         ]
 
 
-@pghistory.track(meta={"db_table": "provinces_identitycheckrunevent"})
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(condition=pghistory.AnyChange("status")),
+    pghistory.DeleteEvent(),
+    meta={"db_table": "provinces_identitycheckrunevent"},
+)
 class IdentityCheckRun(models.Model):
-    """身份核验: one check of the province's IDs against a population-registry extract."""
+    """身份核验: one check of the province's IDs against a population-registry extract.
+
+    A job: the extract's shape is checked in the request, then a worker matches it
+    (``checking``); an extract that matches under the policy's share waits for the admin's
+    confirmation (``preview``); applying writes in batches (``applying`` → ``done``); on the
+    same day it can be undone (``undoing`` → ``undone``: the previous statuses restored).
+    Only changes of ``status`` are audited (the counters would flood the audit log).
+    """
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("比对中")
+        PREVIEW = "preview", _("待确认")
+        APPLYING = "applying", _("写入中")
+        DONE = "done", _("已完成")
+        UNDOING = "undoing", _("撤销中")
+        UNDONE = "undone", _("已撤销")
+        FAILED = "failed", _("失败")
 
     province = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     source_name = models.CharField(max_length=200, blank=True)
+    extract = models.FileField(max_length=200, blank=True)
+    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.DONE)
     extract_rows = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(_("待核验"), default=0)
+    processed = models.PositiveIntegerField(_("已处理"), default=0)
     checked = models.PositiveIntegerField(default=0)
     passed = models.PositiveIntegerField(default=0)
     not_found = models.PositiveIntegerField(default=0)
     mismatched = models.PositiveIntegerField(default=0)
+    threshold = models.FloatField(_("匹配比例下限"), default=0)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    error_code = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "provinces_identitycheckrun"  # moved from the provinces app; the table kept its name
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def match_share(self) -> float:
+        """The share of the checked pupils the extract holds (found, whether the name agrees or not)."""
+        return 1.0 if not self.checked else (self.passed + self.mismatched) / self.checked
+
+
+class IdentityCheckChange(models.Model):
+    """The status a pupil had before an identity check wrote it: what an undo restores."""
+
+    run = models.ForeignKey(IdentityCheckRun, on_delete=models.CASCADE, related_name="changes")
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="+")
+    status_before = models.CharField(max_length=16)
+    note_before = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "pupil"], name="one_identity_change_per_run_pupil")]
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(condition=pghistory.AnyChange("status")),
+    fields=["province", "started_by", "status", "total", "promoted_count", "refused_count"],
+    model_name="PromotionRunEvent",
+)
+class PromotionRun(models.Model):
+    """L→G 转正 of many pupils: a job run by a worker in short batches, with its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("处理中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    province = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    #: The national numbers asked for; null = every eligible pupil of the province.
+    requested = models.JSONField(null=True, blank=True)
+    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    promoted_count = models.PositiveIntegerField(default=0)
+    refused_count = models.PositiveIntegerField(default=0)
+    #: The first promotions (before → after; the pupils' history has every one).
+    promoted = models.JSONField(default=list)
+    refused = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
         ordering = ["-created_at", "-id"]

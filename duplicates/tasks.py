@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from duplicates import cases, keys, sweeps
+from duplicates import cases, identity, keys, promotion, sweeps
 
 
 @shared_task(acks_late=True)
@@ -30,3 +30,41 @@ def case_recheck_task(case_id: int) -> bool:
 def cases_recheck_due_task() -> int:
     """The beat's safety net: every case still due a re-check (a lost task, a worker down)."""
     return cases.cases_recheck_due()
+
+
+@shared_task(bind=True, max_retries=2, default_retry_delay=5)
+def identity_check_prepare_task(self, run_id: int) -> str:
+    """身份核验, first half: match the extract (then apply it, or stop as a preview)."""
+    try:
+        return identity.identity_check_prepare(run_id=run_id).status
+    except OSError as exc:  # storage hiccup before anything was written
+        raise self.retry(exc=exc) from exc
+    except Exception:
+        identity.identity_check_fail(run_id=run_id)
+        raise
+
+
+@shared_task
+def identity_check_apply_task(run_id: int) -> str:
+    """身份核验 confirmed after its preview: write the statuses in batches."""
+    try:
+        return identity.identity_check_apply(run_id=run_id).status
+    except Exception:
+        identity.identity_check_fail(run_id=run_id)
+        raise
+
+
+@shared_task
+def identity_check_restore_task(run_id: int) -> str:
+    """Undo a 身份核验: the previous statuses back, in batches."""
+    return identity.identity_check_restore(run_id=run_id).status
+
+
+@shared_task
+def promotion_run_task(run_id: int) -> str:
+    """L→G promotion of many pupils, in batches."""
+    try:
+        return promotion.promotion_run(run_id=run_id).status
+    except Exception:
+        promotion.promotion_fail(run_id=run_id)
+        raise

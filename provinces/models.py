@@ -126,6 +126,13 @@ class ProvincePolicy(models.Model):
     photo_background_refuses = models.BooleanField(_("背景色不符时拒收（否则仅提示）"), default=False)
     # Duplicates (查重)
     duplicate_case_threshold = models.FloatField(_("疑似重复立案阈值"), null=True, blank=True)
+    identity_min_match_share = models.FloatField(
+        _("身份核验文件最低匹配比例"), default=0.9,
+        help_text=_("核验文件覆盖的在读学生比例低于此值时，须管理员确认预览后才写入"),
+    )
+    deletion_undo_days = models.PositiveSmallIntegerField(_("删除学籍可撤销天数"), default=30)
+    # Answers naming another unit's pupil (转学查询)
+    foreign_lookups_per_hour = models.PositiveSmallIntegerField(_("每人每小时查询外单位学生次数上限"), default=30)
 
     class Meta:
         verbose_name = _("省级政策")

@@ -7,6 +7,7 @@ import datetime as dt
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from duplicates import identity, promotion
+from provinces.models import ProvincePolicy
 from registry.models import Pupil
 from tests.factories import make_pupil
 
@@ -19,10 +20,12 @@ def extract(*rows) -> SimpleUploadedFile:
 def test_identity_check_reports_missing_and_mismatched_ids(world):
     ok, wrong_name = world.pupils["a1"], world.pupils["b1"]
     missing = make_pupil(world.school_a2, name="钱多多", grade=7)
+    ProvincePolicy.objects.create(province_id="44", identity_min_match_share=0.5)
     run = identity.identity_check_run(
         user=world["province"].admin,
         extract_file=extract((ok.id_number.lower(), "李娜", "2", "2016-05-01"), (wrong_name.id_number, "王玮", "1", "")),
     )
+    assert run.status == "done"
     assert (run.passed, run.not_found, run.mismatched) == (1, 1, 1)
     for pupil in (ok, wrong_name, missing):
         pupil.refresh_from_db()
