@@ -19,7 +19,8 @@ from kernel import identity, matching
 from kernel.errors import BusinessRefused
 from registry import numbers
 from registry.history import record_event
-from registry.models import ACTIVE_STATUSES, Pupil
+from registry.lifelong import registration_pending_refusal
+from registry.models import ACTIVE_STATUSES, Pupil, PupilStatus
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def promote_to_g(*, user, pupils: list[str] | None = None) -> dict:
         missing = set(wanted) - set(candidates.values_list("national_number", flat=True))
     else:
         candidates = candidates.filter(identity_status=Pupil.IdentityStatus.PASSED, id_type="1").exclude(
-            id_number="").exclude(duplicate_cases__status=DuplicateCase.Status.OPEN)
+            id_number="").exclude(status=PupilStatus.PENDING).exclude(duplicate_cases__status=DuplicateCase.Status.OPEN)
         missing = set()
     promoted, refused = [], [{"national_number": n, "code": "not_found",
                               "message": _("未找到该学生，或不在您的管理范围内")} for n in sorted(missing)]
@@ -70,6 +71,8 @@ def promote_to_g(*, user, pupils: list[str] | None = None) -> dict:
 
 
 def _promotion_problem(pupil: Pupil) -> BusinessRefused | None:
+    if (pending := registration_pending_refusal(pupil, doing=_("转为正式学籍号"))) is not None:
+        return pending
     if pupil.id_type != "1" or not pupil.id_number or not matching.id_is_valid(pupil.id_number):
         return BusinessRefused(_("%(name)s 没有有效的居民身份证号，不能转为正式学籍号") % {"name": pupil.name},
                                code="no_valid_resident_id")
