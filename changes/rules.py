@@ -25,6 +25,7 @@ from kernel.errors import BusinessRefused, ValidationFailed
 from provinces import calendar
 from provinces.models import ProvincePolicy
 from registry import numbers
+from registry.lifelong import registration_pending_refusal
 from registry.models import ACTIVE_STATUSES, KEY_FIELDS, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
 from registry.validation import RESIDENT_ID, pupil_problems
@@ -559,12 +560,8 @@ def check(kind: str, *, pupil: Pupil, payload: dict, today: dt.date, filed_on: d
         raise ValidationFailed(_("异动内容格式有误"), code="invalid_payload", field="payload")
     if pupil.status == PupilStatus.DELETED:
         raise BusinessRefused(_("该学籍已删除，不能办理学籍异动"), code="record_deleted", field="pupil")
-    if pupil.status == PupilStatus.PENDING:
-        raise BusinessRefused(
-            _("该学生的新生注册尚未审核通过（待审核），审核通过前不能办理学籍异动"),
-            code="registration_pending",
-            field="pupil",
-        )
+    if (pending := registration_pending_refusal(pupil, doing=_("学籍异动"), field="pupil")) is not None:
+        raise pending
     ctx = Context(
         pupil=pupil, today=today, policy=ProvincePolicy.for_province(pupil.county_code), filed_on=filed_on or today
     )

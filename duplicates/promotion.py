@@ -25,7 +25,8 @@ from kernel import identity, matching
 from kernel.errors import BusinessRefused, NotFound, ValidationFailed
 from registry import numbers
 from registry.history import record_event
-from registry.models import ACTIVE_STATUSES, Pupil
+from registry.lifelong import registration_pending_refusal
+from registry.models import ACTIVE_STATUSES, Pupil, PupilStatus
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def _candidates(province: str, wanted: list[str] | None):
     if wanted is not None:
         return pupils.filter(national_number__in=wanted)
     return pupils.filter(identity_status=Pupil.IdentityStatus.PASSED, id_type="1").exclude(id_number="").exclude(
-        duplicate_cases__status=DuplicateCase.Status.OPEN)
+        status=PupilStatus.PENDING).exclude(duplicate_cases__status=DuplicateCase.Status.OPEN)
 
 
 def promotion_start(*, user, pupils: list[str] | None = None, enqueue: bool = True) -> PromotionRun:
@@ -151,6 +152,8 @@ def promote_to_g(*, user, pupils: list[str] | None = None) -> dict:
 
 
 def _promotion_problem(pupil: Pupil) -> BusinessRefused | None:
+    if (pending := registration_pending_refusal(pupil, doing=_("转为正式学籍号"))) is not None:
+        return pending
     if pupil.id_type != "1" or not pupil.id_number or not matching.id_is_valid(pupil.id_number):
         return BusinessRefused(_("%(name)s 没有有效的居民身份证号，不能转为正式学籍号") % {"name": pupil.name},
                                code="no_valid_resident_id")

@@ -53,11 +53,16 @@ class PupilIn(Schema):
     left_behind: str = "0"
     migrant: str = "0"
     guardians: list[GuardianIn] = []
+    source: str = Field("", description="学生来源：normal 正常入学 / other_province 外省转入 / hmt_foreign 港澳台及外籍 / "
+                                        "returned 回国 / other 其他（也可写中文）；非起始年级（1、7、10年级以外）必填")
+    source_reason: str = Field("", description="注册原因；非起始年级必填")
     duplicate_reason: str = Field("", description="确认不是同一学生时的理由（存在疑似重复、或登记无户籍多胞胎时必填）")
 
 
 @pupils_router.post("/pupils", response={201: PupilOut})
 def pupil_create(request, payload: PupilIn):
+    """Register a pupil: the record is given its number and is ``pending`` (待审核) until the
+    registration review approves it (``/api/v1/registrations``)."""
     data = payload.dict()
     duplicate_reason = data.pop("duplicate_reason")
     guardians = [GuardianData(**g) for g in data.pop("guardians")]

@@ -1,4 +1,5 @@
-"""The chains of enrolment in the chain engine: 升学接收 (progression).
+"""The chains of enrolment in the chain engine: 升学接收 (progression) and 新生注册审核
+(registration review).
 
 =================  ==================================  ===================  ================
 state              acts                                actions              then
@@ -14,6 +15,19 @@ county_review      receiving county approver           approve              appr
 A progression the school started by finding the graduates itself starts at
 ``school_review``. The receiving school may withdraw it while it is open. The county's
 approval moves every graduate onto the school (``enrolment.progression.apply``).
+
+Registration review (the pupil is 待审核 meanwhile):
+
+=================  ==================================  ===================  ================
+state              acts                                actions              then
+=================  ==================================  ===================  ================
+school_review      school approver                     approve              county_review
+                   (not the one who registered)        refuse (reason)      refused
+county_review      county approver (only when          approve              approved
+                   ``review.county_review_needed``)    refuse (reason)      refused
+=================  ==================================  ===================  ================
+
+Approved, the pupil is 在读; refused, 注册未通过 (``enrolment.review.registration_decided``).
 """
 
 from __future__ import annotations
@@ -23,8 +37,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership
 from accounts.scope import get_in_scope
-from enrolment import progression
-from enrolment.models import Progression, ProgressionState
+from enrolment import progression, review
+from enrolment.models import Progression, ProgressionState, Registration, RegistrationState
 from kernel.errors import Forbidden
 from workflow.engine import Action, Chain, Hooks, Standing, Step, county_party, school_party
 
@@ -123,4 +137,76 @@ PROGRESSION = Chain(
     submitted_field="submitted_at",
     closed_field="decided_at",
     hooks=ProgressionHooks(),
+)
+
+
+# --- registration review (新生注册审核) ------------------------------------------------
+
+RState = RegistrationState
+
+REGISTRATION_STEPS = (
+    Step(RState.SCHOOL_REVIEW, "school", APPROVERS, (
+        Action("approve", _("审核通过")),
+        Action("refuse", _("审核不通过"), target=RState.REFUSED, reason_required=True),
+    )),
+    Step(RState.COUNTY_REVIEW, "county", APPROVERS, (
+        Action("approve", _("审核通过")),
+        Action("refuse", _("审核不通过"), target=RState.REFUSED, reason_required=True),
+    )),
+)
+
+
+class RegistrationHooks(Hooks):
+    def plan(self, chain, row):
+        return [RState.SCHOOL_REVIEW, RState.COUNTY_REVIEW] if row.county_review else [RState.SCHOOL_REVIEW]
+
+    def lock(self, chain, user, pk):
+        get_in_scope(Registration.objects.all(), user, pk=pk)
+        return Registration.objects.select_for_update(of=("self",)).select_related("school", "pupil").get(pk=pk)
+
+    def moving(self, chain, row, action, source, target, user, reason):
+        if action == "approve":
+            field = "school_approver" if source == RState.SCHOOL_REVIEW else "county_approver"
+            setattr(row, field, user)
+            return [field]
+        if action == "refuse":
+            row.refusal_reason = reason[:500]
+            return ["refusal_reason"]
+        return []
+
+    def moved(self, chain, row, action, source, target, user, reason):
+        if target in (RState.APPROVED, RState.REFUSED):
+            review.registration_decided(row, user=user, admitted=target == RState.APPROVED, reason=reason)
+
+    def title(self, chain, row):
+        return str(
+            _("新生注册%(state)s：%(name)s（%(number)s），%(school)s")
+            % {"state": RState(row.state).label, "name": row.pupil.name, "number": row.pupil.national_number,
+               "school": row.school.name}
+        )
+
+    def url(self, chain, row):
+        return reverse("registration_detail", args=[row.pk])
+
+    def pupil(self, chain, row):
+        return row.pupil
+
+    def home(self, chain, row):
+        return row.county_code, row.school
+
+
+REGISTRATION = Chain(
+    kind="registration",
+    label=_("新生注册"),
+    model=Registration,
+    states=RState,
+    first=RState.SCHOOL_REVIEW,
+    done=RState.APPROVED,
+    steps=REGISTRATION_STEPS,
+    parties={"school": school_party("school", "county_code"), "county": county_party("county_code")},
+    pupil_business=True,
+    initiator_field="initiator",
+    submitted_field="submitted_at",
+    closed_field="decided_at",
+    hooks=RegistrationHooks(),
 )

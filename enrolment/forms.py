@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from enrolment.models import StudentSource
 from registry import codes
 from registry.models import Guardian
 from registry.records import GuardianData, PupilData
@@ -37,6 +38,14 @@ class PupilRegisterForm(forms.Form):
     grade = forms.IntegerField(label=_("年级"), min_value=1, max_value=12)
     class_number = forms.IntegerField(label=_("班号"), min_value=1, max_value=99)
     enrolled_on = forms.DateField(label=_("入学年月"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    source = forms.ChoiceField(
+        label=_("学生来源"), required=False, choices=lambda: [("", "—"), *StudentSource.choices],
+        help_text=_("非起始年级（1、7、10年级以外）必填"),
+    )
+    source_reason = forms.CharField(
+        label=_("注册原因"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("非起始年级必填"),
+    )
     duplicate_reason = forms.CharField(
         label=_("确认不是同一学生的理由"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -9,6 +9,9 @@ Terms of the national system, named once here:
 - ``ProgressionEntry`` — one graduate of a progression, with the class it goes into.
 - ``Allocation`` — 升学分配名单: which graduates go to which school, uploaded by a county or
   a city as an xlsx in the template; each good row is offered to its school (``offered``).
+- ``Registration`` — 新生注册审核: the review of one new record (待审核) by an approver of the
+  school and, when the policy asks, by the county; refused, the record is 注册未通过.
+- ``StudentSource`` — 学生来源 of a registration (正常入学, 外省转入, 港澳台及外籍, 回国, 其他).
 """
 
 from __future__ import annotations
@@ -162,3 +165,68 @@ class GraduateLookup(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+class StudentSource(models.TextChoices):
+    """学生来源: where a newly registered pupil comes from."""
+
+    NORMAL = "normal", _("正常入学")
+    OTHER_PROVINCE = "other_province", _("外省转入")
+    HMT_FOREIGN = "hmt_foreign", _("港澳台及外籍")
+    RETURNED = "returned", _("回国")
+    OTHER = "other", _("其他")
+
+
+class RegistrationState(models.TextChoices):
+    SCHOOL_REVIEW = "school_review", _("待学校审核")
+    COUNTY_REVIEW = "county_review", _("待区县审核")
+    APPROVED = "approved", _("已通过")
+    REFUSED = "refused", _("未通过")
+
+
+REGISTRATION_OPEN_STATES = (RegistrationState.SCHOOL_REVIEW, RegistrationState.COUNTY_REVIEW)
+
+
+@pghistory.track()
+class Registration(models.Model):
+    """新生注册审核: one new record under review (the pupil is 待审核 meanwhile)."""
+
+    pupil = models.OneToOneField(Pupil, verbose_name=_("学生"), on_delete=models.PROTECT, related_name="registration")
+    state = models.CharField(_("状态"), max_length=16, choices=RegistrationState.choices)
+    school = models.ForeignKey(School, verbose_name=_("学校"), on_delete=models.PROTECT, related_name="+")
+    #: Denormalised from the school: the scope filter is a prefix match on it.
+    county_code = models.CharField(_("所在区县"), max_length=6)
+    grade = models.PositiveSmallIntegerField(_("年级"))
+    source = models.CharField(_("学生来源"), max_length=16, choices=StudentSource.choices,
+                              default=StudentSource.NORMAL)
+    source_reason = models.CharField(_("注册原因"), max_length=500, blank=True)
+    #: Whether the county reviews it after the school (``registration.county_review_needed``).
+    county_review = models.BooleanField(_("需区县审核"), default=False)
+    #: The operator who registered the pupil: the two-person rule's author.
+    initiator = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("注册人"), on_delete=models.PROTECT,
+                                  related_name="+")
+    school_approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+")
+    county_approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+")
+    refusal_reason = models.CharField(_("不通过理由"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("注册时间"), default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    log = GenericRelation(ChainEvent)
+
+    scope_paths = (("county_code", "school"),)
+
+    class Meta:
+        verbose_name = _("新生注册审核")
+        verbose_name_plural = _("新生注册审核")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["school", "state"], name="registration_school_state"),
+                   models.Index(fields=["county_code", "state"], name="registration_county_state")]
+
+    def __str__(self) -> str:
+        return f"{_('新生注册')} {self.pupil_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in REGISTRATION_OPEN_STATES

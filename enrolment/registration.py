@@ -1,8 +1,14 @@
 """新生注册 (registration): a new pupil enters the registry through the form or the API.
 
-The record's own rules, then the checks against the registry (``enrolment.checks``), then
+The record's own rules, the registration's own (学生来源 and reason outside an entry grade,
+``source_problems``), then the checks against the registry (``enrolment.checks``), then
 the number (``registry.numbers``), the record and its family in one transaction, with the
 history entry and, when the operator kept a likely duplicate, a case for the counties.
+
+The new record is 待审核 (``PupilStatus.PENDING``) until the registration chain
+(``enrolment.chains.REGISTRATION``) is approved: an approver of the school, then — when
+``county_review_needed`` says so — an approver of the county. The number is given at
+registration; a refused record is 注册未通过 (closed, its number never issued again).
 """
 
 from __future__ import annotations
@@ -14,15 +20,20 @@ from accounts.audit import acting_as
 from accounts.models import Membership
 from accounts.permissions import require_role, school_for_write
 from duplicates import entry
+from enrolment.chains import REGISTRATION
 from enrolment.checks import active_holder_of, check_against_registry, id_held_elsewhere_error
+from enrolment.models import Registration, RegistrationState, StudentSource
+from enrolment.review import county_review_needed, source_problems
 from kernel.errors import BusinessRefused, ValidationFailed
+from provinces.models import ProvincePolicy
 from registry import nohukou, numbers
 from registry.history import record_event
-from registry.models import Guardian, Pupil
+from registry.models import Guardian, Pupil, PupilStatus
 from registry.records import PupilData
 from registry.validation import has_resident_id, pupil_problems
 from schools.classes import class_for
 from schools.models import School
+from workflow import engine
 
 
 def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupil:
@@ -36,7 +47,7 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
     """
     require_role(user, Membership.Role.OPERATOR, Membership.Role.ADMIN)
     school = school_for_write(user=user, school_code=data.school_code)
-    _raise_all(pupil_problems(data, school=school))
+    _raise_all(pupil_problems(data, school=school) + source_problems(data))
     [check] = check_against_registry([data], [school])
     if check.holder is not None:
         raise id_held_elsewhere_error(check.holder)
@@ -75,7 +86,31 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
         kept = likely + ([sibling] if sibling else [])
         if kept:
             entry.record_entry_override(pupil=pupil, likely=kept, reason=duplicate_reason, user=user)
+        registration_open(pupil=pupil, data=data, user=user)
     return pupil
+
+
+def registration_open(*, pupil: Pupil, data: PupilData, user) -> Registration:
+    """The review of a new record (the pupil is 待审核): waits for the school's approver."""
+    row = Registration.objects.create(
+        pupil=pupil, state=RegistrationState.SCHOOL_REVIEW, school=pupil.school, county_code=pupil.county_code,
+        grade=pupil.grade, source=data.source or StudentSource.NORMAL, source_reason=data.source_reason,
+        county_review=county_review_needed(
+            no_hukou=nohukou.is_no_hukou(data), grade=pupil.grade, source=data.source,
+            policy=ProvincePolicy.for_province(pupil.county_code),
+        ),
+        initiator=user,
+    )
+    engine.start(REGISTRATION, row, user=user, action="register")
+    return row
+
+
+def registration_approve(*, user, registration_id: int) -> Registration:
+    return engine.move(REGISTRATION, user=user, pk=registration_id, action="approve")
+
+
+def registration_refuse(*, user, registration_id: int, reason: str) -> Registration:
+    return engine.move(REGISTRATION, user=user, pk=registration_id, action="refuse", reason=reason)
 
 
 def _raise_all(problems: list) -> None:
@@ -109,6 +144,7 @@ def _create_pupil(*, school: School, data: PupilData) -> Pupil:
         left_behind=data.left_behind,
         migrant=data.migrant,
         enrolled_on=data.enrolled_on,
+        status=PupilStatus.PENDING,
         school=school,
         school_class=class_for(school, data.grade, data.class_number),
         grade=data.grade,

@@ -1,12 +1,13 @@
-"""Reads of progressions (升学接收) and allocation lists, always through the scope."""
+"""Reads of progressions (升学接收), allocation lists and registrations under review (新生注册审核),
+always through the scope."""
 
 from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
 from accounts.scope import get_in_scope, restrict
-from enrolment.chains import PROGRESSION
-from enrolment.models import Allocation, Progression
+from enrolment.chains import PROGRESSION, REGISTRATION
+from enrolment.models import Allocation, Progression, Registration
 from workflow import engine
 
 
@@ -56,3 +57,27 @@ def allocations_visible_to(user) -> QuerySet[Allocation]:
 
 def allocation_get(user, allocation_id: int) -> Allocation:
     return get_in_scope(Allocation.objects.select_related("division"), user, pk=allocation_id)
+
+
+# --- registration review (新生注册审核) ------------------------------------------------
+
+def registrations_visible_to(user, *, state: str = "", open_only: bool = False,
+                             waiting: bool = False) -> QuerySet[Registration]:
+    """Registrations in the user's scope; ``waiting``: only those at the user's own unit's step."""
+    rows = restrict(Registration.objects.select_related("school", "pupil"), user)
+    if state:
+        rows = rows.filter(state=state)
+    if open_only:
+        rows = rows.filter(state__in=REGISTRATION.open_states)
+    if waiting:
+        rows = rows.filter(engine.waiting_for(REGISTRATION, user))
+    return rows.order_by("-id")
+
+
+def registration_get(user, registration_id: int) -> Registration:
+    return get_in_scope(
+        Registration.objects.select_related("school__county", "pupil", "initiator", "school_approver",
+                                            "county_approver"),
+        user,
+        pk=registration_id,
+    )

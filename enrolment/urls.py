@@ -4,6 +4,9 @@ from enrolment import progression_views, views
 
 urlpatterns = [
     path("pupils/new/", views.pupil_register, name="pupil_register"),
+    path("registrations/", views.registration_list, name="registration_list"),
+    path("registrations/<int:registration_id>/", views.registration_detail, name="registration_detail"),
+    path("registrations/<int:registration_id>/<str:action>/", views.registration_act, name="registration_act"),
     path("progressions/", progression_views.progression_find, name="progression_find"),
     path("progressions/receive/", progression_views.progression_start, name="progression_start"),
     path("progressions/unreceived/", progression_views.progression_unreceived, name="progression_unreceived"),

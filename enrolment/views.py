@@ -1,17 +1,21 @@
-"""The registration page (新生注册)."""
+"""The registration page (新生注册) and the review of registrations (新生注册审核)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import membership_of
-from enrolment import registration
+from enrolment import registration, selectors
+from enrolment.chains import REGISTRATION
 from enrolment.forms import PupilRegisterForm
+from enrolment.models import RegistrationState
 from kernel.errors import RegistryError
+from workflow import engine
 
 
 @login_required
@@ -36,7 +40,8 @@ def pupil_register(request):
             error = exc
             _attach_errors(form, exc)
         else:
-            messages.success(request, _("已建立学籍，全国学籍号 %(n)s") % {"n": pupil.national_number})
+            messages.success(request, _("已建立学籍，全国学籍号 %(n)s；待审核，审核通过后学籍生效")
+                             % {"n": pupil.national_number})
             return redirect("pupil_detail", national_number=pupil.national_number)
     return render(request, "enrolment/register.html", {"form": form, "error": error})
 
@@ -50,3 +55,59 @@ def _attach_errors(form, exc: RegistryError) -> None:
             field = f"g{index}_{sub}"
         if field in form.fields and isinstance(detail, dict) and "message" in detail:
             form.add_error(field, detail["message"])
+
+
+@login_required
+@require_GET
+def registration_list(request):
+    """新生注册审核: the registrations waiting for the user's unit, then all of the scope."""
+    state = request.GET.get("state", "")
+    rows = list(selectors.registrations_visible_to(request.user, state=state, open_only=not state)[:200])
+    current = engine.current_steps(REGISTRATION, rows)
+    waiting = set(selectors.registrations_visible_to(request.user, waiting=True).filter(
+        pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
+    for row in rows:
+        row.current = current[row.pk]
+        row.waiting_here = row.pk in waiting
+    return render(request, "enrolment/registrations.html", {
+        "rows": rows, "states": RegistrationState.choices, "state": state,
+    })
+
+
+@login_required
+@require_GET
+def registration_detail(request, registration_id: int):
+    try:
+        row = selectors.registration_get(request.user, registration_id)
+    except RegistryError as exc:
+        return render(request, "registry/error.html", {"error": exc}, status=exc.status)
+    return render(request, "enrolment/registration_detail.html", {
+        "row": row,
+        "pupil": row.pupil,
+        "guardians": row.pupil.guardians.all(),
+        "actions": engine.actions_for(REGISTRATION, request.user, row),
+        "progress": engine.progress(REGISTRATION, row),
+        "current": engine.current_steps(REGISTRATION, [row])[row.pk],
+        "log": engine.timeline(REGISTRATION, row),
+    })
+
+
+@login_required
+@require_POST
+def registration_act(request, registration_id: int, action: str):
+    services = {
+        "approve": lambda: registration.registration_approve(user=request.user, registration_id=registration_id),
+        "refuse": lambda: registration.registration_refuse(user=request.user, registration_id=registration_id,
+                                                           reason=request.POST.get("reason", "")),
+    }
+    if action not in services:
+        raise Http404
+    try:
+        row = services[action]()
+    except RegistryError as exc:
+        messages.error(request, f"{exc.message}（{exc.code}）")
+    else:
+        messages.success(request, _("已审核不通过，学籍注册未通过") if action == "refuse"
+                         else _("已审核通过，学籍生效") if row.state == RegistrationState.APPROVED
+                         else _("已审核通过，待区县审核"))
+    return redirect("registration_detail", registration_id)

@@ -14,6 +14,7 @@ NAV = [
     ("home", _("首页"), None),
     ("pupil_list", _("学生学籍"), None),
     ("pupil_register", _("新生注册"), {"school"}),
+    ("registration_list", _("注册审核"), None),
     ("transfers:list", _("转学"), None),
     ("changes:list", _("学籍异动"), None),
     ("changes:graduations", _("毕业"), None),

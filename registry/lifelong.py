@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import BusinessRefused
-from registry.models import Pupil
+from registry.models import Pupil, PupilStatus
 
 
 def progression_url(pupil: Pupil) -> str:
@@ -63,4 +63,16 @@ def deceased_id_error(holder: Pupil) -> BusinessRefused:
         code="id_number_of_deceased",
         field="id_number",
         details={"school_code": holder.school.code, "county_code": holder.county_code},
+    )
+
+
+def registration_pending_refusal(pupil: Pupil, *, doing, field: str | None = None) -> BusinessRefused | None:
+    """A record still under registration review (待审核) takes part in no business (``doing``:
+    转学, 学籍异动, 转为正式学籍号 …) until the review approves it."""
+    if pupil.status != PupilStatus.PENDING:
+        return None
+    return BusinessRefused(
+        _("%(name)s的新生注册尚在审核中（待审核），审核通过后才能办理%(doing)s") % {"name": pupil.name, "doing": doing},
+        code="registration_pending",
+        field=field,
     )

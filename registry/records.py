@@ -47,3 +47,7 @@ class PupilData:
     left_behind: str = "0"
     migrant: str = "0"
     guardians: list[GuardianData] = field(default_factory=list)
+    #: 学生来源 (``enrolment.models.StudentSource`` code or label) and the reason of a
+    #: registration outside an entry grade; not fields of the record itself.
+    source: str = ""
+    source_reason: str = ""

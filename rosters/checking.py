@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import school_for_write
 from enrolment.checks import check_against_registry, guardian_ids, id_held_elsewhere_error
+from enrolment.review import source_problems
 from kernel.errors import ValidationFailed
 from registry.models import Guardian, Pupil
 from registry.records import PupilData
@@ -203,6 +204,9 @@ def check_rows(
         if progress is not None:
             progress(min(len(rows), start + BATCH_SIZE))
     for row in rows:
+        if row.outcome != UNCHANGED:  # a new pupil: the registration's own rules (学生来源, 注册原因)
+            for exc in source_problems(row.data):
+                row.refuse(exc)
         if row.problems:
             row.outcome = REFUSED
     return rows

@@ -81,8 +81,14 @@ COLUMNS: list[Column] = [
     *_guardian_columns(2),
 ]
 HEADERS = [c.header for c in COLUMNS]
-COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
-_COLUMN_BY_FIELD = {c.field: c for c in COLUMNS}
+#: Optional columns of a registration (新生注册) that are not fields of the record: 学生来源
+#: and 注册原因, required for a new pupil outside the entry grades (``enrolment.review``).
+REGISTRATION_COLUMNS: list[Column] = [
+    Column("source", "学生来源", "source", ("source", "student_source")),
+    Column("source_reason", "注册原因", "source_reason", ("source_reason", "registration_reason")),
+]
+COLUMN_BY_KEY = {c.key: c for c in [*COLUMNS, *REGISTRATION_COLUMNS]}
+_COLUMN_BY_FIELD = {c.field: c for c in [*COLUMNS, *REGISTRATION_COLUMNS]}
 #: Columns a file must have; the second family member is optional.
 REQUIRED_KEYS = [c.key for c in COLUMNS if not c.key.startswith("g2_")]
 
@@ -95,7 +101,7 @@ def fold_header(text: str) -> str:
 
 
 HEADER_LOOKUP: dict[str, str] = {}
-for _column in COLUMNS:
+for _column in [*COLUMNS, *REGISTRATION_COLUMNS]:
     HEADER_LOOKUP[fold_header(_column.header)] = _column.key
     for _alias in _column.aliases:
         HEADER_LOOKUP[fold_header(_alias)] = _column.key

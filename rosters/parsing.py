@@ -244,6 +244,8 @@ def row_to_record(row: Row, table: Table, divisions: Divisions) -> None:
         left_behind=cell("left_behind"),
         migrant=cell("migrant"),
         guardians=guardians,
+        source=cell("source"),
+        source_reason=cell("source_reason"),
     )
     # The roster has one 户口所在地 column: for a pupil without hukou (无户籍) it is the first
     # guardian's, which the no-hukou rules require and the pupil's hukou follows.

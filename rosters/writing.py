@@ -1,5 +1,6 @@
 """Writing the good rows in bulk: numbers, classes, pupils, family members, history and
-their audit events, one transaction per import."""
+their audit events, one transaction per import. Each new pupil is 待审核 and its
+registration review (``enrolment.chains.REGISTRATION``) starts at the school's approver."""
 
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ from accounts import audit
 from accounts.permissions import membership_of
 from duplicates import entry
 from duplicates.keys import match_keys_refresh
+from enrolment import review
+from enrolment.chains import REGISTRATION
+from enrolment.models import Registration, RegistrationState, StudentSource
+from provinces.models import ProvincePolicy
 from registry import nohukou, numbers
-from registry.models import Guardian, HistoryEntry, Pupil
+from registry.models import Guardian, HistoryEntry, Pupil, PupilStatus
 from registry.validation import has_resident_id
 from rosters.columns import BATCH_SIZE, NEW
 from rosters.models import RosterImport
 from rosters.parsing import Row
 from schools.models import SchoolClass
+from workflow import engine
 
 logger = logging.getLogger("rosters")
 
@@ -131,6 +137,7 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
     audit.record_bulk_inserts(Pupil, pupil_ids, user=user, roster_import=job.pk if job else None)
     audit.record_bulk_inserts(Guardian, guardian_ids, user=user, roster_import=job.pk if job else None)
     match_keys_refresh(pupil_ids, new=True)  # name-sound / ID-neighbour keys of the at-entry duplicate check
+    _open_registrations(batch, pupil_ids, user=user)
     _insert(
         HistoryEntry,
         [
@@ -160,6 +167,27 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
             )
 
 
+def _open_registrations(batch: list[Row], pupil_ids: list[int], *, user) -> None:
+    """The registration review of every new pupil, in bulk (``engine.start_many``)."""
+    created = Registration.objects.bulk_create([
+        Registration(
+            pupil_id=pupil_id, state=RegistrationState.SCHOOL_REVIEW, school=row.school,
+            county_code=row.school.county_id, grade=row.data.grade,
+            source=review.source_code(row.data.source) or StudentSource.NORMAL,
+            source_reason=row.data.source_reason[:500],
+            county_review=review.county_review_needed(
+                no_hukou=nohukou.is_no_hukou(row.data), grade=row.data.grade,
+                source=review.source_code(row.data.source) or "",
+                policy=ProvincePolicy.for_province(row.school.county_id),
+            ),
+            initiator=user,
+        )
+        for row, pupil_id in zip(batch, pupil_ids)
+    ])
+    rows = Registration.objects.filter(pk__in=[r.pk for r in created]).select_related("pupil", "school")
+    engine.start_many(REGISTRATION, rows, user=user, action="register")
+
+
 def _insert_pupils_and_guardians(batch: list[Row], classes: dict, now) -> tuple[list[int], list[int]]:
     pupil_ids = _insert(
         Pupil,
@@ -182,6 +210,7 @@ def _insert_pupils_and_guardians(batch: list[Row], classes: dict, now) -> tuple[
                 "left_behind": row.data.left_behind,
                 "migrant": row.data.migrant,
                 "enrolled_on": row.data.enrolled_on,
+                "status": PupilStatus.PENDING,
                 "school_id": row.school.pk,
                 "school_class_id": classes[(row.school.pk, row.data.grade, row.data.class_number)],
                 "grade": row.data.grade,

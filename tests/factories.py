@@ -59,3 +59,20 @@ def make_pupil(school, *, name: str = "张三", sex: str = "1", birth_date=dt.da
     Guardian.objects.create(pupil=pupil, name="张父", relation="51", id_number=resident_id(dt.date(1985, 1, 1), "1"),
                             is_first_guardian=True)
     return pupil
+
+
+def admit(*pupils) -> None:
+    """Approve the registration review (新生注册审核) of newly registered pupils through the
+    chain, as an approver of the school and, when the policy asks, of the county would."""
+    from enrolment import registration
+    from enrolment.models import Registration
+
+    users = get_user_model().objects.filter(membership__role=Membership.Role.APPROVER)
+    for row in Registration.objects.filter(pupil__in=[p.pk for p in pupils], state="school_review"):
+        registration.registration_approve(user=users.filter(membership__school=row.school_id).first(),
+                                          registration_id=row.pk)
+        if row.county_review:
+            registration.registration_approve(user=users.filter(membership__division_id=row.county_code).first(),
+                                              registration_id=row.pk)
+    for pupil in pupils:
+        pupil.refresh_from_db()

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from duplicates.problems import pupil_problem_reasons
 from kernel.errors import BusinessRefused
 from provinces.models import ProvincePolicy
-from registry.lifelong import progression_url
+from registry.lifelong import progression_url, registration_pending_refusal
 from registry.models import FINISHED_STATUSES, Pupil, PupilStatus
 from schools.models import GRADE_NAMES, School
 
@@ -32,8 +32,8 @@ def start_refusal(
     policies = _policies(origin, dest)
     if pupil.status == PupilStatus.SUSPENDED and any(p.transfer_refuse_suspended for p in policies):
         return BusinessRefused(_("该学生正在休学，休学期间不得转学"), code="pupil_suspended")
-    if pupil.status == PupilStatus.PENDING:
-        return BusinessRefused(_("该学生的新生注册尚在审核中，审核通过后才能转学"), code="registration_pending")
+    if (pending := registration_pending_refusal(pupil, doing=_("转学"))) is not None:
+        return pending
     if pupil.status in FINISHED_STATUSES:
         return BusinessRefused(
             _("该学生已%(status)s，不能转学；升入本校下一学段的，请在“升学接收”中接收该学生")

@@ -16,6 +16,7 @@ def _register(client, school_code, **headers):
     body = {
         "school_code": school_code, "name": "周审计", "sex": "2", "birth_date": birth.isoformat(), "grade": 3,
         "class_number": 1, "enrolled_on": "2022-09-01", "id_number": resident_id(birth, "2", seq=77),
+        "source": "other", "source_reason": "插班注册",
         "guardians": [{"name": "周父", "relation": "父亲", "id_number": resident_id(dt.date(1984, 3, 3), "1")}],
     }
     return client.post("/api/v1/pupils", json.dumps(body), content_type="application/json", **headers)

@@ -28,6 +28,8 @@ def _body(school_code: str) -> dict:
         "class_number": 2,
         "enrolled_on": "2022-09-01",
         "id_number": resident_id(birth, "1", seq=321),
+        "source": "other",
+        "source_reason": "插班注册",
         "guardians": [{"name": "赵大明", "relation": "51", "id_number": resident_id(dt.date(1985, 2, 2), "1")}],
     }
 

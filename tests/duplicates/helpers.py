@@ -19,6 +19,7 @@ def record_like(pupil, school, **changes) -> PupilData:
         school_code=school.code, name=pupil.name, sex=pupil.sex, birth_date=pupil.birth_date, grade=pupil.grade,
         class_number=1, enrolled_on=dt.date(pupil.birth_date.year + 6, 9, 1), id_type="1",
         id_number=resident_id(pupil.birth_date, pupil.sex, region="440105", seq=377), guardians=guardians,
+        source="other", source_reason="插班注册",  # outside an entry grade a registration states both
     )
     return dataclasses.replace(base, **changes)
 

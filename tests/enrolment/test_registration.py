@@ -32,6 +32,8 @@ def id_record(school, **changes) -> PupilData:
         id_type="1",
         id_number=PUPIL_ID,
         guardians=[GuardianData(name="黄大强", relation="51", id_number=FATHER_ID, is_first_guardian=True)],
+        source="other",  # grade 2 is not an entry grade: the registration states source and reason
+        source_reason="插班注册",
     )
     return dataclasses.replace(base, **changes)
 
@@ -289,6 +291,7 @@ def form_post(data: PupilData, **extra) -> dict:
         "id_number": data.id_number, "ethnicity": "01", "nationality": "CHN", "hmt": data.hmt, "hukou_nature": "",
         "health": "10", "boarding": "1", "left_behind": "0", "migrant": "0", "grade": data.grade,
         "class_number": data.class_number, "enrolled_on": data.enrolled_on.isoformat(), "duplicate_reason": "",
+        "source": data.source, "source_reason": data.source_reason,
     }
     for n in (1, 2):
         post[f"g{n}_id_type"] = "1"

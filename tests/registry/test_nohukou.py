@@ -54,6 +54,8 @@ def no_id_record(school, *guardians: GuardianData, **changes) -> PupilData:
         id_type="Z",
         id_number="",
         guardians=list(guardians) if guardians else [father(), mother()],
+        source="other",  # grade 2 is not an entry grade: the registration states source and reason
+        source_reason="插班注册",
     )
     return dataclasses.replace(base, **changes)
 

@@ -18,7 +18,7 @@ from registry import nohukou
 from registry.models import Pupil, PupilStatus
 from registry.records import GuardianData
 from tests.changes.conftest import approve_both, open_request
-from tests.factories import resident_id
+from tests.factories import admit, resident_id
 from tests.registry.test_nohukou import BIRTH, FATHER_ID, MOTHER_ID, no_id_record
 from tests.transfers.chain import OPEN_DAY, open_season, run_chain  # noqa: F401  (fixture)
 from transfers import lookup as transfer_lookup
@@ -34,8 +34,11 @@ NEW_ID = resident_id(BIRTH, "2", region="440106", seq=377)
 
 @pytest.fixture
 def no_id_pupil(world):
-    """林小溪 at 天河第一小学 (a1): no resident ID, J number, father (first guardian) and mother."""
-    return pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
+    """林小溪 at 天河第一小学 (a1): no resident ID, J number, father (first guardian) and mother;
+    registered, and admitted by the school and the county (新生注册审核)."""
+    pupil = pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
+    admit(pupil)
+    return pupil
 
 
 def _family(pupil: Pupil) -> list[tuple]:
@@ -145,6 +148,7 @@ def test_j_to_g_refused_when_the_new_id_is_held_by_an_active_pupil(world, no_id_
 @pytest.mark.django_db(transaction=True)
 def test_j_to_g_in_the_browser_keeps_the_j_number_in_the_history(world, page, browser_login):
     pupil = pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
+    admit(pupil)
     j_number = pupil.national_number
 
     browser_login(world["a1"].operator)

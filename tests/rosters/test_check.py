@@ -224,7 +224,7 @@ def test_utf8_bom_csv(world):
 
 
 def test_english_headers_are_accepted(world):
-    headers = [c.aliases[0] for c in columns.COLUMNS]
+    headers = [c.aliases[0] for c in [*columns.COLUMNS, *columns.REGISTRATION_COLUMNS]]
     job = _check(world["a1"].operator, csv_bytes([roster_row(world.school_a1, seq=1)], headers=headers))
     assert job.new_rows == 1, job.refused
 

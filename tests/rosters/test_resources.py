@@ -14,9 +14,10 @@ pytestmark = pytest.mark.usefixtures("fast_passwords", "roster_media")
 
 
 def _dataset(rows) -> tablib.Dataset:
-    data = tablib.Dataset(headers=columns.HEADERS)
+    file_columns = [*columns.COLUMNS, *columns.REGISTRATION_COLUMNS]  # with 学生来源 and 注册原因
+    data = tablib.Dataset(headers=[c.header for c in file_columns])
     for row in rows:
-        data.append([row.get(c.key, "") for c in columns.COLUMNS])
+        data.append([row.get(c.key, "") for c in file_columns])
     return data
 
 

@@ -8,7 +8,7 @@ import io
 
 import openpyxl
 
-from rosters.columns import COLUMNS, HEADERS
+from rosters.columns import COLUMNS, REGISTRATION_COLUMNS
 from tests.factories import resident_id
 
 
@@ -45,6 +45,9 @@ def roster_row(school, *, name="赵小明", sex="男", birth=dt.date(2016, 4, 4)
         "g2_id_type": "",
         "g2_id_number": "",
         "g2_is_guardian": "",
+        # Grade 3 is not an entry grade: a new pupil's row states its source and reason.
+        "source": "其他",
+        "source_reason": "插班注册",
     }
     row.update(overrides)
     return row
@@ -57,14 +60,19 @@ def with_mother(row: dict, *, seq: int = 9) -> dict:
     return row
 
 
+#: The template's columns and the registration's optional 学生来源 and 注册原因.
+FILE_COLUMNS = [*COLUMNS, *REGISTRATION_COLUMNS]
+FILE_HEADERS = [c.header for c in FILE_COLUMNS]
+
+
 def _lines(rows: list[dict]) -> list[list]:
-    return [[row.get(c.key, "") for c in COLUMNS] for row in rows]
+    return [[row.get(c.key, "") for c in FILE_COLUMNS] for row in rows]
 
 
 def xlsx_bytes(rows: list[dict], *, headers: list[str] | None = None) -> bytes:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
-    sheet.append(headers or HEADERS)
+    sheet.append(headers or FILE_HEADERS)
     for line in _lines(rows):
         sheet.append(line)
     buffer = io.BytesIO()
@@ -75,7 +83,7 @@ def xlsx_bytes(rows: list[dict], *, headers: list[str] | None = None) -> bytes:
 def csv_bytes(rows: list[dict], *, encoding: str = "utf-8", headers: list[str] | None = None) -> bytes:
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(headers or HEADERS)
+    writer.writerow(headers or FILE_HEADERS)
     writer.writerows(_lines(rows))
     return text.getvalue().encode(encoding)
 

@@ -12,7 +12,7 @@ from enrolment.registration import pupil_register
 from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
 from registry import nohukou
 from registry.records import GuardianData
-from tests.factories import make_pupil, resident_id
+from tests.factories import admit, make_pupil, resident_id
 from tests.registry.test_nohukou import (
     FATHER_ID,
     GRANNY_ID,
@@ -33,8 +33,11 @@ MINIMAL = {"ref", "name", "sex", "birth_date", "grade", "class_number"}
 
 @pytest.fixture
 def no_id_pupil(world):
-    """林小溪, no resident ID (J number), both parents recorded, at 天河第一小学 (a1)."""
-    return pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
+    """林小溪, no resident ID (J number), both parents recorded, at 天河第一小学 (a1); admitted
+    by the school and the county (新生注册审核)."""
+    pupil = pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
+    admit(pupil)
+    return pupil
 
 
 def _lookup(world, parent_id_number, *, name="", origin=None, user=None, id_number=""):
@@ -279,6 +282,7 @@ def test_existing_record_refusal_points_to_the_parent_id_lookup(world, no_id_pup
 @pytest.mark.django_db(transaction=True)
 def test_lookup_by_parent_id_in_the_browser(world, page, browser_login, open_season):
     pupil = pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
+    admit(pupil)
     browser_login(world["b1"].operator)
     page.goto("/transfers/new/")
     page.fill("[data-testid=school-keyword]", "天河第一")
