@@ -76,3 +76,22 @@ def admit(*pupils) -> None:
                                               registration_id=row.pk)
     for pupil in pupils:
         pupil.refresh_from_db()
+
+
+def policy_form_data(**overrides) -> dict:
+    """The province policy form as submitted with every field at its default, then
+    ``overrides`` (a new policy field needs no change to the form tests)."""
+    from administration.forms import ProvincePolicyForm
+    from provinces.models import ProvincePolicy
+
+    form = ProvincePolicyForm(instance=ProvincePolicy(province_id="44"))
+    data = {}
+    for name in form.fields:
+        value = form.initial.get(name)
+        if isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif value is not None:
+            data[name] = value
+    data.update({"save_policy": "1", **overrides})
+    return data

@@ -25,8 +25,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_make_run_setup_serves_and_stops(tmp_path):
-    var_dir = tmp_path / "var"
+@pytest.fixture
+def var_parent():
+    """A folder the embedded PostgreSQL's own user can reach. Not under pytest's base
+    temporary folder: every pytest run on the machine resets that one to 0700."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="registry-make-run-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_make_run_setup_serves_and_stops(var_parent):
+    var_dir = var_parent / "var"
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TEST_DATABASE_NAME")}
     env["REGISTRY_VAR_DIR"] = str(var_dir)

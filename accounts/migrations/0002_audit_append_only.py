@@ -29,6 +29,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
+        # After the token migration, which backfills the event table's new columns.
+        ('accounts', '0002_roles_tokens_passwords_account_events'),
         ('pghistory', '0007_auto_20250421_0444'),
     ]
 

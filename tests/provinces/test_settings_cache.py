@@ -10,6 +10,7 @@ from django.db import connection
 from provinces import cache as province_cache
 from provinces import calendar
 from provinces.models import CalendarOverride, ProvincePolicy
+from tests.factories import policy_form_data
 
 
 def test_a_second_read_costs_no_query(world, django_assert_num_queries):
@@ -23,10 +24,7 @@ def test_a_second_read_costs_no_query(world, django_assert_num_queries):
 def test_a_policy_form_change_is_seen_at_once(world, login):
     assert calendar.due_date(dt.date(2026, 3, 2), province_code="44") == dt.date(2026, 3, 16)
     client = login(world["province"].admin)
-    data = {f: getattr(ProvincePolicy(province_id="44"), f) for f in ("freeze_start", "freeze_end", "promotion_date",
-                                                                      "graduation_deadline", "graduation_opens", "unreceived_graduates_day")}
-    data.update(step_working_days=12, reminder_working_days=2, photo_max_bytes=61440, photo_min_width=154,
-                photo_min_height=189, photo_aspect_tolerance=0.05, save_policy="1")
+    data = policy_form_data(step_working_days=12)
     assert client.post("/province/policy/", data).status_code == 302
     assert ProvincePolicy.for_province("440106").step_working_days == 12
     assert calendar.due_date(dt.date(2026, 3, 2), province_code="44") == dt.date(2026, 3, 18)
