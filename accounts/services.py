@@ -217,3 +217,15 @@ def account_unlock(*, actor, pk: int):
     axes_reset(username=target.username)
     account_event_record(AccountEvent.Action.UNLOCKED, user=target, actor=actor, was_locked=was_locked)
     return target
+
+
+@transaction.atomic
+def account_totp_reset(*, actor, pk: int):
+    """Unbind the account's TOTP devices (a lost phone); it binds a new one at its next login
+    when it must have one."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    target = _locked_target(actor, pk)
+    removed, _ = TOTPDevice.objects.filter(user=target).delete()
+    account_event_record(AccountEvent.Action.TOTP_RESET, user=target, actor=actor, devices=removed)
+    return target
