@@ -35,7 +35,7 @@ class AccountGuardMiddleware:
         membership = membership_of(getattr(request, "user", None))
         if membership is None or request.path.startswith(f"/{settings.STATIC_URL.strip('/')}/"):
             return self.get_response(request)
-        always = (reverse("logout"), reverse("set_language"))
+        always = (reverse("login"), reverse("logout"), reverse("set_language"))
         step = otp_step(request, membership)
         if step is not None and request.path not in (*always, reverse(OTP_PAGES[step])):
             if request.path.startswith("/api/"):

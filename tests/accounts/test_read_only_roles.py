@@ -15,8 +15,8 @@ from tests.factories import make_user
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
 #: Pages a read-only role may post to: its own account (password, second factor, read-only
-#: tokens), logging out, the language.
-OWN_PAGES = {"/logout/", "/i18n/setlang/"}
+#: tokens), logging in again or out, the language.
+OWN_PAGES = {"/login/", "/logout/", "/i18n/setlang/"}
 
 
 def _api_writes() -> list[tuple[str, str]]:
