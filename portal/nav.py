@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import can_search_audit, membership_of
+from accounts.permissions import can_register, can_search_audit, membership_of
 from accounts.services import can_manage_accounts
 
-#: (url name, label, levels that see it; None = everyone with a unit)
+#: (url name, label, levels that see it; None = everyone with a unit). ``ONLY_IF`` narrows an
+#: entry to the users the service would accept, so no one is offered a form only to be refused.
 NAV = [
     ("home", _("首页"), None),
     ("pupil_list", _("学生学籍"), None),
@@ -29,8 +30,11 @@ NAV = [
     ("audit", _("审计"), None),
 ]
 
-#: Pages shown only to the roles that may use them.
-ROLE_CHECKS = {"accounts:list": can_manage_accounts, "audit": can_search_audit}
+ONLY_IF = {
+    "pupil_register": can_register,
+    "accounts:list": can_manage_accounts,
+    "audit": can_search_audit,
+}
 
 
 def navigation(request) -> dict:
@@ -42,11 +46,17 @@ def navigation(request) -> dict:
     for name, label, levels in NAV:
         if levels is not None and level not in levels:
             continue
-        if name in ROLE_CHECKS and not ROLE_CHECKS[name](request.user):
+        if name in ONLY_IF and not ONLY_IF[name](request.user):
             continue
         try:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append({"url": url, "label": label, "active": request.path.startswith(url) and url != "/"})
+        items.append({"url": url, "label": label, "active": False})
+    # One entry is highlighted: the longest prefix of the path (/changes/graduations/ is 毕业,
+    # not also 学籍异动); 首页 only on the home page itself.
+    matches = [item for item in items if request.path == item["url"]
+               or (item["url"] != "/" and request.path.startswith(item["url"]))]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return {"nav": items, "membership": membership}
