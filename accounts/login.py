@@ -47,6 +47,17 @@ def is_locked(username: str) -> bool:
     return failures_of(username) >= settings.AXES_FAILURE_LIMIT
 
 
+def locked_addresses_of(username: str) -> list[str]:
+    """The addresses ``username`` failed from that are locked now (by all their failures)."""
+    addresses = set(AccessAttempt.objects.filter(username=username).exclude(ip_address=None)
+                    .values_list("ip_address", flat=True))
+    attempts = AccessAttempt.objects.filter(ip_address__in=addresses)
+    if settings.AXES_COOLOFF_TIME:
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - dt.timedelta(hours=settings.AXES_COOLOFF_TIME))
+    totals = attempts.values("ip_address").annotate(n=Sum("failures_since_start"))
+    return sorted(t["ip_address"] for t in totals if t["n"] >= settings.AXES_FAILURE_LIMIT)
+
+
 def _user_named(username: str | None):
     if not username:
         return None

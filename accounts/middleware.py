@@ -1,6 +1,7 @@
-"""The page guard of accounts: a read-only role posts nothing, and an account that must change
-its password (a reset by the level above, the demo password outside development) does that
-first. The API has the same rules in its authentication (``accounts.auth``)."""
+"""The page guard of accounts: an account with a TOTP device enters its code first (and a
+province admin binds one first when ``PROVINCE_ADMIN_TOTP`` is on); an account that must
+change its password (a reset by the level above, the demo password outside development)
+does that next; a read-only role posts nothing. The API has the same rules in its authentication (``accounts.auth``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts.otp import otp_step
 from accounts.permissions import SAFE_METHODS, membership_of, require_writer
 from kernel.errors import Forbidden
 
 
 def password_change_required() -> Forbidden:
     return Forbidden(_("请先修改密码，再办理业务"), code="password_change_required")
+
+
+def otp_required() -> Forbidden:
+    return Forbidden(_("请先输入动态口令"), code="otp_required")
+
+
+OTP_PAGES = {"enrol": "accounts:otp_enrol", "verify": "accounts:otp_verify"}
 
 
 class AccountGuardMiddleware:
@@ -26,12 +35,21 @@ class AccountGuardMiddleware:
         membership = membership_of(getattr(request, "user", None))
         if membership is None or request.path.startswith(f"/{settings.STATIC_URL.strip('/')}/"):
             return self.get_response(request)
-        exempt = request.path in (reverse("accounts:password_change"), reverse("logout"), reverse("set_language"))
-        if membership.must_change_password and not exempt:
+        always = (reverse("login"), reverse("logout"), reverse("set_language"))
+        step = otp_step(request, membership)
+        if step is not None and request.path not in (*always, reverse(OTP_PAGES[step])):
+            if request.path.startswith("/api/"):
+                return JsonResponse(otp_required().as_dict(), status=403)
+            return redirect(f"{reverse(OTP_PAGES[step])}?next={request.path}")
+        own = (reverse("accounts:password_change"), *always, *(reverse(name) for name in OTP_PAGES.values()))
+        if membership.must_change_password and request.path not in own:
             if request.path.startswith("/api/"):
                 return JsonResponse(password_change_required().as_dict(), status=403)
             return redirect(f"{reverse('accounts:password_change')}?next={request.path}")
-        if request.method not in SAFE_METHODS and not exempt and not request.path.startswith("/api/"):
+        if request.method not in SAFE_METHODS and not request.path.startswith("/api/") and not (
+            request.path in own or request.path.startswith(reverse("accounts:tokens"))
+        ):
+            # One's own password, second factor and (read-only) tokens are no registry writes.
             try:
                 require_writer(request.user)
             except Forbidden as exc:

@@ -215,6 +215,9 @@ class AccountEvent(models.Model):
         UNLOCKED = "unlocked", _("解除锁定")
         TOKEN_ISSUED = "token_issued", _("签发接口令牌")
         TOKEN_REVOKED = "token_revoked", _("吊销接口令牌")
+        TOTP_ENROLLED = "totp_enrolled", _("绑定动态口令")
+        TOTP_FAILED = "totp_failed", _("动态口令错误")
+        TOTP_RESET = "totp_reset", _("解绑动态口令")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(_("操作"), max_length=24, choices=Action.choices)

@@ -26,7 +26,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.events import account_event_record
-from accounts.login import is_locked
+from accounts.login import is_locked, locked_addresses_of
 from accounts.models import AccountEvent, Membership
 from accounts.permissions import membership_of
 from kernel.errors import Forbidden, NotFound, ValidationFailed
@@ -211,9 +211,26 @@ def account_password_reset(*, actor, pk: int, password: str | None = None) -> tu
 
 @transaction.atomic
 def account_unlock(*, actor, pk: int):
-    """Lift the lockout of an account after wrong passwords (django-axes)."""
+    """Lift the lockout of an account after wrong passwords (django-axes), and of the addresses
+    it failed from that are locked."""
     target = _locked_target(actor, pk)
     was_locked = is_locked(target.username)
+    addresses = locked_addresses_of(target.username)
     axes_reset(username=target.username)
-    account_event_record(AccountEvent.Action.UNLOCKED, user=target, actor=actor, was_locked=was_locked)
+    for address in addresses:  # a school behind one address: its other users get in again too
+        axes_reset(ip=address)
+    account_event_record(AccountEvent.Action.UNLOCKED, user=target, actor=actor, was_locked=was_locked,
+                         addresses=",".join(addresses))
+    return target
+
+
+@transaction.atomic
+def account_totp_reset(*, actor, pk: int):
+    """Unbind the account's TOTP devices (a lost phone); it binds a new one at its next login
+    when it must have one."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    target = _locked_target(actor, pk)
+    removed, _ = TOTPDevice.objects.filter(user=target).delete()
+    account_event_record(AccountEvent.Action.TOTP_RESET, user=target, actor=actor, devices=removed)
     return target

@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import services
+from accounts import otp, services
 from accounts.events import account_event_record
 from accounts.forms import AccountForm, TokenIssueForm
 from accounts.login import is_locked
@@ -180,3 +180,52 @@ def account_password_reset(request, pk: int):
     except RegistryError as exc:
         return _refused(request, exc)
     return render(request, "accounts/detail.html", _detail_context(request, account, password=password))
+
+
+# --- 动态口令 (TOTP) ---------------------------------------------------------------------
+
+def _next_or_home(request):
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("home")
+
+
+@login_required
+def otp_enrol(request):
+    """绑定动态口令: the first POST makes the key to scan; the next, with a code, confirms it."""
+    device = error = None
+    bound = otp.confirmed_device(request.user) is not None
+    if request.method == "POST" and not bound:
+        device = otp.pending_device(request.user)
+        if request.POST.get("token"):
+            try:
+                otp.totp_confirm(request, request.POST["token"])
+            except RegistryError as exc:
+                error = exc
+            else:
+                messages.success(request, _("动态口令已绑定。"))
+                return _next_or_home(request)
+    return render(request, "accounts/otp_enrol.html", {
+        "device": device, "secret": otp.secret_of(device) if device else "", "error": error,
+        "next": request.GET.get("next") or request.POST.get("next") or "",
+        "bound": bound,
+    }, status=422 if error else 200)
+
+
+@login_required
+def otp_verify(request):
+    """输入动态口令: the code of the bound device, after the password."""
+    error = None
+    if request.method == "POST":
+        try:
+            otp.totp_verify(request, request.POST.get("token", ""))
+        except RegistryError as exc:
+            error = exc
+        else:
+            return _next_or_home(request)
+    return render(request, "accounts/otp_verify.html", {"error": error, "next": request.GET.get("next", "")},
+                  status=422 if error else 200)
+
+
+account_totp_reset = _account_action(services.account_totp_reset, lambda: _("已解绑动态口令。"))

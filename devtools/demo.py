@@ -12,7 +12,8 @@
   (无户籍: ID type Z, J numbers with per-county-and-day sequences, both parents with IDs);
 * 1–2 guardians (家庭成员) per pupil with valid IDs, 24–40 years older than the child;
 * logins ``<unit code>.operator`` / ``.approver`` for every demo school, county and city and
-  the province (plus ``<province>.admin``), all with ``settings.DEMO_PASSWORD``; their e-mail
+  the province (plus ``<province>.admin``, and ``.viewer`` / ``.auditor`` for the bureaus),
+  all with ``settings.DEMO_PASSWORD``; their e-mail
   is ``<username>@demo.invalid``, which marks them as demo users.
 
 Pupils and guardians are written with PostgreSQL ``COPY`` in chunks so that a million
@@ -746,10 +747,10 @@ def _create_users(province: Division, cities, counties, schools: list[School]) -
     password = make_password(settings.DEMO_PASSWORD)  # one hash: hashing per user would take minutes
     Role = Membership.Role
     units: list[tuple[str, str, dict]] = []
-    for role in (Role.OPERATOR, Role.APPROVER, Role.ADMIN):
+    for role in (Role.OPERATOR, Role.APPROVER, Role.ADMIN, Role.VIEWER, Role.AUDITOR):
         units.append((province.code, role, {"division": province}))
     for division in [*cities, *counties]:
-        for role in (Role.OPERATOR, Role.APPROVER):
+        for role in (Role.OPERATOR, Role.APPROVER, Role.VIEWER, Role.AUDITOR):
             units.append((division.code, role, {"division": division}))
     for school in schools:
         for role in (Role.OPERATOR, Role.APPROVER):

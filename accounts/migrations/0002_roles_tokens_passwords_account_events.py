@@ -11,7 +11,8 @@ from django.db import migrations, models
 
 def existing_tokens_keep_working(apps, schema_editor):
     """Tokens issued before expiry and access existed were read-write: they stay so, for the
-    default 90 days from their issue."""
+    default 90 days from their issue. Runs while the audit triggers are off (they are
+    reinstalled below): filling new columns is no change anyone made."""
     from django.db.models import F
 
     for name in ("ApiToken", "ApiTokenEvent"):
@@ -124,6 +125,17 @@ class Migration(migrations.Migration):
             name='role',
             field=models.CharField(choices=[('operator', '学籍管理员'), ('approver', '学籍主管领导'), ('admin', '省级管理员'), ('viewer', '查询用户'), ('auditor', '审计员')], max_length=16, verbose_name='角色'),
         ),
+        migrations.RunPython(existing_tokens_keep_working, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name='apitoken',
+            name='expires_at',
+            field=models.DateTimeField(verbose_name='有效期至'),
+        ),
+        migrations.AlterField(
+            model_name='apitokenevent',
+            name='expires_at',
+            field=models.DateTimeField(verbose_name='有效期至'),
+        ),
         pgtrigger.migrations.AddTrigger(
             model_name='apitoken',
             trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "registry_apitokenevent" ("access", "created_at", "digest", "expires_at", "id", "last_used_at", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefix", "revoked_at", "user_id") VALUES (NEW."access", NEW."created_at", NEW."digest", NEW."expires_at", NEW."id", NEW."last_used_at", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."prefix", NEW."revoked_at", NEW."user_id"); RETURN NULL;', hash='8b5212c652035577705d8cd7589f38f27d2cd2b7', operation='INSERT', pgid='pgtrigger_insert_insert_01b7d', table='registry_apitoken', when='AFTER')),
@@ -167,16 +179,5 @@ class Migration(migrations.Migration):
             model_name='passwordhistory',
             name='user',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='password_history', to=settings.AUTH_USER_MODEL),
-        ),
-        migrations.RunPython(existing_tokens_keep_working, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='expires_at',
-            field=models.DateTimeField(verbose_name='有效期至'),
-        ),
-        migrations.AlterField(
-            model_name='apitokenevent',
-            name='expires_at',
-            field=models.DateTimeField(verbose_name='有效期至'),
         ),
     ]

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "pghistory.admin",
     "import_export",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # The apps, from the bottom layer up (docs/architecture.md).
     "provinces",
     "schools",
@@ -104,6 +106,7 @@ MIDDLEWARE = [
     "config.middleware.InputGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "accounts.audit.AuditContextMiddleware",
     "accounts.middleware.AccountGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -164,6 +167,11 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "accounts.login.client_address"
 #: Reverse proxies in front of the web server (each appends to X-Forwarded-For); 0 = none.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# 动态口令 (TOTP, django-otp): a user with a confirmed device enters its code at each login;
+# with PROVINCE_ADMIN_TOTP on, a province admin must bind one first (accounts.otp).
+PROVINCE_ADMIN_TOTP = env_bool("PROVINCE_ADMIN_TOTP", False)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "K12 学籍")
 
 # Sessions end after a working day without a request, and when the browser closes.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)

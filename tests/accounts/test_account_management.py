@@ -177,3 +177,14 @@ def test_the_first_accounts_are_made_on_the_server(world):
     with pytest.raises(CommandError):
         call_command("create_account", "x.admin", "--unit", "440106", "--role", "admin", stdout=StringIO(),
                      stderr=StringIO())
+
+
+def test_unlocking_also_frees_the_locked_address_it_failed_from(client, world):
+    target, colleague = world["a1"].operator, world["a1"].approver
+    for name in (target.username, target.username, target.username, "typo-1", "typo-2"):
+        _login_page(client, name, "wrong-password", address="10.3.3.3")
+    assert _login_page(client, colleague.username, PASSWORD, address="10.3.3.3").status_code == 429
+    services.account_unlock(actor=world["county_a"].operator, pk=target.pk)
+    assert _login_page(client, colleague.username, PASSWORD, address="10.3.3.3").status_code == 302
+    event = AccountEvent.objects.get(user=target, action="unlocked")
+    assert event.details["addresses"] == "10.3.3.3"

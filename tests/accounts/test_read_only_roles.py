@@ -14,8 +14,9 @@ from kernel.errors import Forbidden
 from tests.factories import make_user
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
-#: Pages a read-only role may post to: its own password, logging out, the language.
-OWN_PAGES = {"/account/password/", "/logout/", "/i18n/setlang/", "/account/tokens/"}
+#: Pages a read-only role may post to: its own account (password, second factor, read-only
+#: tokens), logging in again or out, the language.
+OWN_PAGES = {"/login/", "/logout/", "/i18n/setlang/"}
 
 
 def _api_writes() -> list[tuple[str, str]]:
@@ -43,7 +44,7 @@ def _page_routes(patterns=None, prefix="") -> list[str]:
 
 
 API_WRITES = _api_writes()
-PAGES = [r for r in _page_routes() if r not in OWN_PAGES]
+PAGES = [r for r in _page_routes() if r not in OWN_PAGES and not r.startswith("/account/")]
 
 
 @pytest.fixture(params=["viewer", "auditor"])
@@ -125,3 +126,12 @@ def test_a_viewer_changes_its_own_password(client, login, school_viewer):
     response = client.post("/account/password/", {"old_password": PASSWORD, "new_password1": new,
                                                    "new_password2": new})
     assert response.status_code == 302
+
+
+def test_a_viewer_issues_itself_a_read_only_token_on_the_page(client, login, school_viewer):
+    from accounts.models import ApiToken
+
+    login(school_viewer)
+    assert client.post("/account/tokens/", {"access": "read", "days": "30"}).status_code == 200
+    assert client.post("/account/tokens/", {"access": "write", "days": "30"}).status_code == 422
+    assert list(ApiToken.objects.filter(user=school_viewer).values_list("access", flat=True)) == ["read"]
