@@ -178,7 +178,7 @@ def _registry_counts(user, group: str, unit_q: Q, *, from_snapshot: bool = False
     """``{group value: (boys, girls)}`` of the pupils 在读, through the scope: counted live, or
     summed from the pupil-count snapshot (a province's counties)."""
     if from_snapshot:
-        rows = (restrict(PupilCount.objects.filter(status=PupilStatus.ENROLLED), user).filter(unit_q)
+        rows = (restrict(PupilCount.objects.filter(status=PupilStatus.ENROLLED, school__isnull=True), user).filter(unit_q)
                 .values(group).annotate(boys=Sum("n", filter=Q(sex="1"), default=0),
                                         girls=Sum("n", filter=Q(sex="2"), default=0)).order_by())
     else:
