@@ -45,7 +45,7 @@ def statistics_year(today: dt.date | None = None) -> int:
     return today.year if today.month >= 9 else today.year - 1
 
 
-def _check_year(school_year: int | None) -> int:
+def check_year(school_year: int | None) -> int:
     year = school_year or statistics_year()
     if not 2000 <= year <= 2100:
         raise ValidationFailed(gettext("学年应为 2000–2100 之间的起始年份"), code="invalid_school_year",
@@ -151,7 +151,7 @@ def check_rows(rows: list[list[str]], *, county: str) -> tuple[list[_Line], list
 def official_upload(*, user, content: bytes, file_name: str = "", school_year: int | None = None) -> OfficialReturn:
     """Record a county's official figures; refuses the whole file when any row is bad."""
     county = _county_of(user)
-    year = _check_year(school_year)
+    year = check_year(school_year)
     _format, rows = read_table(content, max_bytes=MAX_BYTES, max_unpacked_bytes=MAX_UNPACKED_BYTES,
                                what=_("教育事业统计文件"))
     lines, errors = check_rows(rows, county=county)
