@@ -7,7 +7,8 @@ from typing import Any
 
 from ninja import Query, Router, Schema
 
-from reports import statistics, units
+from accounts.permissions import membership_of
+from reports import official, statistics, units
 from reports.views import as_of, parse_period
 
 router = Router(tags=["statistics"])
@@ -60,3 +61,30 @@ def statistics_get(request, filters: Query[StatisticsFilter]):
     return StatisticsOut(unit=_unit_out(unit), as_of=taken.isoformat() if taken else None,
                          period={"from": start.isoformat(), "to": end.isoformat()},
                          tables=[TableOut(**t.as_dict()) for t in tables])
+
+
+class ComparisonFilter(Schema):
+    school_year: int | None = None
+
+
+class ComparisonOut(Schema):
+    school_year: int
+    uploaded_at: str | None = None
+    table: TableOut
+
+
+@router.get("/statistics/official", response=ComparisonOut, summary="与教育事业统计的对比")
+def official_comparison(request, filters: Query[ComparisonFilter]):
+    """A county: per school, the registry's pupils 在读 against its latest uploaded 教育事业统计
+    figures for ``school_year`` (default: the school year under way) and the difference,
+    furthest apart first (``null``: the school is not in the upload). A city or province: the
+    same per county. A school: 403 ``province_or_city_only``."""
+    year = official.check_year(filters.school_year)
+    membership = membership_of(request.user)
+    latest = None
+    if membership is not None and membership.level == "county":
+        latest, table = official.county_comparison(request.user, membership.division_id, year)
+    else:
+        table = official.province_comparison(request.user, year)
+    return ComparisonOut(school_year=year, uploaded_at=latest.uploaded_at.isoformat() if latest else None,
+                         table=TableOut(**table.as_dict()))

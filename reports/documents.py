@@ -118,7 +118,12 @@ def documents_issue_for_class(*, user, class_id: int, kind: str = IssuedDocument
 
 
 def document_get(user, number: str) -> IssuedDocument:
-    return get_in_scope(IssuedDocument.objects.select_related("pupil", "school__county"), user, number=number)
+    """An issued document the user may see: issued in the user's scope, and its pupil still in
+    it (the record a document shows is the pupil's as it stands; a school the pupil has left
+    sees no more of it)."""
+    document = get_in_scope(IssuedDocument.objects.select_related("pupil", "school__county"), user, number=number)
+    selectors.pupil_get(user, document.pupil.national_number)
+    return document
 
 
 @dataclass

@@ -99,15 +99,16 @@ class IssuedDocument(models.Model):
 
 
 class PupilCount(models.Model):
-    """统计快照: how many pupils of a school share one combination of the counted fields.
+    """统计快照: how many pupils of a school (or, with no school, of a county) share one
+    combination of the counted fields.
 
-    Rebuilt whole by ``reports.snapshot.pupil_counts_refresh`` (a Celery beat job); the
-    division pages (county and above) sum these rows, a school's and a class's page count the
-    pupils themselves. See docs/statistics.md for why.
+    Rebuilt whole by ``reports.snapshot.pupil_counts_refresh`` (a Celery beat job); a county's
+    page sums its school rows, a city's and a province's the county rows (six times fewer);
+    a school's and a class's page count the pupils themselves. See docs/statistics.md for why.
     """
 
     county_code = models.CharField(max_length=6)
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(School, null=True, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=16)
     grade = models.PositiveSmallIntegerField()
     sex = models.CharField(max_length=1)

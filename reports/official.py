@@ -45,7 +45,7 @@ def statistics_year(today: dt.date | None = None) -> int:
     return today.year if today.month >= 9 else today.year - 1
 
 
-def _check_year(school_year: int | None) -> int:
+def check_year(school_year: int | None) -> int:
     year = school_year or statistics_year()
     if not 2000 <= year <= 2100:
         raise ValidationFailed(gettext("学年应为 2000–2100 之间的起始年份"), code="invalid_school_year",
@@ -151,7 +151,7 @@ def check_rows(rows: list[list[str]], *, county: str) -> tuple[list[_Line], list
 def official_upload(*, user, content: bytes, file_name: str = "", school_year: int | None = None) -> OfficialReturn:
     """Record a county's official figures; refuses the whole file when any row is bad."""
     county = _county_of(user)
-    year = _check_year(school_year)
+    year = check_year(school_year)
     _format, rows = read_table(content, max_bytes=MAX_BYTES, max_unpacked_bytes=MAX_UNPACKED_BYTES,
                                what=_("教育事业统计文件"))
     lines, errors = check_rows(rows, county=county)
@@ -178,7 +178,7 @@ def _registry_counts(user, group: str, unit_q: Q, *, from_snapshot: bool = False
     """``{group value: (boys, girls)}`` of the pupils 在读, through the scope: counted live, or
     summed from the pupil-count snapshot (a province's counties)."""
     if from_snapshot:
-        rows = (restrict(PupilCount.objects.filter(status=PupilStatus.ENROLLED), user).filter(unit_q)
+        rows = (restrict(PupilCount.objects.filter(status=PupilStatus.ENROLLED, school__isnull=True), user).filter(unit_q)
                 .values(group).annotate(boys=Sum("n", filter=Q(sex="1"), default=0),
                                         girls=Sum("n", filter=Q(sex="2"), default=0)).order_by())
     else:

@@ -57,13 +57,23 @@ def pupil_counts_refresh() -> PupilCountSnapshot:
         cursor.execute(f"DELETE FROM {table}")
         cursor.execute(f"INSERT INTO {table} ({', '.join(COLUMNS)}) {sql}", params)
         rows = cursor.rowcount
-        cursor.execute(f"SELECT COALESCE(SUM(n), 0) FROM {table}")
+        # The county rows: the same counts without the school, for city and province pages.
+        rolled = [c for c in COLUMNS if c not in ("school_id", "n")]
+        cursor.execute(f"INSERT INTO {table} ({', '.join(rolled)}, school_id, n) SELECT {', '.join(rolled)}, NULL, "
+                       f"SUM(n) FROM {table} WHERE school_id IS NOT NULL GROUP BY {', '.join(rolled)}")
+        rows += cursor.rowcount
+        cursor.execute(f"SELECT COALESCE(SUM(n), 0) FROM {table} WHERE school_id IS NULL")
         pupils = cursor.fetchone()[0]
         snapshot = PupilCountSnapshot.objects.create(
             taken_at=timezone.now(), rows=rows, pupils=pupils, seconds=time.perf_counter() - started)
         PupilCountSnapshot.objects.exclude(pk=snapshot.pk).delete()
     logger.info("pupil counts refreshed: %s rows, %s pupils, %.1f s", rows, pupils, snapshot.seconds)
     return snapshot
+
+
+def counts_for(queryset, unit):
+    """The snapshot rows a unit's page sums: a county's school rows, else the county rows."""
+    return queryset.filter(school__isnull=unit.level != "county")
 
 
 def latest() -> PupilCountSnapshot | None:

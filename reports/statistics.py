@@ -91,7 +91,7 @@ def pupil_cube(user, unit: StatUnit) -> dict[str, list[dict]]:
     child = unit.child_expression()
     child = child if child is not None else Value(None, output_field=IntegerField())
     if uses_snapshot(unit):
-        inner = restrict(PupilCount.objects.all(), user).filter(unit.pupil_q()).annotate(
+        inner = snapshot.counts_for(restrict(PupilCount.objects.all(), user), unit).filter(unit.pupil_q()).annotate(
             k_status=F("status"), k_grade=F("grade"), k_sex=F("sex"), k_ethnicity=F("ethnicity"),
             k_migrant=F("migrant"), k_left_behind=F("left_behind"), k_boarding=F("boarding"),
             k_no_hukou=F("no_hukou"), k_child=child, k_photo=F("photo"), k_identity=F("identity_status"),
@@ -305,7 +305,7 @@ def county_ranking(user, unit: StatUnit, *, today: dt.date | None = None) -> Tab
     enrolled = Q(status=ENROLLED)
     source = restrict(PupilCount.objects.all() if uses_snapshot(unit) else _pupils(user, unit), user)
     if uses_snapshot(unit):
-        source = source.filter(unit.pupil_q())
+        source = snapshot.counts_for(source, unit).filter(unit.pupil_q())
         weight = "n"
         rows = source.values("county_code").annotate(
             enrolled=Sum(weight, filter=enrolled, default=0),

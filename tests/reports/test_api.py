@@ -58,3 +58,27 @@ def test_statistics_is_documented(client):
     operation = schema["paths"]["/api/v1/statistics"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"unit", "date_from", "date_to"}
     assert {"200", "404", "422"} <= set(operation["responses"])
+
+
+def test_official_comparison_over_the_api(world, client, api_token):
+    import io
+
+    import openpyxl
+
+    from reports import official
+
+    workbook = openpyxl.Workbook()
+    for row in (["学校标识码", "学校名称", "年级", "男", "女"], [world.school_a1.code, "", 3, 2, 2]):
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    official.official_upload(user=world["county_a"].operator, content=buffer.getvalue(), school_year=2026)
+    body = client.get("/api/v1/statistics/official", {"school_year": 2026},
+                      **api_token(world["county_a"].operator)).json()
+    assert body["table"]["rows"] == [["天河第一小学", 1, 4, -3, -2, -1]] and body["uploaded_at"]
+    body = client.get("/api/v1/statistics/official", {"school_year": 2026}, **api_token(world["city"].operator)).json()
+    assert ["天河区", 1, 4, -3, -2, -1] in body["table"]["rows"]
+    response = client.get("/api/v1/statistics/official", **api_token(world["a1"].operator))
+    assert (response.status_code, response.json()["code"]) == (403, "province_or_city_only")
+    response = client.get("/api/v1/statistics/official", {"school_year": 1900}, **api_token(world["city"].operator))
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_school_year")

@@ -31,3 +31,22 @@ def test_statistics_page_renders_charts_and_drills_down(world, page, browser_log
     page.wait_for_selector('[data-chart="children"][data-rendered="true"]')
     assert "3年级1班" in page.locator('[data-testid="table-children"]').inner_text()
     assert not [e for e in errors if "Content Security Policy" in e or "echarts" in e.lower()], errors
+
+
+def test_school_issues_a_certificate_and_anyone_verifies_it(world, page, browser_login, browser, live_server):
+    pupil = world.pupils["a1"]
+    browser_login(world["a1"].operator)
+    page.goto(f"/pupils/{pupil.national_number}/")
+    page.click('[data-testid="issue-enrolment"]')
+    page.wait_for_url("**/documents/ZDZM*/")
+    assert "在读证明" in page.locator('[data-testid="document"]').inner_text()
+    assert page.locator('[data-testid="document-qr"] svg').count() == 1
+    url = page.locator('[data-testid="verify-url"]').inner_text()
+    stranger = browser.new_context(locale="zh-CN").new_page()  # not logged in
+    try:
+        stranger.goto(url)
+        assert stranger.locator('[data-testid="verify-name"]').inner_text() == "李*"
+        assert "天河第一小学" in stranger.locator('[data-testid="verify"]').inner_text()
+        assert "李娜" not in stranger.content()
+    finally:
+        stranger.context.close()

@@ -148,3 +148,20 @@ def test_the_qr_code_reads_back_as_the_verification_url(world, login, tmp_path):
     assert url.startswith("http://testserver/documents/verify/")
     page = client.get(url.removeprefix("http://testserver")).content.decode()
     assert document.number in page and "李*" in page
+
+
+def test_a_school_the_pupil_left_no_longer_sees_its_documents(world, login):
+    pupil = world.pupils["a1"]
+    document = documents.document_issue(user=world["a1"].operator, national_number=pupil.national_number,
+                                        kind="record")
+    from registry.models import Pupil
+
+    Pupil.objects.filter(pk=pupil.pk).update(school=world.school_a2)  # moved (as a completed transfer does)
+    assert login(world["a1"].operator).get(f"/documents/{document.number}/pdf/").status_code == 404
+    assert login(world["county_a"].operator).get(f"/documents/{document.number}/pdf/").status_code == 200
+
+
+def test_class_page_offers_the_batch(world, login):
+    class_id = world.pupils["a1"].school_class_id
+    page = login(world["a1"].operator).get("/statistics/", {"unit": f"c:{class_id}"}).content.decode()
+    assert 'data-testid="batch-records"' in page

@@ -176,4 +176,5 @@ def test_the_snapshot_task_rebuilds_the_counts(counted):
 
     result = pupil_counts_refresh()
     assert result["pupils"] == 8  # 3 of the world and 5 made here (the deleted record never counts)
-    assert PupilCount.objects.filter(county_code="440106").aggregate(n=Sum("n"))["n"] == 5
+    assert PupilCount.objects.filter(county_code="440106", school__isnull=False).aggregate(n=Sum("n"))["n"] == 5
+    assert PupilCount.objects.filter(county_code="440106", school__isnull=True).aggregate(n=Sum("n"))["n"] == 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from devtools import demo
+from reports.snapshot import pupil_counts_refresh
 
 
 class Command(BaseCommand):
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         except demo.Division.DoesNotExist:
             raise CommandError(f"省级区划代码“{options['province']}”不存在。") from None
         if summary.created:
+            pupil_counts_refresh()  # the statistics pages count from it at once, not in 10 minutes
             self.stdout.write(self.style.SUCCESS(
                 f"演示数据已生成：{summary.province.name}，{len(summary.schools)} 所学校，"
                 f"{summary.pupils} 名学生（其中无身份证号 {summary.no_id_pupils} 名、休学 {summary.suspended} 名），"
