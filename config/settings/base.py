@@ -44,6 +44,10 @@ def service_settings(database_url: str, redis_url: str) -> dict:
     """The settings that follow from the database and broker URLs."""
     databases = {"default": dj_database_url.parse(database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
     databases["default"].setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME", "test_registry")
+    if env_str("DATABASE_REPLICA_URL"):
+        # A read replica for exports and statistics (kernel.replica); tests mirror default.
+        databases["replica"] = dj_database_url.parse(env_str("DATABASE_REPLICA_URL"), conn_max_age=60)
+        databases["replica"]["TEST"] = {"MIRROR": "default"}
     return {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -108,6 +112,8 @@ MIDDLEWARE = [
     "config.middleware.DatabaseInputErrorMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+DATABASE_ROUTERS = ["kernel.replica.ReplicaRouter"]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
