@@ -190,6 +190,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "registry")
 CELERY_TIMEZONE = TIME_ZONE
+if env_bool("CELERY_SPLIT_QUEUES"):
+    # docker-compose.scale.yml: sweeps and file work on their own workers.
+    CELERY_TASK_ROUTES = {
+        "workflow.tasks.deadlines_sweep": {"queue": "sweeps"},
+        "changes.tasks.suspensions_overdue_sweep": {"queue": "sweeps"},
+        "enrolment.tasks.unreceived_graduates": {"queue": "sweeps"},
+        "duplicates.tasks.*": {"queue": "sweeps"},
+        "photos.*": {"queue": "files"},
+        "schools.roster_*": {"queue": "files"},
+    }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
