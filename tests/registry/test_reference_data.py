@@ -1,50 +1,36 @@
-"""Reference data read once per process (divisions) and the server's warm start."""
+"""Compose's ``migrate`` runs ``load_reference_data`` on every deploy: fixtures go only into
+empty tables, so a division or code item edited since is never overwritten."""
 
 from __future__ import annotations
 
-import pytest
+import io
 
-from kernel import matching, workdays
-from provinces import divisions
+from django.core.management import call_command
+
 from provinces.models import Division
-from registry import codes
+from registry.models import CodeItem
 
 
-@pytest.fixture
-def fresh_tables():
-    codes.clear_cache()
-    divisions.clear_cache()
-    yield
-    codes.clear_cache()  # the test's writes are rolled back without a signal
-    divisions.clear_cache()
+def run() -> str:
+    out = io.StringIO()
+    call_command("load_reference_data", stdout=out)
+    return out.getvalue()
 
 
-def test_full_name_comes_from_the_division_table(db, fresh_tables, django_assert_num_queries):
-    county = Division.objects.get(code="440106")
-    divisions.division_table()
-    with django_assert_num_queries(0):
-        assert county.full_name() == "广东省广州市天河区"
-        assert divisions.division_full_name("4401") == "广东省广州市"
-    assert divisions.division_full_name("999999") is None
+def test_a_second_deploy_keeps_edited_divisions_and_codes(db):
+    Division.objects.filter(code="44").update(name="广东省（已编辑）")
+    item = CodeItem.objects.order_by("pk").first()
+    CodeItem.objects.filter(pk=item.pk).update(name="已编辑")
+    output = run()
+    assert "保留现有内容不覆盖" in output and "已载入" not in output
+    assert Division.objects.get(code="44").name == "广东省（已编辑）"
+    assert CodeItem.objects.get(pk=item.pk).name == "已编辑"
 
 
-def test_saving_a_division_refreshes_the_table(db, fresh_tables):
-    assert divisions.division_full_name("440106") == "广东省广州市天河区"
-    city = Division.objects.get(code="4401")
-    city.name = "新广州市"
-    city.save()
-    assert Division.objects.get(code="440106").full_name() == "广东省新广州市天河区"
-    Division.objects.create(code="440199", name="新区", level="county", parent=city)
-    assert "440199" in divisions.division_codes()
-    Division.objects.get(code="440199").delete()
-    assert "440199" not in divisions.division_codes()
-
-
-def test_the_wsgi_application_starts_warm():
-    workdays._year_table.cache_clear()
-    matching.names.lookalike_tables.cache_clear()
-    from config import wsgi
-
-    wsgi._warm()
-    assert workdays._year_table.cache_info().currsize >= 2
-    assert matching.names.lookalike_tables.cache_info().currsize == 1
+def test_an_empty_table_is_loaded(db):
+    count = CodeItem.objects.count()
+    CodeItem.objects.all().delete()
+    output = run()
+    assert "已载入 codes.json" in output
+    assert "divisions.json 对应的表已有数据" in output
+    assert CodeItem.objects.count() == count
