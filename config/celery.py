@@ -22,6 +22,9 @@ app.conf.beat_schedule = {
         "task": "changes.tasks.suspensions_overdue_sweep",
         "schedule": crontab(hour=5, minute=30),
     },
+    "duplicate-sweeps-incremental-daily": {
+        "task": "duplicates.tasks.sweeps_incremental_daily_task", "schedule": crontab(hour=1, minute=30),
+    },
     "duplicate-cases-recheck": {
         "task": "duplicates.tasks.cases_recheck_due_task",
         "schedule": crontab(minute="*/15"),

@@ -60,21 +60,53 @@ def likely_duplicates_many(records: list[PupilData], *, exclude_pk: int | None =
     for province, items in by_province.items():
         threshold = case_threshold(province)
         for start in range(0, len(items), BATCH):
-            wanted = [(i, key, matching.candidate_query_keys(key)) for i, key in items[start : start + BATCH]]
-            pool = _CandidatePool(province, [keys for _, _, keys in wanted], exclude_pk=exclude_pk)
+            batch = items[start : start + BATCH]
             found: dict[int, list[matching.Match]] = {}
-            for i, key, keys in wanted:
-                matches = [
-                    m for m in matching.matches_for(key, pool.candidates_for(keys))
-                    if m.score >= threshold and _other(m, key.pk) not in clean
-                ]
+            for (i, key), matches in zip(batch, _batch_matches(province, [k for _i, k in batch], exclude_pk)):
+                matches = [m for m in matches if m.score >= threshold and _other(m, key.pk) not in clean]
                 if matches:
                     found[i] = matches
             own = exclude_pk or 0
-            pupils = pool.pupils({_other(m, own) for ms in found.values() for m in ms})
+            pupils = _CandidatePool.pupils({_other(m, own) for ms in found.values() for m in ms})
             for i, matches in found.items():
                 results[i] = [_describe(pupils[_other(m, own)], m) for m in matches]
     return results
+
+
+def _batch_matches(province: str, keys: list[matching.PupilKey], exclude_pk: int | None = None,
+                   counter: list[int] | None = None) -> list[list[matching.Match]]:
+    """For each record, its matches among the province's records sharing an indexed key
+    with it (one candidate query for the batch); ``counter[0]`` counts the pairs scored."""
+    wanted = [matching.candidate_query_keys(key) for key in keys]
+    pool = _CandidatePool(province, wanted, exclude_pk=exclude_pk)
+    results = []
+    for key, query in zip(keys, wanted):
+        candidates = pool.candidates_for(query)
+        if counter is not None:
+            counter[0] += len(candidates)
+        results.append(matching.matches_for(key, candidates))
+    return results
+
+
+def matches_in_province(province: str, records: list[matching.PupilKey], *,
+                        stats: matching.SweepStats | None = None) -> list[matching.Match]:
+    """Every match of the given stored records with any record of the province, through the
+    same indexed keys as the entry check (an incremental sweep): each pair once, by
+    ``(a_pk, b_pk)``. The candidate keys cover every blocking key of a full sweep, so a
+    changed record meets every record a full sweep would compare it with."""
+    found: dict[tuple[int, int], matching.Match] = {}
+    counter = [0]
+    for start in range(0, len(records), BATCH):
+        batch = records[start : start + BATCH]
+        for matches in _batch_matches(province, batch, counter=counter):
+            for m in matches:
+                found[(m.a_pk, m.b_pk)] = m
+    if stats is not None:
+        stats.records += len(records)
+        stats.blocks += (len(records) + BATCH - 1) // BATCH
+        stats.pairs_scored += counter[0]
+        stats.matches += len(found)
+    return [found[pair] for pair in sorted(found)]
 
 
 def _other(match: matching.Match, own_pk: int) -> int:
