@@ -85,7 +85,7 @@ def _batch_matches(province: str, keys: list[matching.PupilKey], exclude_pk: int
         candidates = pool.candidates_for(query)
         if counter is not None:
             counter[0] += len(candidates)
-        results.append(matching.matches_for(key, candidates))
+        results.append(matching.matches_for(key, candidates, prepared=pool.prepared))
     return results
 
 
@@ -126,9 +126,6 @@ class _CandidatePool:
     """Active pupils of a province sharing any indexed key with a batch of new records,
     indexed by those keys (plain tuples: the engine needs a few columns)."""
 
-    COLUMNS = ("pk", "name", "former_name", "sex", "birth_date", "id_number", "id_type", "county_code",
-               "match_key__birth_year", "match_key__sound_keys", "match_key__id_keys")
-
     def __init__(self, province: str, wanted: list[dict], *, exclude_pk: int | None) -> None:
         ids = {k["id_number"] for k in wanted if k["id_number"]}
         ids |= {n[2:] for k in wanted for n in k["id_neighbour_keys"] if n.startswith("x:")}
@@ -138,7 +135,8 @@ class _CandidatePool:
         # One indexed lookup per kind of key, united by id: a single query OR-ing them all
         # cannot use the indexes and compares every row with every key (seconds per batch).
         pupils = Pupil.objects.filter(county_code__startswith=province)
-        lookups = [pupils.filter(birth_date__in={k["birth_date"] for k in wanted}).values_list("pk", flat=True)]
+        dates = sorted({(k["birth_date"], k["sex"]) for k in wanted})
+        lookups = [_born_on(province, dates)]
         if ids:
             lookups.append(pupils.filter(id_number__in=ids).values_list("pk", flat=True))
         if id_keys:
@@ -152,17 +150,15 @@ class _CandidatePool:
             found.update(lookup)
         if exclude_pk is not None:
             found.discard(exclude_pk)
-        rows = Pupil.objects.filter(pk__in=sorted(found), county_code__startswith=province,
-                                    status__in=SAME_CHILD_STATUSES)
-        rows = list(rows.values_list(*self.COLUMNS))
+        rows, family = _pool_rows(province, sorted(found))
         guardians: dict[int, set[str]] = defaultdict(set)
         phones: dict[int, set[str]] = defaultdict(set)
-        family = Guardian.objects.filter(pupil_id__in=[r[0] for r in rows]).exclude(id_number="", phone="")
-        for pupil_id, number, phone in family.values_list("pupil_id", "id_number", "phone"):
+        for pupil_id, number, phone in family:
             if number:
                 guardians[pupil_id].add(number)
             if phone:
                 phones[pupil_id].add(phone)
+        self.prepared: dict[int, object] = {}  # the engine's normalised form of a candidate, made once
         self.keys: dict[int, matching.PupilKey] = {}
         self.index: dict[tuple, set[int]] = defaultdict(set)
         for pk, name, former, sex, birth, id_number, id_type, county, year, sounds, stored_id_keys in rows:
@@ -200,6 +196,44 @@ class _CandidatePool:
     @staticmethod
     def pupils(pks: set[int]) -> dict[int, Pupil]:
         return Pupil.objects.select_related("school__county").in_bulk(list(pks))
+
+
+def _born_on(province: str, dates: list[tuple]) -> list[int]:
+    """Pupils of the province born on one of the (birth date, sex) pairs (index pupil_birth_sex)."""
+    if not dates:
+        return []
+    table = connection.ops.quote_name(Pupil._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE (birth_date, sex) IN (SELECT * FROM unnest(%s::date[], %s::varchar[])) "
+            "AND county_code LIKE %s",
+            [[d for d, _sex in dates], [sex for _d, sex in dates], province + "%"],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _pool_rows(province: str, pks: list[int]) -> tuple[list[tuple], list[tuple]]:
+    """The candidates' fields and stored keys, and their family members' ID numbers and phones
+    (plain SQL with ``= ANY``: an ``IN`` of thousands of ids costs more to build than to run)."""
+    if not pks:
+        return [], []
+    pupil = connection.ops.quote_name(Pupil._meta.db_table)
+    keys = connection.ops.quote_name(MatchKey._meta.db_table)
+    guardian = connection.ops.quote_name(Guardian._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id, p.name, p.former_name, p.sex, p.birth_date, p.id_number, p.id_type, p.county_code, "
+            f"m.birth_year, m.sound_keys, m.id_keys FROM {pupil} p LEFT JOIN {keys} m ON m.pupil_id = p.id "
+            "WHERE p.id = ANY(%s) AND p.county_code LIKE %s AND p.status = ANY(%s)",
+            [pks, province + "%", sorted(str(status) for status in SAME_CHILD_STATUSES)],
+        )
+        rows = cursor.fetchall()
+        cursor.execute(
+            f"SELECT pupil_id, id_number, phone FROM {guardian} WHERE pupil_id = ANY(%s) "
+            "AND (id_number <> '' OR phone <> '')",
+            [[row[0] for row in rows]],
+        )
+        return rows, cursor.fetchall()
 
 
 def _holding_any(column: str, keys: list[str], *, years: list[int] | None = None) -> list[int]:
