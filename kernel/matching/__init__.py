@@ -132,8 +132,8 @@ the union over all partitions equals ``find_matches``. A Celery task per partiti
 only the records that have a key in it (``record_partitions``).
 
 ``find_matches`` itself runs in this process below ``PARALLEL_MIN_RECORDS`` records and
-otherwise forks two workers that split the work by key family (identity keys ``g:``/``x:``
-and name keys ``s:``/``d:``/``e:``), so that each computes only half of the keys and
+otherwise forks two workers that split the work by key family (identity keys ``g:``/``p:``/``x:``
+and name keys ``s:``/``d:``/``e:``/``v:``), so that each computes only half of the keys and
 normalises only the records of its own candidate pairs. Same result either way.
 """
 
