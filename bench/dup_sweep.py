@@ -41,21 +41,28 @@ def connect(url: str, *, create: bool = False):
 
 
 def read(source, n: int):
-    from kernel.matching import PupilKey
+    """The first ``n`` active pupils with their guardians' ID numbers and phones, as
+    ``duplicates.keys.province_records`` reads them."""
+    from kernel.matching import PupilKey, former_names
 
     with source.cursor() as cursor:
         cursor.execute(
-            "SELECT id, name, sex, birth_date, id_number, county_code, id_type FROM registry_pupil "
+            "SELECT id, name, former_name, sex, birth_date, id_number, county_code, id_type FROM registry_pupil "
             "WHERE status IN ('enrolled','suspended','dropped_out','abroad') ORDER BY id LIMIT %s", [n])
         pupils = cursor.fetchall()
         last = pupils[-1][0]
-        cursor.execute("SELECT pupil_id, id_number FROM registry_guardian WHERE pupil_id <= %s AND id_number <> ''",
-                       [last])
+        cursor.execute("SELECT pupil_id, id_number, phone FROM registry_guardian WHERE pupil_id <= %s "
+                       "AND (id_number <> '' OR phone <> '')", [last])
         guardians: dict[int, list[str]] = {}
-        for pupil_id, number in cursor:
-            guardians.setdefault(pupil_id, []).append(number)
-    return [PupilKey(pk, name, sex, birth, number or "", tuple(sorted(set(guardians.get(pk, ())))), county, id_type)
-            for pk, name, sex, birth, number, county, id_type in pupils]
+        phones: dict[int, list[str]] = {}
+        for pupil_id, number, phone in cursor:
+            if number:
+                guardians.setdefault(pupil_id, []).append(number)
+            if phone:
+                phones.setdefault(pupil_id, []).append(phone)
+    return [PupilKey(pk, name, sex, birth, number or "", tuple(sorted(set(guardians.get(pk, ())))), county, id_type,
+                     former_names(former), tuple(sorted(set(phones.get(pk, ())))))
+            for pk, name, former, sex, birth, number, county, id_type in pupils]
 
 
 def write(target, matches) -> None:

@@ -25,6 +25,9 @@ app.conf.beat_schedule = {
     },
     # /readyz reads beat's last heartbeat (config.views.BEAT_HEARTBEAT_KEY).
     "beat-heartbeat": {"task": "config.beat_heartbeat", "schedule": 60.0},
+    "duplicate-sweeps-incremental-daily": {
+        "task": "duplicates.tasks.sweeps_incremental_daily_task", "schedule": crontab(hour=1, minute=30),
+    },
     "duplicate-cases-recheck": {
         "task": "duplicates.tasks.cases_recheck_due_task",
         "schedule": crontab(minute="*/15"),

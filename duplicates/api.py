@@ -21,12 +21,15 @@ router = Router(tags=["duplicates"])
 class SweepIn(Schema):
     province: str
     partitions: int = sweeps.DEFAULT_PARTITIONS
+    incremental: bool = False  # only records written since the previous sweep started
 
 
 class SweepOut(Schema):
     id: int
     province: str
     status: str
+    mode: str
+    since: str | None
     partitions_done: int
     partitions_total: int
     blocks_done: int
@@ -39,7 +42,8 @@ class SweepOut(Schema):
 
 @router.post("/duplicate-sweeps", response={201: SweepOut}, tags=["duplicates"])
 def sweep_create(request, payload: SweepIn):
-    sweep = sweeps.sweep_start(user=request.user, province_code=payload.province, partitions=payload.partitions)
+    sweep = sweeps.sweep_start(user=request.user, province_code=payload.province, partitions=payload.partitions,
+                               incremental=payload.incremental)
     return Status(201, selectors.sweep_progress(sweep))
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Q
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from duplicates.cases import case_open_at_entry
 from duplicates.keys import case_threshold, data_key, former_names
 from duplicates.models import CleanPair
+from duplicates.models import PupilMatchKey as MatchKey
 from kernel import matching
 from registry.models import FINISHED_STATUSES, SAME_CHILD_STATUSES, Guardian, Pupil, PupilStatus
 from registry.records import PupilData
@@ -60,21 +61,53 @@ def likely_duplicates_many(records: list[PupilData], *, exclude_pk: int | None =
     for province, items in by_province.items():
         threshold = case_threshold(province)
         for start in range(0, len(items), BATCH):
-            wanted = [(i, key, matching.candidate_query_keys(key)) for i, key in items[start : start + BATCH]]
-            pool = _CandidatePool(province, [keys for _, _, keys in wanted], exclude_pk=exclude_pk)
+            batch = items[start : start + BATCH]
             found: dict[int, list[matching.Match]] = {}
-            for i, key, keys in wanted:
-                matches = [
-                    m for m in matching.matches_for(key, pool.candidates_for(keys))
-                    if m.score >= threshold and _other(m, key.pk) not in clean
-                ]
+            for (i, key), matches in zip(batch, _batch_matches(province, [k for _i, k in batch], exclude_pk)):
+                matches = [m for m in matches if m.score >= threshold and _other(m, key.pk) not in clean]
                 if matches:
                     found[i] = matches
             own = exclude_pk or 0
-            pupils = pool.pupils({_other(m, own) for ms in found.values() for m in ms})
+            pupils = _CandidatePool.pupils({_other(m, own) for ms in found.values() for m in ms})
             for i, matches in found.items():
                 results[i] = [_describe(pupils[_other(m, own)], m) for m in matches]
     return results
+
+
+def _batch_matches(province: str, keys: list[matching.PupilKey], exclude_pk: int | None = None,
+                   counter: list[int] | None = None) -> list[list[matching.Match]]:
+    """For each record, its matches among the province's records sharing an indexed key
+    with it (one candidate query for the batch); ``counter[0]`` counts the pairs scored."""
+    wanted = [matching.candidate_query_keys(key) for key in keys]
+    pool = _CandidatePool(province, wanted, exclude_pk=exclude_pk)
+    results = []
+    for key, query in zip(keys, wanted):
+        candidates = pool.candidates_for(query)
+        if counter is not None:
+            counter[0] += len(candidates)
+        results.append(matching.matches_for(key, candidates, prepared=pool.prepared))
+    return results
+
+
+def matches_in_province(province: str, records: list[matching.PupilKey], *,
+                        stats: matching.SweepStats | None = None) -> list[matching.Match]:
+    """Every match of the given stored records with any record of the province, through the
+    same indexed keys as the entry check (an incremental sweep): each pair once, by
+    ``(a_pk, b_pk)``. The candidate keys cover every blocking key of a full sweep, so a
+    changed record meets every record a full sweep would compare it with."""
+    found: dict[tuple[int, int], matching.Match] = {}
+    counter = [0]
+    for start in range(0, len(records), BATCH):
+        batch = records[start : start + BATCH]
+        for matches in _batch_matches(province, batch, counter=counter):
+            for m in matches:
+                found[(m.a_pk, m.b_pk)] = m
+    if stats is not None:
+        stats.records += len(records)
+        stats.blocks += (len(records) + BATCH - 1) // BATCH
+        stats.pairs_scored += counter[0]
+        stats.matches += len(found)
+    return [found[pair] for pair in sorted(found)]
 
 
 def _other(match: matching.Match, own_pk: int) -> int:
@@ -93,37 +126,39 @@ class _CandidatePool:
     """Active pupils of a province sharing any indexed key with a batch of new records,
     indexed by those keys (plain tuples: the engine needs a few columns)."""
 
-    COLUMNS = ("pk", "name", "former_name", "sex", "birth_date", "id_number", "id_type", "county_code",
-               "match_key__birth_year", "match_key__sound_keys", "match_key__id_keys")
-
     def __init__(self, province: str, wanted: list[dict], *, exclude_pk: int | None) -> None:
         ids = {k["id_number"] for k in wanted if k["id_number"]}
         ids |= {n[2:] for k in wanted for n in k["id_neighbour_keys"] if n.startswith("x:")}
         id_keys = sorted({n for k in wanted for n in k["stored_id_keys"]})
         guardian_ids = sorted({g for k in wanted for g in k["guardian_ids"]})
         sound_keys = sorted({n for k in wanted for n in k["name_sound_keys"]})
-        condition = Q(birth_date__in={k["birth_date"] for k in wanted})
+        # One indexed lookup per kind of key, united by id: a single query OR-ing them all
+        # cannot use the indexes and compares every row with every key (seconds per batch).
+        pupils = Pupil.objects.filter(county_code__startswith=province)
+        dates = sorted({(k["birth_date"], k["sex"]) for k in wanted})
+        lookups = [_born_on(province, dates)]
         if ids:
-            condition |= Q(id_number__in=ids)
+            lookups.append(pupils.filter(id_number__in=ids).values_list("pk", flat=True))
         if id_keys:
-            condition |= Q(match_key__id_keys__overlap=id_keys)
+            lookups.append(_holding_any("id_keys", id_keys))
         if guardian_ids:
-            condition |= Q(pk__in=Guardian.objects.filter(id_number__in=guardian_ids).values("pupil_id"))
+            lookups.append(Guardian.objects.filter(id_number__in=guardian_ids).values_list("pupil_id", flat=True))
         if sound_keys:
-            years = {k["birth_year"] for k in wanted}
-            condition |= Q(match_key__birth_year__in=years, match_key__sound_keys__overlap=sound_keys)
-        rows = Pupil.objects.filter(county_code__startswith=province, status__in=SAME_CHILD_STATUSES).filter(condition)
+            lookups.append(_holding_any("sound_keys", sound_keys, years=sorted({k["birth_year"] for k in wanted})))
+        found: set[int] = set()
+        for lookup in lookups:
+            found.update(lookup)
         if exclude_pk is not None:
-            rows = rows.exclude(pk=exclude_pk)
-        rows = list(rows.values_list(*self.COLUMNS))
+            found.discard(exclude_pk)
+        rows, family = _pool_rows(province, sorted(found))
         guardians: dict[int, set[str]] = defaultdict(set)
         phones: dict[int, set[str]] = defaultdict(set)
-        family = Guardian.objects.filter(pupil_id__in=[r[0] for r in rows]).exclude(id_number="", phone="")
-        for pupil_id, number, phone in family.values_list("pupil_id", "id_number", "phone"):
+        for pupil_id, number, phone in family:
             if number:
                 guardians[pupil_id].add(number)
             if phone:
                 phones[pupil_id].add(phone)
+        self.prepared: dict[int, object] = {}  # the engine's normalised form of a candidate, made once
         self.keys: dict[int, matching.PupilKey] = {}
         self.index: dict[tuple, set[int]] = defaultdict(set)
         for pk, name, former, sex, birth, id_number, id_type, county, year, sounds, stored_id_keys in rows:
@@ -161,6 +196,62 @@ class _CandidatePool:
     @staticmethod
     def pupils(pks: set[int]) -> dict[int, Pupil]:
         return Pupil.objects.select_related("school__county").in_bulk(list(pks))
+
+
+def _born_on(province: str, dates: list[tuple]) -> list[int]:
+    """Pupils of the province born on one of the (birth date, sex) pairs (index pupil_birth_sex)."""
+    if not dates:
+        return []
+    table = connection.ops.quote_name(Pupil._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE (birth_date, sex) IN (SELECT * FROM unnest(%s::date[], %s::varchar[])) "
+            "AND county_code LIKE %s",
+            [[d for d, _sex in dates], [sex for _d, sex in dates], province + "%"],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _pool_rows(province: str, pks: list[int]) -> tuple[list[tuple], list[tuple]]:
+    """The candidates' fields and stored keys, and their family members' ID numbers and phones
+    (plain SQL with ``= ANY``: an ``IN`` of thousands of ids costs more to build than to run)."""
+    if not pks:
+        return [], []
+    pupil = connection.ops.quote_name(Pupil._meta.db_table)
+    keys = connection.ops.quote_name(MatchKey._meta.db_table)
+    guardian = connection.ops.quote_name(Guardian._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id, p.name, p.former_name, p.sex, p.birth_date, p.id_number, p.id_type, p.county_code, "
+            f"m.birth_year, m.sound_keys, m.id_keys FROM {pupil} p LEFT JOIN {keys} m ON m.pupil_id = p.id "
+            "WHERE p.id = ANY(%s) AND p.county_code LIKE %s AND p.status = ANY(%s)",
+            [pks, province + "%", sorted(str(status) for status in SAME_CHILD_STATUSES)],
+        )
+        rows = cursor.fetchall()
+        cursor.execute(
+            f"SELECT pupil_id, id_number, phone FROM {guardian} WHERE pupil_id = ANY(%s) "
+            "AND (id_number <> '' OR phone <> '')",
+            [[row[0] for row in rows]],
+        )
+        return rows, cursor.fetchall()
+
+
+def _holding_any(column: str, keys: list[str], *, years: list[int] | None = None) -> list[int]:
+    """Pupils whose stored ``column`` (an indexed array of ``PupilMatchKey``) holds any of
+    ``keys`` (within ``years``). One GIN probe per key: for an overlap with hundreds of keys
+    the planner estimates most of the table and scans it, testing every row against every
+    key (seconds per batch)."""
+    assert column in ("id_keys", "sound_keys")
+    table = connection.ops.quote_name(MatchKey._meta.db_table)
+    sql = (f"SELECT DISTINCT m.pupil_id FROM unnest(%s::varchar[]) AS k(key) "
+           f"JOIN {table} m ON m.{column} @> ARRAY[k.key]")
+    params: list = [list(keys)]
+    if years is not None:
+        sql += " WHERE m.birth_year = ANY(%s)"
+        params.append(list(years))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _describe(pupil: Pupil, match: matching.Match) -> dict:

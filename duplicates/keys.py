@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 
+from django.utils import timezone
+
 from duplicates.models import (
     PupilMatchKey,
 )
@@ -25,6 +27,7 @@ def match_keys_refresh(pupil_ids, *, new: bool = False) -> int:
     plain insert does instead of an upsert.
     """
     rows = []
+    now = timezone.now()
     pupil_ids = list(pupil_ids)
     phones: dict[int, list[str]] = {}
     for pupil_id, phone in Guardian.objects.filter(pupil_id__in=pupil_ids).exclude(phone="").values_list(
@@ -44,13 +47,14 @@ def match_keys_refresh(pupil_ids, *, new: bool = False) -> int:
             birth_year=birth_date.year,
             sound_keys=query["name_sound_keys"],
             id_keys=query["stored_id_keys"],
+            changed_at=now,
         ))
     if new:
         PupilMatchKey.objects.bulk_create(rows, batch_size=2000)
     else:
         PupilMatchKey.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["pupil"],
-            update_fields=["province_code", "birth_year", "sound_keys", "id_keys"], batch_size=2000,
+            update_fields=["province_code", "birth_year", "sound_keys", "id_keys", "changed_at"], batch_size=2000,
         )
     return len(rows)
 
@@ -73,11 +77,27 @@ def province_records(province_code: str) -> list[matching.PupilKey]:
     """Every record of the province a sweep compares (``SAME_CHILD_STATUSES``: the active, the
     finished stages and the dead; never a deleted one), as the engine sees it (two queries,
     no ORM objects)."""
+    return _records(Pupil.objects.filter(county_code__startswith=province_code, status__in=SAME_CHILD_STATUSES),
+                    Guardian.objects.filter(pupil__county_code__startswith=province_code,
+                                            pupil__status__in=SAME_CHILD_STATUSES))
+
+
+def changed_records(province_code: str, since) -> list[matching.PupilKey]:
+    """The records of the province whose matching keys were written at or after ``since``
+    (an incremental sweep's input: saved, moved, re-imported or with a family member saved)."""
+    changed = Pupil.objects.filter(
+        match_key__province_code=province_code[:2], match_key__changed_at__gte=since,
+        county_code__startswith=province_code, status__in=SAME_CHILD_STATUSES,
+    )
+    return _records(changed, Guardian.objects.filter(pupil__in=changed.values("pk")))
+
+
+def _records(pupils, guardian_rows) -> list[matching.PupilKey]:
     guardians: dict[int, list[str]] = {}
     phones: dict[int, list[str]] = {}
     for pupil_id, number, phone in (
-        Guardian.objects.filter(pupil__county_code__startswith=province_code, pupil__status__in=SAME_CHILD_STATUSES)
-        .exclude(id_number="", phone="").values_list("pupil_id", "id_number", "phone").iterator(chunk_size=20000)
+        guardian_rows.exclude(id_number="", phone="").values_list("pupil_id", "id_number", "phone")
+        .iterator(chunk_size=20000)
     ):
         if number:
             guardians.setdefault(pupil_id, []).append(number)
@@ -85,8 +105,7 @@ def province_records(province_code: str) -> list[matching.PupilKey]:
             phones.setdefault(pupil_id, []).append(phone)
     records = []
     for pk, name, former, sex, birth, number, county, id_type in (
-        Pupil.objects.filter(county_code__startswith=province_code, status__in=SAME_CHILD_STATUSES)
-        .values_list("pk", "name", "former_name", "sex", "birth_date", "id_number", "county_code", "id_type")
+        pupils.values_list("pk", "name", "former_name", "sex", "birth_date", "id_number", "county_code", "id_type")
         .iterator(chunk_size=20000)
     ):
         records.append(matching.PupilKey(pk, name, sex, birth, number or "", tuple(sorted(set(guardians.get(pk, ())))),

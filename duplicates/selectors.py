@@ -48,6 +48,8 @@ def sweep_progress(sweep: DuplicateSweep) -> dict:
         "id": sweep.pk,
         "province": sweep.province_id,
         "status": sweep.status,
+        "mode": sweep.mode,
+        "since": sweep.since.isoformat() if sweep.since else None,
         "partitions_done": sweep.partitions_done,
         "partitions_total": sweep.partitions_total,
         "blocks_done": sweep.blocks_total,

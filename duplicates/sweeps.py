@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from accounts.audit import acting_as
 from accounts.permissions import require_province_admin
 from duplicates.cases import create_cases, known_pairs
-from duplicates.keys import case_threshold, match_keys_fill_missing, province_records
+from duplicates.entry import matches_in_province
+from duplicates.keys import case_threshold, changed_records, match_keys_fill_missing, province_records
 from duplicates.models import (
     CleanPair,
     DuplicateCase,
@@ -32,15 +33,30 @@ DEFAULT_PARTITIONS = 8
 STALE_AFTER = timedelta(minutes=30)
 
 
-def sweep_start(*, user, province_code: str, partitions: int = DEFAULT_PARTITIONS, dispatch: bool = True) -> DuplicateSweep:
-    """Start a province-wide sweep: one partition row per Celery task, dispatched on commit."""
+def sweep_start(*, user, province_code: str, partitions: int = DEFAULT_PARTITIONS, dispatch: bool = True,
+                incremental: bool = False) -> DuplicateSweep:
+    """Start a province-wide sweep: one partition row per Celery task, dispatched on commit.
+
+    ``incremental``: only the records whose matching keys changed since the previous sweep
+    of the province started, each compared with the whole province through the indexed keys
+    (``duplicates.entry.matches_in_province``); its time follows the changes, not the
+    province. Needs an earlier sweep (``sweep_full_first``).
+    """
     require_province_admin(user, province_code)
     if not 1 <= partitions <= 256:
         raise ValidationFailed(_("分区数应在 1 到 256 之间"), code="invalid_partitions", field="partitions")
+    since = None
+    if incremental:
+        previous = DuplicateSweep.objects.filter(province_id=province_code[:2],
+                                                 status=DuplicateSweep.Status.FINISHED).order_by("-started_at").first()
+        if previous is None:
+            raise Conflict(_("本省尚未完成过查重，请先进行一次全量查重"), code="sweep_full_first")
+        since = previous.started_at
     try:
         with transaction.atomic(), acting_as(user):
-            sweep = DuplicateSweep.objects.create(province_id=province_code[:2], partitions_total=partitions,
-                                                  started_by=user)
+            sweep = DuplicateSweep.objects.create(
+                province_id=province_code[:2], partitions_total=partitions, started_by=user, since=since,
+                mode=DuplicateSweep.Mode.INCREMENTAL if incremental else DuplicateSweep.Mode.FULL)
             SweepPartition.objects.bulk_create(SweepPartition(sweep=sweep, index=i) for i in range(partitions))
             if dispatch:
                 transaction.on_commit(lambda: _dispatch(sweep.pk, list(range(partitions)), prepare=sweep.province_id))
@@ -92,12 +108,15 @@ def sweep_run_partition(*, sweep_id: int, index: int, records: list[matching.Pup
         return False
     sweep = DuplicateSweep.objects.select_related("started_by").get(pk=sweep_id)
     province = sweep.province_id
-    if records is None:
-        records = province_records(province)
     stats = matching.SweepStats()
     clean = {frozenset(p) for p in CleanPair.objects.filter(pupil_low__county_code__startswith=province)
              .values_list("pupil_low", "pupil_high")}
-    matches = matching.sweep_partition(records, index, sweep.partitions_total, exclude_pairs=clean, stats=stats)
+    if sweep.mode == DuplicateSweep.Mode.INCREMENTAL:
+        matches = _incremental_matches(sweep, index, clean, stats)
+    else:
+        if records is None:
+            records = province_records(province)
+        matches = matching.sweep_partition(records, index, sweep.partitions_total, exclude_pairs=clean, stats=stats)
     threshold = case_threshold(province)
     with transaction.atomic(), acting_as(sweep.started_by, sweep=sweep.pk, partition=index):
         part = SweepPartition.objects.select_for_update().get(sweep_id=sweep_id, index=index)
@@ -121,6 +140,24 @@ def sweep_run_partition(*, sweep_id: int, index: int, records: list[matching.Pup
     return True
 
 
+def _incremental_matches(sweep: DuplicateSweep, index: int, clean: set, stats: matching.SweepStats) -> list:
+    """Partition ``index`` of an incremental sweep: the changed records with ``pk % total ==
+    index`` against the whole province; a pair of two changed records belongs to the
+    partition of its lower pk, so no pair is scored into two partitions' cases."""
+    match_keys_fill_missing(sweep.province_id)  # rows written in bulk without keys count as changed
+    total = sweep.partitions_total
+    changed = changed_records(sweep.province_id, sweep.since)
+    changed_pks = {record.pk for record in changed}
+    mine = [record for record in changed if record.pk % total == index]
+    matches = []
+    for m in matches_in_province(sweep.province_id, mine, stats=stats):
+        low_changed_elsewhere = m.a_pk in changed_pks and m.a_pk % total != index
+        if frozenset((m.a_pk, m.b_pk)) not in clean and not low_changed_elsewhere:
+            matches.append(m)
+    stats.matches = len(matches)
+    return matches
+
+
 def _finish_if_done(sweep_id: int) -> None:
     unfinished = SweepPartition.objects.filter(sweep_id=sweep_id).exclude(status=SweepPartition.Status.DONE)
     if not unfinished.exists():
@@ -128,12 +165,41 @@ def _finish_if_done(sweep_id: int) -> None:
             status=DuplicateSweep.Status.FINISHED, finished_at=timezone.now())
 
 
-def sweep_run_inline(*, user, province_code: str, partitions: int = DEFAULT_PARTITIONS) -> DuplicateSweep:
+def sweep_run_inline(*, user, province_code: str, partitions: int = DEFAULT_PARTITIONS,
+                     incremental: bool = False) -> DuplicateSweep:
     """A whole sweep in this process (``sweep_duplicates --inline``): the records are read once."""
     match_keys_fill_missing(province_code)
-    sweep = sweep_start(user=user, province_code=province_code, partitions=partitions, dispatch=False)
-    records = province_records(province_code)
+    sweep = sweep_start(user=user, province_code=province_code, partitions=partitions, dispatch=False,
+                        incremental=incremental)
+    records = None if incremental else province_records(province_code)
     for index in range(partitions):
         sweep_run_partition(sweep_id=sweep.pk, index=index, records=records)
     sweep.refresh_from_db()
     return sweep
+
+
+def sweeps_incremental_daily(*, dispatch: bool = True) -> list[int]:
+    """The beat's daily incremental sweep of every province that has finished a sweep before
+    and is not sweeping now, run in the name of the province's admin (audit). Returns the
+    new sweeps' ids."""
+    from accounts.models import Membership
+
+    started = []
+    provinces = set(DuplicateSweep.objects.filter(status=DuplicateSweep.Status.FINISHED)
+                    .values_list("province_id", flat=True))
+    running = set(DuplicateSweep.objects.filter(status=DuplicateSweep.Status.RUNNING)
+                  .values_list("province_id", flat=True))
+    for province in sorted(provinces - running):
+        admin = (Membership.objects.select_related("user").filter(role=Membership.Role.ADMIN, division_id=province)
+                 .order_by("pk").first())
+        if admin is None:
+            log.warning("incremental sweep of %s skipped: no province admin", province)
+            continue
+        try:
+            sweep = sweep_start(user=admin.user, province_code=province, partitions=1, dispatch=dispatch,
+                                incremental=True)
+        except Conflict as exc:  # started meanwhile
+            log.info("incremental sweep of %s not started: %s", province, exc.code)
+            continue
+        started.append(sweep.pk)
+    return started

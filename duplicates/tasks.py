@@ -20,6 +20,12 @@ def sweep_prepare_task(province_code: str) -> int:
 
 
 @shared_task
+def sweeps_incremental_daily_task() -> list[int]:
+    """The beat's daily incremental sweep (records written since the last sweep) per province."""
+    return sweeps.sweeps_incremental_daily()
+
+
+@shared_task
 def case_recheck_task(case_id: int) -> bool:
     """Match the pair of one case again after its key change was approved."""
     case = cases.case_recheck(case_id=case_id)

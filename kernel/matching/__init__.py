@@ -23,6 +23,7 @@ How it works
    ========  ============================================  ==============================
    ``g:``    one guardian's ID number (if it passes the    re-entries within a family
              check char: junk must not bind families)
+   ``p:``    one guardian's phone (digits, no +86)         a family known by phone only
    ``x:``    the ID number; for an ID failing the check    the same ID; IDs one
              char also every valid ID one substitution     substitution or adjacent
              or adjacent swap away (~20)                   swap apart (typos)
@@ -31,6 +32,10 @@ How it works
    ``d:``    birth date + look-alike-folded name (only     look-alikes that sound
              for names with a character in the table)      different
    ``e:``    birth date + sex + pinyin of the given name   a changed or mistyped surname
+   ``s:``    the same ``s:`` key of every 曾用名            a renamed child under its
+                                                           old name
+   ``v:``    the ID without its birth part (region +       a birth-date slip with an ID
+             sequence) + the surname's first reading       made to agree with it
    ========  ============================================  ==============================
 
    Why not plain (birth date, sex) or (pinyin, birth year): in a 1 M province a (birth
@@ -56,7 +61,11 @@ How it works
    ID one edit apart                 +0.30   身份证号仅一位之差: …/…
    both IDs valid, different         -0.15   两条记录的身份证号均有效且不同
    IDs different, one invalid        -0.10   两条记录的身份证号不同（至少一方无效）
+   ID the same but for the birth     +0.30   身份证号除出生日期外相同，且各与本记录出生
+   part, each agreeing with its              日期一致 (only with name evidence other
+   record, the dates one typo apart          than one character off: siblings)
    name identical                    +0.40   姓名相同: 张伟
+   one's name is the other's 曾用名   +0.38   曾用名相同: 王浩然曾用名王子轩 / 王子轩
    name same after t→s               +0.38   姓名繁简相同: 張偉/张伟
    name look-alike (one char)        +0.34   姓名形近: 淞/凇 (李淞/李凇)
    name sounds the same              +0.32   姓名同音: 李娜/李纳
@@ -70,6 +79,8 @@ How it works
    a guardian ID shared              +0.25   监护人身份证号相同: 4401**********1234
    a guardian ID one edit apart      +0.15   监护人身份证号仅一位之差
    guardians on both, none shared    -0.30   双方监护人身份证号均不相同
+   no guardian ID on one side, a     +0.20   监护人联系电话相同: 138****8000
+   guardian phone shared
    ================================  ======  ==============================================
 
    Without any name evidence (and no ID one edit apart) a pair is never reported. What the
@@ -80,10 +91,20 @@ How it works
    * same child re-entered with an invented ID: .40+.20+.10+.25-.15 = 0.80
    * a no-ID record of a child with an ID record: .40+.20+.10+.25 = 0.95
    * ID typo: ≥ .40+.20+.10+.30 = 1.0 → 0.99
+   * a renamed child re-entered under the old name with an invented ID, same guardians:
+     .38+.20+.10+.25-.15 = 0.78; with no ID and no guardians on the re-entry .68
+   * a birth-date slip with the ID's birth part changed to agree, no guardians:
+     .40+.08+.10+.30 = 0.88
+   * a no-ID record known by a guardian's phone, look-alike and homophone in the name
+     (李晴娜/李睛纳): .28+.20+.10+.20 = 0.78
    * twins (same guardians and date, different given names, valid IDs): at most
      .10+.20+.10+.25-.15 = 0.50 (子涵/子轩), else no name evidence at all;
    * namesakes born the same day, other guardians and IDs: .40+.20+.10-.30-.15 = 0.25,
-     0.55 when one of them has no guardians on file.
+     0.55 when one of them has no guardians on file (also in one county with IDs of one
+     region: the county is never evidence);
+   * siblings a year apart (2012-03-15/2013-03-15: one digit), names one character off,
+     the same region and sequence by chance: .10+.08+.10+.25-.15 = 0.38 (the ID birth
+     variant does not count for a name one character off).
 
    ``CASE_THRESHOLD`` = 0.60 is tuned on ``bench/dupgen.py`` (``bench/dup_quality.py``
    prints the score range of every labelled kind): it lies in the gap between the hard
@@ -111,8 +132,8 @@ the union over all partitions equals ``find_matches``. A Celery task per partiti
 only the records that have a key in it (``record_partitions``).
 
 ``find_matches`` itself runs in this process below ``PARALLEL_MIN_RECORDS`` records and
-otherwise forks two workers that split the work by key family (identity keys ``g:``/``x:``
-and name keys ``s:``/``d:``/``e:``), so that each computes only half of the keys and
+otherwise forks two workers that split the work by key family (identity keys ``g:``/``p:``/``x:``
+and name keys ``s:``/``d:``/``e:``/``v:``), so that each computes only half of the keys and
 normalises only the records of its own candidate pairs. Same result either way.
 """
 

@@ -25,10 +25,14 @@ def guardians_of(raw: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]
 def identity_keys(record: PupilKey) -> list[str]:
     """The ``g:``, ``p:`` and ``x:`` keys of a record: its family's (guardian ID numbers and
     phones) and its ID number's blocks."""
-    keys = list(guardians_of(record.guardian_ids)[1])
-    if record.guardian_phones:
-        keys += phones_of(record.guardian_phones)[1]
-    number = normal_id(record.id_number)
+    phone_keys = phones_of(record.guardian_phones)[1] if record.guardian_phones else ()
+    return _identity_keys(record, normal_id(record.id_number), guardians_of(record.guardian_ids)[1], phone_keys)
+
+
+def _identity_keys(record: PupilKey, number: str, guardian_keys: tuple[str, ...], phone_keys: tuple[str, ...]):
+    keys = list(guardian_keys)
+    if phone_keys:
+        keys += phone_keys
     if number:
         keys += id_keys(number) if record.id_type in _RESIDENT_ID_TYPES else ["x:" + number]
     return keys
@@ -64,6 +68,10 @@ def name_keys(record: PupilKey, name: NameForm | None = None) -> list[str]:
     """The ``s:``, ``d:``, ``e:`` and ``v:`` keys of a record: its name's blocks (its 曾用名
     get ``s:`` keys too, so a renamed child meets a record under the old name)."""
     name = name or NAME_FORMS.get(record.name) or name_form(record.name)
+    return _name_keys(record, name, normal_id(record.id_number) if record.id_number else "")
+
+
+def _name_keys(record: PupilKey, name: NameForm, number: str) -> list[str]:
     birth, sex = record.birth_date, record.sex
     keys: list[str] = []
     if name.sound_keys:
@@ -73,8 +81,8 @@ def name_keys(record: PupilKey, name: NameForm | None = None) -> list[str]:
         head = sound_head(record)
         for former in former_name_forms(record):
             keys += [head + sound for sound in former.sound_keys if head + sound not in keys]
-    if record.id_number and record.id_type in _RESIDENT_ID_TYPES:
-        variant = id_variant_key(normal_id(record.id_number), name)
+    if number and record.id_type in _RESIDENT_ID_TYPES:
+        variant = id_variant_key(number, name)
         if variant:
             keys.append(variant)
     if name.has_lookalike or name.given_sound:
@@ -94,13 +102,20 @@ class Prepared:
     def __init__(self, record: PupilKey, with_keys: bool = True) -> None:
         self.pk = record.pk
         self.name = name = NAME_FORMS.get(record.name) or name_form(record.name)
-        self.formers = former_name_forms(record)
+        self.formers = former_name_forms(record) if record.former_names else ()
         self.sex = record.sex
         self.birth = record.birth_date
-        self.id = normal_id(record.id_number)
-        self.guardians = guardians_of(record.guardian_ids)[0]
-        self.phones = phones_of(record.guardian_phones)[0] if record.guardian_phones else _NO_GUARDIANS
-        self.keys = tuple(identity_keys(record) + name_keys(record, name)) if with_keys else ()
+        self.id = number = normal_id(record.id_number)
+        self.guardians, guardian_keys = guardians_of(record.guardian_ids)
+        if record.guardian_phones:
+            self.phones, phone_keys = phones_of(record.guardian_phones)
+        else:
+            self.phones, phone_keys = _NO_GUARDIANS, ()
+        if with_keys:
+            self.keys = tuple(_identity_keys(record, number, guardian_keys, phone_keys)
+                              + _name_keys(record, name, number))
+        else:
+            self.keys = ()
 
 
 _NO_GUARDIANS: frozenset[str] = frozenset()

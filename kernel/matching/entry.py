@@ -43,14 +43,23 @@ def candidate_query_keys(new: PupilKey) -> dict:
     }
 
 
-def matches_for(new: PupilKey, candidates: Iterable[PupilKey]) -> list[Match]:
-    """Likely matches of a record being entered, best first (the at-entry check)."""
+def matches_for(new: PupilKey, candidates: Iterable[PupilKey], *, prepared: dict | None = None) -> list[Match]:
+    """Likely matches of a record being entered, best first (the at-entry check).
+
+    ``prepared`` (pk → normalised candidate) is kept by a caller that scores many records
+    against one candidate pool, so that each candidate is normalised once."""
     p = Prepared(new)
     found = []
     for candidate in candidates:
         if candidate.pk == new.pk:
             continue
-        match = score_prepared(p, Prepared(candidate))
+        if prepared is None:
+            other = Prepared(candidate)
+        else:
+            other = prepared.get(candidate.pk)
+            if other is None:
+                other = prepared[candidate.pk] = Prepared(candidate)
+        match = score_prepared(p, other)
         if match is not None:
             found.append(match)
     found.sort(key=lambda m: (-m.score, m.a_pk, m.b_pk))

@@ -136,7 +136,7 @@ def sweep_partition(
 
 # find_matches with several processes forks workers that inherit the input records
 # (copy-on-write) and split the work by key family: one kind of worker blocks by the
-# identity keys (g:, x:), the other by the name keys (s:, d:, e:). Each computes only its
+# identity keys (g:, p:, x:), the other by the name keys (s:, d:, e:, v:). Each computes only its
 # own family's keys, so the costly normalisation is split too, not repeated. A pair sharing
 # an identity key belongs to an identity worker; a name worker skips it. With more than two
 # processes each family is sharded by ``hash(key)``: forked children share the parent's

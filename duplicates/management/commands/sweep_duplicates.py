@@ -1,4 +1,4 @@
-"""``python manage.py sweep_duplicates --province 44 [--partitions 8] [--inline] [--json FILE]``
+"""``python manage.py sweep_duplicates --province 44 [--partitions 8] [--inline] [--incremental] [--json FILE]``
 
 Runs a province-wide duplicate sweep as the province's admin: through Celery workers (waits
 for them, printing progress), or in this process with ``--inline``. ``--json FILE`` writes
@@ -26,20 +26,24 @@ class Command(BaseCommand):
         parser.add_argument("--province", required=True, help="省级区划代码，如 44")
         parser.add_argument("--partitions", type=int, default=sweeps.DEFAULT_PARTITIONS)
         parser.add_argument("--inline", action="store_true", help="在本进程内运行，不使用 Celery")
+        parser.add_argument("--incremental", action="store_true",
+                            help="增量查重：只比对上次查重开始以来写入的学籍（与全省比对）")
         parser.add_argument("--json", dest="json_file", help="把本省全部待处理案件写入 JSON 文件")
         parser.add_argument("--timeout", type=int, default=3600, help="等待 Celery 完成的秒数")
 
     def handle(self, *args, province: str, partitions: int, inline: bool, json_file: str | None, timeout: int,
-               **options):
+               incremental: bool = False, **options):
         admin = (Membership.objects.select_related("user").filter(role=Membership.Role.ADMIN, division_id=province)
                  .first())
         if admin is None:
             raise CommandError(f"省 {province} 没有省级管理员账号（查重以其名义运行并记录审计）")
         try:
             if inline:
-                sweep = sweeps.sweep_run_inline(user=admin.user, province_code=province, partitions=partitions)
+                sweep = sweeps.sweep_run_inline(user=admin.user, province_code=province, partitions=partitions,
+                                                incremental=incremental)
             else:
-                sweep = sweeps.sweep_start(user=admin.user, province_code=province, partitions=partitions)
+                sweep = sweeps.sweep_start(user=admin.user, province_code=province, partitions=partitions,
+                                           incremental=incremental)
                 sweep = self._wait(sweep, timeout)
         except RegistryError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
