@@ -74,8 +74,7 @@ def id_held_elsewhere_error(holder: Pupil) -> BusinessRefused:
         },
         code="id_number_active_elsewhere",
         field="id_number",
-        details={"school_code": holder.school.code, "county_code": holder.county_code,
-                 "school_name": holder.school.name, "county_name": holder.school.county.full_name()},
+        details={"school_code": holder.school.code, "county_code": holder.county_code},
     )
 
 

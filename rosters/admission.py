@@ -43,6 +43,7 @@ from rosters.models import AdmissionList
 from rosters.parsing import Row
 from rosters.reading import parse_table, read_table
 from rosters.writing import write_rows
+from schools.models import School
 from workflow.models import OpenBusiness
 
 log = logging.getLogger("rosters")
@@ -93,11 +94,11 @@ def _classify(user, content: bytes, *, county: bool) -> tuple[list[dict], list[R
         elif codes == {"graduate_use_progression"}:
             _graduate(item, row, row.refusals[0].details or {})
         elif codes == {"id_number_active_elsewhere"}:
-            details = row.refusals[0].details or {}
+            holder = School.objects.select_related("county").get(code=(row.refusals[0].details or {})["school_code"])
             item["kind"] = TRANSFER
             item["problems"] = []
             item["message"] = str(_("该学生在%(school)s（%(county)s）在籍，须由本校发起转学申请转入")
-                                  % {"school": details.get("school_name", ""), "county": details.get("county_name", "")})
+                                  % {"school": holder.name, "county": holder.county.full_name()})
         report.append(item)
     return report, rows
 

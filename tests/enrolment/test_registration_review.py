@@ -388,3 +388,9 @@ def test_a_roster_row_outside_an_entry_grade_without_source_is_refused(world):
                                                              ("source_reason_required", "注册原因")}
 
 
+
+
+def test_the_pupil_page_links_a_pending_record_to_its_review(world, login):
+    pupil = pupil_register(user=world["a1"].operator, data=entry_record(world.school_a1))
+    page = login(world["a1"].operator).get(f"/pupils/{pupil.national_number}/").content.decode()
+    assert f"/registrations/{reg_of(pupil).pk}/" in page and "待学校审核" in page
