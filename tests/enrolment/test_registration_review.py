@@ -394,3 +394,14 @@ def test_the_pupil_page_links_a_pending_record_to_its_review(world, login):
     pupil = pupil_register(user=world["a1"].operator, data=entry_record(world.school_a1))
     page = login(world["a1"].operator).get(f"/pupils/{pupil.national_number}/").content.decode()
     assert f"/registrations/{reg_of(pupil).pk}/" in page and "待学校审核" in page
+
+
+def test_the_form_names_the_missing_source_and_reason_on_their_fields(world, login):
+    from tests.enrolment.test_registration import form_post
+
+    data = dataclasses.replace(id_record(world.school_a1), source="", source_reason="")
+    content = login(world["a1"].operator).post("/pupils/new/", form_post(data)).content.decode()
+    assert 'data-code="source_required" data-field="source"' in content
+    assert 'data-code="source_reason_required" data-field="source_reason"' in content
+    assert content.count('class="field-error"') >= 2
+    assert not Pupil.objects.filter(name=data.name).exists()
