@@ -405,3 +405,19 @@ def test_the_form_names_the_missing_source_and_reason_on_their_fields(world, log
     assert 'data-code="source_reason_required" data-field="source_reason"' in content
     assert content.count('class="field-error"') >= 2
     assert not Pupil.objects.filter(name=data.name).exists()
+
+
+def test_at_the_county_step_only_the_schools_county_acts(world):
+    pupil = pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
+    row = reg_of(pupil)
+    registration.registration_approve(user=world["a1"].approver, registration_id=row.pk)
+    for who in ("county_b", "other_county"):
+        with pytest.raises(NotFound):
+            registration.registration_approve(user=world[who].approver, registration_id=row.pk)
+    with pytest.raises(Forbidden) as exc:  # the city sees it but acts at no step
+        registration.registration_approve(user=world["city"].approver, registration_id=row.pk)
+    assert exc.value.code == "not_a_party"
+    with pytest.raises(Conflict):  # the school has done its step
+        registration.registration_approve(user=world["a1"].approver, registration_id=row.pk)
+    row.refresh_from_db()
+    assert row.state == "county_review"
