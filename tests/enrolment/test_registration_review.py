@@ -421,3 +421,16 @@ def test_at_the_county_step_only_the_schools_county_acts(world):
         registration.registration_approve(user=world["a1"].approver, registration_id=row.pk)
     row.refresh_from_db()
     assert row.state == "county_review"
+
+
+def test_a_record_that_left_review_otherwise_is_not_admitted(world):
+    pupil = pupil_register(user=world["a1"].operator, data=entry_record(world.school_a1))
+    Pupil.objects.filter(pk=pupil.pk).update(status=PupilStatus.DELETED)  # e.g. 删除 of a duplicate case
+    with pytest.raises(Conflict) as exc:
+        registration.registration_approve(user=world["a1"].approver, registration_id=reg_of(pupil).pk)
+    assert exc.value.code == "registration_record_changed"
+    pupil.refresh_from_db()
+    assert pupil.status == PupilStatus.DELETED
+    registration.registration_refuse(user=world["a1"].approver, registration_id=reg_of(pupil).pk, reason="已删除")
+    pupil.refresh_from_db()
+    assert pupil.status == PupilStatus.DELETED and reg_of(pupil).state == "refused"
