@@ -20,9 +20,12 @@ from schools.models import ENTRY_GRADES
 
 #: Sources after which the county reviews every registration (外省转入, 回国).
 COUNTY_SOURCES = (StudentSource.OTHER_PROVINCE, StudentSource.RETURNED)
+#: What a form, the API or a roster cell may say: the code or the national name (in any language
+#: the page is shown in, the file keeps the Chinese name).
 _SOURCE_BY_TEXT = {
     **{code: code for code in StudentSource.values},
-    **{str(label): code for code, label in StudentSource.choices},
+    "正常入学": StudentSource.NORMAL, "外省转入": StudentSource.OTHER_PROVINCE,
+    "港澳台及外籍": StudentSource.HMT_FOREIGN, "回国": StudentSource.RETURNED, "其他": StudentSource.OTHER,
 }
 
 
