@@ -55,8 +55,9 @@ def resident_id(region: str, birth: dt.date, sex: str, seq: int) -> str:
 
 
 def generate_rows(n: int, seed: int = 2026) -> list[list]:
-    from rosters.columns import COLUMNS
+    from rosters.columns import COLUMNS, REGISTRATION_COLUMNS
 
+    columns = [*COLUMNS, *REGISTRATION_COLUMNS]
     rng = random.Random(seed)
     used: set[str] = set()
     lines = []
@@ -88,6 +89,8 @@ def generate_rows(n: int, seed: int = 2026) -> list[list]:
             "g2_name": rng.choice(SURNAMES) + rng.choice(GIVEN["2"]) + rng.choice(GIVEN["2"]), "g2_relation": "母亲",
             "g2_id_type": "居民身份证", "g2_id_number": resident_id(region, mother_birth, "2", rng.randrange(500)),
             "g2_is_guardian": "是",
+            # new pupils outside the entry grades state their 学生来源 and reason
+            "source": "其他", "source_reason": "学籍补录",
         }
         bad = rng.random()
         if bad < 0.01:
@@ -98,7 +101,7 @@ def generate_rows(n: int, seed: int = 2026) -> list[list]:
             row["name"] = ""
         elif bad < 0.03 and lines:
             row["id_number"] = lines[-1][6]
-        lines.append([row[c.key] for c in COLUMNS])
+        lines.append([row[c.key] for c in columns])
     return lines
 
 
@@ -106,11 +109,11 @@ def write_xlsx(lines: list[list], path: Path) -> None:
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
 
-    from rosters.columns import HEADERS
+    from rosters.columns import HEADERS, REGISTRATION_COLUMNS
 
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet("花名册")
-    sheet.append(HEADERS)
+    sheet.append([*HEADERS, *(c.header for c in REGISTRATION_COLUMNS)])
     for line in lines:
         cells = []
         for value in line:

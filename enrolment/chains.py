@@ -164,6 +164,10 @@ class RegistrationHooks(Hooks):
         get_in_scope(Registration.objects.all(), user, pk=pk)
         return Registration.objects.select_for_update(of=("self",)).select_related("school", "pupil").get(pk=pk)
 
+    def check(self, chain, row, action, user, **options):
+        if action == "approve":
+            review.require_still_pending(row)
+
     def moving(self, chain, row, action, source, target, user, reason):
         if action == "approve":
             field = "school_approver" if source == RState.SCHOOL_REVIEW else "county_approver"

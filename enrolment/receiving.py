@@ -233,3 +233,33 @@ def progression_withdraw(*, user, progression_id: int) -> Progression:
     return engine.move(PROGRESSION, user=user, pk=progression_id, action="withdraw")
 
 
+
+
+def admission_receive(*, user, school: School, grade: int, entries: list[tuple[Pupil, int, int]],
+                      offered: bool = False, allocation=None, today: dt.date | None = None) -> Progression:
+    """Graduates of an admission list (招生名单) go to 升学, not to a new record: ``entries`` are
+    (graduate, class number, row of the list). A school's own list is accepted by its import
+    and waits for its approver (``school_review``); a county's list offers them to the school
+    (``offered``, with the county's ``allocation``), as an allocation list does. The caller
+    holds the transaction; a graduate taken meanwhile refuses the whole list."""
+    today = today or timezone.localdate()
+    for pupil, _class, _row in entries:
+        refusal = progression.progression_refusal(pupil, school)
+        if refusal is not None:
+            raise refusal
+    row = Progression.objects.create(
+        state=ProgressionState.OFFERED if offered else ProgressionState.SCHOOL_REVIEW, school=school,
+        county_code=school.county_id, grade=grade, school_year=progression.school_year_for(today),
+        source=Progression.Source.ALLOCATION if offered else Progression.Source.ADMISSION, allocation=allocation,
+        initiator=user, accepted_by=None if offered else user, submitted_at=None if offered else timezone.now(),
+    )
+    taken = progression.claim(row, [p.pk for p, _c, _r in entries])
+    if taken:
+        raise progression.taken_error()
+    ProgressionEntry.objects.bulk_create(
+        ProgressionEntry(progression=row, pupil=p, origin_school_id=p.school_id, origin_county_code=p.county_code,
+                         origin_grade=p.grade, class_number=class_number, row=line)
+        for p, class_number, line in entries
+    )
+    engine.start(PROGRESSION, row, user=user, action="allocate" if offered else "accept")
+    return row

@@ -20,10 +20,11 @@ from accounts.audit import acting_as
 from accounts.models import Membership
 from accounts.permissions import require_role, school_for_write
 from duplicates import entry
+from enrolment import review
 from enrolment.chains import REGISTRATION
 from enrolment.checks import active_holder_of, check_against_registry, id_held_elsewhere_error
 from enrolment.models import Registration, RegistrationState, StudentSource
-from enrolment.review import county_review_needed, source_problems
+from enrolment.review import source_problems
 from kernel.errors import BusinessRefused, ValidationFailed
 from provinces.models import ProvincePolicy
 from registry import nohukou, numbers
@@ -43,7 +44,7 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
     ID number already held by an active pupil (naming the holder); likely duplicates of
     an existing pupil unless the operator states why this is a different child, and so for
     a no-hukou twin of an existing record (``nohukou.multiple_birth_override``); each kept
-    pair opens a case for the counties.
+    pair opens a case for the counties. The new record is 待审核 and its review starts.
     """
     require_role(user, Membership.Role.OPERATOR, Membership.Role.ADMIN)
     school = school_for_write(user=user, school_code=data.school_code)
@@ -90,17 +91,24 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
     return pupil
 
 
-def registration_open(*, pupil: Pupil, data: PupilData, user) -> Registration:
-    """The review of a new record (the pupil is 待审核): waits for the school's approver."""
-    row = Registration.objects.create(
-        pupil=pupil, state=RegistrationState.SCHOOL_REVIEW, school=pupil.school, county_code=pupil.county_code,
-        grade=pupil.grade, source=data.source or StudentSource.NORMAL, source_reason=data.source_reason,
-        county_review=county_review_needed(
-            no_hukou=nohukou.is_no_hukou(data), grade=pupil.grade, source=data.source,
-            policy=ProvincePolicy.for_province(pupil.county_code),
+def registration_new(*, pupil_id: int, school: School, data: PupilData, user) -> Registration:
+    """The (unsaved) review of a new record: the form, the API and the roster build it here."""
+    source = review.source_code(data.source) or StudentSource.NORMAL
+    return Registration(
+        pupil_id=pupil_id, state=RegistrationState.SCHOOL_REVIEW, school=school, county_code=school.county_id,
+        grade=data.grade, source=source, source_reason=(data.source_reason or "")[:500],
+        county_review=review.county_review_needed(
+            no_hukou=nohukou.is_no_hukou(data), grade=data.grade, source=source,
+            policy=ProvincePolicy.for_province(school.county_id),
         ),
         initiator=user,
     )
+
+
+def registration_open(*, pupil: Pupil, data: PupilData, user) -> Registration:
+    """The review of a new record (the pupil is 待审核): waits for the school's approver."""
+    row = registration_new(pupil_id=pupil.pk, school=pupil.school, data=data, user=user)
+    row.save()
     engine.start(REGISTRATION, row, user=user, action="register")
     return row
 

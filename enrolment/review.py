@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from enrolment.models import Registration, StudentSource
-from kernel.errors import ValidationFailed
+from kernel.errors import Conflict, ValidationFailed
 from provinces.models import ProvincePolicy
 from registry.history import record_event
 from registry.models import Pupil, PupilStatus
@@ -20,9 +20,12 @@ from schools.models import ENTRY_GRADES
 
 #: Sources after which the county reviews every registration (外省转入, 回国).
 COUNTY_SOURCES = (StudentSource.OTHER_PROVINCE, StudentSource.RETURNED)
+#: What a form, the API or a roster cell may say: the code or the national name (in any language
+#: the page is shown in, the file keeps the Chinese name).
 _SOURCE_BY_TEXT = {
     **{code: code for code in StudentSource.values},
-    **{str(label): code for code, label in StudentSource.choices},
+    "正常入学": StudentSource.NORMAL, "外省转入": StudentSource.OTHER_PROVINCE,
+    "港澳台及外籍": StudentSource.HMT_FOREIGN, "回国": StudentSource.RETURNED, "其他": StudentSource.OTHER,
 }
 
 
@@ -77,10 +80,22 @@ def county_review_needed(*, no_hukou: bool, grade: int, source: str, policy: Pro
     )
 
 
+def require_still_pending(row: Registration) -> None:
+    """A record that left 待审核 some other way (deleted as a duplicate, say) is not admitted."""
+    if row.pupil.status != PupilStatus.PENDING:
+        raise Conflict(
+            _("该学生学籍状态已变为“%(status)s”，不能再审核通过") % {"status": row.pupil.get_status_display()},
+            code="registration_record_changed",
+            details={"status": row.pupil.status},
+        )
+
+
 def registration_decided(row: Registration, *, user, admitted: bool, reason: str = "") -> None:
     """What the chain's end does to the record: 在读 when admitted, else 注册未通过 (closed,
     not deleted; its number stays issued). Called by the chain, in its transaction."""
     pupil = Pupil.objects.select_for_update().get(pk=row.pupil_id)
+    if pupil.status != PupilStatus.PENDING:  # left review some other way: the refusal only closes it
+        return
     if admitted:
         pupil.status = PupilStatus.ENROLLED
         summary = _("新生注册审核通过，学籍生效")

@@ -22,6 +22,7 @@ NAV = [
     ("changes:dropouts", _("控辍保学"), {"county", "city", "province"}),
     ("changes:promotion", _("升级"), {"province"}),
     ("rosters:roster_import", _("花名册"), None),
+    ("rosters:admission_upload", _("招生名单"), {"school", "county"}),
     ("photos:photo_upload", _("照片"), {"school"}),
     ("duplicates:cases", _("问题学籍"), {"county", "city", "province"}),
     ("duplicates:sweeps", _("查重"), {"province"}),

@@ -155,3 +155,45 @@ class RosterExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.at:%Y-%m-%d %H:%M} {self.filters}"
+
+
+def admission_upload_path(instance, filename: str) -> str:
+    return f"rosters/admissions/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+@pghistory.track()
+class AdmissionList(models.Model):
+    """招生名单: a school's (or its county's) intake for grades 1/7/10 in the roster format,
+    previewed row by row (new child, graduate to receive, enrolled elsewhere, error) and
+    then applied for the rows the importer chose."""
+
+    class State(models.TextChoices):
+        PREVIEWED = "previewed", _("待确认")
+        APPLIED = "applied", _("已导入")
+
+    state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.PREVIEWED)
+    #: The importing school (null for a county): the scope filter with ``scope_code``.
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    scope_code = models.CharField(max_length=6, db_index=True)
+    file = models.FileField(_("文件"), upload_to=admission_upload_path, max_length=200)
+    original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
+    #: Per row: ``{"row", "name", "school_code", "grade", "kind", "message", "problems": [...]}``.
+    report = models.JSONField(default=list, blank=True)
+    #: What applying wrote: ``{"rows": [...], "registered": [...], "progressions": [...]}``.
+    applied = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    scope_paths = (("scope_code", "school"),)
+
+    class Meta:
+        verbose_name = _("招生名单")
+        verbose_name_plural = _("招生名单")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.original_name or f"{_('招生名单')} {self.pk}"
+
+    def count(self, kind: str) -> int:
+        return sum(1 for row in self.report if row.get("kind") == kind)

@@ -97,9 +97,12 @@ class Row:
     outcome: str = NEW
     likely: list[dict] = field(default_factory=list)
     national_number: str = ""
+    #: The refusals themselves (with their details), in the order of ``problems``.
+    refusals: list[RegistryError] = field(default_factory=list)
 
     def refuse(self, exc: RegistryError, *, column: str | None = None) -> None:
         self.problems.append(problem(exc, column=column))
+        self.refusals.append(exc)
         self.outcome = REFUSED
 
     @property

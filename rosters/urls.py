@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from rosters import admission_views
 from rosters import views as roster_views
 
 app_name = "rosters"
@@ -15,4 +16,7 @@ urlpatterns = [
     path("roster/exports/<int:export_id>/download/", roster_views.roster_export_download,
          name="roster_export_download"),
     path("roster/template.xlsx", roster_views.roster_template, name="roster_template"),
+    path("admissions/", admission_views.admission_upload, name="admission_upload"),
+    path("admissions/<int:admission_id>/", admission_views.admission_detail, name="admission_detail"),
+    path("admissions/<int:admission_id>/apply/", admission_views.admission_apply, name="admission_apply"),
 ]

@@ -17,10 +17,9 @@ from accounts import audit
 from accounts.permissions import membership_of
 from duplicates import entry
 from duplicates.keys import match_keys_refresh
-from enrolment import review
+from enrolment import registration
 from enrolment.chains import REGISTRATION
-from enrolment.models import Registration, RegistrationState, StudentSource
-from provinces.models import ProvincePolicy
+from enrolment.models import Registration
 from registry import nohukou, numbers
 from registry.models import Guardian, HistoryEntry, Pupil, PupilStatus
 from registry.validation import has_resident_id
@@ -170,18 +169,7 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
 def _open_registrations(batch: list[Row], pupil_ids: list[int], *, user) -> None:
     """The registration review of every new pupil, in bulk (``engine.start_many``)."""
     created = Registration.objects.bulk_create([
-        Registration(
-            pupil_id=pupil_id, state=RegistrationState.SCHOOL_REVIEW, school=row.school,
-            county_code=row.school.county_id, grade=row.data.grade,
-            source=review.source_code(row.data.source) or StudentSource.NORMAL,
-            source_reason=row.data.source_reason[:500],
-            county_review=review.county_review_needed(
-                no_hukou=nohukou.is_no_hukou(row.data), grade=row.data.grade,
-                source=review.source_code(row.data.source) or "",
-                policy=ProvincePolicy.for_province(row.school.county_id),
-            ),
-            initiator=user,
-        )
+        registration.registration_new(pupil_id=pupil_id, school=row.school, data=row.data, user=user)
         for row, pupil_id in zip(batch, pupil_ids)
     ])
     rows = Registration.objects.filter(pk__in=[r.pk for r in created]).select_related("pupil", "school")

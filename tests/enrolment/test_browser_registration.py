@@ -47,3 +47,31 @@ def test_register_then_school_then_county_approve_a_no_id_pupil(world, page, bro
     assert "在读" in page.inner_text("[data-testid=pupil-status]")
     pupil.refresh_from_db()
     assert pupil.status == "enrolled" and pupil.national_number.startswith("J")
+
+
+def test_admission_list_preview_then_apply(world, graduates, page, browser_login, settings, tmp_path):
+    import datetime as dt
+
+    from enrolment.models import Progression
+    from tests.enrolment.test_admission import row_of
+    from tests.rosters.test_support import roster_row, xlsx_bytes
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    rows = [roster_row(world.school_a2, name="浏览新生", seq=61, grade="7", birth=dt.date(2014, 6, 4)),
+            row_of(graduates[0], world.school_a2, grade="7"),
+            row_of(world.pupils["b1"], world.school_a2, grade="7")]
+    browser_login(world["a2"].operator)
+    page.goto("/schools/admissions/")
+    page.set_input_files("[data-testid=admission-file]", files=[{
+        "name": "招生名单.xlsx", "buffer": xlsx_bytes(rows),
+        "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+    with page.expect_navigation():
+        page.click("[data-testid=upload]")
+    page.wait_for_selector("[data-testid=state][data-state=previewed]")
+    assert page.locator("[data-testid=admission-row][data-kind=transfer]").count() == 1
+    assert page.locator("[data-testid=admission-row][data-kind=transfer] input[type=checkbox]").count() == 0
+    with page.expect_navigation():
+        page.click("[data-testid=apply]")
+    page.wait_for_selector("[data-testid=state][data-state=applied]")
+    assert Pupil.objects.get(name="浏览新生").status == "pending"
+    assert Progression.objects.get().entries.get().pupil_id == graduates[0].pk

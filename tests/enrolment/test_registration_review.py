@@ -388,3 +388,49 @@ def test_a_roster_row_outside_an_entry_grade_without_source_is_refused(world):
                                                              ("source_reason_required", "注册原因")}
 
 
+
+
+def test_the_pupil_page_links_a_pending_record_to_its_review(world, login):
+    pupil = pupil_register(user=world["a1"].operator, data=entry_record(world.school_a1))
+    page = login(world["a1"].operator).get(f"/pupils/{pupil.national_number}/").content.decode()
+    assert f"/registrations/{reg_of(pupil).pk}/" in page and "待学校审核" in page
+
+
+def test_the_form_names_the_missing_source_and_reason_on_their_fields(world, login):
+    from tests.enrolment.test_registration import form_post
+
+    data = dataclasses.replace(id_record(world.school_a1), source="", source_reason="")
+    content = login(world["a1"].operator).post("/pupils/new/", form_post(data)).content.decode()
+    assert 'data-code="source_required" data-field="source"' in content
+    assert 'data-code="source_reason_required" data-field="source_reason"' in content
+    assert content.count('class="field-error"') >= 2
+    assert not Pupil.objects.filter(name=data.name).exists()
+
+
+def test_at_the_county_step_only_the_schools_county_acts(world):
+    pupil = pupil_register(user=world["a1"].operator, data=no_id_record(world.school_a1))
+    row = reg_of(pupil)
+    registration.registration_approve(user=world["a1"].approver, registration_id=row.pk)
+    for who in ("county_b", "other_county"):
+        with pytest.raises(NotFound):
+            registration.registration_approve(user=world[who].approver, registration_id=row.pk)
+    with pytest.raises(Forbidden) as exc:  # the city sees it but acts at no step
+        registration.registration_approve(user=world["city"].approver, registration_id=row.pk)
+    assert exc.value.code == "not_a_party"
+    with pytest.raises(Conflict):  # the school has done its step
+        registration.registration_approve(user=world["a1"].approver, registration_id=row.pk)
+    row.refresh_from_db()
+    assert row.state == "county_review"
+
+
+def test_a_record_that_left_review_otherwise_is_not_admitted(world):
+    pupil = pupil_register(user=world["a1"].operator, data=entry_record(world.school_a1))
+    Pupil.objects.filter(pk=pupil.pk).update(status=PupilStatus.DELETED)  # e.g. 删除 of a duplicate case
+    with pytest.raises(Conflict) as exc:
+        registration.registration_approve(user=world["a1"].approver, registration_id=reg_of(pupil).pk)
+    assert exc.value.code == "registration_record_changed"
+    pupil.refresh_from_db()
+    assert pupil.status == PupilStatus.DELETED
+    registration.registration_refuse(user=world["a1"].approver, registration_id=reg_of(pupil).pk, reason="已删除")
+    pupil.refresh_from_db()
+    assert pupil.status == PupilStatus.DELETED and reg_of(pupil).state == "refused"
