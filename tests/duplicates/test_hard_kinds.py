@@ -16,7 +16,7 @@ import pytest
 from duplicates import sweeps
 from duplicates.entry import likely_duplicates
 from duplicates.keys import former_names
-from duplicates.models import DuplicateCase
+from duplicates.models import DuplicateCase, PupilMatchKey
 from kernel.identity import id_check_char
 from kernel.matching import CASE_THRESHOLD, PupilKey, explain_pair, find_matches, record_keys
 from registry.models import Guardian
@@ -166,6 +166,19 @@ def test_entry_check_finds_a_renamed_child(world):
     data = record_like(old, world.school_b1, name="王浩然", former_name="王子轩")
     found = likely_duplicates(data)
     assert [f["national_number"] for f in found] == [old.national_number]
+    assert found[0]["kind"] == "renamed"
+
+
+def test_entry_check_finds_a_record_under_the_old_name_of_a_renamed_child(world):
+    """The stored record carries the 曾用名, and its stored sound keys include the old name's;
+    the new record comes under the old name without ID or guardians."""
+    renamed = make_pupil(world.school_a1, name="王浩然", sex="1", birth_date=dt.date(2014, 6, 1), grade=4,
+                         former_name="王子轩")
+    assert "wang-zi-xuan" in PupilMatchKey.objects.get(pupil=renamed).sound_keys
+    data = dataclasses.replace(record_like(renamed, world.school_b1, name="王子轩", id_number="", id_type="Z"),
+                               guardians=[])
+    found = likely_duplicates(data)
+    assert [f["national_number"] for f in found] == [renamed.national_number]
     assert found[0]["kind"] == "renamed"
 
 
