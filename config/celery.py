@@ -22,6 +22,7 @@ app.conf.beat_schedule = {
         "task": "changes.tasks.suspensions_overdue_sweep",
         "schedule": crontab(hour=5, minute=30),
     },
+    "transfer-drafts-expire-daily": {"task": "transfers.tasks.drafts_expire", "schedule": crontab(hour=5, minute=0)},
     "duplicate-cases-recheck": {
         "task": "duplicates.tasks.cases_recheck_due_task",
         "schedule": crontab(minute="*/15"),

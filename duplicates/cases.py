@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 
 from celery import current_app
+from django.core import signing
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -42,6 +43,9 @@ from registry.models import Pupil, PupilStatus
 from workflow import business
 
 log = logging.getLogger(__name__)
+
+#: Signs the reference of a likely match (entry check): the pupil, without its national number.
+LIKELY_SALT = "duplicates.likely"
 
 
 def _pair(a: int, b: int) -> tuple[int, int]:
@@ -96,12 +100,13 @@ def create_cases(province_code: str, found: list[tuple[tuple[int, int], float, l
 def case_open_at_entry(*, user, pupil: Pupil, likely: list[dict], reason: str) -> list[DuplicateCase]:
     """The operator kept a record despite likely matches: one open case per pair, with the reason."""
     province = pupil.county_code[:2]
-    others = dict(Pupil.objects.filter(national_number__in=[item["national_number"] for item in likely])
+    others = dict(Pupil.objects.filter(national_number__in=[item["national_number"] for item in likely
+                                                            if item.get("national_number")])
                   .values_list("national_number", "pk"))
     known = known_pairs(province)
     found = []
     for item in likely:
-        other = others.get(item["national_number"])
+        other = others.get(item.get("national_number")) or likely_pk(item)
         if other is None or other == pupil.pk:
             continue
         pair = _pair(pupil.pk, other)
@@ -116,6 +121,14 @@ def case_open_at_entry(*, user, pupil: Pupil, likely: list[dict], reason: str) -
                      % {"n": len(found), "reason": reason}, user=user)
     log.info("entry override: pupil %s, %s case(s) by %s", pupil.pk, len(found), user)
     return list(DuplicateCase.objects.filter(members=pupil, status=DuplicateCase.Status.OPEN))
+
+
+def likely_pk(item: dict) -> int | None:
+    """The pupil of a likely match shown as the minimal card (its signed ``ref``)."""
+    try:
+        return int(signing.loads(item["ref"], salt=LIKELY_SALT))
+    except (KeyError, TypeError, ValueError, signing.BadSignature):
+        return None
 
 
 def _case_for_county(user, case_id: int) -> DuplicateCase:

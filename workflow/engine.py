@@ -146,6 +146,9 @@ class Chain:
     standing: tuple[Standing, ...] = ()
     #: Whether the chain holds its pupil's open business while it is open.
     pupil_business: bool = True
+    #: Whether that business is claimed only when the first state is left (a draft does not
+    #: block the pupil's own school; submitting it claims the pupil, or is refused).
+    business_at_submit: bool = False
     initiator_field: str = "initiator"
     submitted_field: str = "submitted_at"
     closed_field: str = "closed_at"
@@ -341,7 +344,7 @@ def waiting_for(chain: Chain, user) -> Q:
 def start(chain: Chain, row, *, user, action: str = "apply", reason: str = "") -> None:
     """A chain row was just created in its first state: log, open business, first work item."""
     _log(chain, row, user=user, action=action, source="", target=row.state, reason=reason)
-    if chain.pupil_business:
+    if chain.pupil_business and not chain.business_at_submit:
         business.business_begin(pupil=chain.hooks.pupil(chain, row), kind=chain.hooks.kind(chain, row), subject=row)
     _enter(chain, row, chain.step(row.state), now=timezone.now())
 
@@ -363,6 +366,9 @@ def move(chain: Chain, *, user, pk: int, action: str, reason: str = "", **option
         chain.hooks.check(chain, row, action, user, **options)
         source = row.state
         target = _target(chain, row, spec)
+        if chain.pupil_business and chain.business_at_submit and source == chain.first and chain.step(target):
+            business.business_begin(pupil=chain.hooks.pupil(chain, row), kind=chain.hooks.kind(chain, row),
+                                    subject=row)
         now = timezone.now()
         changed = chain.hooks.moving(chain, row, action, source, target, user, reason)
         row.state = target
@@ -390,6 +396,29 @@ def move(chain: Chain, *, user, pk: int, action: str, reason: str = "", **option
         elif chain.pupil_business:
             business.business_end(subject=row)
     return row
+
+
+def close_by_system(chain: Chain, row, *, action: str, target: str, reason: str) -> None:
+    """Close an open chain row without a person (a draft past its time): the same log, work
+    items and open business as a person's move, the actor empty. In the caller's transaction,
+    with the row locked."""
+    source = row.state
+    now = timezone.now()
+    row.state = target
+    setattr(row, chain.closed_field, now)
+    changed = ["state", chain.closed_field]
+    if any(f.name == "updated_at" for f in chain.model._meta.concrete_fields):
+        changed.append("updated_at")
+    row.save(update_fields=changed)
+    county_code, school = chain.hooks.home(chain, row)
+    ChainEvent.objects.create(
+        content_type=ContentType.objects.get_for_model(row), object_id=row.pk, action=action, from_state=source,
+        to_state=target, actor=None, actor_name=str(_("系统")), reason=str(reason)[:500], county_code=county_code,
+        school=school,
+    )
+    workitems.workitem_close(subject=row)
+    if chain.pupil_business:
+        business.business_end(subject=row)
 
 
 def _target(chain: Chain, row, action: Action) -> str:

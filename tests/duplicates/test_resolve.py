@@ -18,6 +18,7 @@ from duplicates.problems import pupil_problem_reasons
 from kernel.errors import Forbidden, NotFound, ValidationFailed
 from registry.models import Pupil, PupilStatus
 from tests.duplicates.helpers import open_cases, pinyin_pair
+from tests.transfers.chain import ref_for
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -36,7 +37,7 @@ def test_member_of_an_open_case_is_a_problem_record_and_transfer_refused(world, 
     assert any("疑似重复" in r for r in pupil_problem_reasons(case.a))
     response = client.post(
         "/api/v1/transfers",
-        json.dumps({"national_number": case.a.national_number, "origin_school_code": world.school_a1.code,
+        json.dumps({"pupil_ref": ref_for(world["b2"].operator, case.a), "origin_school_code": world.school_a1.code,
                     "dest_grade": case.a.grade, "dest_class_number": 1, "reason": "搬家"}),
         content_type="application/json", **api_token(world["b2"].operator))
     assert response.status_code in (400, 422), response.content

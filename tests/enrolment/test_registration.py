@@ -61,7 +61,8 @@ def test_id_held_by_an_active_pupil_is_refused_naming_school_and_county(world):
     exc = caught.value
     assert (exc.code, exc.field) == ("id_number_active_elsewhere", "id_number")
     assert "海珠第一小学" in str(exc.message) and "海珠区" in str(exc.message)
-    assert exc.details == {"school_code": "4401050001", "county_code": "440105"}
+    assert exc.details == {"school_code": "4401050001", "school_name": "海珠第一小学", "county_code": "440105"}
+    assert holder.national_number not in str(exc.message)
     assert Pupil.objects.filter(id_number=holder.id_number).count() == 1
 
 

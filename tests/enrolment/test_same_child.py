@@ -12,7 +12,7 @@ from kernel.errors import BusinessRefused
 from registry.models import SAME_CHILD_STATUSES, Pupil
 from tests.enrolment.conftest import graduate
 from tests.registry.test_nohukou import father, mother, no_id_record
-from tests.transfers.chain import apply
+from tests.transfers.chain import apply, ref_for
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_sweeps_compare_graduates_and_the_dead_never_the_deleted(world):
 
 def test_a_graduate_cannot_be_transferred_and_is_told_where_to_go(world, graduates):
     with pytest.raises(BusinessRefused) as refused:
-        apply(world, "a1", dest="a2", national_number=graduates[0].national_number,
+        apply(world, "a1", dest="a2", pupil_ref=ref_for(world["a2"].operator, graduates[0]),
               origin_school_code=world.school_a1.code, dest_grade=7)
     assert refused.value.code == "pupil_not_enrolled" and "升学接收" in str(refused.value.message)
     assert refused.value.details["url"].startswith("/progressions/")
