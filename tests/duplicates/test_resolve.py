@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from changes import resolution
 from changes.requests import change_request_approve
 from changes.requests import change_request_refuse as refuse
-from duplicates import cases, promotion, sweeps
+from duplicates import cases, deletion, promotion, sweeps
 from duplicates.models import CleanPair
 from duplicates.problems import pupil_problem_reasons
 from kernel.errors import Forbidden, NotFound, ValidationFailed
@@ -72,8 +72,9 @@ def test_evidence_must_be_a_jpg_png_or_pdf_by_its_bytes(world, case):
 
 
 def test_delete_soft_deletes_the_wrong_record_and_keeps_its_history(world, case):
-    cases.case_resolve_delete(user=world["county_b"].operator, case_id=case.pk,
-                                 pupil=case.b.national_number, note="重复建籍")
+    proposal = deletion.deletion_propose(user=world["county_b"].operator, case_id=case.pk,
+                                         pupil=case.b.national_number, note="重复建籍")
+    deletion.deletion_approve(user=world["county_b"].approver, request_id=proposal.pk)
     case.b.refresh_from_db()
     assert case.b.status == PupilStatus.DELETED
     assert case.b.history.filter(kind="deleted").exists()
@@ -84,7 +85,7 @@ def test_delete_soft_deletes_the_wrong_record_and_keeps_its_history(world, case)
 
 def test_a_county_may_not_delete_the_other_countys_record(world, case):
     with pytest.raises(Forbidden) as caught:
-        cases.case_resolve_delete(user=world["county_a"].operator, case_id=case.pk,
+        deletion.deletion_propose(user=world["county_a"].operator, case_id=case.pk,
                                      pupil=case.b.national_number, note="重复")
     assert caught.value.code == "member_out_of_county"
 
@@ -158,7 +159,7 @@ def test_county_scoping_of_cases(world, case, client, login):
     assert set(cases_visible_to(world["county_b"].operator)) == {case, inner}
     assert set(cases_visible_to(world["other_county"].operator)) == set()
     with pytest.raises(NotFound):
-        cases.case_resolve_delete(user=world["county_a"].operator, case_id=inner.pk,
+        deletion.deletion_propose(user=world["county_a"].operator, case_id=inner.pk,
                                      pupil=x.national_number, note="x")
     login(world["county_a"].operator)
     assert client.get(f"/api/v1/duplicate-cases/{inner.pk}").status_code == 404
@@ -185,5 +186,5 @@ def test_resolve_via_api_with_evidence(world, case, client, login):
 
 def test_school_user_cannot_resolve(world, case):
     with pytest.raises(Forbidden):
-        cases.case_resolve_delete(user=world["a1"].operator, case_id=case.pk, pupil=case.a.national_number,
+        deletion.deletion_propose(user=world["a1"].operator, case_id=case.pk, pupil=case.a.national_number,
                                      note="x")
