@@ -35,4 +35,20 @@ class BearerToken(HttpBearer):
         return found.user
 
 
-API_AUTH = [BearerToken(), SessionAuth()]
+class Session(SessionAuth):
+    """The browser's session, with Django's CSRF check on writes. A request that presents a
+    bearer token, or carries no logged-in session, is not a session request: it gets 401
+    (``unauthenticated``), never a 403 CSRF failure that would hide the bad credentials."""
+
+    def _get_key(self, request):
+        if request.headers.get("Authorization") or not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+    def authenticate(self, request, key):
+        if key is None:
+            return None
+        return super().authenticate(request, key)
+
+
+API_AUTH = [BearerToken(), Session()]

@@ -90,6 +90,9 @@ class TransferHooks(Hooks):
     def lock(self, chain, user, pk):
         return selectors.transfer_get(user, pk, for_update=True)
 
+    def visible(self, chain, user):
+        return selectors.transfers_visible_to(user)  # a party sees it once it reached that party
+
     def moving(self, chain, transfer, action, source, target, user, reason):
         if action == "submit":
             transfer.steps = planned_steps(transfer)

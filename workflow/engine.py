@@ -44,6 +44,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.audit import acting_as
 from accounts.models import Membership, Unit
 from accounts.permissions import membership_of, require_membership
+from accounts.scope import restrict
 from kernel.errors import Conflict, Forbidden, ValidationFailed
 from provinces.divisions import division_full_name
 from schools.models import School
@@ -51,6 +52,9 @@ from workflow import business, workitems
 from workflow.models import ChainEvent, WorkItem
 
 Role = Membership.Role
+
+#: Every chain defined, by its model (the overdue report asks each which rows a user may open).
+CHAINS: dict[type[models.Model], Chain] = {}
 
 #: An action's target: the next state of the chain's plan (after the last step, ``Chain.done``).
 NEXT = "<next>"
@@ -155,6 +159,9 @@ class Chain:
     #: Hooks: the chain's own rules and effects (see ``Hooks``).
     hooks: Hooks = field(default_factory=lambda: Hooks())
 
+    def __post_init__(self) -> None:
+        CHAINS[self.model] = self
+
     @property
     def open_states(self) -> tuple[str, ...]:
         return tuple(s.state for s in self.steps)
@@ -216,6 +223,11 @@ class Hooks:
 
     def reached(self, chain: Chain, row, step: Step) -> None:
         """The chain arrived at ``step`` (after the commit: e.g. a notification)."""
+
+    def visible(self, chain: Chain, user) -> models.QuerySet:
+        """The chain's rows the user may open (a chain that shows itself to a party only once
+        it reaches that party narrows this)."""
+        return restrict(chain.model.objects.all(), user)
 
 
 # --- refusals --------------------------------------------------------------------------
@@ -568,3 +580,20 @@ def notify(chain: Chain, row) -> int:
         return 0
     body = str(_("请登录系统办理：%(url)s") % {"url": chain.hooks.url(chain, row)})
     return send_mail(chain.hooks.title(chain, row), body, None, addresses)
+
+
+def visible_subjects(user, items) -> set[tuple[int, int]]:
+    """Of work items, the (content type, object id) of the subjects the user may open."""
+    by_type: dict[int, set[int]] = {}
+    for item in items:
+        by_type.setdefault(item.content_type_id, set()).add(item.object_id)
+    visible = set()
+    for type_id, ids in by_type.items():
+        model = ContentType.objects.get_for_id(type_id).model_class()
+        chain = CHAINS.get(model)
+        if chain is None and not getattr(model, "scope_paths", None):
+            visible |= {(type_id, pk) for pk in ids}  # not a chain's row: the item's own scope decided
+            continue
+        rows = chain.hooks.visible(chain, user) if chain else restrict(model.objects.all(), user)
+        visible |= {(type_id, pk) for pk in rows.filter(pk__in=ids).values_list("pk", flat=True)}
+    return visible

@@ -26,7 +26,8 @@ def test_a_policy_form_change_is_seen_at_once(world, login):
     data = {f: getattr(ProvincePolicy(province_id="44"), f) for f in ("freeze_start", "freeze_end", "promotion_date",
                                                                       "graduation_deadline", "graduation_opens", "unreceived_graduates_day")}
     data.update(step_working_days=12, reminder_working_days=2, photo_max_bytes=61440, photo_min_width=154,
-                photo_min_height=189, photo_aspect_tolerance=0.05, save_policy="1")
+                photo_min_height=189, photo_aspect_tolerance=0.05, save_policy="1",
+                identity_min_match_share=0.9, deletion_undo_days=30, foreign_lookups_per_hour=30)
     assert client.post("/province/policy/", data).status_code == 302
     assert ProvincePolicy.for_province("440106").step_working_days == 12
     assert calendar.due_date(dt.date(2026, 3, 2), province_code="44") == dt.date(2026, 3, 18)
