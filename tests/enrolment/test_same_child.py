@@ -29,7 +29,9 @@ def test_a_no_id_child_whose_family_matches_a_graduate_is_sent_to_progression(wo
     with pytest.raises(BusinessRefused) as refused:
         pupil_register(user=world["a2"].operator, data=data)
     assert refused.value.code == "graduate_use_progression" and refused.value.field == "guardians"
-    assert no_id_graduate.national_number in str(refused.value.message)
+    assert no_id_graduate.national_number not in str(refused.value.message)
+    # without an ID the 升学接收 link finds the graduate by its number (the family's proof)
+    assert no_id_graduate.national_number in refused.value.details["url"]
     assert Pupil.objects.filter(name=no_id_graduate.name).count() == 1
 
 
