@@ -122,3 +122,10 @@ def test_resolve_with_delete_through_the_api_only_proposes(world, case, client, 
     assert response.json()["undo_until"]
     login(world["county_a"].operator)  # the other member's county sees the case, not this request's pupil
     assert client.get(f"/api/v1/deletion-requests/{rid}").status_code == 404
+
+
+def test_the_proposal_is_on_the_county_approvers_home_page(world, case, login):
+    propose(world, case)
+    page = login(world["county_b"].approver).get("/").content.decode()
+    assert "删除学籍待区县审核" in page
+    assert "删除学籍待区县审核" not in login(world["county_a"].approver).get("/").content.decode()
