@@ -115,6 +115,25 @@ def add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
+#: How each payload field is called on the pages the approver decides from.
+PAYLOAD_LABELS = {
+    "start": _("开始日期"),
+    "until": _("截止日期"),
+    "date": _("日期"),
+    "destination": _("去向"),
+    "grade": _("年级"),
+    "class_number": _("班号"),
+    "name": _("姓名"),
+    "sex": _("性别"),
+    "birth_date": _("出生日期"),
+    "id_type": _("身份证件类型"),
+    "id_number": _("身份证件号"),
+}
+
+#: Payload fields whose value is a code of a national code table.
+PAYLOAD_CODE_TABLES = {"sex": "sex", "id_type": "id_type"}
+
+
 # --- payload parsing ------------------------------------------------------------------
 
 @dataclass

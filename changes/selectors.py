@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership
 from accounts.permissions import membership_of
 from accounts.scope import get_in_scope, restrict
-from changes import suspensions
+from changes import rules, suspensions
 from changes.chain import CHANGE_REQUEST, GRADUATION
 from changes.models import (
     OPEN_STATES,
@@ -29,6 +29,7 @@ from changes.models import (
     State,
 )
 from kernel.errors import NotFound
+from registry import codes
 from registry.models import Pupil
 from workflow import engine
 from workflow.models import ChainEvent
@@ -85,6 +86,42 @@ def actions_for(user, chain: ApprovalChain) -> set[str]:
     ):
         actions.add("evidence")
     return actions
+
+
+@dataclass(frozen=True)
+class PayloadRow:
+    """One field of a change as the approver reads it: 姓名 林小雨 → 林筱雨."""
+
+    key: str
+    label: str
+    new: str
+    old: str | None = None
+
+
+def payload_rows(change: ChangeRequest) -> list[PayloadRow]:
+    """The change's fields in words, with the value before it (the record's current value
+    while it is open, the value it replaced once applied) where the field is the pupil's."""
+    before = (change.applied or {}).get("before", {}) if change.applied else {}
+    pupil = change.pupil
+    rows = []
+    for key, value in change.payload.items():
+        if before:
+            old = before.get(key)
+        elif key == "class_number":
+            old = pupil.school_class.number if pupil.school_class_id else None
+        else:
+            old = getattr(pupil, key, None) if key in rules.KEY_CHANGE_FIELDS else None
+        rows.append(PayloadRow(key, str(rules.PAYLOAD_LABELS.get(key, key)),
+                               _shown(key, value), None if old is None else _shown(key, old)))
+    return rows
+
+
+def _shown(key: str, value) -> str:
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    if key in rules.PAYLOAD_CODE_TABLES:
+        return codes.label(rules.PAYLOAD_CODE_TABLES[key], str(value))
+    return str(value)
 
 
 def current_steps(rows: list[ApprovalChain]) -> dict[int, engine.Current | None]:

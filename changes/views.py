@@ -91,6 +91,7 @@ def change_detail(request, request_id: int):
         return _error(request, exc)
     return render(request, "changes/detail.html", {
         "change": change,
+        "payload": selectors.payload_rows(change),
         "events": selectors.timeline(change),
         "evidence": change.evidence.all(),
         "actions": selectors.actions_for(request.user, change),
@@ -103,7 +104,7 @@ def _act(request, call, done_message, *, to: str, pk: int):
     try:
         call()
     except RegistryError as exc:
-        messages.error(request, f"{exc.message}（{exc.code}）")
+        messages.error(request, exc.as_html())
     else:
         messages.success(request, done_message)
     return redirect(to, pk)
@@ -197,7 +198,7 @@ def graduation_list(request):
         try:
             graduation = graduations.graduation_propose(user=request.user, school_year=form.cleaned_data["school_year"])
         except RegistryError as exc:
-            messages.error(request, f"{exc.message}（{exc.code}）")
+            messages.error(request, exc.as_html())
         else:
             messages.success(request, _("已提交毕业名单"))
             return redirect("changes:graduation_detail", graduation.pk)
@@ -258,7 +259,7 @@ def promotion(request):
         try:
             run = promotions.promotion_start(user=request.user, school_year=form.cleaned_data["school_year"])
         except RegistryError as exc:
-            messages.error(request, f"{exc.message}（{exc.code}）")
+            messages.error(request, exc.as_html())
         else:
             messages.success(request, _("升级已开始"))
             return redirect(f"{request.path}?run={run.pk}")

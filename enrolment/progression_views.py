@@ -57,7 +57,7 @@ def progression_start(request):
         row = receiving.progression_start(user=request.user, refs=request.POST.getlist("ref"),
                                           class_number=request.POST.get("class_number") or 1)
     except RegistryError as exc:
-        messages.error(request, f"{exc.message}（{exc.code}）")
+        messages.error(request, exc.as_html())
         return redirect("progression_find")
     messages.success(request, _("已接收，待本校审核人审核"))
     return redirect("progression_detail", row.pk)
@@ -104,7 +104,7 @@ def progression_act(request, progression_id: int, action: str):
     try:
         services[action]()
     except RegistryError as exc:
-        messages.error(request, f"{exc.message}（{exc.code}）")
+        messages.error(request, exc.as_html())
     else:
         messages.success(request, done[action])
     return redirect("progression_detail", progression_id)
@@ -126,7 +126,7 @@ def progression_classes(request, progression_id: int):
         receiving.progression_set_classes(user=request.user, progression_id=progression_id, classes=classes,
                                           spread_over=int(spread) if spread.isdigit() else None)
     except RegistryError as exc:
-        messages.error(request, f"{exc.message}（{exc.code}）")
+        messages.error(request, exc.as_html())
     else:
         messages.success(request, _("已保存分班"))
     return redirect("progression_detail", progression_id)
@@ -138,7 +138,7 @@ def progression_remove(request, progression_id: int, entry_id: int):
     try:
         receiving.progression_remove(user=request.user, progression_id=progression_id, entry_id=entry_id)
     except RegistryError as exc:
-        messages.error(request, f"{exc.message}（{exc.code}）")
+        messages.error(request, exc.as_html())
     else:
         messages.success(request, _("已从名单中移除"))
     return redirect("progression_detail", progression_id)

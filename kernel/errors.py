@@ -38,6 +38,13 @@ class RegistryError(Exception):
         if status is not None:
             self.status = status
 
+    def as_html(self):
+        """The message for a page: the reason in words, the stable code in small type after
+        it (for the help desk), never the code alone."""
+        from django.utils.html import format_html
+
+        return format_html('{} <small class="code">{}</small>', str(self.message), self.code)
+
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": str(self.message), "field": self.field}
         if self.details is not None:

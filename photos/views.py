@@ -8,6 +8,8 @@ import binascii
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, Value, When
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -20,7 +22,7 @@ from photos import imports, rules, single
 from photos.models import PhotoImportEntry
 from registry.selectors import pupil_get
 
-REPORT_PAGE_ROWS = 2000
+REPORT_PAGE_ROWS = 100
 
 
 def _error_page(request, exc: RegistryError):
@@ -63,13 +65,20 @@ def photo_import(request, job_id: int):
     except RegistryError as exc:
         return _error_page(request, exc)
     status = request.GET.get("status", "")
-    entries = imports.photo_import_entries(user=request.user, job=job, status=status).order_by("index")
+    if status not in dict(PhotoImportEntry.Status.choices):
+        status = ""
+    # Refusals first: they are what the registrar has to act on.
+    refused_first = Case(When(status=PhotoImportEntry.Status.REFUSED, then=Value(0)), default=Value(1),
+                         output_field=IntegerField())
+    entries = (imports.photo_import_entries(user=request.user, job=job, status=status)
+               .select_related(None).order_by(refused_first, "index"))
+    page = Paginator(entries, REPORT_PAGE_ROWS).get_page(request.GET.get("page")) if job.finished else None
     return render(request, "photos/import.html", {
         "job": job,
         "status": status,
         "statuses": PhotoImportEntry.Status.choices[1:],
-        "entries": entries.select_related(None)[:REPORT_PAGE_ROWS] if job.finished else [],
-        "limit": REPORT_PAGE_ROWS,
+        "entries": page.object_list if page else [],
+        "page": page,
     })
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import membership_of
+from accounts.permissions import can_register, membership_of
 
-#: (url name, label, levels that see it; None = everyone with a unit)
+#: (url name, label, levels that see it; None = everyone with a unit). ``ONLY_IF`` narrows an
+#: entry to the users the service would accept, so no one is offered a form only to be refused.
 NAV = [
     ("home", _("首页"), None),
     ("pupil_list", _("学生学籍"), None),
@@ -26,6 +27,10 @@ NAV = [
     ("administration:policy", _("省级政策"), {"province"}),
 ]
 
+ONLY_IF = {
+    "pupil_register": can_register,
+}
+
 
 def navigation(request) -> dict:
     membership = membership_of(getattr(request, "user", None))
@@ -36,9 +41,17 @@ def navigation(request) -> dict:
     for name, label, levels in NAV:
         if levels is not None and level not in levels:
             continue
+        if name in ONLY_IF and not ONLY_IF[name](request.user):
+            continue
         try:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append({"url": url, "label": label, "active": request.path.startswith(url) and url != "/"})
+        items.append({"url": url, "label": label, "active": False})
+    # One entry is highlighted: the longest prefix of the path (/changes/graduations/ is 毕业,
+    # not also 学籍异动); 首页 only on the home page itself.
+    matches = [item for item in items if request.path == item["url"]
+               or (item["url"] != "/" and request.path.startswith(item["url"]))]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return {"nav": items, "membership": membership}

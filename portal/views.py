@@ -5,26 +5,29 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils import timezone
 
 from kernel.errors import RegistryError
 from registry import nohukou, selectors
-from workflow import business, workitems
+from workflow import business, engine, queue, workitems
 
 
 @login_required
 def home(request):
-    items = workitems.workitems_for(request.user).order_by("due_on")
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item.kind] = counts.get(item.kind, 0) + 1
+    """待办 per person: what I can act on now, what waits in my unit for someone else (and
+    who), and 我发起的 — what I filed and where it stands."""
+    items = queue.for_person(request.user, workitems.workitems_for(request.user).order_by("due_on", "id")[:200])
+    mine = [entry for entry in items if entry.can_act]
     return render(
         request,
         "portal/home.html",
         {
-            "items": items[:50],
-            "total": sum(counts.values()),
-            "counts": counts,
+            "mine": mine[:50],
+            "others": [entry for entry in items if not entry.can_act][:50],
+            "total": len(mine),
+            "started": engine.started_by(request.user),
             "overdue_count": workitems.overdue_for(request.user).count(),
+            "today": timezone.localdate(),
         },
     )
 

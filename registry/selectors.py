@@ -23,6 +23,24 @@ class PupilFilter:
     grade: int | None = None
     class_number: int | None = None
     status: str = ""
+    #: Statuses shown when no ``status`` is chosen (empty: every status).
+    statuses: tuple[str, ...] = ()
+    #: A column of ``SORTS``, ``-`` in front for descending; newest first when empty.
+    sort: str = ""
+
+
+#: The columns a list may be sorted by, and the ordering each stands for (``id`` keeps
+#: pages stable between equal values).
+SORTS = {
+    "name": ("name", "id"),
+    "national_number": ("national_number",),
+    "birth_date": ("birth_date", "id"),
+    "school": ("school__code", "grade", "school_class__number", "name", "id"),
+    "grade": ("grade", "school_class__number", "name", "id"),
+}
+
+#: Above this many rows a list says "more than …" unless the exact count is asked for.
+COUNT_CAP = 10_000
 
 
 @dataclass
@@ -65,7 +83,27 @@ def pupil_search(user, filters: PupilFilter) -> QuerySet[Pupil]:
         pupils = pupils.filter(school_class__number=filters.class_number)
     if filters.status:
         pupils = pupils.filter(status=filters.status)
-    return pupils.order_by("-id")
+    elif filters.statuses:
+        pupils = pupils.filter(status__in=filters.statuses)
+    return pupils.order_by(*_ordering(filters.sort))
+
+
+def _ordering(sort: str) -> tuple[str, ...]:
+    descending = sort.startswith("-")
+    columns = SORTS.get(sort.lstrip("-"))
+    if columns is None:
+        return ("-id",)
+    return tuple(f"-{c}" for c in columns) if descending else columns
+
+
+def count_capped(queryset: QuerySet, *, exact: bool = False, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many rows ``queryset`` has, counting at most ``cap`` unless ``exact``: a county's
+    list answers at once; a province-wide count of millions is done only on demand.
+    Returns ``(count, is_exact)``."""
+    if exact:
+        return queryset.order_by().count(), True
+    count = queryset.order_by()[: cap + 1].count()
+    return min(count, cap), count <= cap
 
 
 def paginate(queryset: QuerySet, *, page: int = 1, page_size: int = 20) -> Page:

@@ -105,7 +105,7 @@ def roster_confirm(request, job_id: int):
         job = jobs.roster_confirm(user=request.user, job_id=job_id, mode=request.POST.get("mode", ""))
         roster_import_start(job)
     except RegistryError as exc:
-        messages.error(request, str(exc.message))
+        messages.error(request, exc.as_html())
     return redirect("rosters:roster_import_detail", job_id=job_id)
 
 

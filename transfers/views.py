@@ -127,7 +127,7 @@ def _act(request, pk: int, action: str):
     try:
         transfer = service()
     except RegistryError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.as_html())
         if exc.status == 404:
             return _error(request, exc)
     else:

@@ -53,15 +53,16 @@ from workflow.models import ChainEvent, WorkItem
 
 Role = Membership.Role
 
-#: Every chain defined, by its model (the overdue report asks each which rows a user may open).
-CHAINS: dict[type[models.Model], Chain] = {}
-
 #: An action's target: the next state of the chain's plan (after the last step, ``Chain.done``).
 NEXT = "<next>"
 #: The longest reason (理由) a move keeps: the log's column.
 MAX_REASON = 500
 #: The party of a step that only the person who opened the chain acts on (a draft).
 INITIATOR = "initiator"
+
+
+#: Every chain of the registry by its model, filled as each app defines its chain.
+_CHAINS: dict[type[models.Model], Chain] = {}
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ class Chain:
     hooks: Hooks = field(default_factory=lambda: Hooks())
 
     def __post_init__(self) -> None:
-        CHAINS[self.model] = self
+        _CHAINS[self.model] = self
 
     @property
     def open_states(self) -> tuple[str, ...]:
@@ -325,6 +326,36 @@ def actions_for(chain: Chain, user, row) -> list[str]:
         return []
     names = [a.name for s in chain.steps for a in s.actions] + [s.action.name for s in chain.standing]
     return [name for name in dict.fromkeys(names) if _allowed(chain, row, user, membership, name)[0] is not None]
+
+
+def chain_of(model: type[models.Model]) -> Chain | None:
+    """The chain whose table is ``model`` (``None`` for a work item of no chain)."""
+    return _CHAINS.get(model)
+
+
+def started_by(user, *, limit: int = 50) -> list[dict]:
+    """我发起的: the open chains the user filed (in the user's scope), newest first, each
+    with where it waits now: ``{"chain", "row", "title", "url", "current"}``."""
+    rows: list[tuple[Chain, Any]] = []
+    for chain in _CHAINS.values():
+        found = restrict(chain.model.objects.filter(
+            **{f"{chain.initiator_field}_id": user.pk, "state__in": chain.open_states}), user)
+        rows += [(chain, row) for row in found.order_by("-pk")[:limit]]
+    currents: dict[tuple[type, int], Current | None] = {}
+    for chain in _CHAINS.values():
+        mine = [row for c, row in rows if c is chain]
+        for pk, current in (current_steps(chain, mine) if mine else {}).items():
+            currents[(chain.model, pk)] = current
+    started = [
+        {"chain": chain, "row": row, "title": chain.hooks.title(chain, row), "url": chain.hooks.url(chain, row),
+         "current": currents.get((chain.model, row.pk))}
+        for chain, row in rows
+    ]
+    # The nearest deadline first; drafts (no deadline, waiting for the user) last.
+    started.sort(key=lambda entry: (entry["current"] is None or entry["current"].due_on is None,
+                                    entry["current"].due_on if entry["current"] and entry["current"].due_on
+                                    else dt.date.max))
+    return started[:limit]
 
 
 def action_labels(chain: Chain) -> dict[str, Any]:
@@ -590,7 +621,7 @@ def visible_subjects(user, items) -> set[tuple[int, int]]:
     visible = set()
     for type_id, ids in by_type.items():
         model = ContentType.objects.get_for_id(type_id).model_class()
-        chain = CHAINS.get(model)
+        chain = chain_of(model)
         if chain is None and not getattr(model, "scope_paths", None):
             visible |= {(type_id, pk) for pk in ids}  # not a chain's row: the item's own scope decided
             continue

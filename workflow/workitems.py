@@ -82,3 +82,4 @@ def days_overdue(item: WorkItem, *, today: dt.date | None = None) -> int:
 def role_acts(user, item_role: str) -> bool:
     membership = membership_of(user)
     return membership is not None and (membership.role == item_role or membership.role == Membership.Role.ADMIN)
+

@@ -132,3 +132,29 @@ def test_promotion_page_and_progress_json(world, login):
     progress = client.get(f"/changes/promotion/{run.pk}/progress.json").json()
     assert progress["total"] == 4
     assert login(world["other_province"].admin).get(f"/changes/promotion/{run.pk}/progress.json").status_code == 404
+
+
+def test_the_approver_reads_the_change_as_labelled_fields_old_to_new(world, login):
+    """The page the approver decides from: 姓名 李娜 → 李娜娜 and 性别 by name, never
+    ``name=李娜娜`` or a code."""
+    request = open_request(world, "key_change", {"name": "李娜娜"})
+    page = login(world["a1"].approver).get(f"/changes/{request.pk}/").content.decode()
+    payload = page[page.index('data-testid="payload"'):]
+    payload = payload[:payload.index("</dl>")]
+    assert "姓名" in payload and "李娜" in payload and "→" in payload and "<strong>李娜娜</strong>" in payload
+    assert "name=" not in payload
+    approve_both(world, request)
+    page = login(world["a1"].approver).get(f"/changes/{request.pk}/").content.decode()
+    assert "李娜</span> → <strong>李娜娜</strong>" in page  # the value it replaced, once applied
+
+
+def test_suspension_dates_are_labelled(world, login):
+    request = open_request(world, "suspend", SUSPEND)
+    page = login(world["a1"].approver).get(f"/changes/{request.pk}/").content.decode()
+    assert "开始日期" in page and "截止日期" in page and "start=" not in page
+
+
+def test_coded_payload_values_are_shown_by_name(world):
+    from changes.selectors import _shown
+
+    assert (_shown("sex", "2"), _shown("id_type", "1"), _shown("grade", 4)) == ("女", "居民身份证", "4")

@@ -370,3 +370,19 @@ def test_api_refuses_a_non_zip_with_its_code(world, api_token):
     response = client.post("/api/v1/photos/imports", {"file": ContentFile(b"not a zip", name="a.zip")})
     assert response.status_code == 422
     assert response.json()["code"] == "zip_invalid"
+
+
+def test_report_page_puts_refusals_first_and_pages(world, login, monkeypatch):
+    from photos import views
+
+    monkeypatch.setattr(views, "REPORT_PAGE_ROWS", 2)
+    job = run_zip(world["a1"].operator, world.school_a1, make_zip({
+        f"{world.pupils['a1'].id_number}.jpg": GOOD, "Thumbs.db": b"x", "bad.jpg": GOOD}))
+    client = login(world["a1"].operator)
+    page = client.get(f"/schools/photos/imports/{job.pk}/").content.decode()
+    assert page.index('data-entry="bad.jpg"') < page.index(f'data-entry="{world.pupils["a1"].id_number}.jpg"')
+    assert 'data-entry="Thumbs.db"' not in page and 'data-testid="pager"' in page
+    second = client.get(f"/schools/photos/imports/{job.pk}/?page=2").content.decode()
+    assert 'data-entry="Thumbs.db"' in second
+    only = client.get(f"/schools/photos/imports/{job.pk}/?status=accepted&page=9").content.decode()
+    assert 'data-entry="bad.jpg"' not in only and f'data-entry="{world.pupils["a1"].id_number}.jpg"' in only
