@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership
 from accounts.permissions import require_role
+from enrolment.models import GraduateLookup
 from kernel import identity, matching
 from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
 from registry import disclosure
@@ -253,5 +254,8 @@ def record_answer(*, user, pupil, kind: str, name: str = "", id_number: str = ""
 
 
 def answers_last_hour(user) -> int:
-    """How many answers naming foreign pupils the user got in the last hour (the throttle)."""
-    return TransferLookup.objects.filter(actor=user, at__gte=timezone.now() - dt.timedelta(hours=1)).count()
+    """How many answers naming foreign pupils the user got in the last hour (the throttle):
+    transfer lookups and the answers recorded as such, and 升学 graduate lookups."""
+    since = timezone.now() - dt.timedelta(hours=1)
+    return (TransferLookup.objects.filter(actor=user, at__gte=since).count()
+            + GraduateLookup.objects.filter(actor=user, at__gte=since).count())

@@ -189,3 +189,17 @@ def test_a_draft_expires_after_ten_working_days(world):
         assert not WorkItem.objects.filter(object_id=draft.pk, state="open").exists()
         # where a draft blocks, an expired one is closed first: another school may now apply
         assert apply(world, dest="b2").state == State.DRAFT
+
+
+def test_graduate_lookups_count_against_the_same_allowance(world):
+    from enrolment import receiving
+
+    ProvincePolicy.objects.filter(province_id="44").update(foreign_lookups_per_hour=2)
+    user = world["a2"].operator
+    pupil = world.pupils["b1"]
+    lookup.transfer_lookup(user=user, origin_school_code=world.school_b1.code, name=pupil.name)
+    receiving.graduate_find(user=user, number=pupil.id_number, name=pupil.name)
+    with pytest.raises(disclosure.LookupThrottled):
+        receiving.graduate_find(user=user, number=pupil.id_number, name=pupil.name)
+    with pytest.raises(disclosure.LookupThrottled):
+        lookup.transfer_lookup(user=user, origin_school_code=world.school_b1.code, name=pupil.name)
