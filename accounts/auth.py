@@ -50,9 +50,19 @@ class BearerToken(HttpBearer):
 
 
 class Session(SessionAuth):
-    """The browser's session (with its CSRF check); a read-only role writes nothing."""
+    """The browser's session, with Django's CSRF check on writes; a read-only role writes
+    nothing. A request that presents a bearer token, or carries no logged-in session, is not a
+    session request: it gets 401 (``unauthenticated``), never a 403 CSRF failure that would
+    hide the bad credentials."""
+
+    def _get_key(self, request):
+        if request.headers.get("Authorization") or not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
 
     def authenticate(self, request, key):
+        if key is None:
+            return None
         user = super().authenticate(request, key)
         if user and request.method not in SAFE_METHODS:
             require_writer(user)

@@ -40,6 +40,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -133,7 +134,7 @@ def setup(clients: int, chains: int) -> tuple[list[dict], str]:
             enrolled_on=dt.date(2022, 9, 1),
         )
         jobs.append({
-            "pupil": pupil.national_number, "origin": origin.code, "dest": schools[dest_i].code,
+            "pupil": pupil.national_number, "name": pupil.name, "origin": origin.code, "dest": schools[dest_i].code,
             "dest_op": tokens[f"s{dest_i}op"], "dest_ap": tokens[f"s{dest_i}ap"],
             "dest_county": tokens[f"c{schools[dest_i].county_id}"],
             "origin_school": tokens[f"s{schools.index(origin)}ap"],
@@ -214,6 +215,13 @@ class Client:
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
         ).encode() + payload
+        return await self._timed(request)
+
+    async def get(self, path: str, token: str) -> tuple[int, dict, float]:
+        request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+        return await self._timed(request)
+
+    async def _timed(self, request: bytes) -> tuple[int, dict, float]:
         started = time.perf_counter()
         for attempt in range(2):
             try:
@@ -247,8 +255,13 @@ async def drive(port: int, jobs: deque[dict], stats: dict, retry_every: int, thi
 
     while jobs:
         job = jobs.popleft()
+        # A transfer starts from a lookup (its reference).
+        query = urlencode({"origin_school_code": job["origin"], "name": job["name"]})
+        status, found, ms = await client.get(f"/api/v1/transfers/lookup?{query}", job["dest_op"])
+        if not await record("lookup", status, found, ms, 200) or not found.get("found"):
+            continue
         status, body, ms = await client.post("/api/v1/transfers", job["dest_op"], {
-            "national_number": job["pupil"], "origin_school_code": job["origin"], "dest_school_code": job["dest"],
+            "pupil_ref": found["found"][0]["ref"], "origin_school_code": job["origin"], "dest_school_code": job["dest"],
             "dest_grade": 3, "dest_class_number": 2, "reason": "压测"})
         if not await record("apply", status, body, ms, 201):
             continue

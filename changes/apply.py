@@ -44,14 +44,15 @@ def apply_request(request: ChangeRequest, user) -> None:
     """Apply an approved request to the pupil, with its history, in the caller's transaction."""
     pupil = Pupil.objects.select_for_update(of=("self",)).select_related("school", "school_class").get(pk=request.pupil_id)
     rules.check(request.kind, pupil=pupil, payload=recheck_payload(request), today=timezone.localdate(),
-                filed_on=request.created_at.date())
+                filed_on=request.created_at.date(), user=user)
     applied = rules.apply(request, pupil, today=timezone.localdate())
     try:
         with transaction.atomic():
             pupil.save()
     except IntegrityError as exc:
         if "one_active_pupil_per_id_number" in str(exc):
-            raise id_held_elsewhere_error(active_holder_of(pupil.id_number, exclude_pk=pupil.pk)) from exc
+            raise id_held_elsewhere_error(active_holder_of(pupil.id_number, exclude_pk=pupil.pk), user=user,
+                                          name=pupil.name) from exc
         raise
     request.applied = {"before": applied.before, "after": applied.after}
     record_event(

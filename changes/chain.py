@@ -89,7 +89,7 @@ class ChangeRequestHooks(ApprovalHooks):
         if action == "submit" and recheck:  # a draft submitted later: the rules again, as of today
             pupil = Pupil.objects.select_for_update(of=("self",)).select_related("school").get(pk=request.pupil_id)
             rules.check(request.kind, pupil=pupil, payload=apply.recheck_payload(request), today=timezone.localdate(),
-                        filed_on=request.created_at.date())
+                        filed_on=request.created_at.date(), user=user)
         if action == "submit":
             apply.require_evidence(request)
         if action == "approve" and request.state == State.COUNTY_REVIEW and request.duplicate_findings \

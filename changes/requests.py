@@ -66,9 +66,12 @@ def change_request_open(
     found = get_in_scope(Pupil.objects.select_related("school"), user, national_number=number.strip().upper())
     level = _initiator_level(user, school=found.school, key_change_or_county_ok=kind == ChangeRequest.Kind.KEY_CHANGE)
     files = check_proofs(evidence, field="evidence")
+    if kind == ChangeRequest.Kind.KEY_CHANGE and isinstance(payload, dict):
+        # Before the transaction: a refusal naming another unit's holder is recorded, not rolled back.
+        rules.held_id_refusal(found, payload, user=user)
     with transaction.atomic(), acting_as(user):
         locked = Pupil.objects.select_for_update(of=("self",)).select_related("school", "school_class").get(pk=found.pk)
-        cleaned = rules.check(kind, pupil=locked, payload=payload or {}, today=today)
+        cleaned = rules.check(kind, pupil=locked, payload=payload or {}, today=today, user=user)
         if refusal := rules.reason_refusal(kind, reason):
             raise refusal
         business.require_no_open_business(locked)

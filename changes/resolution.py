@@ -1,6 +1,7 @@
 """Resolving a duplicate case (疑似重复学籍处理) by the county: 佐证 and 删除 are the case's own
 (``duplicates.cases``); 变更 opens a key change for one member, a chain of this app. The one
-entry point for the three, used by the case page and the API, so it lives here, above both."""
+entry point for the three, used by the case page and the API, so it lives here, above both.
+删除 is proposed here and approved by another person (``duplicates.deletion``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.audit import acting_as
 from changes.models import ChangeRequest
 from changes.requests import change_request_open
-from duplicates import cases
+from duplicates import cases, deletion
 from duplicates.models import DuplicateCase
 from kernel.errors import ValidationFailed
 
@@ -37,7 +38,7 @@ def case_resolve(*, user, case_id: int, resolution: str, pupil: str = "", note: 
     elif resolution == "change":
         case_key_change_open(user=user, case_id=case_id, pupil=pupil, payload=payload or {}, note=note)
     elif resolution == "delete":
-        cases.case_resolve_delete(user=user, case_id=case_id, pupil=pupil, note=note)
+        deletion.deletion_propose(user=user, case_id=case_id, pupil=pupil, note=note)
     else:
         raise ValidationFailed(_("处理方式应为 evidence（佐证）、change（变更）或 delete（删除）"),
                                code="invalid_resolution", field="resolution")

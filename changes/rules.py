@@ -144,6 +144,8 @@ class Context:
     policy: ProvincePolicy
     #: The day the request was filed (death deadline); today while opening.
     filed_on: dt.date
+    #: Who acts (a refusal naming another unit's pupil is recorded for them).
+    user: object = None
 
 
 def _allowed(payload: dict, keys: tuple[str, ...]) -> None:
@@ -456,8 +458,17 @@ def check_key_change(ctx: Context, payload: dict) -> dict:
     if data.id_type == RESIDENT_ID and data.id_number and "id_number" in changed:
         holder = active_holder_of(data.id_number, exclude_pk=pupil.pk)
         if holder is not None:
-            raise id_held_elsewhere_error(holder)
+            raise id_held_elsewhere_error(holder, user=ctx.user, name=data.name)
     return changed
+
+
+def held_id_refusal(pupil: Pupil, payload: dict, *, user) -> None:
+    """A key change to a resident ID another active record holds: refused, naming its school."""
+    number = str(payload.get("id_number") or "").strip().upper()
+    if number and payload.get("id_type", pupil.id_type) == RESIDENT_ID and number != pupil.id_number:
+        holder = active_holder_of(number, exclude_pk=pupil.pk)
+        if holder is not None:
+            raise id_held_elsewhere_error(holder, user=user, name=str(payload.get("name") or pupil.name))
 
 
 def current_values(pupil: Pupil) -> dict[str, Any]:
@@ -553,7 +564,8 @@ def reason_refusal(kind: str, reason: str) -> ValidationFailed | None:
     return None
 
 
-def check(kind: str, *, pupil: Pupil, payload: dict, today: dt.date, filed_on: dt.date | None = None) -> dict:
+def check(kind: str, *, pupil: Pupil, payload: dict, today: dt.date, filed_on: dt.date | None = None,
+          user=None) -> dict:
     if kind not in CHECKS:
         raise ValidationFailed(_("不支持的异动类别“%(kind)s”") % {"kind": kind}, code="unknown_kind", field="kind")
     if not isinstance(payload, dict):
@@ -563,7 +575,8 @@ def check(kind: str, *, pupil: Pupil, payload: dict, today: dt.date, filed_on: d
     if (pending := registration_pending_refusal(pupil, doing=_("学籍异动"), field="pupil")) is not None:
         raise pending
     ctx = Context(
-        pupil=pupil, today=today, policy=ProvincePolicy.for_province(pupil.county_code), filed_on=filed_on or today
+        pupil=pupil, today=today, policy=ProvincePolicy.for_province(pupil.county_code), filed_on=filed_on or today,
+        user=user,
     )
     return CHECKS[kind](ctx, payload)
 

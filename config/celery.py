@@ -28,6 +28,7 @@ app.conf.beat_schedule = {
     "duplicate-sweeps-incremental-daily": {
         "task": "duplicates.tasks.sweeps_incremental_daily_task", "schedule": crontab(hour=1, minute=30),
     },
+    "transfer-drafts-expire-daily": {"task": "transfers.tasks.drafts_expire", "schedule": crontab(hour=5, minute=0)},
     "duplicate-cases-recheck": {
         "task": "duplicates.tasks.cases_recheck_due_task",
         "schedule": crontab(minute="*/15"),

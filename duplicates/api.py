@@ -9,7 +9,9 @@ from ninja import File, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
-from duplicates import identity, promotion, selectors, sweeps
+from accounts.scope import get_in_scope
+from duplicates import deletion, identity, promotion, selectors, sweeps
+from duplicates.models import DeletionRequest as DeletionRequestModel
 from duplicates.models import DuplicateCase
 from kernel.errors import NotFound
 
@@ -90,6 +92,7 @@ class CaseOut(Schema):
     change_request: int | None
     note: str
     graduating: bool = False
+    deletion_request: int | None = None
     members: list[MemberOut]
 
 
@@ -98,6 +101,7 @@ def case_out(case: DuplicateCase) -> dict:
         "id": case.pk, "score": case.score, "kind": case.kind, "reasons": case.reasons, "source": case.source,
         "status": case.status, "resolution": case.resolution, "change_request": case.change_request_id,
         "note": case.note, "graduating": getattr(case, "graduating", False),
+        "deletion_request": case.deletions.filter(state="county_review").values_list("pk", flat=True).first(),
         "members": [
             {"national_number": m.pupil.national_number, "name": m.pupil.name, "sex": m.pupil.sex,
              "birth_date": m.pupil.birth_date, "school_code": m.pupil.school.code, "school_name": m.pupil.school.name,
@@ -201,3 +205,66 @@ def promotion_g(request, payload: PromotionIn):
 @router.get("/promotions-g/{run_id}", response=PromotionOut, tags=["duplicates"])
 def promotion_detail(request, run_id: int):
     return promotion_out(promotion.promotion_for(request.user, run_id))
+
+
+# --- 删除: two persons -------------------------------------------------------------------------
+
+class DeletionOut(Schema):
+    id: int
+    case: int
+    national_number: str
+    name: str
+    county_code: str
+    note: str
+    state: str
+    state_label: str
+    proposed_by: str
+    approved_by: str
+    refusal_reason: str
+    decided_at: dt.datetime | None
+    undo_until: dt.date | None
+    undone_at: dt.datetime | None
+
+
+class DeletionReasonIn(Schema):
+    reason: str = ""
+
+
+def deletion_out(row) -> dict:
+    row = DeletionRequestModel.objects.select_related("pupil", "proposed_by", "approved_by").get(pk=row.pk)
+    return {"id": row.pk, "case": row.case_id, "national_number": row.pupil.national_number, "name": row.pupil.name,
+            "county_code": row.county_code, "note": row.note, "state": row.state,
+            "state_label": str(row.get_state_display()),
+            "proposed_by": row.proposed_by.get_username() if row.proposed_by else "",
+            "approved_by": row.approved_by.get_username() if row.approved_by else "",
+            "refusal_reason": row.refusal_reason, "decided_at": row.decided_at,
+            "undo_until": deletion.undo_until(row) if row.state == "approved" and not row.undone_at else None,
+            "undone_at": row.undone_at}
+
+
+@router.get("/deletion-requests/{request_id}", response=DeletionOut, tags=["duplicates"])
+def deletion_detail(request, request_id: int):
+    return deletion_out(get_in_scope(DeletionRequestModel.objects.all(), request.user, pk=request_id))
+
+
+@router.post("/deletion-requests/{request_id}/approve", response=DeletionOut, tags=["duplicates"])
+def deletion_approve(request, request_id: int, payload: DeletionReasonIn = None):
+    return deletion_out(deletion.deletion_approve(user=request.user, request_id=request_id,
+                                                  reason=payload.reason if payload else ""))
+
+
+@router.post("/deletion-requests/{request_id}/refuse", response=DeletionOut, tags=["duplicates"])
+def deletion_refuse(request, request_id: int, payload: DeletionReasonIn):
+    return deletion_out(deletion.deletion_refuse(user=request.user, request_id=request_id, reason=payload.reason))
+
+
+@router.post("/deletion-requests/{request_id}/withdraw", response=DeletionOut, tags=["duplicates"])
+def deletion_withdraw(request, request_id: int, payload: DeletionReasonIn = None):
+    return deletion_out(deletion.deletion_withdraw(user=request.user, request_id=request_id,
+                                                   reason=payload.reason if payload else ""))
+
+
+@router.post("/deletion-requests/{request_id}/undo", response=DeletionOut, tags=["duplicates"])
+def deletion_undo(request, request_id: int, payload: DeletionReasonIn = None):
+    return deletion_out(deletion.deletion_undo(user=request.user, request_id=request_id,
+                                               reason=payload.reason if payload else ""))

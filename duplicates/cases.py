@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 
 from celery import current_app
+from django.core import signing
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -39,9 +40,11 @@ from kernel.errors import Conflict, Forbidden, ValidationFailed
 from kernel.proof import check_proof
 from registry.history import record_event
 from registry.models import Pupil, PupilStatus
-from workflow import business
 
 log = logging.getLogger(__name__)
+
+#: Signs the reference of a likely match (entry check): the pupil, without its national number.
+LIKELY_SALT = "duplicates.likely"
 
 
 def _pair(a: int, b: int) -> tuple[int, int]:
@@ -96,12 +99,13 @@ def create_cases(province_code: str, found: list[tuple[tuple[int, int], float, l
 def case_open_at_entry(*, user, pupil: Pupil, likely: list[dict], reason: str) -> list[DuplicateCase]:
     """The operator kept a record despite likely matches: one open case per pair, with the reason."""
     province = pupil.county_code[:2]
-    others = dict(Pupil.objects.filter(national_number__in=[item["national_number"] for item in likely])
+    others = dict(Pupil.objects.filter(national_number__in=[item["national_number"] for item in likely
+                                                            if item.get("national_number")])
                   .values_list("national_number", "pk"))
     known = known_pairs(province)
     found = []
     for item in likely:
-        other = others.get(item["national_number"])
+        other = others.get(item.get("national_number")) or likely_pk(item)
         if other is None or other == pupil.pk:
             continue
         pair = _pair(pupil.pk, other)
@@ -116,6 +120,14 @@ def case_open_at_entry(*, user, pupil: Pupil, likely: list[dict], reason: str) -
                      % {"n": len(found), "reason": reason}, user=user)
     log.info("entry override: pupil %s, %s case(s) by %s", pupil.pk, len(found), user)
     return list(DuplicateCase.objects.filter(members=pupil, status=DuplicateCase.Status.OPEN))
+
+
+def likely_pk(item: dict) -> int | None:
+    """The pupil of a likely match shown as the minimal card (its signed ``ref``)."""
+    try:
+        return int(signing.loads(item["ref"], salt=LIKELY_SALT))
+    except (KeyError, TypeError, ValueError, signing.BadSignature):
+        return None
 
 
 def _case_for_county(user, case_id: int) -> DuplicateCase:
@@ -171,27 +183,54 @@ def case_resolve_evidence(*, user, case_id: int, upload, note: str = "") -> Dupl
     return case
 
 
-def case_resolve_delete(*, user, case_id: int, pupil: str, note: str = "") -> DuplicateCase:
-    """删除: soft-delete the wrong record (status deleted: out of the active registry, kept in
-    history); every other open case of that record is resolved with it."""
+def case_delete_member(*, user, case_id: int, pupil_id: int, note: str) -> tuple[str, list[int]]:
+    """删除, the effect (an approved ``DeletionRequest``; in its transaction): soft-delete the
+    member (status deleted: out of the active registry, kept in history); every other open
+    case of that record is resolved with it. Returns the status before and the cases resolved."""
+    case = DuplicateCase.objects.select_for_update().get(pk=case_id)
+    if case.status != DuplicateCase.Status.OPEN:
+        raise Conflict(_("该案件已处理，不能再次处理"), code="case_not_open")
+    member = Pupil.objects.select_for_update().get(pk=pupil_id)
+    if member.status == PupilStatus.DELETED:
+        raise Conflict(_("该学籍已删除"), code="already_deleted", field="pupil")
+    before = member.status
+    member.status = PupilStatus.DELETED
+    member.save(update_fields=["status", "updated_at"])
+    record_event(member, kind="deleted", user=user, data={"case": case.pk, "status_before": before},
+                 summary=_("因重复学籍（案件 %(id)s）删除本条学籍：%(note)s") % {"id": case.pk, "note": note})
+    others = DuplicateCase.objects.select_for_update().filter(members=member, status=DuplicateCase.Status.OPEN)
+    resolved = [case, *others.exclude(pk=case.pk)]
+    for other in resolved:
+        _resolve(other, user, DuplicateCase.Resolution.DELETE, note)
+    log.info("case %s resolved by deleting pupil %s by %s", case_id, pupil_id, user)
+    return before, [c.pk for c in resolved]
+
+
+def case_member_for_delete(*, user, case_id: int, pupil: str, note: str) -> tuple[DuplicateCase, Pupil]:
+    """删除, the proposal's checks: an open case (locked), a member of the user's county, a reason."""
     if not (note or "").strip():
         raise ValidationFailed(_("删除学籍须说明理由"), code="note_required", field="note")
-    with transaction.atomic(), acting_as(user):
-        case = _case_for_county(user, case_id)
-        member = Pupil.objects.select_for_update().get(pk=_member_in_county(user, case, pupil).pk)
-        business.require_no_open_business(member)
-        if member.status == PupilStatus.DELETED:
-            raise Conflict(_("该学籍已删除"), code="already_deleted", field="pupil")
-        before = member.status
-        member.status = PupilStatus.DELETED
-        member.save(update_fields=["status", "updated_at"])
-        record_event(member, kind="deleted", user=user, data={"case": case.pk, "status_before": before},
-                     summary=_("因重复学籍（案件 %(id)s）删除本条学籍：%(note)s") % {"id": case.pk, "note": note})
-        others = DuplicateCase.objects.select_for_update().filter(members=member, status=DuplicateCase.Status.OPEN)
-        for other in [case, *others.exclude(pk=case.pk)]:
-            _resolve(other, user, DuplicateCase.Resolution.DELETE, note)
-    log.info("case %s resolved by deleting %s by %s", case_id, pupil, user)
-    return case
+    case = _case_for_county(user, case_id)
+    member = Pupil.objects.select_for_update().get(pk=_member_in_county(user, case, pupil).pk)
+    if member.status == PupilStatus.DELETED:
+        raise Conflict(_("该学籍已删除"), code="already_deleted", field="pupil")
+    return case, member
+
+
+def case_reopen(*, user, case_ids: list[int], note: str) -> int:
+    """An undone 删除: the cases it resolved are open again (the pair waits for the county)."""
+    reopened = 0
+    for case in DuplicateCase.objects.select_for_update().filter(pk__in=case_ids,
+                                                                 resolution=DuplicateCase.Resolution.DELETE):
+        case.status, case.resolution, case.resolved_by, case.resolved_at = DuplicateCase.Status.OPEN, "", None, None
+        case.note = (note or "")[:500]
+        try:
+            with transaction.atomic():
+                case.save()
+        except IntegrityError:  # the pair has another open case meanwhile
+            continue
+        reopened += 1
+    return reopened
 
 
 def case_for_change(*, user, case_id: int, pupil: str, payload: dict) -> tuple[DuplicateCase, Pupil]:

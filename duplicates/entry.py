@@ -15,14 +15,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.core import signing
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from duplicates.cases import case_open_at_entry
+from accounts.permissions import membership_of
+from accounts.scope import scope_of
+from duplicates.cases import LIKELY_SALT, case_open_at_entry, likely_pk
 from duplicates.keys import case_threshold, data_key, former_names
 from duplicates.models import CleanPair
 from duplicates.models import PupilMatchKey as MatchKey
 from kernel import matching
+from registry import disclosure
 from registry.models import FINISHED_STATUSES, SAME_CHILD_STATUSES, Guardian, Pupil, PupilStatus
 from registry.records import PupilData
 from schools.models import School
@@ -266,14 +270,21 @@ def _describe(pupil: Pupil, match: matching.Match) -> dict:
         "score": match.score,
         "reasons": "；".join(match.reasons),
     }
+    note = ""
     if pupil.status in FINISHED_STATUSES:
-        summary = _("%(summary)s。该学生已%(status)s，如为同一学生请通过“升学接收”接收，不要新建学籍") % {
-            "summary": summary, "status": pupil.get_status_display()}
+        note = _("该学生已%(status)s，如为同一学生请通过“升学接收”接收，不要新建学籍") % {
+            "status": pupil.get_status_display()}
     elif pupil.status == PupilStatus.DECEASED:
-        summary = _("%(summary)s。该学籍已登记死亡，请核实") % {"summary": summary}
+        note = _("该学籍已登记死亡，请核实")
+    if note:
+        summary = f"{summary}。{note}"
     return {
+        "ref": signing.dumps(pupil.pk, salt=LIKELY_SALT),
         "national_number": pupil.national_number,
         "name": pupil.name,
+        "sex": pupil.sex,
+        "birth_date": pupil.birth_date.isoformat(),
+        "grade": pupil.grade,
         "status": pupil.status,
         "school_code": pupil.school.code,
         "school_name": pupil.school.name,
@@ -283,7 +294,48 @@ def _describe(pupil: Pupil, match: matching.Match) -> dict:
         "reasons": list(match.reasons),
         "kind": match.kind,
         "summary": summary,
+        "note": note,
     }
+
+
+#: The fields of a likely match a unit outside the match's scope is shown: the minimal card of
+#: the transfer lookup, the school and county that hold it (to start a transfer) and why.
+MINIMAL_CARD = ("ref", "name", "sex", "birth_date", "grade", "status", "school_code", "school_name", "county",
+                "score", "reasons", "kind", "note")
+
+
+def likely_shown_to(user, likely: list[dict]) -> list[dict]:
+    """The likely matches as ``user`` may read them: a match outside the user's scope is the
+    minimal card (no national number), counted and recorded like a transfer lookup
+    (``registry.disclosure``); past the hourly allowance its school is withheld too."""
+    scope = scope_of(user) if user is not None else None
+    school = getattr(membership_of(user), "school", None) if user is not None else None
+    shown = []
+    for item in likely:
+        own = scope is not None and (
+            (school is not None and item.get("school_code") == school.code)
+            or (school is None and scope.covers_code(item.get("county_code", "")))
+        )
+        if own:
+            shown.append(item)
+            continue
+        card = {k: item[k] for k in MINIMAL_CARD if k in item}
+        if user is not None and disclosure.throttled(user):
+            card = {k: card[k] for k in ("ref", "score", "reasons", "kind") if k in card}
+            card["summary"] = _("疑似与外单位的一名学生重复，相似度 %(score).2f（查询次数已达每小时上限，暂不显示其所在学校）") % {
+                "score": item["score"]}
+        else:
+            card["summary"] = _("%(county)s%(school)s的%(name)s可能是同一学生，相似度 %(score).2f：%(reasons)s") % {
+                "county": item.get("county", ""), "school": item.get("school_name", ""), "name": item.get("name", ""),
+                "score": item["score"], "reasons": "；".join(item.get("reasons", []))}
+            if item.get("note"):
+                card["summary"] = f"{card['summary']}。{item['note']}"
+            if user is not None:
+                pupil = Pupil.objects.select_related("school").filter(pk=likely_pk(item)).first()
+                if pupil is not None:
+                    disclosure.record(user=user, pupil=pupil, kind="likely", name=pupil.name)
+        shown.append(card)
+    return shown
 
 
 def record_entry_override(*, pupil, likely: list[dict], reason: str, user) -> None:

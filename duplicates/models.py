@@ -11,6 +11,7 @@ Terms of the national system, named once here:
 - ``IdentityCheckRun`` — 身份核验 against the population registry (人口信息库); its
   ``IdentityCheckChange`` rows keep the previous statuses for an undo
 - ``PromotionRun`` — L→G 转正 (临时学籍号转正式学籍号) of many pupils, run in batches
+- ``DeletionRequest`` — 删除学籍申请: a case's 删除, proposed by one person and approved by another
 - ``PupilMatchKey`` — the indexed matching keys of one pupil (at-entry check)
 
 A pupil with an open case or a failed identity check is a problem record (问题学籍,
@@ -330,3 +331,49 @@ class PromotionRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+class DeletionState(models.TextChoices):
+    COUNTY_REVIEW = "county_review", _("待区县审核")
+    APPROVED = "approved", _("已删除")
+    REFUSED = "refused", _("已拒绝")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+@pghistory.track()
+class DeletionRequest(models.Model):
+    """删除学籍申请: the 删除 resolution of a duplicate case, proposed by one person of the
+    member's county and approved by an approver of that county (another person: 谁批准、谁负责);
+    a chain of ``workflow.engine`` (``duplicates.deletion``). Until the province's
+    retention period (``deletion_undo_days``) ends, an approver of the county can undo it."""
+
+    case = models.ForeignKey(DuplicateCase, verbose_name=_("案件"), on_delete=models.PROTECT, related_name="deletions")
+    pupil = models.ForeignKey(Pupil, verbose_name=_("学生"), on_delete=models.PROTECT, related_name="+")
+    county_code = models.CharField(_("所在区县代码"), max_length=6)
+    note = models.CharField(_("删除理由"), max_length=500)
+    state = models.CharField(_("状态"), max_length=16, choices=DeletionState.choices,
+                             default=DeletionState.COUNTY_REVIEW)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    refusal_reason = models.CharField(max_length=500, blank=True)
+    status_before = models.CharField(max_length=16, blank=True)
+    #: The cases the deletion resolved (reopened by an undo).
+    resolved_cases = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+
+    scope_paths = (("county_code", "pupil__school"),)
+
+    class Meta:
+        verbose_name = _("删除学籍申请")
+        verbose_name_plural = _("删除学籍申请")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case"], condition=models.Q(state="county_review"),
+                                    name="one_open_deletion_per_case"),
+        ]

@@ -80,10 +80,11 @@ def _dispatch(sweep_id: int, indexes: list[int], prepare: str = "") -> None:
 def sweep_resume(*, user, sweep_id: int, stale_after: timedelta = STALE_AFTER, dispatch: bool = True) -> list[int]:
     """Re-queue a sweep's unfinished partitions; a partition claimed longer than
     ``stale_after`` ago (its worker died) goes back to pending first. Returns the indexes."""
-    sweep = DuplicateSweep.objects.filter(pk=sweep_id).first()
+    membership = require_province_admin(user)
+    # Another province's sweep answers as a missing one does: 404, never which.
+    sweep = DuplicateSweep.objects.filter(pk=sweep_id, province_id=membership.division_id[:2]).first()
     if sweep is None:
-        raise NotFound(_("未找到该查重批次"), code="not_found")
-    require_province_admin(user, sweep.province_id)
+        raise NotFound(_("未找到该查重批次，或不在您的管理范围内"), code="not_found")
     if sweep.status != DuplicateSweep.Status.RUNNING:
         raise Conflict(_("该次查重已完成，无需继续"), code="sweep_finished")
     with transaction.atomic(), acting_as(user):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import membership_of
-from duplicates import selectors, sweeps
+from duplicates import deletion, selectors, sweeps
 from kernel.errors import NotFound, RegistryError, ValidationFailed
 
 
@@ -89,4 +89,31 @@ def case_detail(request, case_id: int):
         case = selectors.case_detail_for(request.user, case_id)
     except RegistryError as exc:
         return _error(request, exc)
-    return render(request, "duplicates/case_detail.html", {"case": case})
+    deletions = list(case.deletions.select_related("pupil", "proposed_by", "approved_by").order_by("-pk"))
+    return render(request, "duplicates/case_detail.html", {
+        "case": case, "deletions": deletions,
+        "pending_deletion": any(d.state == "county_review" for d in deletions),
+    })
+
+
+DELETION_ACTIONS = {
+    "approve": (deletion.deletion_approve, _("已同意删除")),
+    "refuse": (deletion.deletion_refuse, _("已不同意删除")),
+    "withdraw": (deletion.deletion_withdraw, _("已撤回删除申请")),
+    "undo": (deletion.deletion_undo, _("已撤销删除，学籍已恢复")),
+}
+
+
+@login_required
+@require_POST
+def deletion_act(request, request_id: int, action: str):
+    """One action on a 删除学籍申请 (approve, refuse, withdraw, undo) from the case page."""
+    if action not in DELETION_ACTIONS:
+        return _error(request, NotFound(_("未找到该操作")))
+    service, done = DELETION_ACTIONS[action]
+    try:
+        row = service(user=request.user, request_id=request_id, reason=request.POST.get("reason", ""))
+    except RegistryError as exc:
+        return _error(request, exc)
+    messages.success(request, done)
+    return redirect("duplicates:case_detail", case_id=row.case_id)

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from duplicates import entry
 from kernel.errors import BusinessRefused, RegistryError
-from registry import nohukou
+from registry import disclosure, nohukou
 from registry.lifelong import deceased_id_error, finished_record_error
 from registry.models import ACTIVE_STATUSES, FINISHED_STATUSES, SAME_CHILD_STATUSES, Pupil, PupilStatus
 from registry.records import PupilData
@@ -61,20 +61,29 @@ def active_holder_of(id_number: str, *, exclude_pk: int | None = None) -> Pupil 
     return holders.first()
 
 
-def id_held_elsewhere_error(holder: Pupil) -> BusinessRefused:
+def id_held_elsewhere_error(holder: Pupil, *, user=None, name: str = "") -> BusinessRefused:
+    """The refusal of a resident ID held by an active record: it names the holder's school and
+    county (so that a transfer can be started there), never its national number. Told to a
+    unit outside the holder's scope, it is counted and recorded as a transfer lookup
+    (``registry.disclosure``); past the user's hourly allowance the school is withheld."""
+    if user is not None and disclosure.is_foreign(user, holder):
+        if disclosure.throttled(user):
+            return BusinessRefused(
+                _("该身份证号已有在籍学生，同一学生不得重复建立学籍。查询外单位学生的次数已达每小时上限，"
+                  "请稍后再试以查看其所在学校"),
+                code="id_number_active_elsewhere", field="id_number", details={"throttled": True},
+            )
+        disclosure.record(user=user, pupil=holder, kind="id_held", name=name, id_number=holder.id_number)
     return BusinessRefused(
         _(
-            "该身份证号已有在籍学生：%(school)s（%(county)s），全国学籍号 %(number)s。"
+            "该身份证号已有在籍学生：%(school)s（%(county)s）。"
             "同一学生不得重复建立学籍，请通过转学申请将其转入本校。"
         )
-        % {
-            "school": holder.school.name,
-            "county": holder.school.county.full_name(),
-            "number": holder.national_number,
-        },
+        % {"school": holder.school.name, "county": holder.school.county.full_name()},
         code="id_number_active_elsewhere",
         field="id_number",
-        details={"school_code": holder.school.code, "county_code": holder.county_code},
+        details={"school_code": holder.school.code, "school_name": holder.school.name,
+                 "county_code": holder.county_code},
     )
 
 

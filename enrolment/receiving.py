@@ -27,6 +27,7 @@ from enrolment.chains import PROGRESSION
 from enrolment.models import GraduateLookup, Progression, ProgressionEntry, ProgressionState
 from kernel import identity
 from kernel.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
+from registry import disclosure
 from registry.models import Pupil
 from schools.models import School
 from workflow import engine
@@ -69,8 +70,10 @@ def _receiving_school(user) -> School:
 
 
 def graduate_find(*, user, number: str, name: str) -> list[GraduateCard]:
-    """A receiving school looks a graduate up by national number or resident ID + exact name."""
+    """A receiving school looks a graduate up by national number or resident ID + exact name
+    (an answer naming another unit's pupil: counted against the user's hourly allowance)."""
     school = _receiving_school(user)
+    disclosure.require_allowance(user)
     number = (number or "").strip().upper()
     name = (name or "").strip()
     if not number:

@@ -51,7 +51,7 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
     _raise_all(pupil_problems(data, school=school) + source_problems(data))
     [check] = check_against_registry([data], [school])
     if check.holder is not None:
-        raise id_held_elsewhere_error(check.holder)
+        raise id_held_elsewhere_error(check.holder, user=user, name=data.name)
     sibling = nohukou.multiple_birth_override(check.refusals, data, duplicate_reason)
     if sibling is None:
         _raise_all(check.refusals)
@@ -60,7 +60,7 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
         raise BusinessRefused(
             _("发现疑似重复的学籍，请核对；如确认不是同一学生，请填写理由后再保存"),
             code="likely_duplicate",
-            details=likely,
+            details=entry.likely_shown_to(user, likely),
         )
 
     nohukou.derive_hukou(data)
@@ -72,7 +72,7 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
                 break
             except IntegrityError as exc:
                 if "one_active_pupil_per_id_number" in str(exc):  # a concurrent registration won
-                    raise id_held_elsewhere_error(active_holder_of(data.id_number)) from exc
+                    raise id_held_elsewhere_error(active_holder_of(data.id_number), user=user, name=data.name) from exc
                 if "national_number" not in str(exc):
                     raise
         else:  # pragma: no cover - 4 random digits colliding five times

@@ -5,7 +5,9 @@ A child whose record finished a stage (毕业, 结业, 肄业) continues on it a
 升学 (``enrolment.progression``); a resident ID held by a dead pupil's record is that
 person's ID and never a new child's. Every "same child" check (the registration form, the
 API, the roster import, the no-hukou family rule) raises these, so the words and codes are
-the same wherever a registrar meets them.
+the same wherever a registrar meets them. They name the school and county that hold the
+record, never its national number (the registrar finds the graduate by the ID and name they
+typed).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from registry.models import Pupil, PupilStatus
 
 
 def progression_url(pupil: Pupil) -> str:
-    """The 升学接收 page with the child looked up by its national number."""
-    return f"{reverse('progression_find')}?{urlencode({'q': pupil.national_number})}"
+    """The 升学接收 page with the child looked up by its resident ID and name (what the
+    registrar typed), or by its national number when it has no resident ID."""
+    number = pupil.id_number if pupil.id_type == "1" and pupil.id_number else pupil.national_number
+    return f"{reverse('progression_find')}?{urlencode({'q': number, 'name': pupil.name})}"
 
 
 def finished_record_error(holder: Pupil, *, field: str = "id_number", found=None) -> BusinessRefused:
@@ -30,20 +34,18 @@ def finished_record_error(holder: Pupil, *, field: str = "id_number", found=None
     found = found or _("该身份证号的")
     return BusinessRefused(
         _(
-            "%(found)s学生已在%(school)s（%(county)s）%(status)s，全国学籍号 %(number)s。学籍号终身不变，"
-            "升入本校的请在“升学接收”中按全国学籍号查找并接收该学生，不要新建学籍。"
+            "%(found)s学生已在%(school)s（%(county)s）%(status)s。学籍号终身不变，"
+            "升入本校的请在“升学接收”中按身份证号（或全国学籍号）和姓名查找并接收该学生，不要新建学籍。"
         )
         % {
             "found": found,
             "school": holder.school.name,
             "county": holder.school.county.full_name(),
             "status": holder.get_status_display(),
-            "number": holder.national_number,
         },
         code="graduate_use_progression",
         field=field,
         details={
-            "national_number": holder.national_number,
             "school_code": holder.school.code,
             "county_code": holder.county_code,
             "status": holder.status,
@@ -56,10 +58,10 @@ def deceased_id_error(holder: Pupil) -> BusinessRefused:
     """A resident ID of a pupil registered dead, entered for a child of another name."""
     return BusinessRefused(
         _(
-            "该身份证号属于已登记死亡的学生（%(school)s，全国学籍号 %(number)s），不能用于姓名不同的另一名学生。"
+            "该身份证号属于已登记死亡的学生（%(school)s），不能用于姓名不同的另一名学生。"
             "请核对身份证号；如死亡登记有误，请联系%(county)s核实。"
         )
-        % {"school": holder.school.name, "number": holder.national_number, "county": holder.school.county.full_name()},
+        % {"school": holder.school.name, "county": holder.school.county.full_name()},
         code="id_number_of_deceased",
         field="id_number",
         details={"school_code": holder.school.code, "county_code": holder.county_code},

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import school_for_write
+from duplicates import entry
 from enrolment.checks import check_against_registry, guardian_ids, id_held_elsewhere_error
 from enrolment.review import source_problems
 from kernel.errors import ValidationFailed
@@ -145,7 +146,7 @@ def _check_in_file(rows: list[Row]) -> None:
                        column=COLUMN_BY_KEY["id_number"].header if row.data.id_number else COLUMN_BY_KEY["name"].header)
 
 
-def _check_against_registry(rows: list[Row], *, keep_likely: bool) -> None:
+def _check_against_registry(rows: list[Row], *, keep_likely: bool, user=None) -> None:
     """Rules across records for one batch (``enrolment.checks``): a few queries, never one per row.
 
     An active record of the row's own school that is the same child (same resident ID, or
@@ -157,7 +158,8 @@ def _check_against_registry(rows: list[Row], *, keep_likely: bool) -> None:
     for row, check in zip(candidates, checks):
         match = check.existing
         if check.holder is not None and check.holder.school_id != row.school.pk:
-            row.refuse(id_held_elsewhere_error(check.holder), column=COLUMN_BY_KEY["id_number"].header)
+            row.refuse(id_held_elsewhere_error(check.holder, user=user, name=row.data.name),
+                       column=COLUMN_BY_KEY["id_number"].header)
         elif match is not None:
             columns = differences(match, row.data)
             if columns:
@@ -169,9 +171,9 @@ def _check_against_registry(rows: list[Row], *, keep_likely: bool) -> None:
             for exc in check.refusals:
                 row.refuse(exc)
         if check.likely:
-            row.likely = check.likely
+            row.likely = entry.likely_shown_to(user, check.likely)
             if not keep_likely:
-                row.refuse(_likely_error(check.likely))
+                row.refuse(_likely_error(row.likely))
 
 
 def check_rows(
@@ -198,7 +200,7 @@ def check_rows(
     for start in range(0, len(rows), BATCH_SIZE):
         batch = rows[start : start + BATCH_SIZE]
         if registry_results is None:
-            _check_against_registry(batch, keep_likely=keep_likely_duplicates)
+            _check_against_registry(batch, keep_likely=keep_likely_duplicates, user=user)
         else:
             _registry_results_of(batch, registry_results)
         if progress is not None:

@@ -26,8 +26,8 @@ router = Router(tags=["transfers"])
 
 
 class TransferIn(Schema):
-    national_number: str = Field("", description="学生的全国学籍号（或用 pupil_ref）")
-    pupil_ref: str = Field("", description="转出学生查询结果中的 ref（二选一）")
+    pupil_ref: str = Field("", description="转出学生查询结果中的 ref（必填；有效期 30 分钟，仅限查询者本人）")
+    national_number: str = Field("", description="不再接受：只填学籍号的申请被拒绝（lookup_required）并记录")
     origin_school_code: str = Field(description="转出学校标识码（10位）")
     dest_school_code: str = Field("", description="转入学校标识码；须为本人所在学校，可省略")
     dest_grade: int = Field(description="转入年级 1..12")

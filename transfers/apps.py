@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class TransfersConfig(AppConfig):
     name = "transfers"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from registry import disclosure
+        from transfers import lookup
+
+        # Answers naming a foreign pupil, given below this layer, are recorded as lookups.
+        disclosure.register(record=lookup.record_answer, recent=lookup.answers_last_hour)

@@ -17,6 +17,11 @@ origin_province    origin province (policy)          approve,   reaching this st
                                                      refuse
 =================  ===============================  =========  ==========================
 
+A draft does not hold the pupil's open business (在办业务): the pupil's own school may still
+start a status change; submitting the draft claims the pupil (or is refused with
+``open_business``). A draft not submitted within 10 working days expires
+(``transfers.services.transfer_drafts_expire``).
+
 The last approval completes the transfer (``transfers.completion``). A refusal needs a
 reason (无正当理由不得拒绝) and ends the chain; the destination school may cancel while it
 is open. The province steps are in a chain's plan only when it crosses provinces and that
@@ -85,6 +90,9 @@ class TransferHooks(Hooks):
     def lock(self, chain, user, pk):
         return selectors.transfer_get(user, pk, for_update=True)
 
+    def visible(self, chain, user):
+        return selectors.transfers_visible_to(user)  # a party sees it once it reached that party
+
     def moving(self, chain, transfer, action, source, target, user, reason):
         if action == "submit":
             transfer.steps = planned_steps(transfer)
@@ -131,5 +139,6 @@ TRANSFER = Chain(
     },
     standing=(CANCEL,),
     initiator_field="applied_by",
+    business_at_submit=True,
     hooks=TransferHooks(),
 )

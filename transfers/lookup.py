@@ -15,8 +15,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership
 from accounts.permissions import require_role
+from enrolment.models import GraduateLookup
 from kernel import identity, matching
 from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
+from registry import disclosure
 from registry.models import Pupil
 from schools.models import School
 from transfers import selectors
@@ -26,7 +28,8 @@ log = logging.getLogger("registry.transfers")
 
 Role = Membership.Role
 LOOKUP_SALT = "transfers.lookup"
-LOOKUP_MAX_AGE = 2 * 3600
+#: A lookup's references are good for half an hour: a transfer is started from a fresh lookup.
+LOOKUP_MAX_AGE = 30 * 60
 MAX_CLOSE_MATCHES = 5
 
 #: Shown when a lookup finds nobody: the three usual causes (the national system's school guide, 学校操作步骤).
@@ -71,8 +74,9 @@ class LookupResult:
 
 
 def _card(pupil: Pupil, user) -> PupilCard:
+    """A card; its ``ref`` is filled in once the lookup is recorded (``_sign``)."""
     return PupilCard(
-        ref=signing.dumps({"p": pupil.pk, "u": user.pk}, salt=LOOKUP_SALT),
+        ref=str(pupil.pk),
         name=pupil.name,
         sex=pupil.sex,
         birth_date=pupil.birth_date,
@@ -101,7 +105,8 @@ def origin_school(code: str) -> School:
 def transfer_lookup(
     *, user, origin_school_code: str, name: str = "", id_number: str = "", parent_id_number: str = ""
 ) -> LookupResult:
-    """Find a pupil at the chosen origin school, only to start a transfer.
+    """Find a pupil at the chosen origin school, only to start a transfer (counted against
+    the user's hourly allowance of answers naming foreign pupils: ``lookup_throttled``).
 
     Two ways, both recorded (``TransferLookup``) and both answering only name, sex, birth
     date, grade and class, plus a signed reference for ``transfer_apply``:
@@ -115,6 +120,7 @@ def transfer_lookup(
       that parent's children there, the ones whose names sound or look alike are offered.
     """
     membership = _school_member(user)
+    disclosure.require_allowance(user)
     origin = origin_school(origin_school_code)
     if origin.pk == membership.school_id:
         raise BusinessRefused(_("转出学校与转入学校不能相同"), code="same_school", field="origin_school_code")
@@ -125,19 +131,23 @@ def transfer_lookup(
         result = _lookup_by_parent(user, origin, name=name, id_number=id_number, parent_id_number=parent_id_number)
     else:
         result = _lookup_by_name(user, origin, name=name, id_number=id_number)
-    TransferLookup.objects.create(
+    cards = [*result.found, *result.close]
+    lookup = TransferLookup.objects.create(
         school_id=membership.school_id,
         county_code=membership.school.county_id,
         origin_school=origin,
         kind=result.kind,
-        name=name,
-        id_number=id_number,
-        parent_id_number=parent_id_number,
+        name=name[:50],
+        id_number=id_number[:32],
+        parent_id_number=parent_id_number[:32],
         found=len(result.found),
         close_matches=len(result.close),
+        pupils=[int(card.ref) for card in cards],
         actor=user,
         actor_name=user.get_username(),
     )
+    for index, card in enumerate(cards):
+        card.ref = signing.dumps([lookup.pk, index], salt=LOOKUP_SALT)
     log.info(
         "transfer lookup (%s) by %s at %s: %s found, %s close",
         result.kind, user, origin.code, len(result.found), len(result.close),
@@ -196,3 +206,56 @@ def _close_name(candidate: str, typed: str) -> bool:
         return True
     a, b = matching.simplified_name(candidate), matching.simplified_name(typed)
     return len(a) == len(b) and all(x == y or matching.chars_look_alike(x, y) for x, y in zip(a, b))
+
+
+# --- the lookup's references and the other answers recorded as lookups -------------------
+
+def pupil_of_reference(*, user, ref: str, origin: School) -> int:
+    """The pupil a card of the user's own recent lookup at ``origin`` stands for."""
+    expired = ValidationFailed(_("查询结果已失效，请重新查询学生"), code="lookup_expired", field="pupil_ref")
+    try:
+        lookup_id, index = signing.loads(ref, salt=LOOKUP_SALT, max_age=LOOKUP_MAX_AGE)
+    except (signing.BadSignature, TypeError, ValueError):
+        raise expired from None
+    lookup = TransferLookup.objects.filter(pk=lookup_id, actor=user, origin_school=origin).first()
+    if lookup is None or not isinstance(index, int) or not 0 <= index < len(lookup.pupils):
+        raise expired
+    return lookup.pupils[index]
+
+
+def lookup_required(*, user, origin: School, national_number: str) -> ValidationFailed:
+    """A transfer asked for by a bare national number: refused, and the attempt recorded."""
+    record_answer(user=user, pupil=None, kind=TransferLookup.Kind.NUMBER, id_number=national_number,
+                  origin_school=origin, found=0)
+    log.warning("transfer by bare national number refused: %s at %s", user, origin.code)
+    return ValidationFailed(_("转学申请须从“查询转出学生”的查询结果发起，请先查询学生"), code="lookup_required",
+                            field="pupil_ref")
+
+
+def record_answer(*, user, pupil, kind: str, name: str = "", id_number: str = "", origin_school=None,
+                  found: int = 1) -> None:
+    """``registry.disclosure``'s recorder: one answer naming a foreign pupil, as a lookup."""
+    membership = getattr(user, "membership", None)
+    origin = origin_school if origin_school is not None else getattr(pupil, "school", None)
+    if origin is None or membership is None:
+        return
+    TransferLookup.objects.create(
+        school_id=membership.school_id,
+        county_code=membership.school.county_id if membership.school_id else (membership.division_id or "")[:6],
+        origin_school=origin,
+        kind=kind,
+        name=(name or getattr(pupil, "name", ""))[:50],
+        id_number=(id_number or "")[:32],
+        found=found,
+        pupils=[pupil.pk] if pupil is not None else [],
+        actor=user,
+        actor_name=user.get_username(),
+    )
+
+
+def answers_last_hour(user) -> int:
+    """How many answers naming foreign pupils the user got in the last hour (the throttle):
+    transfer lookups and the answers recorded as such, and 升学 graduate lookups."""
+    since = timezone.now() - dt.timedelta(hours=1)
+    return (TransferLookup.objects.filter(actor=user, at__gte=since).count()
+            + GraduateLookup.objects.filter(actor=user, at__gte=since).count())

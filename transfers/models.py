@@ -155,14 +155,21 @@ class TransferLookup(models.Model):
 
     ``kind`` says how the pupil was looked for: by the pupil's exact name (+ ID number), or,
     for a pupil without a resident ID (无户籍), by a parent's or the legal guardian's resident
-    ID number (按父母身份证号查找), kept in ``parent_id_number``.
+    ID number (按父母身份证号查找), kept in ``parent_id_number``. Other answers that name a
+    pupil outside the asker's scope are recorded here too (``registry.disclosure``): a refusal
+    because the ID number is held there, a likely duplicate's card, and a transfer asked for
+    by a bare national number (refused).
     """
 
     class Kind(models.TextChoices):
         PUPIL = "pupil", _("按学生姓名")
         PARENT = "parent", _("按父母身份证号")
+        ID_HELD = "id_held", _("身份证号已在籍的提示")
+        LIKELY = "likely", _("疑似重复的提示")
+        NUMBER = "number", _("凭学籍号申请转学（已拒绝）")
 
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    #: The asking school (null when a bureau was told, e.g. approving a key change).
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     county_code = models.CharField(max_length=6)
     origin_school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(_("查询方式"), max_length=8, choices=Kind.choices, default=Kind.PUPIL)
@@ -171,6 +178,9 @@ class TransferLookup(models.Model):
     parent_id_number = models.CharField(_("父母（监护人）身份证号"), max_length=32, blank=True)
     found = models.PositiveSmallIntegerField(default=0)
     close_matches = models.PositiveSmallIntegerField(default=0)
+    #: The pupils the answer offered (found, then close), in order: a card's reference names
+    #: a position here, never the pupil.
+    pupils = models.JSONField(default=list, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     actor_name = models.CharField(max_length=150)
     at = models.DateTimeField(default=timezone.now)

@@ -1,7 +1,8 @@
 """Services of the transfer chain (转学). Each takes the acting user, checks scope, role and
 the national and province rules, writes in one transaction and records the audit.
 
-- ``transfer_apply``   — destination operator fills in (draft), from a lookup's reference
+- ``transfer_apply``   — destination operator fills in (draft), only from a lookup's reference
+- ``transfer_drafts_expire`` — drafts not submitted within 10 working days expire
 - ``transfer_submit``  — destination approver (another person) submits: 学校审核
 - ``transfer_approve`` / ``transfer_refuse`` — the party of the current step
 - ``transfer_cancel``  — destination school, while the chain is open
@@ -18,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -28,16 +28,17 @@ from django.utils.translation import gettext_lazy as _
 from accounts.audit import acting_as
 from accounts.models import Membership
 from accounts.permissions import require_role
-from kernel import identity
 from kernel.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
 from kernel.proof import ProofFile, check_proofs, require_room
+from provinces import calendar
 from registry.models import Pupil
 from schools.models import GRADE_NAMES, School
 from transfers import selectors
 from transfers.chain import TRANSFER
-from transfers.lookup import LOOKUP_MAX_AGE, LOOKUP_SALT, origin_school
+from transfers.lookup import lookup_required, origin_school, pupil_of_reference
 from transfers.models import Transfer, TransferAttachment
 from transfers.rules import start_refusal
+from transfers.states import State
 from workflow import business, engine
 
 log = logging.getLogger("registry.transfers")
@@ -45,25 +46,16 @@ log = logging.getLogger("registry.transfers")
 Role = Membership.Role
 
 
-def _pupil_for_apply(*, user, origin: School, national_number: str, pupil_ref: str) -> Pupil:
-    """The pupil, locked. Found by the lookup's signed reference or by the national number."""
-    pupils = Pupil.objects.select_for_update(of=("self",)).select_related("school_class", "school")
-    if pupil_ref:
-        try:
-            ref = signing.loads(pupil_ref, salt=LOOKUP_SALT, max_age=LOOKUP_MAX_AGE)
-        except signing.BadSignature:
-            raise ValidationFailed(_("查询结果已失效，请重新查询学生"), code="lookup_expired", field="pupil_ref") from None
-        if ref.get("u") != user.pk:
-            raise ValidationFailed(_("查询结果已失效，请重新查询学生"), code="lookup_expired", field="pupil_ref")
-        pupil = pupils.filter(pk=ref.get("p"), school=origin).first()
-    else:
-        number = identity.normalize_id_number(national_number or "")
-        pupil = pupils.filter(national_number=number, school=origin).first() if number else None
+def _pupil_for_apply(*, user, origin: School, pupil_ref: str) -> Pupil:
+    """The pupil of a card of the user's own recent lookup at the origin school, locked."""
+    pk = pupil_of_reference(user=user, ref=pupil_ref, origin=origin)
+    pupil = Pupil.objects.select_for_update(of=("self",)).select_related("school_class", "school").filter(
+        pk=pk, school=origin).first()
     if pupil is None:
         raise NotFound(
             _("在转出学校“%(school)s”未找到该学生") % {"school": origin.name},
             code="pupil_not_found",
-            field="national_number",
+            field="pupil_ref",
         )
     return pupil
 
@@ -126,9 +118,14 @@ def transfer_apply(
     if not reason:
         raise ValidationFailed(_("请填写转学原因"), code="reason_required", field="reason")
     proofs = check_proofs(attachments or ())
+    if not (pupil_ref or "").strip():
+        # Only from a lookup's result: a bare national number names a foreign pupil unasked.
+        with acting_as(user, business="transfer"):
+            raise lookup_required(user=user, origin=origin, national_number=national_number)
 
     with transaction.atomic(), acting_as(user, business="transfer"):
-        pupil = _pupil_for_apply(user=user, origin=origin, national_number=national_number, pupil_ref=pupil_ref)
+        pupil = _pupil_for_apply(user=user, origin=origin, pupil_ref=pupil_ref)
+        transfer_drafts_expire(pupil=pupil)  # an expired draft of another school blocks no more
         refusal = start_refusal(pupil, origin=origin, dest=dest, dest_grade=dest_grade, today=today)
         if refusal is not None:
             raise refusal
@@ -156,6 +153,39 @@ def transfer_apply(
         engine.start(TRANSFER, transfer, user=user, action="apply", reason=reason)
         _store_proofs(transfer, proofs, user)
     return transfer
+
+
+#: A draft not submitted within this many working days expires (the step time of the chain).
+DRAFT_WORKING_DAYS = 10
+
+
+def draft_expires_on(transfer: Transfer) -> dt.date:
+    """The last working day a draft can be submitted: 10 working days after it was filled in,
+    on the destination province's calendar."""
+    return calendar.add_working_days(timezone.localdate(transfer.created_at), DRAFT_WORKING_DAYS,
+                                     province_code=transfer.dest_county_code)
+
+
+def transfer_drafts_expire(*, pupil: Pupil | None = None, today: dt.date | None = None) -> int:
+    """Close drafts past their time (all, or the one of ``pupil``): cancelled by the system,
+    logged, their 待办 closed. Run daily by the beat and wherever a draft would block."""
+    today = today or timezone.localdate()
+    drafts = Transfer.objects.filter(state=State.DRAFT,
+                                     created_at__lt=timezone.now() - dt.timedelta(days=DRAFT_WORKING_DAYS))
+    if pupil is not None:
+        drafts = drafts.filter(pupil=pupil)
+    expired = 0
+    for pk in list(drafts.values_list("pk", flat=True)):
+        with transaction.atomic(), acting_as(None, task="transfer_drafts_expire", transfer=pk):
+            transfer = Transfer.objects.select_for_update().filter(pk=pk, state=State.DRAFT).first()
+            if transfer is None or draft_expires_on(transfer) >= today:
+                continue
+            engine.close_by_system(TRANSFER, transfer, action="expire", target=State.CANCELLED,
+                                   reason=_("草稿超过 %(n)s 个工作日未提交，已自动失效") % {"n": DRAFT_WORKING_DAYS})
+            expired += 1
+    if expired:
+        log.info("%s transfer draft(s) expired", expired)
+    return expired
 
 
 def transfer_attach(*, user, transfer_id: int, attachments: list) -> list[TransferAttachment]:

@@ -12,3 +12,9 @@ from transfers import services
 def step_notify(transfer_id: int) -> int:
     """E-mail the approvers of the unit whose step the transfer reached (when they have an address)."""
     return services.transfer_step_notify(transfer_id=transfer_id)
+
+
+@shared_task(name="transfers.tasks.drafts_expire")
+def drafts_expire() -> int:
+    """Daily: transfer drafts not submitted within 10 working days expire."""
+    return services.transfer_drafts_expire()

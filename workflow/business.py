@@ -17,6 +17,7 @@ BUSINESS_LABELS = {
     "status_change": _("学籍异动"),
     "key_change": _("关键信息变更"),
     "registration": _("新生注册审核"),
+    "deletion": _("删除学籍"),
 }
 
 

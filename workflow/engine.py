@@ -153,6 +153,9 @@ class Chain:
     standing: tuple[Standing, ...] = ()
     #: Whether the chain holds its pupil's open business while it is open.
     pupil_business: bool = True
+    #: Whether that business is claimed only when the first state is left (a draft does not
+    #: block the pupil's own school; submitting it claims the pupil, or is refused).
+    business_at_submit: bool = False
     initiator_field: str = "initiator"
     submitted_field: str = "submitted_at"
     closed_field: str = "closed_at"
@@ -223,6 +226,11 @@ class Hooks:
 
     def reached(self, chain: Chain, row, step: Step) -> None:
         """The chain arrived at ``step`` (after the commit: e.g. a notification)."""
+
+    def visible(self, chain: Chain, user) -> models.QuerySet:
+        """The chain's rows the user may open (a chain that shows itself to a party only once
+        it reaches that party narrows this)."""
+        return restrict(chain.model.objects.all(), user)
 
 
 # --- refusals --------------------------------------------------------------------------
@@ -381,7 +389,7 @@ def waiting_for(chain: Chain, user) -> Q:
 def start(chain: Chain, row, *, user, action: str = "apply", reason: str = "") -> None:
     """A chain row was just created in its first state: log, open business, first work item."""
     _log(chain, row, user=user, action=action, source="", target=row.state, reason=reason)
-    if chain.pupil_business:
+    if chain.pupil_business and not chain.business_at_submit:
         business.business_begin(pupil=chain.hooks.pupil(chain, row), kind=chain.hooks.kind(chain, row), subject=row)
     _enter(chain, row, chain.step(row.state), now=timezone.now())
 
@@ -448,6 +456,9 @@ def move(chain: Chain, *, user, pk: int, action: str, reason: str = "", **option
         chain.hooks.check(chain, row, action, user, **options)
         source = row.state
         target = _target(chain, row, spec)
+        if chain.pupil_business and chain.business_at_submit and source == chain.first and chain.step(target):
+            business.business_begin(pupil=chain.hooks.pupil(chain, row), kind=chain.hooks.kind(chain, row),
+                                    subject=row)
         now = timezone.now()
         changed = chain.hooks.moving(chain, row, action, source, target, user, reason)
         row.state = target
@@ -475,6 +486,29 @@ def move(chain: Chain, *, user, pk: int, action: str, reason: str = "", **option
         elif chain.pupil_business:
             business.business_end(subject=row)
     return row
+
+
+def close_by_system(chain: Chain, row, *, action: str, target: str, reason: str) -> None:
+    """Close an open chain row without a person (a draft past its time): the same log, work
+    items and open business as a person's move, the actor empty. In the caller's transaction,
+    with the row locked."""
+    source = row.state
+    now = timezone.now()
+    row.state = target
+    setattr(row, chain.closed_field, now)
+    changed = ["state", chain.closed_field]
+    if any(f.name == "updated_at" for f in chain.model._meta.concrete_fields):
+        changed.append("updated_at")
+    row.save(update_fields=changed)
+    county_code, school = chain.hooks.home(chain, row)
+    ChainEvent.objects.create(
+        content_type=ContentType.objects.get_for_model(row), object_id=row.pk, action=action, from_state=source,
+        to_state=target, actor=None, actor_name=str(_("系统")), reason=str(reason)[:500], county_code=county_code,
+        school=school,
+    )
+    workitems.workitem_close(subject=row)
+    if chain.pupil_business:
+        business.business_end(subject=row)
 
 
 def _target(chain: Chain, row, action: Action) -> str:
@@ -624,3 +658,20 @@ def notify(chain: Chain, row) -> int:
         return 0
     body = str(_("请登录系统办理：%(url)s") % {"url": chain.hooks.url(chain, row)})
     return send_mail(chain.hooks.title(chain, row), body, None, addresses)
+
+
+def visible_subjects(user, items) -> set[tuple[int, int]]:
+    """Of work items, the (content type, object id) of the subjects the user may open."""
+    by_type: dict[int, set[int]] = {}
+    for item in items:
+        by_type.setdefault(item.content_type_id, set()).add(item.object_id)
+    visible = set()
+    for type_id, ids in by_type.items():
+        model = ContentType.objects.get_for_id(type_id).model_class()
+        chain = chain_of(model)
+        if chain is None and not getattr(model, "scope_paths", None):
+            visible |= {(type_id, pk) for pk in ids}  # not a chain's row: the item's own scope decided
+            continue
+        rows = chain.hooks.visible(chain, user) if chain else restrict(model.objects.all(), user)
+        visible |= {(type_id, pk) for pk in rows.filter(pk__in=ids).values_list("pk", flat=True)}
+    return visible

@@ -25,7 +25,9 @@ def test_likely_duplicate_is_refused_via_the_api(world, client, api_token):
     assert response.status_code == 422, response.content
     body = response.json()
     assert body["code"] == "likely_duplicate"
-    assert body["details"][0]["national_number"] == existing.national_number
+    assert "national_number" not in body["details"][0]  # another school's pupil: the minimal card
+    assert existing.national_number not in response.content.decode()
+    assert body["details"][0]["name"] == "李娜" and body["details"][0]["ref"]
     assert any("同音" in r for r in body["details"][0]["reasons"])
     assert "天河第一小学" in body["details"][0]["summary"]
     assert not Pupil.objects.filter(name="李纳").exists()

@@ -12,12 +12,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from changes import resolution
 from changes.requests import change_request_approve
 from changes.requests import change_request_refuse as refuse
-from duplicates import cases, promotion, sweeps
+from duplicates import cases, deletion, promotion, sweeps
 from duplicates.models import CleanPair
 from duplicates.problems import pupil_problem_reasons
 from kernel.errors import Forbidden, NotFound, ValidationFailed
 from registry.models import Pupil, PupilStatus
 from tests.duplicates.helpers import open_cases, pinyin_pair
+from tests.transfers.chain import ref_for
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -36,7 +37,7 @@ def test_member_of_an_open_case_is_a_problem_record_and_transfer_refused(world, 
     assert any("疑似重复" in r for r in pupil_problem_reasons(case.a))
     response = client.post(
         "/api/v1/transfers",
-        json.dumps({"national_number": case.a.national_number, "origin_school_code": world.school_a1.code,
+        json.dumps({"pupil_ref": ref_for(world["b2"].operator, case.a), "origin_school_code": world.school_a1.code,
                     "dest_grade": case.a.grade, "dest_class_number": 1, "reason": "搬家"}),
         content_type="application/json", **api_token(world["b2"].operator))
     assert response.status_code in (400, 422), response.content
@@ -71,8 +72,9 @@ def test_evidence_must_be_a_jpg_png_or_pdf_by_its_bytes(world, case):
 
 
 def test_delete_soft_deletes_the_wrong_record_and_keeps_its_history(world, case):
-    cases.case_resolve_delete(user=world["county_b"].operator, case_id=case.pk,
-                                 pupil=case.b.national_number, note="重复建籍")
+    proposal = deletion.deletion_propose(user=world["county_b"].operator, case_id=case.pk,
+                                         pupil=case.b.national_number, note="重复建籍")
+    deletion.deletion_approve(user=world["county_b"].approver, request_id=proposal.pk)
     case.b.refresh_from_db()
     assert case.b.status == PupilStatus.DELETED
     assert case.b.history.filter(kind="deleted").exists()
@@ -83,7 +85,7 @@ def test_delete_soft_deletes_the_wrong_record_and_keeps_its_history(world, case)
 
 def test_a_county_may_not_delete_the_other_countys_record(world, case):
     with pytest.raises(Forbidden) as caught:
-        cases.case_resolve_delete(user=world["county_a"].operator, case_id=case.pk,
+        deletion.deletion_propose(user=world["county_a"].operator, case_id=case.pk,
                                      pupil=case.b.national_number, note="重复")
     assert caught.value.code == "member_out_of_county"
 
@@ -157,7 +159,7 @@ def test_county_scoping_of_cases(world, case, client, login):
     assert set(cases_visible_to(world["county_b"].operator)) == {case, inner}
     assert set(cases_visible_to(world["other_county"].operator)) == set()
     with pytest.raises(NotFound):
-        cases.case_resolve_delete(user=world["county_a"].operator, case_id=inner.pk,
+        deletion.deletion_propose(user=world["county_a"].operator, case_id=inner.pk,
                                      pupil=x.national_number, note="x")
     login(world["county_a"].operator)
     assert client.get(f"/api/v1/duplicate-cases/{inner.pk}").status_code == 404
@@ -184,5 +186,5 @@ def test_resolve_via_api_with_evidence(world, case, client, login):
 
 def test_school_user_cannot_resolve(world, case):
     with pytest.raises(Forbidden):
-        cases.case_resolve_delete(user=world["a1"].operator, case_id=case.pk, pupil=case.a.national_number,
+        deletion.deletion_propose(user=world["a1"].operator, case_id=case.pk, pupil=case.a.national_number,
                                      note="x")

@@ -61,6 +61,12 @@ def test_browser_county_resolves_a_case_by_deleting_the_wrong_record(world, brow
     form.locator("select[name=pupil]").select_option(b.national_number)
     form.locator("input[name=note]").fill("重复建籍")
     form.locator("button").click()
+    page.wait_for_selector("[data-testid=deletion-county_review]")
+    b.refresh_from_db()
+    assert b.status != "deleted"  # proposed: another person of the county approves
+    page = browser_login(world["county_b"].approver)
+    page.goto(f"{live_server.url}/province/cases/{case.pk}/")
+    page.locator("[data-testid=deletion-approve] button").click()
     page.wait_for_selector("[data-testid=case-status]:has-text('删除')")
     b.refresh_from_db()
     assert b.status == "deleted"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from urllib.parse import urlencode
 
 import pytest
 
@@ -63,7 +64,8 @@ def test_id_held_by_an_active_pupil_is_refused_naming_school_and_county(world):
     exc = caught.value
     assert (exc.code, exc.field) == ("id_number_active_elsewhere", "id_number")
     assert "海珠第一小学" in str(exc.message) and "海珠区" in str(exc.message)
-    assert exc.details == {"school_code": "4401050001", "county_code": "440105"}
+    assert exc.details == {"school_code": "4401050001", "school_name": "海珠第一小学", "county_code": "440105"}
+    assert holder.national_number not in str(exc.message)
     assert Pupil.objects.filter(id_number=holder.id_number).count() == 1
 
 
@@ -85,8 +87,9 @@ def test_id_of_a_graduate_is_refused_and_points_to_progression(world, status):
         pupil_register(user=world["a2"].operator, data=data)
     exc = caught.value
     assert (exc.code, exc.field) == ("graduate_use_progression", "id_number")
-    assert "升学接收" in str(exc.message) and holder.national_number in str(exc.message)
-    assert exc.details["url"] == f"/progressions/?q={holder.national_number}"
+    assert "升学接收" in str(exc.message) and "海珠第一小学" in str(exc.message)
+    assert holder.national_number not in json.dumps(exc.as_dict(), ensure_ascii=False)  # never the number
+    assert exc.details["url"] == f"/progressions/?{urlencode({'q': holder.id_number, 'name': holder.name})}"
     assert Pupil.objects.filter(id_number=holder.id_number).count() == 1
 
 

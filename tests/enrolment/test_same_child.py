@@ -12,7 +12,7 @@ from kernel.errors import BusinessRefused
 from registry.models import SAME_CHILD_STATUSES, Pupil
 from tests.enrolment.conftest import graduate
 from tests.registry.test_nohukou import father, mother, no_id_record
-from tests.transfers.chain import apply
+from tests.transfers.chain import apply, ref_for
 
 
 @pytest.fixture
@@ -29,7 +29,9 @@ def test_a_no_id_child_whose_family_matches_a_graduate_is_sent_to_progression(wo
     with pytest.raises(BusinessRefused) as refused:
         pupil_register(user=world["a2"].operator, data=data)
     assert refused.value.code == "graduate_use_progression" and refused.value.field == "guardians"
-    assert no_id_graduate.national_number in str(refused.value.message)
+    assert no_id_graduate.national_number not in str(refused.value.message)
+    # without an ID the 升学接收 link finds the graduate by its number (the family's proof)
+    assert no_id_graduate.national_number in refused.value.details["url"]
     assert Pupil.objects.filter(name=no_id_graduate.name).count() == 1
 
 
@@ -42,7 +44,7 @@ def test_sweeps_compare_graduates_and_the_dead_never_the_deleted(world):
 
 def test_a_graduate_cannot_be_transferred_and_is_told_where_to_go(world, graduates):
     with pytest.raises(BusinessRefused) as refused:
-        apply(world, "a1", dest="a2", national_number=graduates[0].national_number,
+        apply(world, "a1", dest="a2", pupil_ref=ref_for(world["a2"].operator, graduates[0]),
               origin_school_code=world.school_a1.code, dest_grade=7)
     assert refused.value.code == "pupil_not_enrolled" and "升学接收" in str(refused.value.message)
     assert refused.value.details["url"].startswith("/progressions/")

@@ -20,12 +20,27 @@ def open_season(world):
         ProvincePolicy.objects.update_or_create(province_id=code, defaults={"freeze_enabled": False})
 
 
+def ref_for(user, pupil) -> str:
+    """A transfer starts from a lookup: the reference of ``pupil``'s card in ``user``'s lookup
+    at its school (a dummy when the lookup itself refuses, so the apply rule speaks)."""
+    from kernel.errors import RegistryError
+    from transfers import lookup
+
+    try:
+        result = lookup.transfer_lookup(user=user, origin_school_code=pupil.school.code, name=pupil.name,
+                                        id_number=pupil.id_number)
+    except RegistryError:
+        return "no-lookup"
+    return result.found[0].ref if result.found else "no-lookup"
+
+
 def apply(world, pupil_key: str = "a1", *, dest: str = "b1", **overrides):
     pupil = world.pupils[pupil_key]
+    user = overrides.get("user", world[dest].operator)
     data = {
-        "user": world[dest].operator,
+        "user": user,
         "origin_school_code": pupil.school.code,
-        "national_number": pupil.national_number,
+        "pupil_ref": ref_for(user, pupil),
         "dest_grade": pupil.grade,
         "dest_class_number": 2,
         "reason": "随父母工作调动",

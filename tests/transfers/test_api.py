@@ -7,6 +7,7 @@ import json
 import pytest
 
 from registry.models import Pupil
+from tests.transfers.chain import ref_for
 
 pytestmark = pytest.mark.usefixtures("open_season")
 
@@ -19,7 +20,7 @@ def test_full_chain_through_the_api(world, client, api_token):
     pupil = world.pupils["a1"]
     dest_op, dest_ap = api_token(world["b1"].operator), api_token(world["b1"].approver)
     response = _post(client, "/api/v1/transfers", dest_op, {
-        "national_number": pupil.national_number, "origin_school_code": world.school_a1.code,
+        "pupil_ref": ref_for(world["b1"].operator, pupil), "origin_school_code": world.school_a1.code,
         "dest_school_code": world.school_b1.code, "dest_grade": 3, "dest_class_number": 2, "reason": "随迁",
     })
     assert response.status_code == 201, response.content
@@ -44,7 +45,7 @@ def test_full_chain_through_the_api(world, client, api_token):
 def _draft(world, client, api_token):
     pupil = world.pupils["a1"]
     response = _post(client, "/api/v1/transfers", api_token(world["b1"].operator), {
-        "national_number": pupil.national_number, "origin_school_code": world.school_a1.code,
+        "pupil_ref": ref_for(world["b1"].operator, pupil), "origin_school_code": world.school_a1.code,
         "dest_grade": 3, "dest_class_number": 1, "reason": "随迁",
     })
     return response.json()["id"]
@@ -52,7 +53,7 @@ def _draft(world, client, api_token):
 
 def test_refusal_rules_answer_with_code_message_field(world, client, api_token):
     response = _post(client, "/api/v1/transfers", api_token(world["b1"].operator), {
-        "national_number": world.pupils["a1"].national_number, "origin_school_code": world.school_a1.code,
+        "pupil_ref": ref_for(world["b1"].operator, world.pupils["a1"]), "origin_school_code": world.school_a1.code,
         "dest_grade": 5, "dest_class_number": 1, "reason": "随迁",
     })
     assert response.status_code == 422

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from kernel.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
+from kernel.errors import BusinessRefused, Forbidden, ValidationFailed
 from provinces.models import ProvincePolicy
 from registry.models import Pupil, PupilStatus
 from tests.factories import make_pupil
@@ -22,13 +22,15 @@ def _refused(exc_info, code: str) -> None:
     assert exc_info.value.message  # says what is wrong
 
 
-def test_apply_creates_a_draft_with_the_lock_and_a_work_item_for_the_school_approver(world):
+def test_apply_creates_a_draft_and_a_work_item_for_the_school_approver_the_lock_comes_at_submit(world):
     transfer = apply(world)
     assert transfer.state == State.DRAFT
-    assert OpenBusiness.objects.get(pupil=world.pupils["a1"]).kind == "transfer"
+    assert not OpenBusiness.objects.filter(pupil=world.pupils["a1"]).exists()  # a draft blocks no one
     item = WorkItem.objects.get(object_id=transfer.pk, state="open")
     assert item.school == world.school_b1 and item.role == "approver"
     assert transfer.log.get().action == "apply"
+    submit(world, transfer)
+    assert OpenBusiness.objects.get(pupil=world.pupils["a1"]).kind == "transfer"
 
 
 def test_pupil_not_enrolled_is_refused(world):
@@ -155,10 +157,10 @@ def test_freeze_of_the_origin_province_applies_to_a_cross_province_chain(world):
     _refused(exc, "freeze_window")
 
 
-def test_pupil_of_another_school_is_not_found_at_the_chosen_origin(world):
-    with pytest.raises(NotFound) as exc:
+def test_a_reference_holds_only_at_the_origin_school_of_its_lookup(world):
+    with pytest.raises(ValidationFailed) as exc:
         apply(world, origin_school_code=world.school_a2.code)
-    assert exc.value.code == "pupil_not_found"
+    assert exc.value.code == "lookup_expired"
 
 
 def test_only_a_school_operator_fills_in(world):

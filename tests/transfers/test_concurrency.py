@@ -70,4 +70,4 @@ def test_two_concurrent_applications_for_one_pupil_one_wins(race_world):
     assert len(wins) == 1 and len(losses) == 1, results
     assert losses[0].code == "open_business"
     assert Transfer.objects.filter(pupil=world.pupils["a1"]).count() == 1
-    assert OpenBusiness.objects.filter(pupil=world.pupils["a1"]).count() == 1
+    assert OpenBusiness.objects.filter(pupil=world.pupils["a1"]).count() == 0  # claimed at submit
