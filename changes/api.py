@@ -312,12 +312,12 @@ def graduation_withdraw(request, graduation_id: int):
 
 # --- promotion ----------------------------------------------------------------------
 
-class PromotionIn(Schema):
+class YearPromotionIn(Schema):
     school_year: int | None = None
 
 
 @router.post("/promotions", response={202: dict}, tags=["promotions"])
-def promotion_start(request, payload: PromotionIn):
+def promotion_start(request, payload: YearPromotionIn):
     run = promotions.promotion_start(user=request.user, school_year=payload.school_year)
     return Status(202, selectors.promotion_progress(run))
 

@@ -172,7 +172,7 @@ def identity_check_undo(request, run_id: int):
     return Status(202, identity_check_out(identity.identity_check_undo(user=request.user, run_id=run_id)))
 
 
-class PromotionIn(Schema):
+class NumberPromotionIn(Schema):
     pupils: list[str] | None = None
 
 
@@ -196,7 +196,7 @@ def promotion_out(run) -> dict:
 
 
 @router.post("/promotions-g", response={202: PromotionOut}, tags=["duplicates"])
-def promotion_g(request, payload: PromotionIn):
+def promotion_g(request, payload: NumberPromotionIn):
     """Queue an L→G promotion job (``pupils`` omitted: every eligible pupil of the province);
     poll ``GET /promotions-g/{id}``."""
     return Status(202, promotion_out(promotion.promotion_start(user=request.user, pupils=payload.pupils)))

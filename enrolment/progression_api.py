@@ -22,7 +22,7 @@ from enrolment.models import Allocation, Progression
 from kernel.errors import ValidationFailed
 from registry.selectors import paginate
 from workflow import engine
-from workflow.schemas import WaitingOut, waiting_fields
+from workflow.schemas import ReasonIn, WaitingOut, waiting_fields
 
 router = Router(tags=["progression"])
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -49,10 +49,6 @@ class GraduateCardOut(Schema):
 class ProgressionIn(Schema):
     refs: list[str]
     class_number: int = 1
-
-
-class ReasonIn(Schema):
-    reason: str = ""
 
 
 class ClassesIn(Schema):

@@ -15,13 +15,9 @@ from enrolment.chains import REGISTRATION
 from enrolment.models import Registration
 from registry.selectors import paginate
 from workflow import engine
-from workflow.schemas import WaitingOut, waiting_fields
+from workflow.schemas import ReasonIn, WaitingOut, waiting_fields
 
 router = Router(tags=["registration"])
-
-
-class ReasonIn(Schema):
-    reason: str = ""
 
 
 class RegistrationOut(WaitingOut):

@@ -29,7 +29,7 @@ class TableOut(Schema):
     chart: str | None = None
 
 
-class UnitOut(Schema):
+class StatisticsUnitOut(Schema):
     key: str
     level: str
     name: str
@@ -37,14 +37,14 @@ class UnitOut(Schema):
 
 
 class StatisticsOut(Schema):
-    unit: UnitOut
+    unit: StatisticsUnitOut
     as_of: str | None
     period: dict[str, str]
     tables: list[TableOut]
 
 
-def _unit_out(unit: units.StatUnit) -> UnitOut:
-    return UnitOut(key=unit.key, level=unit.level, name=unit.name, crumbs=[list(c) for c in unit.crumbs])
+def _unit_out(unit: units.StatUnit) -> StatisticsUnitOut:
+    return StatisticsUnitOut(key=unit.key, level=unit.level, name=unit.name, crumbs=[list(c) for c in unit.crumbs])
 
 
 @router.get("/statistics", response=StatisticsOut, summary="统计：一个单位的学生、完整性、业务和流向统计表")

@@ -20,7 +20,7 @@ from transfers.states import State
 from transfers.views import attachment_response
 from workflow import engine
 from workflow.engine import Current
-from workflow.schemas import WaitingOut, waiting_fields
+from workflow.schemas import ReasonIn, WaitingOut, waiting_fields
 
 router = Router(tags=["transfers"])
 
@@ -34,10 +34,6 @@ class TransferIn(Schema):
     dest_class_number: int = Field(description="转入班号")
     transfer_date: dt.date | None = Field(None, description="异动日期，默认今天")
     reason: str = Field(description="转学原因")
-
-
-class ReasonIn(Schema):
-    reason: str = ""
 
 
 class StepOut(Schema):
@@ -140,7 +136,7 @@ class TransferFilter(Schema):
     page_size: int = 20
 
 
-class SchoolOut(Schema):
+class SchoolCardOut(Schema):
     code: str
     name: str
     county: str
@@ -176,9 +172,9 @@ def _detail_of(transfer: Transfer) -> TransferDetailOut:
     )
 
 
-@router.get("/transfers/schools", response=list[SchoolOut])
+@router.get("/transfers/schools", response=list[SchoolCardOut])
 def origin_schools(request, q: str = ""):
-    return [SchoolOut(code=s.code, name=s.name, county=s.county.full_name()) for s in selectors.origin_school_search(q)]
+    return [SchoolCardOut(code=s.code, name=s.name, county=s.county.full_name()) for s in selectors.origin_school_search(q)]
 
 
 @router.get("/transfers/lookup", response=LookupOut)

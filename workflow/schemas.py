@@ -38,3 +38,9 @@ def waiting_fields(current: Current | None) -> dict:
         "waiting_for": UnitOut(code=current.unit_code, name=current.unit_name) if current.unit_code else None,
         "due_date": current.due_on,
     }
+
+
+class ReasonIn(Schema):
+    """The body of a step that takes a reason (理由): refusal, send-back, cancel."""
+
+    reason: str = ""

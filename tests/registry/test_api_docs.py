@@ -31,3 +31,26 @@ def test_errors_have_the_one_shape(world, client, api_token):
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "invalid_request" and body["message"] and "field" in body
+
+
+def test_every_api_schema_has_its_own_name():
+    """The OpenAPI document keys schemas by class name: two ``Schema`` classes of one name
+    would make one operation's answer documented as the other's."""
+    import ninja
+
+    from config.api import api
+
+    api.get_openapi_schema()  # imports every router's schemas
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = [s for s in subclasses(ninja.Schema) if s.__module__.split(".")[0] in PROJECT_APPS]
+    names = [s.__name__ for s in ours]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+PROJECT_APPS = {"accounts", "administration", "changes", "config", "duplicates", "enrolment", "kernel", "photos",
+                "portal", "provinces", "registry", "reports", "rosters", "schools", "transfers", "workflow"}
