@@ -42,12 +42,13 @@ def sweep_start(*, user, province_code: str, partitions: int = DEFAULT_PARTITION
     (``duplicates.entry.matches_in_province``); its time follows the changes, not the
     province. Needs an earlier sweep (``sweep_full_first``).
     """
-    require_province_admin(user, province_code)
+    # The admin's own province (an empty code means it; another province's is refused).
+    province = require_province_admin(user, (province_code or "").strip()).division_id[:2]
     if not 1 <= partitions <= 256:
         raise ValidationFailed(_("分区数应在 1 到 256 之间"), code="invalid_partitions", field="partitions")
     since = None
     if incremental:
-        previous = DuplicateSweep.objects.filter(province_id=province_code[:2],
+        previous = DuplicateSweep.objects.filter(province_id=province,
                                                  status=DuplicateSweep.Status.FINISHED).order_by("-started_at").first()
         if previous is None:
             raise Conflict(_("本省尚未完成过查重，请先进行一次全量查重"), code="sweep_full_first")
@@ -55,7 +56,7 @@ def sweep_start(*, user, province_code: str, partitions: int = DEFAULT_PARTITION
     try:
         with transaction.atomic(), acting_as(user):
             sweep = DuplicateSweep.objects.create(
-                province_id=province_code[:2], partitions_total=partitions, started_by=user, since=since,
+                province_id=province, partitions_total=partitions, started_by=user, since=since,
                 mode=DuplicateSweep.Mode.INCREMENTAL if incremental else DuplicateSweep.Mode.FULL)
             SweepPartition.objects.bulk_create(SweepPartition(sweep=sweep, index=i) for i in range(partitions))
             if dispatch:

@@ -135,3 +135,13 @@ def test_sweep_run_by_a_real_celery_worker_with_two_partitions(celery_worker_pro
     assert sweep.status == DuplicateSweep.Status.FINISHED
     assert set(sweep.parts.values_list("status", flat=True)) == {"done"}
     assert [pair_of(c) for c in open_cases()] == [{a.pk, b.pk}]
+
+
+def test_an_empty_province_code_means_the_admins_own_province(world, api_token):
+    """Not a 500 from the database: ``"province": ""`` is the admin's province."""
+    from django.test import Client
+
+    response = Client(**api_token(world["province"].admin)).post(
+        "/api/v1/duplicate-sweeps", {"province": "", "partitions": 1}, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert response.json()["province"] == "44"
