@@ -96,11 +96,13 @@ def test_an_approver_is_not_offered_the_registration_form(layout_world, page, br
     assert "新生注册" not in page.inner_text("nav.mainnav")
 
 
-def test_english_menu_and_headings_are_english(layout_world, page, browser_login):
-    browser_login(layout_world["county_a"].operator)
+@pytest.mark.parametrize("unit", ["a1", "county_a", "province"])
+def test_english_menu_and_headings_are_english(layout_world, page, browser_login, unit):
+    user = layout_world[unit].operator
+    browser_login(user)
     with page.expect_navigation():
         page.select_option("select[name=language]", "en")
-    for url in _pages(layout_world, layout_world["county_a"].operator):
+    for url in _pages(layout_world, user):
         page.goto(url)
         for text in [page.inner_text("nav.mainnav"), page.eval_on_selector("main h1", UI_TEXT)]:
             assert not CJK.search(text), f"{url}: untranslated {text!r}"
