@@ -23,6 +23,14 @@ OVERFLOW = """() => {
   return {scroll: document.documentElement.scrollWidth, width, wide};
 }"""
 
+# The heading's text without the data in it (names of pupils, schools, divisions), which the
+# templates mark translate="no" and which stays as registered.
+UI_TEXT = """h => {
+  const copy = h.cloneNode(true);
+  copy.querySelectorAll('[translate=no]').forEach(el => el.remove());
+  return copy.textContent;
+}"""
+
 
 def _pages(world, user):
     """The menu's pages as the user sees them, and a pupil page."""
@@ -86,3 +94,17 @@ def test_one_menu_entry_is_highlighted(layout_world, page, browser_login):
 def test_an_approver_is_not_offered_the_registration_form(layout_world, page, browser_login):
     browser_login(layout_world["a1"].approver)
     assert "新生注册" not in page.inner_text("nav.mainnav")
+
+
+@pytest.mark.parametrize("unit", ["a1", "county_a", "province"])
+def test_english_menu_and_headings_are_english(layout_world, page, browser_login, unit):
+    user = layout_world[unit].operator
+    browser_login(user)
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
+    for url in _pages(layout_world, user):
+        page.goto(url)
+        for text in [page.inner_text("nav.mainnav"), page.eval_on_selector("main h1", UI_TEXT)]:
+            assert not CJK.search(text), f"{url}: untranslated {text!r}"
+
+
