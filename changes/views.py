@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,7 +19,7 @@ from accounts.permissions import membership_of
 from changes import graduations, promotions, requests, selectors
 from changes import resolution as resolution_services
 from changes.forms import ChangeRequestForm, EvidenceForm, GraduationProposeForm, PromotionForm, RefuseForm
-from changes.models import ChangeRequest, State
+from changes.models import ChangeRequest, GraduationEntry, State
 from kernel.errors import RegistryError
 from registry import selectors as pupil_selectors
 
@@ -229,8 +230,12 @@ def graduation_detail(request, graduation_id: int):
         graduation = selectors.graduation_get(request.user, graduation_id)
     except RegistryError as exc:
         return _error(request, exc)
+    outcomes = dict(graduation.entries.values_list("outcome").annotate(n=Count("id")).order_by())
     return render(request, "changes/graduation_detail.html", {
         "graduation": graduation,
+        "outcomes": [(label, outcomes.get(value, 0)) for value, label in GraduationEntry.Outcome.choices],
+        "outcome_total": sum(outcomes.values()),
+        "final_approval": graduation.state == State.COUNTY_REVIEW,
         "entries": graduation.entries.select_related("pupil__school_class").order_by("pupil__grade", "pupil__name"),
         "events": selectors.timeline(graduation),
         "actions": selectors.actions_for(request.user, graduation),

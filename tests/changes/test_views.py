@@ -122,6 +122,24 @@ def test_graduation_pages(world, graduation_season, login):
     assert login(world["county_b"].approver).get(response.url).status_code == 404
 
 
+def test_the_graduating_approval_shows_the_count_and_asks(world, graduation_season, login):
+    from changes import graduations
+    from changes.models import GraduationList
+    from tests.factories import make_pupil
+
+    make_pupil(world.school_a1, name="毕业生甲", grade=6)
+    make_pupil(world.school_a1, name="毕业生乙", grade=6)
+    client = login(world["a1"].operator)
+    client.post("/changes/graduations/", {"school_year": GRADUATION_YEAR})
+    graduation = GraduationList.objects.get()
+    page = login(world["a1"].approver).get(f"/changes/graduations/{graduation.pk}/").content.decode()
+    assert "名单共 2 名学生" in page and 'data-testid="graduation-warning"' not in page  # the school's step
+    graduations.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
+    page = login(world["county_a"].approver).get(f"/changes/graduations/{graduation.pk}/").content.decode()
+    assert 'data-testid="graduation-warning"' in page and "2 名学生将办理毕业" in page
+    assert "data-confirm=" in page and 'class="danger" data-testid="approve"' in page
+
+
 def test_promotion_page_and_progress_json(world, login):
     client = login(world["province"].admin)
     response = client.post("/changes/promotion/", {"school_year": 2026, "confirm": "yes"})

@@ -55,6 +55,7 @@ def test_browser_county_resolves_a_case_by_deleting_the_wrong_record(world, brow
     sweeps.sweep_run_inline(user=world["province"].admin, province_code="44", partitions=1)
     case = open_cases().get()
     page = browser_login(world["county_b"].operator)
+    page.on("dialog", lambda dialog: dialog.accept())  # 删除 asks before it is proposed
     page.goto(f"{live_server.url}/province/cases/")
     page.click(f"text=#{case.pk}")
     form = page.locator("[data-testid=resolve-delete]")
@@ -65,8 +66,29 @@ def test_browser_county_resolves_a_case_by_deleting_the_wrong_record(world, brow
     b.refresh_from_db()
     assert b.status != "deleted"  # proposed: another person of the county approves
     page = browser_login(world["county_b"].approver)
+    messages = []
+    page.on("dialog", lambda dialog: (messages.append(dialog.message), dialog.accept()))
     page.goto(f"{live_server.url}/province/cases/{case.pk}/")
+    assert b.national_number in page.locator("[data-testid=deletion-warning]").inner_text()
     page.locator("[data-testid=deletion-approve] button").click()
     page.wait_for_selector("[data-testid=case-status]:has-text('删除')")
     b.refresh_from_db()
-    assert b.status == "deleted"
+    assert b.status == "deleted" and b.national_number in messages[0]
+
+
+def test_the_deletion_is_marked_dangerous_and_asks_before_it_is_proposed_and_approved(world, login):
+    from changes.resolution import case_resolve
+
+    a, b = pinyin_pair(world)
+    sweeps.sweep_run_inline(user=world["province"].admin, province_code="44", partitions=1)
+    case = open_cases().get()
+    page = login(world["county_b"].operator).get(f"/province/cases/{case.pk}/").content.decode()
+    form = page[page.index('data-testid="resolve-delete"'):]
+    assert "data-confirm=" in form[:400] and '<button class="danger">' in form
+    case_resolve(user=world["county_b"].operator, case_id=case.pk, resolution="delete", pupil=b.national_number,
+                 note="重复建籍")
+    page = login(world["county_b"].approver).get(f"/province/cases/{case.pk}/").content.decode()
+    warning = page[page.index('data-testid="deletion-warning"'):]
+    assert b.national_number in warning[:300]
+    approve = page[page.index('data-testid="deletion-approve"'):]
+    assert "data-confirm=" in approve[:300] and b.national_number in approve[:300]
