@@ -80,3 +80,8 @@ def test_the_page_and_the_api(world, login, client, api_token):
                            content_type="application/json", **api_token(world["a1"].approver))
     assert response.status_code == 200, response.content
     assert response.json()["state"] == State.DRAFT
+
+
+def test_the_change_list_pager_keeps_the_filters(world, login):
+    body = login(world["a1"].operator).get("/changes/?kind=suspend&state=draft&page=2").content.decode()
+    assert "?kind=suspend&amp;state=draft&amp;page=1" in body

@@ -92,3 +92,34 @@ def test_the_deletion_is_marked_dangerous_and_asks_before_it_is_proposed_and_app
     assert b.national_number in warning[:300]
     approve = page[page.index('data-testid="deletion-approve"'):]
     assert "data-confirm=" in approve[:300] and b.national_number in approve[:300]
+
+
+def test_the_case_list_filters_by_status_and_county_and_names_the_counties(world, login):
+    pinyin_pair(world)
+    sweeps.sweep_run_inline(user=world["province"].admin, province_code="44", partitions=1)
+    case = open_cases().get()
+    counties = {m.county_code for m in case.memberships.all()}
+    client = login(world["province"].admin)
+    body = client.get("/province/cases/").content.decode()
+    assert 'data-testid="case-county"' in body and ("天河区" in body or "海珠区" in body)
+    assert '<select name="county">' in body  # the province sees several counties
+    assert f"#{case.pk}" in client.get(f"/province/cases/?county={sorted(counties)[0]}").content.decode()
+    from duplicates import selectors
+    assert selectors.case_list_for(world["province"].admin, county="440104") == []  # no member there
+    assert [c.pk for c in selectors.case_list_for(world["province"].admin, county="440105")] == [case.pk]
+    assert f"#{case.pk}</a>" not in client.get("/province/cases/?status=resolved").content.decode()
+    assert f"#{case.pk}</a>" in client.get("/province/cases/?status=all").content.decode()
+    assert "共 1 件" in client.get("/province/cases/?status=all").content.decode()
+
+
+def test_the_case_pager_keeps_the_filters(world, login, monkeypatch):
+    from duplicates import selectors, views
+
+    monkeypatch.setattr(views, "CASE_PAGE_SIZE", 1)
+    pinyin_pair(world)
+    sweeps.sweep_run_inline(user=world["province"].admin, province_code="44", partitions=1)
+    case = open_cases().get()
+    monkeypatch.setattr(selectors, "case_list_for", lambda user, **kw: [case, case, case])
+    body = login(world["province"].admin).get("/province/cases/?status=all&page=2").content.decode()
+    assert 'data-testid="case-pager"' in body and "第 2 / 3 页" in body
+    assert "?status=all&amp;page=3" in body and "?status=all&amp;page=1" in body

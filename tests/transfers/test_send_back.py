@@ -102,3 +102,8 @@ def test_the_page_and_the_api(world, login, client, api_token):
     response = client.post(f"/api/v1/transfers/{transfer.pk}/send-back", data={"reason": ""},
                            content_type="application/json", **headers)
     assert response.status_code == 422 and response.json()["code"] == "reason_required"
+
+
+def test_the_transfer_list_pager_keeps_the_filters(world, login):
+    body = login(world["b1"].operator).get("/transfers/?tab=all&state=draft&q=李&page=2").content.decode()
+    assert "?tab=all&amp;state=draft&amp;q=%E6%9D%8E&amp;page=1" in body
