@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import membership_of
 from duplicates import deletion, selectors, sweeps
+from duplicates import sweeps as sweeps_module
 from kernel.errors import NotFound, RegistryError, ValidationFailed
 
 
@@ -36,6 +37,7 @@ def sweep_list(request):
     current = next((s for s in sweeps if s.status == "running"), None)
     return render(request, "duplicates/sweeps.html", {
         "sweeps": sweeps, "current": current, "province": _province_of(request.user),
+        "default_partitions": sweeps_module.DEFAULT_PARTITIONS,
         "progress": selectors.sweep_progress(current) if current else None,
     })
 

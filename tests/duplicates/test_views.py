@@ -123,3 +123,10 @@ def test_the_case_pager_keeps_the_filters(world, login, monkeypatch):
     body = login(world["province"].admin).get("/province/cases/?status=all&page=2").content.decode()
     assert 'data-testid="case-pager"' in body and "第 2 / 3 页" in body
     assert "?status=all&amp;page=3" in body and "?status=all&amp;page=1" in body
+
+
+def test_the_sweep_page_defaults_its_partitions_under_advanced(world, login):
+    body = login(world["province"].admin).get("/province/sweeps/").content.decode()
+    advanced = body[body.index('data-testid="sweep-advanced"'):]
+    assert 'name="partitions" value="8"' in advanced[:600]
+    assert body.index('data-testid="start-sweep"') < body.index('data-testid="sweep-advanced"')
