@@ -76,7 +76,7 @@ def shoot(base_url: str, username: str, password: str, *, name: str, out: Path, 
                     continue
                 page.wait_for_load_state("networkidle")
                 if key == "pupils" and not pupil:
-                    link = page.locator("a[href^='/pupils/']").filter(has_text=re.compile(r"\S")).first
+                    link = page.locator("table tbody a[href^='/pupils/']").first
                     href = link.get_attribute("href") if link.count() else ""
                     match = re.match(r"^/pupils/([^/]+)/$", href or "")
                     pupil = match.group(1) if match and match.group(1) != "new" else ""
