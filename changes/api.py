@@ -213,6 +213,13 @@ def change_refuse(request, request_id: int, payload: RefuseIn):
     return _detail(requests.change_request_refuse(user=request.user, request_id=request_id, reason=payload.reason))
 
 
+@router.post("/changes/{int:request_id}/send-back", response=ChangeRequestDetailOut)
+def change_send_back(request, request_id: int, payload: RefuseIn):
+    """退回修改 (school or county approver; reason required): back to the initiator's draft,
+    who submits it again (``/submit``)."""
+    return _detail(requests.change_request_send_back(user=request.user, request_id=request_id, reason=payload.reason))
+
+
 @router.post("/changes/{int:request_id}/withdraw", response=ChangeRequestDetailOut)
 def change_withdraw(request, request_id: int):
     return _detail(requests.change_request_withdraw(user=request.user, request_id=request_id))

@@ -11,7 +11,8 @@ school_review      an approver of the pupil's school          approve, refuse  y
 county_review      an approver of the school's county         approve, refuse  yes
 =================  =========================================  ===============  ==========
 
-A refusal needs a reason and ends the chain; the person who opened it may withdraw it
+A change request may be sent back (退回修改, with a reason) to its draft from either review;
+its initiator submits it again. A refusal needs a reason and ends the chain; the person who opened it may withdraw it
 while it is open. The county's approval applies it (``changes.apply``). A key change runs
 the duplicate check when it reaches the county, and the county approves over likely
 duplicates only when it says so; a graduation list is approved at both steps by the
@@ -32,7 +33,7 @@ from duplicates import cases
 from kernel.errors import BusinessRefused
 from provinces.models import ProvincePolicy
 from registry.models import Pupil
-from workflow.engine import INITIATOR, Action, Chain, Hooks, Standing, Step, county_party, school_party
+from workflow.engine import INITIATOR, Action, Chain, Hooks, SendBack, Standing, Step, county_party, school_party
 
 Role = Membership.Role
 SUBMITTERS = (Role.OPERATOR, Role.APPROVER)
@@ -161,6 +162,8 @@ CHANGE_REQUEST = Chain(
     steps=STEPS,
     parties=PARTIES,
     standing=(WITHDRAW,),
+    # 退回修改: the school or county approver sends it back to its draft, the initiator's.
+    send_back=SendBack(to=State.DRAFT, at=(State.SCHOOL_REVIEW, State.COUNTY_REVIEW)),
     closed_field="decided_at",
     hooks=ChangeRequestHooks(),
 )

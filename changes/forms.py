@@ -10,7 +10,7 @@ from changes.rules import REASON_REQUIRED, current_values
 from registry import codes
 from registry.models import Pupil
 
-DATE = {"widget": forms.DateInput(attrs={"type": "date"})}
+DATE = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
 
 def _fields() -> dict[str, forms.Field]:

@@ -8,16 +8,17 @@ import datetime as dt
 import logging
 
 from celery import current_app
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import acting_as
 from accounts.models import Membership
 from accounts.permissions import require_membership
+from accounts.scope import restrict
 from changes import rules
 from changes.models import PromotionRun, PromotionSchool
-from kernel.errors import Forbidden
+from kernel.errors import Conflict, Forbidden
 from provinces.models import ProvincePolicy
 from registry.history import history_entry
 from registry.models import HistoryEntry, Pupil, PupilStatus
@@ -29,6 +30,53 @@ log = logging.getLogger("changes")
 Role = Membership.Role
 
 
+def _province_admin(user):
+    membership = require_membership(user)
+    if membership.role != Role.ADMIN or membership.level != "province":
+        raise Forbidden(_("只有省级管理员可以执行升级"), code="province_admin_only")
+    return membership
+
+
+def running_run(province_code: str) -> PromotionRun | None:
+    """A run of the province still under way: schools queued and not done or failed."""
+    return PromotionRun.objects.filter(
+        province_id=province_code, status=PromotionRun.Status.RUNNING,
+        schools__status=PromotionSchool.Status.PENDING,
+    ).distinct().first()
+
+
+def promotion_preview(*, user, school_year: int | None = None, today: dt.date | None = None) -> dict:
+    """What 升级 would do, read only: the 在读 pupils of the province per grade, which move up
+    (→ the next grade) and which stay for graduation; the refusal a start would get now."""
+    membership = _province_admin(user)
+    today = today or timezone.localdate()
+    policy = ProvincePolicy.for_province(membership.division_id)
+    school_year = rules.check_school_year(school_year or rules.school_year_under_way(today, policy))
+    counts = (
+        restrict(Pupil.objects.filter(status=PupilStatus.ENROLLED), user)
+        .values_list("school__stage", "grade").annotate(n=models.Count("id")).order_by()
+    )
+    grades: dict[int, dict] = {}
+    for stage, grade, n in counts:
+        target = School(stage=stage).next_grade(grade)
+        row = grades.setdefault(grade, {"grade": grade, "name": GRADE_NAMES.get(grade, grade), "moving": 0,
+                                        "staying": 0, "to_name": GRADE_NAMES.get(grade + 1, "")})
+        row["moving" if target else "staying"] += n
+    done = PromotionSchool.objects.filter(school_year=school_year, status=PromotionSchool.Status.DONE,
+                                          run__province_id=membership.division_id).count()
+    rows = [grades[g] for g in sorted(grades)]
+    return {
+        "school_year": school_year,
+        "grades": rows,
+        "moving": sum(r["moving"] for r in rows),
+        "staying": sum(r["staying"] for r in rows),
+        "schools": School.objects.filter(county__code__startswith=membership.division_id).count(),
+        "schools_done": done,
+        "refusal": rules.promotion_refusal(school_year, today=today, policy=policy),
+        "running": running_run(membership.division_id),
+    }
+
+
 def promotion_start(*, user, school_year: int | None = None, today: dt.date | None = None) -> PromotionRun:
     """The province admin starts (or resumes) its province's promotion for a school year,
     on or after the province's promotion date (the school year under way by default).
@@ -36,9 +84,7 @@ def promotion_start(*, user, school_year: int | None = None, today: dt.date | No
     One row per school and school year is the idempotency key: starting again only queues
     the schools not done yet. The work runs as one Celery task per school.
     """
-    membership = require_membership(user)
-    if membership.role != Role.ADMIN or membership.level != "province":
-        raise Forbidden(_("只有省级管理员可以执行升级"), code="province_admin_only")
+    membership = _province_admin(user)
     today = today or timezone.localdate()
     province = membership.division
     policy = ProvincePolicy.for_province(province.code)
@@ -47,6 +93,14 @@ def promotion_start(*, user, school_year: int | None = None, today: dt.date | No
     if refusal is not None:
         raise refusal
     with transaction.atomic(), acting_as(user):
+        # One start at a time: the province's row locked, a run still queued is refused.
+        type(province).objects.select_for_update().get(pk=province.pk)
+        if (running := running_run(province.code)) is not None:
+            raise Conflict(
+                _("%(year)s学年升级正在进行中，不能再次执行；请等待完成后再查看结果") % {"year": running.school_year},
+                code="promotion_running",
+                details={"run": running.pk, "school_year": running.school_year},
+            )
         run, _created = PromotionRun.objects.get_or_create(
             province=province, school_year=school_year, defaults={"started_by": user}
         )

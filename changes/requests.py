@@ -108,6 +108,12 @@ def change_request_refuse(*, user, request_id: int, reason: str) -> ChangeReques
     return engine.move(CHANGE_REQUEST, user=user, pk=request_id, action="refuse", reason=reason)
 
 
+def change_request_send_back(*, user, request_id: int, reason: str) -> ChangeRequest:
+    """退回修改: back to its draft (a school or county approver, with a reason); the initiator
+    submits it again (``change_request_submit``)."""
+    return engine.move(CHANGE_REQUEST, user=user, pk=request_id, action=engine.SEND_BACK, reason=reason)
+
+
 def change_request_withdraw(*, user, request_id: int) -> ChangeRequest:
     return engine.move(CHANGE_REQUEST, user=user, pk=request_id, action="withdraw")
 

@@ -76,6 +76,11 @@ def timeline(chain: ApprovalChain) -> list[ChainEvent]:
     return engine.timeline(_chain_of(chain), chain)
 
 
+def sent_back(chain: ApprovalChain):
+    """The 退回修改 a draft waits on (its reason), else ``None``."""
+    return engine.sent_back(_chain_of(chain), chain)
+
+
 def actions_for(user, chain: ApprovalChain) -> set[str]:
     """What the UI offers ``user`` on ``chain``; the services decide again on every click."""
     actions = set(engine.actions_for(_chain_of(chain), user, chain))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,7 +19,7 @@ from accounts.permissions import membership_of
 from changes import graduations, promotions, requests, selectors
 from changes import resolution as resolution_services
 from changes.forms import ChangeRequestForm, EvidenceForm, GraduationProposeForm, PromotionForm, RefuseForm
-from changes.models import ChangeRequest, State
+from changes.models import ChangeRequest, GraduationEntry, State
 from kernel.errors import RegistryError
 from registry import selectors as pupil_selectors
 
@@ -95,6 +96,7 @@ def change_detail(request, request_id: int):
         "events": selectors.timeline(change),
         "evidence": change.evidence.all(),
         "actions": selectors.actions_for(request.user, change),
+        "sent_back": selectors.sent_back(change),
         "refuse_form": RefuseForm(),
         "evidence_form": EvidenceForm(),
     })
@@ -127,6 +129,17 @@ def change_approve(request, request_id: int):
             acknowledge_duplicates=request.POST.get("acknowledge_duplicates") == "on",
         ),
         _("已审核通过"), to="changes:detail", pk=request_id,
+    )
+
+
+@login_required
+@require_POST
+def change_send_back(request, request_id: int):
+    return _act(
+        request,
+        lambda: requests.change_request_send_back(user=request.user, request_id=request_id,
+                                                  reason=request.POST.get("reason", "")),
+        _("已退回申请人修改"), to="changes:detail", pk=request_id,
     )
 
 
@@ -217,8 +230,12 @@ def graduation_detail(request, graduation_id: int):
         graduation = selectors.graduation_get(request.user, graduation_id)
     except RegistryError as exc:
         return _error(request, exc)
+    outcomes = dict(graduation.entries.values_list("outcome").annotate(n=Count("id")).order_by())
     return render(request, "changes/graduation_detail.html", {
         "graduation": graduation,
+        "outcomes": [(label, outcomes.get(value, 0)) for value, label in GraduationEntry.Outcome.choices],
+        "outcome_total": sum(outcomes.values()),
+        "final_approval": graduation.state == State.COUNTY_REVIEW,
         "entries": graduation.entries.select_related("pupil__school_class").order_by("pupil__grade", "pupil__name"),
         "events": selectors.timeline(graduation),
         "actions": selectors.actions_for(request.user, graduation),
@@ -254,7 +271,11 @@ def graduation_withdraw(request, graduation_id: int):
 
 @login_required
 def promotion(request):
+    """升级: 预览 (GET ``?school_year=``: counts per grade, read only), then 确认执行 (POST with
+    ``confirm``); a POST without it goes back to the preview."""
     form = PromotionForm(request.POST or None, initial={"school_year": _default(graduations.default_school_year, request.user)})
+    if request.method == "POST" and form.is_valid() and request.POST.get("confirm") != "yes":
+        return redirect(f"{request.path}?school_year={form.cleaned_data['school_year']}")
     if request.method == "POST" and form.is_valid():
         try:
             run = promotions.promotion_start(user=request.user, school_year=form.cleaned_data["school_year"])
@@ -265,7 +286,16 @@ def promotion(request):
             return redirect(f"{request.path}?run={run.pk}")
     runs = list(selectors.promotion_runs_for(request.user)[:10])
     current = next((r for r in runs if str(r.pk) == request.GET.get("run")), runs[0] if runs else None)
+    preview = None
+    if request.method == "GET" and request.GET.get("school_year") and selectors.is_province_admin(request.user):
+        form = PromotionForm(request.GET)
+        if form.is_valid():
+            try:
+                preview = promotions.promotion_preview(user=request.user, school_year=form.cleaned_data["school_year"])
+            except RegistryError as exc:
+                messages.error(request, exc.as_html())
     return render(request, "changes/promotion.html", {
+        "preview": preview,
         "form": form,
         "runs": runs,
         "current": current,

@@ -6,6 +6,7 @@ from django.db.models import Prefetch
 
 from accounts.scope import get_in_scope, restrict, scope_of
 from duplicates.models import CaseMember, DuplicateCase, DuplicateSweep
+from provinces.divisions import division_full_name
 
 
 def cases_visible_to(user, *, status: str | None = DuplicateCase.Status.OPEN):
@@ -18,13 +19,28 @@ def cases_visible_to(user, *, status: str | None = DuplicateCase.Status.OPEN):
     )
 
 
-def case_list_for(user, *, status: str | None = DuplicateCase.Status.OPEN, limit: int = 500) -> list[DuplicateCase]:
-    """The per-county 问题学籍 list: cases with a member in a graduating grade first, then by score."""
-    cases = list(cases_visible_to(user, status=status).order_by("-score", "id")[:limit])
+def case_list_for(user, *, status: str | None = DuplicateCase.Status.OPEN, county: str = "",
+                  limit: int = 500) -> list[DuplicateCase]:
+    """The per-county 问题学籍 list: cases with a member in a graduating grade first, then by
+    score; ``county``: only cases with a member in that county. Each case carries its members'
+    counties (``counties``: code and name)."""
+    cases = cases_visible_to(user, status=status)
+    if county:
+        cases = cases.filter(memberships__county_code=county)
+    cases = list(cases.order_by("-score", "id")[:limit])
     for case in cases:
         case.graduating = any(m.pupil.grade in m.pupil.school.graduating_grades() for m in case.memberships.all())
+        codes = dict.fromkeys(m.county_code for m in case.memberships.all())
+        case.counties = [(code, division_full_name(code) or code) for code in codes]
     cases.sort(key=lambda c: (not c.graduating, -c.score, c.pk))
     return cases
+
+
+def case_counties(user) -> list[tuple[str, str]]:
+    """The counties of the user's scope that have members of cases (for the list's filter)."""
+    codes = restrict(CaseMember.objects.all(), user).values_list("county_code", flat=True).distinct().order_by(
+        "county_code")
+    return [(code, division_full_name(code) or code) for code in codes]
 
 
 def case_detail_for(user, case_id: int) -> DuplicateCase:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import membership_of
 from duplicates import deletion, selectors, sweeps
+from duplicates import sweeps as sweeps_module
 from kernel.errors import NotFound, RegistryError, ValidationFailed
 
 
@@ -35,6 +37,7 @@ def sweep_list(request):
     current = next((s for s in sweeps if s.status == "running"), None)
     return render(request, "duplicates/sweeps.html", {
         "sweeps": sweeps, "current": current, "province": _province_of(request.user),
+        "default_partitions": sweeps_module.DEFAULT_PARTITIONS,
         "progress": selectors.sweep_progress(current) if current else None,
     })
 
@@ -77,9 +80,19 @@ def sweep_progress(request, sweep_id: int):
 @login_required
 @require_GET
 def case_list(request):
+    """The 问题学籍 list, 50 a page, filtered by status (待处理 by default, 已处理, 全部) and county."""
     status = request.GET.get("status", "open")
-    found = selectors.case_list_for(request.user, status=status if status in ("open", "resolved") else None)
-    return render(request, "duplicates/cases.html", {"cases": found, "status": status})
+    status = status if status in ("open", "resolved", "all") else "open"
+    counties = selectors.case_counties(request.user)
+    county = request.GET.get("county", "")
+    county = county if county in {code for code, _name in counties} else ""
+    found = selectors.case_list_for(request.user, status=None if status == "all" else status, county=county,
+                                    limit=CASE_LIST_LIMIT)
+    page = Paginator(found, CASE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "duplicates/cases.html", {
+        "cases": page.object_list, "page": page, "status": status, "county": county, "counties": counties,
+        "capped": len(found) >= CASE_LIST_LIMIT, "limit": CASE_LIST_LIMIT,
+    })
 
 
 @login_required
@@ -95,6 +108,10 @@ def case_detail(request, case_id: int):
         "pending_deletion": any(d.state == "county_review" for d in deletions),
     })
 
+
+#: The case list: 50 cases a page, of the first 2,000 of the filter (graduating grades first).
+CASE_PAGE_SIZE = 50
+CASE_LIST_LIMIT = 2000
 
 DELETION_ACTIONS = {
     "approve": (deletion.deletion_approve, _("已同意删除")),

@@ -27,7 +27,8 @@ county_review      county approver (only when          approve              appr
                    ``review.county_review_needed``)    refuse (reason)      refused
 =================  ==================================  ===================  ================
 
-Approved, the pupil is 在读; refused, 注册未通过 (``enrolment.review.registration_decided``).
+Either approver may send it back (退回修改, with a reason): it waits, the pupil still
+待审核, for the person who registered it to resubmit it to the school's review. Approved, the pupil is 在读; refused, 注册未通过 (``enrolment.review.registration_decided``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from accounts.scope import get_in_scope
 from enrolment import progression, review
 from enrolment.models import Progression, ProgressionState, Registration, RegistrationState
 from kernel.errors import Forbidden
-from workflow.engine import Action, Chain, Hooks, Standing, Step, county_party, school_party
+from workflow.engine import Action, Chain, Hooks, SendBack, Standing, Step, county_party, school_party
 
 Role = Membership.Role
 APPROVERS = (Role.APPROVER, Role.ADMIN)
@@ -209,6 +210,9 @@ REGISTRATION = Chain(
     steps=REGISTRATION_STEPS,
     parties={"school": school_party("school", "county_code"), "county": county_party("county_code")},
     pupil_business=True,
+    # 退回修改: back to the person who registered the pupil, who resubmits it to the school.
+    send_back=SendBack(to=RState.RETURNED, at=(RState.SCHOOL_REVIEW, RState.COUNTY_REVIEW),
+                       resubmit_to=RState.SCHOOL_REVIEW),
     initiator_field="initiator",
     submitted_field="submitted_at",
     closed_field="decided_at",

@@ -182,9 +182,12 @@ class RegistrationState(models.TextChoices):
     COUNTY_REVIEW = "county_review", _("待区县审核")
     APPROVED = "approved", _("已通过")
     REFUSED = "refused", _("未通过")
+    #: 退回修改: the registration waits for the person who registered the pupil to correct it.
+    RETURNED = "returned", _("退回修改")
 
 
-REGISTRATION_OPEN_STATES = (RegistrationState.SCHOOL_REVIEW, RegistrationState.COUNTY_REVIEW)
+REGISTRATION_OPEN_STATES = (RegistrationState.RETURNED, RegistrationState.SCHOOL_REVIEW,
+                            RegistrationState.COUNTY_REVIEW)
 
 
 @pghistory.track()

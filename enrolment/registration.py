@@ -121,6 +121,16 @@ def registration_refuse(*, user, registration_id: int, reason: str) -> Registrat
     return engine.move(REGISTRATION, user=user, pk=registration_id, action="refuse", reason=reason)
 
 
+def registration_send_back(*, user, registration_id: int, reason: str) -> Registration:
+    """退回修改: back to the person who registered the pupil (an approver, with a reason)."""
+    return engine.move(REGISTRATION, user=user, pk=registration_id, action=engine.SEND_BACK, reason=reason)
+
+
+def registration_resubmit(*, user, registration_id: int, reason: str = "") -> Registration:
+    """The person who registered a pupil sent back hands it to the school's review again."""
+    return engine.move(REGISTRATION, user=user, pk=registration_id, action=engine.RESUBMIT, reason=reason)
+
+
 def _raise_all(problems: list) -> None:
     """Every problem at once: one refusal, or ``invalid_record`` with all of them."""
     if problems:

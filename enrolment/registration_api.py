@@ -101,3 +101,18 @@ def registration_refuse(request, registration_id: int, payload: ReasonIn):
     """Refuse with a reason: the record becomes 注册未通过 (closed, not deleted)."""
     registration.registration_refuse(user=request.user, registration_id=registration_id, reason=payload.reason)
     return _detail(request, registration_id)
+
+
+@router.post("/registrations/{registration_id}/send-back", response=RegistrationDetailOut)
+def registration_send_back(request, registration_id: int, payload: ReasonIn):
+    """退回修改 (school or county approver; reason required): back to the person who registered it."""
+    registration.registration_send_back(user=request.user, registration_id=registration_id, reason=payload.reason)
+    return _detail(request, registration_id)
+
+
+@router.post("/registrations/{registration_id}/resubmit", response=RegistrationDetailOut)
+def registration_resubmit(request, registration_id: int, payload: ReasonIn | None = None):
+    """After 退回修改: the person who registered it hands it to the school's review again."""
+    registration.registration_resubmit(user=request.user, registration_id=registration_id,
+                                       reason=payload.reason if payload else "")
+    return _detail(request, registration_id)

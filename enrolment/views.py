@@ -89,6 +89,7 @@ def registration_detail(request, registration_id: int):
         "progress": engine.progress(REGISTRATION, row),
         "current": engine.current_steps(REGISTRATION, [row])[row.pk],
         "log": engine.timeline(REGISTRATION, row),
+        "sent_back": engine.sent_back(REGISTRATION, row),
     })
 
 
@@ -99,6 +100,10 @@ def registration_act(request, registration_id: int, action: str):
         "approve": lambda: registration.registration_approve(user=request.user, registration_id=registration_id),
         "refuse": lambda: registration.registration_refuse(user=request.user, registration_id=registration_id,
                                                            reason=request.POST.get("reason", "")),
+        engine.SEND_BACK: lambda: registration.registration_send_back(
+            user=request.user, registration_id=registration_id, reason=request.POST.get("reason", "")),
+        engine.RESUBMIT: lambda: registration.registration_resubmit(
+            user=request.user, registration_id=registration_id, reason=request.POST.get("reason", "")),
     }
     if action not in services:
         raise Http404
@@ -108,6 +113,8 @@ def registration_act(request, registration_id: int, action: str):
         messages.error(request, f"{exc.message}（{exc.code}）")
     else:
         messages.success(request, _("已审核不通过，学籍注册未通过") if action == "refuse"
+                         else _("已退回注册人修改") if action == engine.SEND_BACK
+                         else _("已重新提交学校审核") if action == engine.RESUBMIT
                          else _("已审核通过，学籍生效") if row.state == RegistrationState.APPROVED
                          else _("已审核通过，待区县审核"))
     return redirect("registration_detail", registration_id)

@@ -240,6 +240,19 @@ def transfer_refuse(request, transfer_id: int, payload: ReasonIn):
     return _detail_of(services.transfer_refuse(user=request.user, transfer_id=transfer_id, reason=payload.reason))
 
 
+@router.post("/transfers/{int:transfer_id}/send-back", response=TransferDetailOut)
+def transfer_send_back(request, transfer_id: int, payload: ReasonIn):
+    """退回修改 (school or county approver; reason required): back to the person who filled it in."""
+    return _detail_of(services.transfer_send_back(user=request.user, transfer_id=transfer_id, reason=payload.reason))
+
+
+@router.post("/transfers/{int:transfer_id}/resubmit", response=TransferDetailOut)
+def transfer_resubmit(request, transfer_id: int, payload: ReasonIn | None = None):
+    """After 退回修改: the person who filled it in hands it to the school's review again."""
+    reason = payload.reason if payload else ""
+    return _detail_of(services.transfer_resubmit(user=request.user, transfer_id=transfer_id, reason=reason))
+
+
 @router.post("/transfers/{int:transfer_id}/cancel", response=TransferDetailOut)
 def transfer_cancel(request, transfer_id: int, payload: ReasonIn | None = None):
     reason = payload.reason if payload else ""

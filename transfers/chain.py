@@ -3,6 +3,7 @@
 =================  ===============================  =========  ==========================
 state              acts                             actions    the party sees it from
 =================  ===============================  =========  ==========================
+returned           the person who filled it in       resubmit   (退回修改: sent back)
 draft              destination school approver       submit     (its own application)
                    (not the operator who filled it)
 dest_county        destination county approver       approve,   submit
@@ -24,7 +25,8 @@ start a status change; submitting the draft claims the pupil (or is refused with
 
 The last approval completes the transfer (``transfers.completion``). A refusal needs a
 reason (无正当理由不得拒绝) and ends the chain; the destination school may cancel while it
-is open. The province steps are in a chain's plan only when it crosses provinces and that
+is open. The school and county approvers may instead send it back (退回修改, with a
+reason) to the person who filled it in, who resubmits it to the school's review. The province steps are in a chain's plan only when it crosses provinces and that
 province's policy asks for them; the plan is fixed at submit.
 """
 
@@ -40,7 +42,17 @@ from provinces.models import ProvincePolicy
 from transfers import completion, selectors
 from transfers.models import Transfer
 from transfers.states import State
-from workflow.engine import Action, Chain, Hooks, Standing, Step, county_party, province_party, school_party
+from workflow.engine import (
+    Action,
+    Chain,
+    Hooks,
+    SendBack,
+    Standing,
+    Step,
+    county_party,
+    province_party,
+    school_party,
+)
 
 Role = Membership.Role
 APPROVERS = (Role.APPROVER, Role.ADMIN)
@@ -138,6 +150,10 @@ TRANSFER = Chain(
         "origin_province": province_party("origin_county_code"),
     },
     standing=(CANCEL,),
+    # 退回修改 by the school and county approvers: back to the person who filled it in, who
+    # corrects it and hands it to the school's review again.
+    send_back=SendBack(to=State.RETURNED, at=(State.DRAFT, State.DEST_COUNTY, State.ORIGIN_SCHOOL,
+                                              State.ORIGIN_COUNTY), resubmit_to=State.DRAFT),
     initiator_field="applied_by",
     business_at_submit=True,
     hooks=TransferHooks(),

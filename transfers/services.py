@@ -221,6 +221,16 @@ def transfer_refuse(*, user, transfer_id: int, reason: str) -> Transfer:
     return engine.move(TRANSFER, user=user, pk=transfer_id, action="refuse", reason=reason)
 
 
+def transfer_send_back(*, user, transfer_id: int, reason: str) -> Transfer:
+    """退回修改: back to the person who filled it in (a school or county approver, with a reason)."""
+    return engine.move(TRANSFER, user=user, pk=transfer_id, action=engine.SEND_BACK, reason=reason)
+
+
+def transfer_resubmit(*, user, transfer_id: int, reason: str = "") -> Transfer:
+    """The person who filled in a transfer sent back hands it to the school's review again."""
+    return engine.move(TRANSFER, user=user, pk=transfer_id, action=engine.RESUBMIT, reason=reason)
+
+
 def transfer_cancel(*, user, transfer_id: int, reason: str = "") -> Transfer:
     """The destination school withdraws an open application; a completed one stays."""
     return engine.move(TRANSFER, user=user, pk=transfer_id, action="cancel", reason=reason)

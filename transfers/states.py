@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 class State(models.TextChoices):
     DRAFT = "draft", _("待学校审核")
+    RETURNED = "returned", _("退回修改")
     DEST_COUNTY = "dest_county", _("待转入区县审核")
     DEST_PROVINCE = "dest_province", _("待转入省审核")
     ORIGIN_SCHOOL = "origin_school", _("待转出学校审核")
@@ -27,5 +28,6 @@ STEP_STATES = (
     State.ORIGIN_COUNTY,
     State.ORIGIN_PROVINCE,
 )
-OPEN_STATES = (State.DRAFT, *STEP_STATES)
+#: 退回修改: the application waits for the person who filled it to correct and resubmit it.
+OPEN_STATES = (State.RETURNED, State.DRAFT, *STEP_STATES)
 CLOSED_STATES = (State.COMPLETED, State.REFUSED, State.CANCELLED)

@@ -110,6 +110,7 @@ def transfer_detail(request, pk: int):
             "attachments": selectors.transfer_attachments(transfer),
             "actions": services.actions_for(request.user, transfer),
             "action_labels": engine.action_labels(TRANSFER),
+            "sent_back": engine.sent_back(TRANSFER, transfer),
             "has_snapshot": transfer.state == State.COMPLETED
             and selectors.snapshot_visible(request.user, transfer),
         },
@@ -123,6 +124,8 @@ def _act(request, pk: int, action: str):
         "approve": lambda: services.transfer_approve(user=request.user, transfer_id=pk, reason=reason),
         "refuse": lambda: services.transfer_refuse(user=request.user, transfer_id=pk, reason=reason),
         "cancel": lambda: services.transfer_cancel(user=request.user, transfer_id=pk, reason=reason),
+        engine.SEND_BACK: lambda: services.transfer_send_back(user=request.user, transfer_id=pk, reason=reason),
+        engine.RESUBMIT: lambda: services.transfer_resubmit(user=request.user, transfer_id=pk, reason=reason),
     }[action]
     try:
         transfer = service()
@@ -200,3 +203,15 @@ def _int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+@login_required
+@require_POST
+def transfer_send_back(request, pk: int):
+    return _act(request, pk, engine.SEND_BACK)
+
+
+@login_required
+@require_POST
+def transfer_resubmit(request, pk: int):
+    return _act(request, pk, engine.RESUBMIT)

@@ -7,6 +7,10 @@ there, the actions possible there with their target state, whether an action nee
 reason and whether the two-person rule (谁批准、谁负责: never the one who filed it)
 applies, and which timestamp records that the party has seen the chain from that step on.
 ``Standing`` actions (cancel, withdraw) are open at every open state to one party.
+A chain opts into 退回修改 (send back for correction) with a ``SendBack``: the standard
+action ``send_back`` (reason required, two-person rule) at the listed steps returns the row
+to the initiator's state, where the initiator corrects it and submits it again; the
+approval then runs from its first step, so the two-person rule holds as before.
 
 The engine does the rest, the same way for every chain:
 
@@ -25,10 +29,12 @@ The engine does the rest, the same way for every chain:
 Error codes (the old codes of the same events stay in ``aliases`` for one release):
 ``not_a_party`` 403, ``role_forbidden`` 403, ``two_person_rule`` 403, ``step_not_reached``
 409, ``state_conflict`` 409, ``reason_required`` 422, and the standing action's own code.
+``send_back`` refuses without a reason (``reason_required`` 422) like any other action.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +68,10 @@ MAX_REASON = 500
 #: The party of a step that only the person who opened the chain acts on (a draft).
 INITIATOR = "initiator"
 
+
+#: The standard action 退回修改 and the initiator's resubmission after it.
+SEND_BACK = "send_back"
+RESUBMIT = "resubmit"
 
 #: Every chain of the registry by its model, filled as each app defines its chain.
 _CHAINS: dict[type[models.Model], Chain] = {}
@@ -102,6 +112,23 @@ class Standing:
     roles: tuple[str, ...]
     #: The refusal for anyone else: (code, message).
     refusal: tuple[str, Any]
+
+
+@dataclass(frozen=True)
+class SendBack:
+    """退回修改: at the steps ``at`` an approver sends the row back to ``to``, the state where
+    the initiator corrects it. When ``to`` is not a step of the chain (the chain has no draft
+    the initiator holds), the engine adds it: the initiator's step with one action,
+    ``resubmit``, to ``resubmit_to``."""
+
+    to: str
+    at: tuple[str, ...]
+    resubmit_to: str = ""
+    roles: tuple[str, ...] = (Role.OPERATOR, Role.APPROVER, Role.ADMIN)
+
+
+def send_back_action() -> Action:
+    return Action(SEND_BACK, _("退回修改"), target="", reason_required=True)
 
 
 @dataclass(frozen=True)
@@ -161,8 +188,19 @@ class Chain:
     closed_field: str = "closed_at"
     #: Hooks: the chain's own rules and effects (see ``Hooks``).
     hooks: Hooks = field(default_factory=lambda: Hooks())
+    #: 退回修改 at some steps (``SendBack``), or none.
+    send_back: SendBack | None = None
 
     def __post_init__(self) -> None:
+        if self.send_back is not None:
+            back = self.send_back
+            action = dataclasses.replace(send_back_action(), target=back.to)
+            steps = [dataclasses.replace(s, actions=(*s.actions, action)) if s.state in back.at else s
+                     for s in self.steps]
+            if not any(s.state == back.to for s in steps):
+                steps.append(Step(back.to, INITIATOR, back.roles, (
+                    Action(RESUBMIT, _("修改后重新提交"), target=back.resubmit_to, two_person=False),)))
+            self.steps = tuple(steps)
         _CHAINS[self.model] = self
 
     @property
@@ -179,8 +217,12 @@ class Chain:
         return getattr(row, f"{self.initiator_field}_id")
 
     def plan(self, row) -> list[str]:
-        """The states this row passes through, from ``first`` to the last step."""
-        return self.hooks.plan(self, row)
+        """The states this row passes through, from ``first`` to the last step (a row sent
+        back to a state outside the plan passes through that state first)."""
+        plan = self.hooks.plan(self, row)
+        if self.send_back is not None and row.state == self.send_back.to and row.state not in plan:
+            plan = [row.state, *plan]
+        return plan
 
     def units_of(self, row, party: str) -> Unit | None:
         return None if party == INITIATOR else self.parties[party].unit(row)
@@ -456,7 +498,8 @@ def move(chain: Chain, *, user, pk: int, action: str, reason: str = "", **option
         chain.hooks.check(chain, row, action, user, **options)
         source = row.state
         target = _target(chain, row, spec)
-        if chain.pupil_business and chain.business_at_submit and source == chain.first and chain.step(target):
+        if chain.pupil_business and chain.business_at_submit and source == chain.first and chain.step(target) \
+                and getattr(row, chain.submitted_field) is None:  # not again after a 退回修改
             business.business_begin(pupil=chain.hooks.pupil(chain, row), kind=chain.hooks.kind(chain, row),
                                     subject=row)
         now = timezone.now()
@@ -486,6 +529,15 @@ def move(chain: Chain, *, user, pk: int, action: str, reason: str = "", **option
         elif chain.pupil_business:
             business.business_end(subject=row)
     return row
+
+
+def sent_back(chain: Chain, row) -> ChainEvent | None:
+    """The last 退回修改 of a row now waiting for its initiator to correct it (its reason is
+    what to correct), else ``None``."""
+    if chain.send_back is None or row.state != chain.send_back.to:
+        return None
+    last = row.log.order_by("-at", "-pk").first()
+    return last if last is not None and last.action == SEND_BACK else None
 
 
 def close_by_system(chain: Chain, row, *, action: str, target: str, reason: str) -> None:

@@ -26,3 +26,14 @@ def test_a_day_of_the_year_that_is_not_mm_dd_is_refused_on_the_form(world, login
     response = client.post("/province/policy/", data)
     assert response.status_code == 200 and "不是有效的月-日" in response.content.decode()
     assert not ProvincePolicy.objects.filter(province_id="44").exists()
+
+
+def test_the_policy_page_is_in_sections_with_the_photo_limit_in_kb(world, login):
+    client = login(world["province"].admin)
+    url = "/province/policy/"
+    body = client.get(url).content.decode()
+    assert body.count('data-testid="policy-section"') >= 6 and "<legend>学生照片</legend>" in body
+    assert 'name="photo_max_kb" value="60"' in body and "photo_max_bytes" not in body
+    response = client.post(url, policy_form_data(photo_max_kb=80))
+    assert response.status_code == 302
+    assert ProvincePolicy.objects.get(province_id="44").photo_max_bytes == 80 * 1024

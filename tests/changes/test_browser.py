@@ -46,3 +46,25 @@ def test_suspension_through_three_steps(world, page, browser_login):
     assert "已通过" in timeline and "同意" in timeline
     pupil.refresh_from_db()
     assert pupil.status == PupilStatus.SUSPENDED
+
+
+def test_promotion_previews_then_asks_before_it_starts(world, page, browser_login):
+    from changes.models import PromotionRun
+
+    browser_login(world["province"].admin)
+    page.goto("/changes/promotion/")
+    page.fill("input[name=school_year]", "2026")
+    page.click("[data-testid=preview-promotion]")
+    preview = page.wait_for_selector("[data-testid=promotion-preview]")
+    assert "三年级 → 四年级" in preview.inner_text()
+    assert not PromotionRun.objects.exists()  # the preview writes nothing
+    # Dismissed, the confirmation starts nothing; accepted, the run starts.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("[data-testid=start-promotion]")
+    page.wait_for_timeout(300)
+    assert not PromotionRun.objects.exists()
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.click("[data-testid=start-promotion]")
+    page.wait_for_selector("[data-testid=promotion-progress]")
+    assert PromotionRun.objects.filter(school_year=2026).exists() and "2026" in questions[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from changes.models import ChangeRequest
 from tests.changes.conftest import GRADUATION_YEAR, approve_both, open_request
 
@@ -120,9 +122,27 @@ def test_graduation_pages(world, graduation_season, login):
     assert login(world["county_b"].approver).get(response.url).status_code == 404
 
 
+def test_the_graduating_approval_shows_the_count_and_asks(world, graduation_season, login):
+    from changes import graduations
+    from changes.models import GraduationList
+    from tests.factories import make_pupil
+
+    make_pupil(world.school_a1, name="毕业生甲", grade=6)
+    make_pupil(world.school_a1, name="毕业生乙", grade=6)
+    client = login(world["a1"].operator)
+    client.post("/changes/graduations/", {"school_year": GRADUATION_YEAR})
+    graduation = GraduationList.objects.get()
+    page = login(world["a1"].approver).get(f"/changes/graduations/{graduation.pk}/").content.decode()
+    assert "名单共 2 名学生" in page and 'data-testid="graduation-warning"' not in page  # the school's step
+    graduations.graduation_approve(user=world["a1"].approver, graduation_id=graduation.pk)
+    page = login(world["county_a"].approver).get(f"/changes/graduations/{graduation.pk}/").content.decode()
+    assert 'data-testid="graduation-warning"' in page and "2 名学生将办理毕业" in page
+    assert "data-confirm=" in page and 'class="danger" data-testid="approve"' in page
+
+
 def test_promotion_page_and_progress_json(world, login):
     client = login(world["province"].admin)
-    response = client.post("/changes/promotion/", {"school_year": 2026})
+    response = client.post("/changes/promotion/", {"school_year": 2026, "confirm": "yes"})
     assert response.status_code == 302
     page = client.get(response.url).content.decode()
     assert 'data-testid="promotion-progress"' in page
@@ -158,3 +178,38 @@ def test_coded_payload_values_are_shown_by_name(world):
     from changes.selectors import _shown
 
     assert (_shown("sex", "2"), _shown("id_type", "1"), _shown("grade", 4)) == ("女", "居民身份证", "4")
+
+
+def test_promotion_previews_counts_per_grade_and_asks_before_it_starts(world, login):
+    from changes.models import PromotionRun
+    from tests.factories import make_pupil
+
+    make_pupil(world.school_a1, name="六年级生", grade=6)
+    client = login(world["province"].admin)
+    # Without the confirmation a POST starts nothing: back to the preview.
+    response = client.post("/changes/promotion/", {"school_year": 2026})
+    assert response.status_code == 302 and "school_year=2026" in response.url
+    assert not PromotionRun.objects.exists()
+    page = client.get(response.url).content.decode()
+    assert 'data-testid="promotion-preview"' in page and "data-confirm=" in page
+    assert 'name="confirm" value="yes"' in page and 'class="danger"' in page
+    # The province's two grade-3 pupils move up; the 六年级 pupil of a 小学 stays for graduation.
+    assert '<tr data-grade="3"><td>三年级 → 四年级</td><td class="num" data-testid="moving">2</td>' in page
+    assert '<tr data-grade="6"><td>六年级</td><td class="num" data-testid="moving">0</td><td class="num">1</td>' in page
+    assert not PromotionRun.objects.exists()  # GET never writes
+
+
+def test_a_second_promotion_is_refused_while_one_runs(world, login):
+    from changes import promotions
+    from kernel.errors import Conflict
+
+    admin = world["province"].admin
+    run = promotions.promotion_start(user=admin, school_year=2026, today=dt.date(2026, 9, 1))
+    assert run.status == "running"
+    with pytest.raises(Conflict) as exc:
+        promotions.promotion_start(user=admin, school_year=2026, today=dt.date(2026, 9, 1))
+    assert exc.value.code == "promotion_running"
+    page = login(admin).get("/changes/promotion/?school_year=2026").content.decode()
+    assert 'data-testid="promotion-running"' in page and 'data-testid="start-promotion"' not in page
+    response = login(admin).post("/changes/promotion/", {"school_year": 2026, "confirm": "yes"})
+    assert response.status_code == 200 and "promotion_running" in response.content.decode()

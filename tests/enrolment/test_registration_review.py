@@ -291,7 +291,7 @@ def test_api_approve_then_refuse(world, client, api_token):
     row = reg_of(pupil)
     school = api_token(world["a1"].approver)
     detail = client.get(f"/api/v1/registrations/{row.pk}", **school).json()
-    assert detail["actions"] == ["approve", "refuse"]
+    assert detail["actions"] == ["approve", "refuse", "send_back"]
     out = client.post(f"/api/v1/registrations/{row.pk}/approve", {}, content_type="application/json", **school).json()
     assert out["current_step"] == "county_review" and out["waiting_for"]["code"] == "440106"
     county = api_token(world["county_a"].approver)
