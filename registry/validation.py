@@ -33,6 +33,10 @@ DOCUMENT_FORMS = {
     "B": re.compile(r"[A-Za-z0-9]{6,18}"),
 }
 
+#: A phone number as families give it: digits with an optional leading +, dashes, spaces or
+#: brackets; 7–20 characters (the column's length).
+PHONE_FORM = re.compile(r"\+?[0-9(][0-9 ()\-]{5,18}[0-9]")
+
 REQUIRED_FIELDS = {
     "name": _("姓名"),
     "sex": _("性别"),
@@ -175,6 +179,15 @@ def guardian_problems(guardian: GuardianData, *, index: int) -> list[ValidationF
     except ValidationFailed as exc:
         problems.append(exc)
     guardian.id_number = identity.normalize_id_number(guardian.id_number or "")
+    if guardian.phone and not PHONE_FORM.fullmatch(str(guardian.phone).strip()):
+        problems.append(
+            ValidationFailed(
+                _("家庭成员%(n)s（%(name)s）的联系电话“%(phone)s”格式有误：应为7–20位数字，可含 +、-、空格或括号")
+                % {"n": index, "name": guardian.name, "phone": guardian.phone},
+                code="invalid_phone",
+                field=f"{prefix}.phone",
+            )
+        )
     problem = document_number_problem(guardian.id_type, guardian.id_number, field=f"{prefix}.id_number",
                                       who=_("家庭成员%(n)s（%(name)s）的") % {"n": index, "name": guardian.name})
     if problem:
