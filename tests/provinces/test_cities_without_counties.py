@@ -127,3 +127,13 @@ def test_a_roster_row_with_hukou_in_dongguan_is_accepted(world):
 
     row = _one(world, hukou_division="441900")
     assert not codes_of(row), row["problems"]
+
+
+def test_the_hukou_authority_of_the_city_is_its_county_level_unit(world):
+    from registry.nohukou import authority_of
+
+    assert authority_of(Division.objects.get(code="4419")).code == "441900"
+    assert authority_of(Division.objects.get(code="441900")).code == "441900"
+    assert authority_of(Division.objects.get(code="4401")) is None  # a city with counties
+    Division.objects.filter(code="442000").delete()  # a database before the migration
+    assert authority_of(Division.objects.get(code="4420")).code == "4420"
