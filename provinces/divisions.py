@@ -52,5 +52,11 @@ def join_division_names(names) -> str:
     return "".join(joined)
 
 
+def county_divisions() -> list[tuple[str, str]]:
+    """``(code, full name)`` of every county-level division (区县, and the county-level unit of
+    a city without counties), for pickers; sorted by code."""
+    return [(code, division_full_name(code)) for code in sorted(division_table()) if len(code) == 6]
+
+
 def clear_cache(**_signal) -> None:
     division_table.cache_clear()
