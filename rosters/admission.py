@@ -36,7 +36,7 @@ from accounts.scope import get_in_scope
 from enrolment import progression, receiving
 from enrolment.models import Allocation
 from kernel.errors import Conflict, Forbidden, ValidationFailed
-from registry.models import Pupil
+from registry.models import FINISHED_STATUSES, Pupil
 from rosters.checking import check_rows
 from rosters.columns import COLUMN_BY_KEY, UNCHANGED
 from rosters.models import AdmissionList
@@ -104,7 +104,13 @@ def _classify(user, content: bytes, *, county: bool) -> tuple[list[dict], list[R
 
 
 def _graduate(item: dict, row: Row, details: dict) -> None:
-    pupil = Pupil.objects.select_related("school").filter(national_number=details.get("national_number")).first()
+    # The refusal names the finished record's school, not its number: find it by the row's ID.
+    pupil = (
+        Pupil.objects.select_related("school")
+        .filter(id_number=row.data.id_number, status__in=FINISHED_STATUSES, school__code=details.get("school_code"))
+        .order_by("-id")
+        .first()
+    ) if row.data.id_number else None
     refusal = progression.progression_refusal(pupil, row.school) if pupil is not None else None
     if pupil is None:
         return
