@@ -97,6 +97,13 @@ def _summary(request: ChangeRequest) -> str:
             if field != "national_number"
         )
         return str(_("关键信息变更：%(changes)s") % {"changes": changes})
+    if request.kind == K.RECORD_UPDATE:
+        before = request.applied.get("before", {})
+        changes = "；".join(
+            f"{rules.payload_label(key)}：{rules.shown_value(key, before.get(key))} → {rules.shown_value(key, value)}"
+            for key, value in request.applied.get("after", {}).items()
+        )
+        return str(_("信息维护：%(changes)s") % {"changes": changes})
     return str(parts[request.kind] % {**data, "reason": request.reason})
 
 

@@ -12,8 +12,10 @@ county_review      an approver of the school's county         approve, refuse  y
 =================  =========================================  ===============  ==========
 
 A change request may be sent back (退回修改, with a reason) to its draft from either review;
-its initiator submits it again. A refusal needs a reason and ends the chain; the person who opened it may withdraw it
-while it is open. The county's approval applies it (``changes.apply``). A key change runs
+its initiator submits it again. A refusal needs a reason and ends the chain; the person who
+opened it may withdraw it while it is open. The county's approval applies it
+(``changes.apply``); a 信息维护 (``record_update``, non-key fields) has no county step: the
+school's approval applies it. A key change runs
 the duplicate check when it reaches the county, and the county approves over likely
 duplicates only when it says so; a graduation list is approved at both steps by the
 province's graduation deadline.
@@ -62,6 +64,8 @@ class ApprovalHooks(Hooks):
     """What change requests and graduation lists share."""
 
     def plan(self, chain, row):
+        if getattr(row, "kind", None) == ChangeRequest.Kind.RECORD_UPDATE:
+            return [State.DRAFT, State.SCHOOL_REVIEW]  # 信息维护: the school's approval applies it
         if row.initiator_level == "county":
             return [State.DRAFT, State.COUNTY_REVIEW]
         return [State.DRAFT, State.SCHOOL_REVIEW, State.COUNTY_REVIEW]

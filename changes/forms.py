@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from changes.models import ChangeRequest
-from changes.rules import REASON_REQUIRED, current_values
+from changes.rules import REASON_REQUIRED, current_values, guardian_phone_key, record_values
 from registry import codes
 from registry.models import Pupil
 
@@ -26,6 +26,13 @@ def _fields() -> dict[str, forms.Field]:
         "birth_date": forms.DateField(label=_("出生日期"), required=False, **DATE),
         "id_type": forms.ChoiceField(label=_("身份证件类型"), choices=lambda: codes.choices("id_type"), required=False),
         "id_number": forms.CharField(label=_("身份证件号"), max_length=32, required=False),
+        "left_behind": forms.ChoiceField(label=_("是否留守儿童"), choices=lambda: codes.choices("left_behind")),
+        "migrant": forms.ChoiceField(label=_("是否随迁子女"), choices=lambda: codes.choices("migrant")),
+        "health": forms.ChoiceField(label=_("健康状况"), choices=lambda: codes.choices("health")),
+        "boarding": forms.ChoiceField(label=_("就读方式"), choices=lambda: codes.choices("boarding")),
+        "hukou_nature": forms.ChoiceField(label=_("户口性质"), required=False,
+                                          choices=lambda: [("", "—"), *codes.choices("hukou_nature")]),
+        "hukou_division_code": forms.CharField(label=_("户口所在地（区划代码）"), max_length=6, required=False),
     }
 
 
@@ -42,6 +49,8 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "death": ("date",),
     "reinstate": ("grade", "class_number"),
     "key_change": ("name", "sex", "birth_date", "id_type", "id_number", "grade", "class_number"),
+    # 信息维护; the family members' phones (guardian<n>_phone) are added per pupil
+    "record_update": ("left_behind", "migrant", "health", "boarding", "hukou_nature", "hukou_division_code"),
 }
 
 
@@ -60,15 +69,29 @@ class ChangeRequestForm(forms.Form):
         if kind == ChangeRequest.Kind.KEY_CHANGE:
             for name, value in current_values(pupil).items():
                 payload_fields[name].initial = value
+        if kind == ChangeRequest.Kind.RECORD_UPDATE:
+            for guardian in pupil.guardians.all():
+                payload_fields[guardian_phone_key(guardian.order)] = forms.CharField(
+                    label=_("%(name)s（家庭成员%(n)s）联系电话") % {"name": guardian.name, "n": guardian.order},
+                    max_length=20, required=False,
+                )
+            for name, value in record_values(pupil).items():
+                payload_fields[name].initial = value
         self.fields = {**payload_fields, **self.fields}
         if kind in REASON_REQUIRED:
             self.fields["reason"].required = True
             self.fields["reason"].label = _("%(kind)s原因") % {"kind": ChangeRequest.Kind(kind).label}
 
     def payload(self) -> dict:
-        """The request payload: for a key change, only the fields that differ."""
+        """The request payload: for a key change or a record update, only the fields that differ."""
         data = {}
         current = current_values(self.pupil) if self.kind == ChangeRequest.Kind.KEY_CHANGE else {}
+        if self.kind == ChangeRequest.Kind.RECORD_UPDATE:
+            current = record_values(self.pupil)
+            names = [name for name in self.fields if name in current]
+            # a record update may empty a field (a phone, the 户口所在地): compare, do not skip
+            return {name: self.cleaned_data.get(name) or "" for name in names
+                    if str(self.cleaned_data.get(name) or "") != str(current[name] or "")}
         for name in KIND_FIELDS[self.kind]:
             value = self.cleaned_data.get(name)
             if value in (None, ""):

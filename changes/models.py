@@ -4,7 +4,8 @@ Terms of the national system, named once here:
 
 - ``ChangeRequest`` — 学籍异动申请: 休学 (suspend), 延长休学 (suspend_extend), 复学 (resume),
   留级 (repeat), 跳级 (skip), 辍学 (drop_out), 退学 (withdrawal, senior secondary only),
-  出境学习 (abroad), 死亡 (death), 恢复学籍 (reinstate) and 关键信息变更 (key_change).
+  出境学习 (abroad), 死亡 (death), 恢复学籍 (reinstate), 关键信息变更 (key_change) and
+  信息维护 (record_update: the non-key fields, approved by the school alone).
 - ``GraduationList`` — 毕业名单: a school's graduating pupils (毕业/结业/肄业), approved by the county.
 - ``Evidence`` — 证明材料 (JPG/PNG/PDF ≤ 2 MB) attached to a change request.
 - ``DropoutFollowUp`` — 控辍保学 follow-up list of a county: compulsory-age drop-outs.
@@ -93,6 +94,7 @@ class ChangeRequest(ApprovalChain):
         DEATH = "death", _("死亡")
         REINSTATE = "reinstate", _("恢复学籍")
         KEY_CHANGE = "key_change", _("关键信息变更")
+        RECORD_UPDATE = "record_update", _("信息维护")
 
     pupil = models.ForeignKey(Pupil, verbose_name=_("学生"), on_delete=models.PROTECT, related_name="change_requests")
     kind = models.CharField(_("异动类别"), max_length=16, choices=Kind.choices)
@@ -127,6 +129,8 @@ class ChangeRequest(ApprovalChain):
     @property
     def business_kind(self) -> str:
         """The 在办业务 kind this request holds while open."""
+        if self.kind == self.Kind.RECORD_UPDATE:
+            return "record_update"
         return "key_change" if self.kind == self.Kind.KEY_CHANGE else "status_change"
 
 

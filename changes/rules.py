@@ -23,8 +23,9 @@ from enrolment.checks import active_holder_of, id_held_elsewhere_error
 from kernel import identity
 from kernel.errors import BusinessRefused, ValidationFailed
 from provinces import calendar
+from provinces.divisions import division_full_name
 from provinces.models import ProvincePolicy
-from registry import numbers
+from registry import codes, numbers
 from registry.lifelong import registration_pending_refusal
 from registry.models import ACTIVE_STATUSES, KEY_FIELDS, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
@@ -43,6 +44,10 @@ LAST_SEMESTER_MONTHS = range(2, 8)
 #: Key fields a key change may set (KEY_FIELDS with the class as its number).
 KEY_CHANGE_FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "grade", "class_number")
 assert set(KEY_CHANGE_FIELDS) - {"class_number"} == set(KEY_FIELDS) - {"school_class"}
+#: Non-key pupil fields a record update (信息维护) may set; with them the family members'
+#: phones, ``guardian<n>_phone`` for the member of order ``n``.
+RECORD_UPDATE_FIELDS = ("left_behind", "migrant", "health", "boarding", "hukou_nature", "hukou_division_code")
+assert not set(RECORD_UPDATE_FIELDS) & set(KEY_CHANGE_FIELDS)
 
 
 # --- the yearly cycle: promotion date and graduation deadline -----------------------------
@@ -129,10 +134,50 @@ PAYLOAD_LABELS = {
     "birth_date": _("出生日期"),
     "id_type": _("身份证件类型"),
     "id_number": _("身份证件号"),
+    "left_behind": _("是否留守儿童"),
+    "migrant": _("是否随迁子女"),
+    "health": _("健康状况"),
+    "boarding": _("就读方式"),
+    "hukou_nature": _("户口性质"),
+    "hukou_division_code": _("户口所在地"),
 }
 
 #: Payload fields whose value is a code of a national code table.
-PAYLOAD_CODE_TABLES = {"sex": "sex", "id_type": "id_type"}
+PAYLOAD_CODE_TABLES = {
+    "sex": "sex", "id_type": "id_type", "left_behind": "left_behind", "migrant": "migrant", "health": "health",
+    "boarding": "boarding", "hukou_nature": "hukou_nature",
+}
+
+
+def payload_label(key: str) -> str:
+    """How a payload field is called (a family member's phone: 家庭成员1联系电话)."""
+    if (n := guardian_phone_order(key)) is not None:
+        return str(_("家庭成员%(n)s联系电话") % {"n": n})
+    return str(PAYLOAD_LABELS.get(key, key))
+
+
+def shown_value(key: str, value) -> str:
+    """A payload value in words: a code by its name, a division by its full name."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    if key in PAYLOAD_CODE_TABLES:
+        return codes.label(PAYLOAD_CODE_TABLES[key], str(value))
+    if key == "hukou_division_code":
+        return division_full_name(str(value)) or str(value)
+    return str(value)
+
+
+def guardian_phone_key(order: int) -> str:
+    return f"guardian{order}_phone"
+
+
+def guardian_phone_order(key: str) -> int | None:
+    """``n`` of a ``guardian<n>_phone`` key, else ``None``."""
+    if key.startswith("guardian") and key.endswith("_phone") and key[8:-6].isdigit():
+        return int(key[8:-6])
+    return None
 
 
 # --- payload parsing ------------------------------------------------------------------
@@ -438,13 +483,7 @@ def check_key_change(ctx: Context, payload: dict) -> dict:
             code="freeze_window",
         )
     data = merged_record(pupil, payload)
-    problems = pupil_problems(data, school=pupil.school, today=ctx.today)
-    if problems:
-        raise problems[0] if len(problems) == 1 else ValidationFailed(
-            _("变更后的学生信息有%(n)s处错误") % {"n": len(problems)},
-            code="invalid_record",
-            details=[p.as_dict() for p in problems],
-        )
+    _raise_problems(data, pupil, ctx)
     current = current_values(pupil)
     new = {
         "name": data.name, "sex": data.sex, "birth_date": data.birth_date.isoformat(), "id_type": data.id_type,
@@ -460,6 +499,57 @@ def check_key_change(ctx: Context, payload: dict) -> dict:
         if holder is not None:
             raise id_held_elsewhere_error(holder, user=ctx.user, name=data.name)
     return changed
+
+
+def _raise_problems(data: PupilData, pupil: Pupil, ctx: Context) -> None:
+    """The changed record passes the registration rules (``registry.validation``), or a 422."""
+    problems = pupil_problems(data, school=pupil.school, today=ctx.today)
+    if problems:
+        raise problems[0] if len(problems) == 1 else ValidationFailed(
+            _("变更后的学生信息有%(n)s处错误") % {"n": len(problems)},
+            code="invalid_record",
+            details=[p.as_dict() for p in problems],
+        )
+
+
+def check_record_update(ctx: Context, payload: dict) -> dict:
+    """信息维护: an active record's non-key fields (``RECORD_UPDATE_FIELDS``) and its family
+    members' phones; the new values pass the registration rules; something must change.
+    Key fields stay on the key change (``unknown_field`` here)."""
+    pupil = ctx.pupil
+    guardians = list(pupil.guardians.all())
+    phone_keys = tuple(guardian_phone_key(g.order) for g in guardians)
+    _allowed(payload, RECORD_UPDATE_FIELDS + phone_keys)
+    if pupil.status not in ACTIVE_STATUSES or pupil.basic_data_locked:
+        raise BusinessRefused(
+            _("该学生当前学籍状态为“%(status)s”，只有在籍学生可以办理信息维护") % {"status": pupil.get_status_display()},
+            code="not_active",
+            field="pupil",
+        )
+    data = merged_record(pupil, {})
+    for key in RECORD_UPDATE_FIELDS:
+        if key in payload:
+            setattr(data, key, str(payload[key] if payload[key] is not None else "").strip())
+    for guardian, member in zip(guardians, data.guardians, strict=True):
+        key = guardian_phone_key(guardian.order)
+        if key in payload:
+            member.phone = str(payload[key] or "").strip()
+    _raise_problems(data, pupil, ctx)
+    new = {key: getattr(data, key) for key in RECORD_UPDATE_FIELDS}
+    new.update({guardian_phone_key(g.order): m.phone for g, m in zip(guardians, data.guardians, strict=True)})
+    current = record_values(pupil)
+    changed = {k: v for k, v in new.items() if k in payload and v != current[k]}
+    if not changed:
+        raise ValidationFailed(_("没有需要维护的信息"), code="no_change")
+    return changed
+
+
+def record_values(pupil: Pupil) -> dict[str, Any]:
+    """The current values of what a record update may change."""
+    values = {key: getattr(pupil, key) for key in RECORD_UPDATE_FIELDS if key != "hukou_division_code"}
+    values["hukou_division_code"] = pupil.hukou_division_id or ""
+    values.update({guardian_phone_key(g.order): g.phone for g in pupil.guardians.all()})
+    return values
 
 
 def held_id_refusal(pupil: Pupil, payload: dict, *, user) -> None:
@@ -545,6 +635,7 @@ CHECKS: dict[str, Callable[[Context, dict], dict]] = {
     "death": check_death,
     "reinstate": check_reinstate,
     "key_change": check_key_change,
+    "record_update": check_record_update,
 }
 
 #: Kinds that cannot be submitted without evidence (证明材料).
@@ -643,7 +734,25 @@ def apply(request, pupil: Pupil, *, today: dt.date) -> Applied:
         _set(pupil, applied, status=PupilStatus.DECEASED, status_until=None)
     elif kind == K.KEY_CHANGE:
         _apply_key_change(pupil, data, applied)
+    elif kind == K.RECORD_UPDATE:
+        _apply_record_update(pupil, data, applied)
     return applied
+
+
+def _apply_record_update(pupil: Pupil, data: dict, applied: Applied) -> None:
+    """The pupil's fields on the (locked) pupil; a family member's phone on its row at once."""
+    current = record_values(pupil)
+    for key, value in data.items():
+        applied.before[key] = current.get(key)
+        applied.after[key] = value
+        if key == "hukou_division_code":
+            pupil.hukou_division_id = value or None
+        elif (order := guardian_phone_order(key)) is not None:
+            for guardian in pupil.guardians.filter(order=order):
+                guardian.phone = value
+                guardian.save(update_fields=["phone"])
+        else:
+            setattr(pupil, key, value)
 
 
 def _apply_key_change(pupil: Pupil, data: dict, applied: Applied) -> None:

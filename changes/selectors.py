@@ -29,7 +29,6 @@ from changes.models import (
     State,
 )
 from kernel.errors import NotFound
-from registry import codes
 from registry.models import Pupil
 from workflow import engine
 from workflow.models import ChainEvent
@@ -114,19 +113,17 @@ def payload_rows(change: ChangeRequest) -> list[PayloadRow]:
             old = before.get(key)
         elif key == "class_number":
             old = pupil.school_class.number if pupil.school_class_id else None
+        elif change.kind == ChangeRequest.Kind.RECORD_UPDATE:
+            old = rules.record_values(pupil).get(key)
         else:
             old = getattr(pupil, key, None) if key in rules.KEY_CHANGE_FIELDS else None
-        rows.append(PayloadRow(key, str(rules.PAYLOAD_LABELS.get(key, key)),
+        rows.append(PayloadRow(key, rules.payload_label(key),
                                _shown(key, value), None if old is None else _shown(key, old)))
     return rows
 
 
 def _shown(key: str, value) -> str:
-    if isinstance(value, dt.date):
-        value = value.isoformat()
-    if key in rules.PAYLOAD_CODE_TABLES:
-        return codes.label(rules.PAYLOAD_CODE_TABLES[key], str(value))
-    return str(value)
+    return rules.shown_value(key, value)
 
 
 def current_steps(rows: list[ApprovalChain]) -> dict[int, engine.Current | None]:

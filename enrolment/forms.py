@@ -6,15 +6,18 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from enrolment.models import StudentSource
+from provinces.divisions import county_divisions
 from registry import codes
 from registry.models import Guardian
 from registry.records import GuardianData, PupilData
 
 
-def _coded(table: str, label, *, required: bool = True, initial: str | None = None) -> forms.ChoiceField:
+def _coded(table: str, label, *, required: bool = True, initial: str | None = None,
+           blank: str | None = None) -> forms.ChoiceField:
+    """A choice of a code table; ``blank`` puts an empty first choice so nothing is preselected."""
     return forms.ChoiceField(
         label=label,
-        choices=lambda: ([] if required else [("", "—")]) + codes.choices(table),
+        choices=lambda: ([("", blank or "—")] if blank or not required else []) + codes.choices(table),
         required=required,
         initial=initial,
     )
@@ -23,13 +26,18 @@ def _coded(table: str, label, *, required: bool = True, initial: str | None = No
 class PupilRegisterForm(forms.Form):
     name = forms.CharField(label=_("姓名"), max_length=50)
     former_name = forms.CharField(label=_("曾用名"), max_length=50, required=False)
-    sex = _coded("sex", _("性别"))
+    sex = _coded("sex", _("性别"), blank=_("请选择"))  # required, and never preselected
     birth_date = forms.DateField(label=_("出生日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     id_type = _coded("id_type", _("身份证件类型"), initial="1")
     id_number = forms.CharField(label=_("身份证件号"), max_length=32, required=False)
     ethnicity = _coded("ethnicity", _("民族"), initial="01")
     nationality = _coded("nationality", _("国籍/地区"), initial="CHN")
     hmt = _coded("hmt", _("港澳台侨外"), initial="00")
+    hukou_division_code = forms.CharField(
+        label=_("户口所在地（区县代码）"), required=False, max_length=6,
+        widget=forms.TextInput(attrs={"list": "county-divisions", "autocomplete": "off"}),
+        help_text=_("输入区县名称或代码后从列表中选择"),
+    )
     hukou_nature = _coded("hukou_nature", _("户口性质"), required=False)
     health = _coded("health", _("健康状况"), initial="10")
     boarding = _coded("boarding", _("就读方式"), initial="1")
@@ -76,6 +84,10 @@ class PupilRegisterForm(forms.Form):
             self.fields[f"g{n}_hukou_division_code"] = forms.CharField(
                 label=_("户籍所在地（区县代码）"), required=False, max_length=6
             )
+
+    def county_divisions(self) -> list[tuple[str, str]]:
+        """The options of the 户口所在地 picker (the server checks the code again)."""
+        return county_divisions()
 
     def main_fields(self):
         return [self[name] for name in self.fields if not name.startswith(("g1_", "g2_"))]

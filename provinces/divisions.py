@@ -35,7 +35,27 @@ def division_full_name(code: str) -> str | None:
     while node is not None and node in divisions:
         name, node = divisions[node]
         names.append(name)
-    return "".join(reversed(names))
+    return join_division_names(reversed(names))
+
+
+def join_division_names(names) -> str:
+    """The names from the province down, joined; a name repeating the one above it is said once.
+
+    A city without counties (不设区的地级市: 东莞市 ``4419``, 中山市 ``4420``, 儋州市 ``4604``,
+    嘉峪关市 ``6202``) has one county-level unit of its own name (``441900`` 东莞市), whose full
+    name is ``广东省东莞市``, not ``广东省东莞市东莞市``.
+    """
+    joined: list[str] = []
+    for name in names:
+        if not joined or joined[-1] != name:
+            joined.append(name)
+    return "".join(joined)
+
+
+def county_divisions() -> list[tuple[str, str]]:
+    """``(code, full name)`` of every county-level division (区县, and the county-level unit of
+    a city without counties), for pickers; sorted by code."""
+    return [(code, division_full_name(code)) for code in sorted(division_table()) if len(code) == 6]
 
 
 def clear_cache(**_signal) -> None:

@@ -15,7 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from provinces.cache import province_setting
-from provinces.divisions import division_full_name
+from provinces.divisions import division_full_name, join_division_names
 
 
 def validate_month_day(value: str) -> None:
@@ -81,7 +81,7 @@ class Division(models.Model):
         while node is not None:
             names.append(node.name)
             node = node.parent
-        return "".join(reversed(names))
+        return join_division_names(reversed(names))
 
 
 @pghistory.track()

@@ -25,6 +25,9 @@ TABLE_LABELS = {
     "left_behind": _("是否留守儿童"),
     "migrant": _("是否随迁子女"),
     "relation": _("关系"),
+    "enrolment_mode": _("入学方式"),
+    "disability": _("残疾人类型"),
+    "political_status": _("政治面貌"),
 }
 
 #: Which pupil field is coded by which table.

@@ -315,15 +315,20 @@ def _first_guardian_problems(
 def authority_of(division: Division | None) -> Division | None:
     """The county-level division whose education bureau is the hukou authority.
 
-    A county is its own; a city without counties (东莞, 中山, 儋州, 嘉峪关) acts as one;
-    a province or a city with counties is too coarse to name one.
+    A county is its own; a city without counties (东莞, 中山, 儋州, 嘉峪关) names its one
+    county-level unit of the same name (``4419`` → ``441900``), or acts as one where that
+    unit is missing; a province or a city with counties is too coarse to name one.
     """
     if division is None:
         return None
     if division.level == Division.Level.COUNTY:
         return division
-    if division.level == Division.Level.CITY and not division.children.exists():
-        return division
+    if division.level == Division.Level.CITY:
+        children = list(division.children.all()[:2])
+        if not children:
+            return division
+        if len(children) == 1 and children[0].name == division.name:
+            return children[0]
     return None
 
 

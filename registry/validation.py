@@ -8,6 +8,7 @@ Rules across rows (an ID held elsewhere, likely duplicates) live in the services
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +23,19 @@ from registry.records import GuardianData, PupilData
 RESIDENT_ID = "1"
 #: ID type "other" (其他): the pupil has no usable document; the number stays empty.
 NO_DOCUMENT = "Z"
+
+#: ID types whose number has a plausible form, though no check digit: the military
+#: documents (军官证, 士兵证, 文职干部证, 部队离退休证: 4–20 Chinese characters, letters or
+#: digits with at least one digit, e.g. ``南字第2018001号``) and the household register
+#: (户口簿: 6–18 letters or digits).
+DOCUMENT_FORMS = {
+    **dict.fromkeys("2345", re.compile(r"(?=.*\d)[\u4e00-\u9fffA-Za-z0-9]{4,20}")),
+    "B": re.compile(r"[A-Za-z0-9]{6,18}"),
+}
+
+#: A phone number as families give it: digits with an optional leading +, dashes, spaces or
+#: brackets; 7–20 characters (the column's length).
+PHONE_FORM = re.compile(r"\+?[0-9(][0-9 ()\-]{5,18}[0-9]")
 
 REQUIRED_FIELDS = {
     "name": _("姓名"),
@@ -119,7 +133,33 @@ def _id_problems(data: PupilData, today: dt.date) -> list[ValidationFailed]:
                 field="id_number",
             )
         ]
-    return []
+    if data.id_type in DOCUMENT_FORMS and not data.id_number:
+        return [
+            ValidationFailed(
+                _("身份证件类型为%(type)s时必须填写证件号") % {"type": codes.label("id_type", data.id_type)},
+                code="id_number_required",
+                field="id_number",
+            )
+        ]
+    problem = document_number_problem(data.id_type, data.id_number, field="id_number")
+    return [problem] if problem else []
+
+
+def document_number_problem(id_type: str, number: str, *, field: str, who: str = "") -> ValidationFailed | None:
+    """The problem of a number of an ID type in ``DOCUMENT_FORMS`` not of its form, or ``None``.
+
+    ``who`` names a family member in the message (``家庭成员1（黄大强）的``).
+    """
+    form = DOCUMENT_FORMS.get(id_type)
+    if form is None or not number or form.fullmatch(number):
+        return None
+    hint = (_("应为4–20位汉字、字母或数字，且含数字") if id_type != "B" else _("应为6–18位字母或数字"))
+    return ValidationFailed(
+        _("%(who)s%(type)s号码“%(number)s”格式有误：%(hint)s")
+        % {"who": who, "type": codes.label("id_type", id_type), "number": number, "hint": hint},
+        code="invalid_id_number",
+        field=field,
+    )
 
 
 def guardian_problems(guardian: GuardianData, *, index: int) -> list[ValidationFailed]:
@@ -139,6 +179,19 @@ def guardian_problems(guardian: GuardianData, *, index: int) -> list[ValidationF
     except ValidationFailed as exc:
         problems.append(exc)
     guardian.id_number = identity.normalize_id_number(guardian.id_number or "")
+    if guardian.phone and not PHONE_FORM.fullmatch(str(guardian.phone).strip()):
+        problems.append(
+            ValidationFailed(
+                _("家庭成员%(n)s（%(name)s）的联系电话“%(phone)s”格式有误：应为7–20位数字，可含 +、-、空格或括号")
+                % {"n": index, "name": guardian.name, "phone": guardian.phone},
+                code="invalid_phone",
+                field=f"{prefix}.phone",
+            )
+        )
+    problem = document_number_problem(guardian.id_type, guardian.id_number, field=f"{prefix}.id_number",
+                                      who=_("家庭成员%(n)s（%(name)s）的") % {"n": index, "name": guardian.name})
+    if problem:
+        problems.append(problem)
     if guardian.id_type == RESIDENT_ID and guardian.id_number:
         try:
             identity.validate_resident_id(guardian.id_number)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kernel import identity
 from kernel.errors import RegistryError, ValidationFailed
+from provinces.divisions import join_division_names
 from provinces.models import Division
 from registry import codes, nohukou
 from registry.records import GuardianData, PupilData
@@ -124,7 +125,11 @@ class Row:
 
 
 class Divisions:
-    """户口所在地 given as a code (2, 4 or 6 digits), a full name or an unambiguous name."""
+    """户口所在地 given as a code (2, 4 or 6 digits), a full name or an unambiguous name.
+
+    A city without counties (东莞市 ``4419``) and its county-level unit (``441900``) share
+    their names; the name means the county-level unit, where pupils' 户口 is registered.
+    """
 
     def __init__(self) -> None:
         rows = list(Division.objects.values_list("code", "name", "parent_id"))
@@ -137,11 +142,16 @@ class Divisions:
             while node:
                 full.append(names[node])
                 node = parents.get(node)
-            self._add("".join(reversed(full)), code)
+            self._add(join_division_names(reversed(full)), code)
             self._add(name, code)
 
     def _add(self, name: str, code: str) -> None:
-        self.by_name[name] = None if name in self.by_name and self.by_name[name] != code else code
+        known = self.by_name.get(name, code)
+        if known is not None and known != code and (code.startswith(known) or known.startswith(code)):
+            code = max(known, code, key=len)  # a city and its own county-level unit of the same name
+        elif name in self.by_name and known != code:
+            code = None
+        self.by_name[name] = code
 
     def resolve(self, text: str) -> str | None:
         if text in self.codes:

@@ -16,6 +16,7 @@ BUSINESS_LABELS = {
     "transfer": _("转学"),
     "status_change": _("学籍异动"),
     "key_change": _("关键信息变更"),
+    "record_update": _("信息维护"),
     "registration": _("新生注册审核"),
     "deletion": _("删除学籍"),
 }
