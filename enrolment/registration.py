@@ -91,15 +91,17 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
     return pupil
 
 
-def registration_new(*, pupil_id: int, school: School, data: PupilData, user) -> Registration:
-    """The (unsaved) review of a new record: the form, the API and the roster build it here."""
+def registration_new(*, pupil_id: int, school: School, data: PupilData, user,
+                     policy: ProvincePolicy | None = None) -> Registration:
+    """The (unsaved) review of a new record: the form, the API and the roster build it here
+    (a bulk writer passes the province's ``policy`` once for all its rows)."""
     source = review.source_code(data.source) or StudentSource.NORMAL
     return Registration(
         pupil_id=pupil_id, state=RegistrationState.SCHOOL_REVIEW, school=school, county_code=school.county_id,
         grade=data.grade, source=source, source_reason=(data.source_reason or "")[:500],
         county_review=review.county_review_needed(
             no_hukou=nohukou.is_no_hukou(data), grade=data.grade, source=source,
-            policy=ProvincePolicy.for_province(school.county_id),
+            policy=policy or ProvincePolicy.for_province(school.county_id),
         ),
         initiator=user,
     )

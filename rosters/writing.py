@@ -20,6 +20,7 @@ from duplicates.keys import match_keys_refresh
 from enrolment import registration
 from enrolment.chains import REGISTRATION
 from enrolment.models import Registration
+from provinces.models import ProvincePolicy
 from registry import nohukou, numbers
 from registry.models import Guardian, HistoryEntry, Pupil, PupilStatus
 from registry.validation import has_resident_id
@@ -167,11 +168,19 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
 
 
 def _open_registrations(batch: list[Row], pupil_ids: list[int], *, user) -> None:
-    """The registration review of every new pupil, in bulk (``engine.start_many``)."""
-    created = Registration.objects.bulk_create([
-        registration.registration_new(pupil_id=pupil_id, school=row.school, data=row.data, user=user)
-        for row, pupil_id in zip(batch, pupil_ids)
-    ])
+    """The registration review of every new pupil, in bulk (``engine.start_many``), with its
+    audit events written per batch as for the pupils."""
+    policies: dict[str, ProvincePolicy] = {}
+    for row in batch:
+        if row.school.county_id[:2] not in policies:
+            policies[row.school.county_id[:2]] = ProvincePolicy.for_province(row.school.county_id)
+    with audit.skip_insert_triggers(Registration):
+        created = Registration.objects.bulk_create([
+            registration.registration_new(pupil_id=pupil_id, school=row.school, data=row.data, user=user,
+                                          policy=policies[row.school.county_id[:2]])
+            for row, pupil_id in zip(batch, pupil_ids)
+        ])
+    audit.record_bulk_inserts(Registration, [r.pk for r in created], user=user)
     rows = Registration.objects.filter(pk__in=[r.pk for r in created]).select_related("pupil", "school")
     engine.start_many(REGISTRATION, rows, user=user, action="register")
 

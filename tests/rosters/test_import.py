@@ -104,6 +104,12 @@ def test_created_pupils_are_audited_with_the_actor(world):
     assert event.name == pupil.name and event.national_number == pupil.national_number
     guardian_events = Guardian.pgh_event_model.objects.filter(pgh_obj__pupil=pupil, pgh_label="insert")
     assert guardian_events.count() == pupil.guardians.count() >= 1
+    # its registration review too, written per batch like the pupils' events
+    from enrolment.models import Registration
+
+    review = Registration.objects.get(pupil=pupil)
+    review_event = Registration.pgh_event_model.objects.select_related("pgh_context").get(pgh_obj=review)
+    assert (review_event.pgh_label, review_event.pgh_context.metadata["username"]) == ("insert", user.username)
 
 
 def test_confirm_twice_is_a_conflict(world):
