@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 PORT=${PORT:-8765}
 MAX_EXAMPLES=${MAX_EXAMPLES:-25}
-PY=.venv/bin/python
+PY=${PY:-.venv/bin/python}
 VAR=var/fuzz
 mkdir -p "$VAR"
 
@@ -48,7 +48,7 @@ for _ in $(seq 60); do
   sleep 1
 done
 
-school=$($PY manage.py shell -c "from schools.models import School; print(School.objects.filter(code__contains='9').order_by('code').first().code)")
+school=$($PY manage.py shell --no-imports -c "from schools.models import School; print(School.objects.order_by('code').first().code)" | tail -n 1)
 county=${school:0:6}
 status=0
 for user in "$school.operator" "$county.approver" "44.admin"; do
