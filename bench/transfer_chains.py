@@ -288,24 +288,30 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def double_transitions(run: str) -> tuple[int, int]:
+    from django.contrib.contenttypes.models import ContentType
     from django.db import connection
 
+    from transfers.models import Transfer
+
+    # The chain log (workflow.ChainEvent) of the transfers this run filed.
+    transfer_type = ContentType.objects.get_for_model(Transfer).pk
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT count(*) FROM (
-                   SELECT s.transfer_id, s.from_state FROM transfers_transferstep s
-                   JOIN transfers_transfer t ON t.id = s.transfer_id
+                   SELECT e.object_id, e.from_state FROM changes_chainevent e
+                   JOIN transfers_transfer t ON t.id = e.object_id
                    JOIN registry_pupil p ON p.id = t.pupil_id
-                   WHERE p.name LIKE '压测%%' AND s.action <> 'apply' AND s.actor_name LIKE %s
-                   GROUP BY s.transfer_id, s.from_state HAVING count(*) > 1) d""",
-            [f"bench-{run}-%"],
+                   WHERE e.content_type_id = %s AND p.name LIKE '压测%%' AND e.action <> 'apply'
+                     AND e.actor_name LIKE %s
+                   GROUP BY e.object_id, e.from_state HAVING count(*) > 1) d""",
+            [transfer_type, f"bench-{run}-%"],
         )
         doubles = cursor.fetchone()[0]
         cursor.execute(
-            """SELECT count(*) FROM transfers_transfer t JOIN transfers_transferstep s
-                 ON s.transfer_id = t.id AND s.action = 'apply'
-               WHERE t.state = 'completed' AND s.actor_name LIKE %s""",
-            [f"bench-{run}-%"],
+            """SELECT count(*) FROM transfers_transfer t JOIN changes_chainevent e
+                 ON e.object_id = t.id AND e.content_type_id = %s AND e.action = 'apply'
+               WHERE t.state = 'completed' AND e.actor_name LIKE %s""",
+            [transfer_type, f"bench-{run}-%"],
         )
         completed = cursor.fetchone()[0]
     return doubles, completed
