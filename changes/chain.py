@@ -35,6 +35,7 @@ from duplicates import cases
 from kernel.errors import BusinessRefused
 from provinces.models import ProvincePolicy
 from registry.models import Pupil
+from workflow import engine
 from workflow.engine import INITIATOR, Action, Chain, Hooks, SendBack, Standing, Step, county_party, school_party
 
 Role = Membership.Role
@@ -75,14 +76,8 @@ class ApprovalHooks(Hooks):
         return chain.model.objects.select_for_update(of=("self",)).select_related("school").get(pk=pk)
 
     def moving(self, chain, row, action, source, target, user, reason):
-        if action == "approve":
-            field = "school_approver" if source == State.SCHOOL_REVIEW else "county_approver"
-            setattr(row, field, user)
-            return [field]
-        if action == "refuse":
-            row.refusal_reason = reason[:500]
-            return ["refusal_reason"]
-        return []
+        return engine.review_fields(row, action=action, source=source, user=user, reason=reason,
+                                    school_review=State.SCHOOL_REVIEW)
 
 
 class ChangeRequestHooks(ApprovalHooks):

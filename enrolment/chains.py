@@ -41,6 +41,7 @@ from accounts.scope import get_in_scope
 from enrolment import progression, review
 from enrolment.models import Progression, ProgressionState, Registration, RegistrationState
 from kernel.errors import Forbidden
+from workflow import engine
 from workflow.engine import Action, Chain, Hooks, SendBack, Standing, Step, county_party, school_party
 
 Role = Membership.Role
@@ -91,14 +92,8 @@ class ProgressionHooks(Hooks):
         if action == "accept":
             row.accepted_by = user
             return ["accepted_by"]
-        if action == "approve":
-            field = "school_approver" if source == State.SCHOOL_REVIEW else "county_approver"
-            setattr(row, field, user)
-            return [field]
-        if action in ("refuse", "decline"):
-            row.refusal_reason = reason[:500]
-            return ["refusal_reason"]
-        return []
+        return engine.review_fields(row, action=action, source=source, user=user, reason=reason,
+                                    school_review=State.SCHOOL_REVIEW, refusals=("refuse", "decline"))
 
     def moved(self, chain, row, action, source, target, user, reason):
         if target == State.APPROVED:
@@ -170,14 +165,8 @@ class RegistrationHooks(Hooks):
             review.require_still_pending(row)
 
     def moving(self, chain, row, action, source, target, user, reason):
-        if action == "approve":
-            field = "school_approver" if source == RState.SCHOOL_REVIEW else "county_approver"
-            setattr(row, field, user)
-            return [field]
-        if action == "refuse":
-            row.refusal_reason = reason[:500]
-            return ["refusal_reason"]
-        return []
+        return engine.review_fields(row, action=action, source=source, user=user, reason=reason,
+                                    school_review=RState.SCHOOL_REVIEW)
 
     def moved(self, chain, row, action, source, target, user, reason):
         if target in (RState.APPROVED, RState.REFUSED):

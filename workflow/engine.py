@@ -372,6 +372,20 @@ def actions_for(chain: Chain, user, row) -> list[str]:
     return [name for name in dict.fromkeys(names) if _allowed(chain, row, user, membership, name)[0] is not None]
 
 
+def review_fields(row, *, action: str, source: str, user, reason: str, school_review: str,
+                  refusals: tuple[str, ...] = ("refuse",)) -> list[str]:
+    """For a chain's ``Hooks.moving``: what a school-then-county review keeps of a move (who
+    approved at which level, the reason of a refusal); the names of the fields it set."""
+    if action == "approve":
+        field = "school_approver" if source == school_review else "county_approver"
+        setattr(row, field, user)
+        return [field]
+    if action in refusals:
+        row.refusal_reason = reason[:MAX_REASON]
+        return ["refusal_reason"]
+    return []
+
+
 def chain_of(model: type[models.Model]) -> Chain | None:
     """The chain whose table is ``model`` (``None`` for a work item of no chain)."""
     return _CHAINS.get(model)
