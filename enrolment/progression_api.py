@@ -191,16 +191,7 @@ def progression_entry_remove(request, progression_id: int, entry_id: int):
 
 
 def _move(request, progression_id: int, action: str, reason: str = "") -> ProgressionDetailOut:
-    services = {
-        "accept": lambda: receiving.progression_accept(user=request.user, progression_id=progression_id),
-        "approve": lambda: receiving.progression_approve(user=request.user, progression_id=progression_id),
-        "withdraw": lambda: receiving.progression_withdraw(user=request.user, progression_id=progression_id),
-        "refuse": lambda: receiving.progression_refuse(user=request.user, progression_id=progression_id,
-                                                       reason=reason),
-        "decline": lambda: receiving.progression_decline(user=request.user, progression_id=progression_id,
-                                                         reason=reason),
-    }
-    services[action]()
+    receiving.progression_act(user=request.user, progression_id=progression_id, action=action, reason=reason)
     return _detail(request, selectors.progression_get(request.user, progression_id))
 
 

@@ -88,21 +88,12 @@ def progression_detail(request, progression_id: int):
 @require_POST
 def progression_act(request, progression_id: int, action: str):
     reason = request.POST.get("reason", "")
-    services = {
-        "accept": lambda: receiving.progression_accept(user=request.user, progression_id=progression_id),
-        "approve": lambda: receiving.progression_approve(user=request.user, progression_id=progression_id),
-        "withdraw": lambda: receiving.progression_withdraw(user=request.user, progression_id=progression_id),
-        "refuse": lambda: receiving.progression_refuse(user=request.user, progression_id=progression_id,
-                                                       reason=reason),
-        "decline": lambda: receiving.progression_decline(user=request.user, progression_id=progression_id,
-                                                         reason=reason),
-    }
     done = {"accept": _("已接收，待本校审核人审核"), "approve": _("已审核通过"), "withdraw": _("已撤回"),
             "refuse": _("已审核不通过"), "decline": _("已退回，不接收")}
-    if action not in services:
+    if action not in receiving.PROGRESSION_ACTIONS:
         raise Http404
     try:
-        services[action]()
+        receiving.progression_act(user=request.user, progression_id=progression_id, action=action, reason=reason)
     except RegistryError as exc:
         messages.error(request, exc.as_html())
     else:

@@ -236,6 +236,18 @@ def progression_withdraw(*, user, progression_id: int) -> Progression:
     return engine.move(PROGRESSION, user=user, pk=progression_id, action="withdraw")
 
 
+#: The moves the pages and the API offer by name (a reason is kept where the step takes one).
+PROGRESSION_ACTIONS = ("accept", "approve", "withdraw", "refuse", "decline")
+
+
+def progression_act(*, user, progression_id: int, action: str, reason: str = "") -> Progression:
+    """One of ``PROGRESSION_ACTIONS`` by name, for the page and the API alike."""
+    if action not in PROGRESSION_ACTIONS:
+        raise ValueError(action)
+    return engine.move(PROGRESSION, user=user, pk=progression_id, action=action,
+                       reason=reason if action in ("refuse", "decline") else "")
+
+
 
 
 def admission_receive(*, user, school: School, grade: int, entries: list[tuple[Pupil, int, int]],
