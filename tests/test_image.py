@@ -56,3 +56,14 @@ def test_compose_loads_reference_data_only_into_empty_tables_and_backs_up():
     assert "manage.py load_reference_data" in compose
     assert "archive_command=pgbackrest --stanza=registry archive-push %p" in compose
     assert "registry-backup" in compose
+
+
+def test_compose_runs_the_application_as_the_role_that_cannot_remove_audit():
+    compose = (BASE_DIR / "docker-compose.yml").read_text()
+    app_env = compose.split("x-after-migrate")[0]
+    assert "DATABASE_URL: postgres://registry_app:" in app_env
+    migrate = compose.split("\n  migrate:\n")[1].split("\n  web:")[0]
+    assert "DATABASE_URL: postgres://registry:" in migrate  # migrations run as the owner
+    assert "manage.py grant_app_role registry_app" in migrate
+    scale = (BASE_DIR / "docker-compose.scale.yml").read_text()
+    assert "DATABASE_REPLICA_URL: postgres://registry_app:" in scale
