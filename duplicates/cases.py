@@ -23,6 +23,7 @@ from celery import current_app
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -94,6 +95,22 @@ def create_cases(province_code: str, found: list[tuple[tuple[int, int], float, l
         )
         created += len(cases)
     return created
+
+
+def cases_follow_pupils(pupil_ids) -> int:
+    """The open cases of pupils who moved (转学 completed, 升学 applied) pass to the county
+    where each pupil now is: that county decides them (and sees them), the county the pupil
+    left no longer does. Resolved cases keep the county that decided them. Called by the
+    layers that move pupils, in their transaction, after the pupils' county was written;
+    returns the memberships moved (each move is logged in the membership's history)."""
+    moved = (
+        CaseMember.objects.filter(pupil_id__in=list(pupil_ids), case__status=DuplicateCase.Status.OPEN)
+        .exclude(county_code=F("pupil__county_code"))
+        .update(county_code=Subquery(Pupil.objects.filter(pk=OuterRef("pupil_id")).values("county_code")[:1]))
+    )
+    if moved:
+        log.info("%s open case membership(s) moved with their pupils", moved)
+    return moved
 
 
 def case_open_at_entry(*, user, pupil: Pupil, likely: list[dict], reason: str) -> list[DuplicateCase]:

@@ -199,8 +199,11 @@ class DuplicateCase(models.Model):
         return f"#{self.pk} {self.score:.2f}"
 
 
+@pghistory.track()
 class CaseMember(models.Model):
-    """A pupil of a case with its county at the time the case was opened."""
+    """A pupil of a case with the county that acts on it: the pupil's county when the case
+    was opened, moved to the pupil's new county while the case is open and the pupil moves
+    (转学, 升学: ``duplicates.cases.cases_follow_pupils``)."""
 
     case = models.ForeignKey(DuplicateCase, on_delete=models.CASCADE, related_name="memberships")
     pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="case_memberships")

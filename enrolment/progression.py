@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from duplicates.cases import cases_follow_pupils
 from duplicates.keys import match_keys_refresh
 from enrolment.models import Progression, ProgressionEntry
 from kernel.errors import BusinessRefused, Conflict
@@ -147,7 +148,8 @@ def require_entries_fit(progression: Progression) -> None:
 
 
 def apply(progression: Progression, *, user) -> int:
-    """Move every graduate of an approved progression onto the receiving school, in bulk."""
+    """Move every graduate of an approved progression onto the receiving school, in bulk;
+    the open duplicate cases of the graduates pass to the receiving school's county."""
     school = progression.school
     entries = list(progression.entries.select_related("origin_school"))
     pupils = Pupil.objects.select_for_update(of=("self",)).in_bulk([e.pupil_id for e in entries])
@@ -180,6 +182,7 @@ def apply(progression: Progression, *, user) -> int:
             status=PupilStatus.ENROLLED, status_until=None, basic_data_locked=False, enrolled_on=enrolled_on,
             updated_at=now,
         )
+    cases_follow_pupils(list(pupils))  # an open duplicate case is decided where the pupil now is
     HistoryEntry.objects.bulk_create(history, batch_size=2000)
     ProgressionEntry.objects.filter(progression=progression).update(applied=True)
     transaction.on_commit(lambda: match_keys_refresh(list(pupils)))  # the county is part of the keys

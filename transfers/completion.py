@@ -11,6 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext_lazy as _
 
+from duplicates.cases import cases_follow_pupils
 from kernel.errors import BusinessRefused, Conflict
 from provinces.divisions import division_full_name
 from registry.history import record_event
@@ -54,7 +55,8 @@ def dest_grade_now(transfer: Transfer, pupil: Pupil) -> int:
 
 
 def complete(transfer: Transfer, *, user) -> None:
-    """Move the enrolment: school, class, county code; the national number stays."""
+    """Move the enrolment: school, class, county code; the national number stays; an open
+    duplicate case of the pupil passes to the destination county."""
     pupil = Pupil.objects.select_for_update(of=("self",)).select_related("school", "school_class").get(
         pk=transfer.pupil_id
     )
@@ -73,6 +75,7 @@ def complete(transfer: Transfer, *, user) -> None:
     pupil.grade = grade
     pupil.county_code = dest.county_id
     pupil.save(update_fields=["school", "school_class", "grade", "county_code", "updated_at"])
+    cases_follow_pupils([pupil.pk])  # an open duplicate case is decided where the pupil now is
     data = {"transfer": transfer.pk, "origin": origin.code, "dest": dest.code, "grade": grade}
     record_event(
         pupil,
