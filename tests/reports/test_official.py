@@ -9,8 +9,8 @@ import io
 import openpyxl
 import pytest
 
-from reports import official
 from kernel.errors import ValidationFailed
+from reports import official
 from reports.models import OfficialFigure, OfficialReturn, ReportExport
 from tests.factories import make_pupil
 
