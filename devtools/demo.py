@@ -858,8 +858,12 @@ def demo_load(*, pupils: int = DEFAULT_PUPILS, seed: int = DEFAULT_SEED, provinc
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE registry_pupil; ANALYZE registry_guardian; ANALYZE schools_school; ANALYZE schools_schoolclass;")
     demo_schools_list = list(School.objects.filter(code__in=[p.code for p in plans]).select_related("county"))
-    queues = demo_queues.demo_queues_load(schools=demo_schools_list, school_year=school_year_start(today),
-                                          today=today) if pupils else demo_queues.DemoQueues()
+    queues = demo_queues.DemoQueues()
+    if pupils:
+        queue_started = timezone.now()
+        queues = demo_queues.demo_queues_load(schools=demo_schools_list, school_year=school_year_start(today),
+                                              today=today)
+        progress(f"已建立演示待办（{(timezone.now() - queue_started).total_seconds():.1f} 秒）。")
     summary = DemoSummary(
         province=province_div, cities=cities, counties=counties,
         schools=demo_schools_list,

@@ -211,3 +211,20 @@ def test_applying_is_claimed_once_and_runs_as_a_job(world, intake, settings, dja
         apply(world["a2"].operator, intake.pk, [2])
     assert admission.admission_apply(admission_id=intake.pk).state == "applied"  # what the worker runs
     assert Pupil.objects.get(name="新生甲").status == PupilStatus.PENDING
+
+
+def test_the_page_follows_the_job(world, intake, login, settings, django_capture_on_commit_callbacks):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    client = login(world["a2"].operator)
+    with django_capture_on_commit_callbacks():
+        client.post(f"/schools/admissions/{intake.pk}/apply/", {"row": ["2", "3"]})
+    page = client.get(f"/schools/admissions/{intake.pk}/").content.decode()
+    assert 'data-state="applying"' in page and 'http-equiv="refresh"' in page and 'data-testid="apply"' not in page
+    # the worker finds the graduate taken meanwhile: back to 待确认, the refused row listed
+    card = receiving.graduate_find(user=world["b2"].operator, number=by_row(intake, 3)["national_number"],
+                                   name=by_row(intake, 3)["name"])
+    receiving.progression_start(user=world["b2"].operator, refs=[card[0].ref])
+    admission.admission_apply(admission_id=intake.pk)
+    page = client.get(f"/schools/admissions/{intake.pk}/").content.decode()
+    assert 'data-state="previewed"' in page and 'http-equiv="refresh"' not in page
+    assert 'data-code="admission_rows_refused"' in page and "admission_row_not_applicable" in page
