@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.audit import acting_as
+from kernel.errors import ValidationFailed
 from rosters import admission, columns, exporting, jobs
 from rosters.models import AdmissionList, RosterExport, RosterImport
 
@@ -142,7 +143,11 @@ def admission_preview_start(*, user, content: bytes, original_name: str = "") ->
     """Store a list and preview it now (small file) or on a worker once the row is committed."""
     row = admission.admission_upload(user=user, content=content, original_name=original_name)
     if row.file_size <= columns.INLINE_MAX_BYTES or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-        return admission.admission_check(admission_id=row.pk)
+        row = admission.admission_check(admission_id=row.pk)
+        if row.state == AdmissionList.State.FAILED:  # checked in the request: answer the refusal itself
+            raise ValidationFailed(row.error["message"], code=row.error["code"], field=row.error.get("field"),
+                                   details=row.error.get("details"))
+        return row
     transaction.on_commit(lambda: _queue_admission(admission_check_task, row.pk))
     return row
 

@@ -228,3 +228,19 @@ def test_the_page_follows_the_job(world, intake, login, settings, django_capture
     page = client.get(f"/schools/admissions/{intake.pk}/").content.decode()
     assert 'data-state="previewed"' in page and 'http-equiv="refresh"' not in page
     assert 'data-code="admission_rows_refused"' in page and "admission_row_not_applicable" in page
+
+
+def test_a_file_that_cannot_be_read_is_refused_in_the_request(world, client, api_token):
+    import io
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello.txt", "not a workbook")
+    response = client.post("/api/v1/admissions", {"file": SimpleUploadedFile("l.xlsx", buffer.getvalue())},
+                           **api_token(world["a2"].operator))
+    assert response.status_code == 422, response.json()
+    assert response.json()["field"] == "file"
+    assert not AdmissionList.objects.filter(state="previewed").exists()
