@@ -44,6 +44,7 @@ from pghistory.models import Context
 
 from accounts.audit import acting_as
 from accounts.models import Membership
+from devtools import demo_queues
 from kernel import identity
 from provinces.models import Division
 from registry import numbers as registry_numbers
@@ -276,6 +277,8 @@ class DemoSummary:
     seconds: float = 0.0
     created: bool = True
     audit: str = ""
+    #: The open business left for each queue (``devtools.demo_queues``).
+    queues: list[str] = field(default_factory=list)
 
 
 def ensure_reference_data() -> None:
@@ -684,6 +687,7 @@ def demo_reset(province_code: str = DEFAULT_PROVINCE, progress: Progress | None 
     with transaction.atomic(), acting_as(None, command="load_demo --reset"), pgtrigger.ignore(*triggers):
         j_prefixes = {number[:15] for number in Pupil.objects.filter(
             school__in=demo_schools(province_code), national_number__startswith="J").values_list("national_number", flat=True)}
+        demo_queues.demo_queues_reset(demo_schools(province_code))
         for school in demo_schools(province_code):
             count, by_model = Pupil.objects.filter(school=school).delete()
             deleted += count
@@ -853,11 +857,18 @@ def demo_load(*, pupils: int = DEFAULT_PUPILS, seed: int = DEFAULT_SEED, provinc
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE registry_pupil; ANALYZE registry_guardian; ANALYZE schools_school; ANALYZE schools_schoolclass;")
+    demo_schools_list = list(School.objects.filter(code__in=[p.code for p in plans]).select_related("county"))
+    queues = demo_queues.DemoQueues()
+    if pupils:
+        queue_started = timezone.now()
+        queues = demo_queues.demo_queues_load(schools=demo_schools_list, school_year=school_year_start(today),
+                                              today=today)
+        progress(f"已建立演示待办（{(timezone.now() - queue_started).total_seconds():.1f} 秒）。")
     summary = DemoSummary(
         province=province_div, cities=cities, counties=counties,
-        schools=list(School.objects.filter(code__in=[p.code for p in plans]).select_related("county")),
+        schools=demo_schools_list,
         pupils=len(slots), guardians=maker.guardians, no_id_pupils=maker.no_id, suspended=maker.suspended,
-        users=user_count, seconds=(timezone.now() - started).total_seconds(), audit=audit,
+        users=user_count, seconds=(timezone.now() - started).total_seconds(), audit=audit, queues=queues.lines(),
     )
     logger.info("demo data loaded: province %s, %s schools, %s pupils, %s guardians, %s users, seed %s, %.1fs",
                 province, len(plans), summary.pupils, summary.guardians, user_count, seed, summary.seconds)
@@ -950,5 +961,7 @@ def logins_summary(summary: DemoSummary, *, max_schools: int = 40) -> list[str]:
     lines += [unit(s.code, f"{s.name}（{s.get_stage_display()}）") for s in summary.schools[:max_schools]]
     if len(summary.schools) > max_schools:
         lines.append(f"  …… 另有 {len(summary.schools) - max_schools} 所学校，用户名同样是“学校标识码.operator / .approver”")
+    if summary.queues:
+        lines += ["", "演示待办："] + [f"  {line}" for line in summary.queues]
     lines.append(f"所有演示账号的密码：{settings.DEMO_PASSWORD}")
     return lines

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ninja import Query, Router, Schema
+from ninja import File, Form, Query, Router, Schema
+from ninja.files import UploadedFile
+from ninja.responses import Status
 
 from accounts.permissions import membership_of
 from reports import official, statistics, units
@@ -71,6 +73,8 @@ class ComparisonOut(Schema):
     school_year: int
     uploaded_at: str | None = None
     table: TableOut
+    #: A county's comparison per school and grade (``null`` for a city or the province).
+    grades: TableOut | None = None
 
 
 @router.get("/statistics/official", response=ComparisonOut, summary="与教育事业统计的对比")
@@ -81,10 +85,42 @@ def official_comparison(request, filters: Query[ComparisonFilter]):
     same per county. A school: 403 ``province_or_city_only``."""
     year = official.check_year(filters.school_year)
     membership = membership_of(request.user)
-    latest = None
     if membership is not None and membership.level == "county":
-        latest, table = official.county_comparison(request.user, membership.division_id, year)
-    else:
-        table = official.province_comparison(request.user, year)
-    return ComparisonOut(school_year=year, uploaded_at=latest.uploaded_at.isoformat() if latest else None,
-                         table=TableOut(**table.as_dict()))
+        comparison = official.county_comparison(request.user, membership.division_id, year)
+        latest = comparison.latest
+        return ComparisonOut(school_year=year, uploaded_at=latest.uploaded_at.isoformat() if latest else None,
+                             table=TableOut(**comparison.schools.as_dict()),
+                             grades=TableOut(**comparison.grades.as_dict()))
+    table = official.province_comparison(request.user, year)
+    return ComparisonOut(school_year=year, table=TableOut(**table.as_dict()))
+
+
+class OfficialUploadIn(Schema):
+    school_year: int | None = None
+
+
+class OfficialReturnOut(Schema):
+    id: int
+    county: str
+    school_year: int
+    file_name: str
+    row_count: int
+    uploaded_at: str
+
+
+@router.post("/statistics/official", response={201: OfficialReturnOut}, summary="上传教育事业统计数据")
+def official_upload(request, form: Form[OfficialUploadIn], file: UploadedFile = File(...)):
+    """A county uploads its 教育事业统计 figures for ``school_year`` (default: the school year
+    under way) as multipart ``file``: xlsx or CSV on the template of
+    ``/statistics/official/template.xlsx`` (a line per school, ``N年级男`` / ``N年级女`` columns),
+    judged by its bytes. A file with any bad cell is refused whole: 422
+    ``official_rows_invalid`` with every error in ``details`` as ``{row, field, code,
+    message}`` (``field``: the column's header; codes ``official_school_unknown``,
+    ``official_school_foreign``, ``official_row_duplicate``, ``official_grade_invalid``,
+    ``official_count_invalid``). A wrong header is 422 ``official_header_invalid``, a file that
+    is not a spreadsheet 422 with the file's code, a school or city user 403."""
+    row = official.official_upload(user=request.user, content=official.upload_content(file),
+                                   file_name=file.name or "", school_year=form.school_year)
+    return Status(201, OfficialReturnOut(id=row.pk, county=row.county_id, school_year=row.school_year,
+                                         file_name=row.file_name, row_count=row.row_count,
+                                         uploaded_at=row.uploaded_at.isoformat()))

@@ -63,6 +63,7 @@ def document_detail(request, number: str):
     return render(request, "reports/document.html", {
         "sheet": documents.record_sheet(document), "document": document, "verify_url": url,
         "qr_svg": pdf.qr_svg(url), "is_record": document.kind == document.Kind.RECORD,
+        "guardian_columns": documents.GUARDIAN_COLUMNS,
     })
 
 

@@ -128,39 +128,65 @@ def document_get(user, number: str) -> IssuedDocument:
 
 @dataclass
 class RecordSheet:
-    """What a document shows, read once for the page and the PDF."""
+    """What a document shows, read once for the page and the PDF.
+
+    ``sections`` follow the national 学生基本信息表 (the collection form of the national
+    system): 学生个人基础信息, 学生学籍基本信息, 学生个人扩展信息, each a list of (label,
+    value) in the form's order, for the fields the registry holds; then the family
+    (家庭成员或监护人信息, the form's column order) and the status history.
+    """
 
     document: IssuedDocument
     pupil: Pupil
-    fields: list[tuple[str, str]]
+    sections: list[tuple[str, list[tuple[str, str]]]]
     guardians: list[list[str]]
     history: list[tuple[str, str]]
+
+    @property
+    def fields(self) -> list[tuple[str, str]]:
+        return [item for _title, items in self.sections for item in items]
+
+
+#: The family table's columns, in the national form's order (of those the registry holds).
+GUARDIAN_COLUMNS = (_("姓名"), _("关系"), _("户口所在地"), _("联系电话"), _("是否监护人"), _("身份证件类型"),
+                    _("身份证件号"))
+
+
+def _division_name(division) -> str:
+    return division.full_name() if division is not None else "—"
 
 
 def record_sheet(document: IssuedDocument) -> RecordSheet:
     pupil = Pupil.objects.select_related("school__county", "school_class", "hukou_division").get(pk=document.pupil_id)
     label = codes.label
-    fields = [
-        (gettext("姓名"), pupil.name), (gettext("曾用名"), pupil.former_name or "—"),
-        (gettext("性别"), label("sex", pupil.sex)), (gettext("出生日期"), pupil.birth_date.isoformat()),
-        (gettext("民族"), label("ethnicity", pupil.ethnicity)), (gettext("国籍/地区"), label("nationality", pupil.nationality)),
+    basic = [
+        (gettext("姓名"), pupil.name), (gettext("性别"), label("sex", pupil.sex)),
+        (gettext("出生日期"), pupil.birth_date.isoformat()), (gettext("民族"), label("ethnicity", pupil.ethnicity)),
+        (gettext("国籍/地区"), label("nationality", pupil.nationality)),
         (gettext("身份证件类型"), label("id_type", pupil.id_type)), (gettext("身份证件号"), pupil.id_number or "—"),
-        (gettext("港澳台侨外"), label("hmt", pupil.hmt)),
-        (gettext("户口所在地"), pupil.hukou_division.name if pupil.hukou_division_id else "—"),
+        (gettext("港澳台侨外"), label("hmt", pupil.hmt)), (gettext("健康状况"), label("health", pupil.health)),
+        (gettext("曾用名"), pupil.former_name or "—"),
+        (gettext("户口所在地"), _division_name(pupil.hukou_division)),
         (gettext("户口性质"), label("hukou_nature", pupil.hukou_nature) if pupil.hukou_nature else "—"),
-        (gettext("健康状况"), label("health", pupil.health)), (gettext("就读方式"), label("boarding", pupil.boarding)),
-        (gettext("是否留守儿童"), label("left_behind", pupil.left_behind)),
-        (gettext("是否随迁子女"), label("migrant", pupil.migrant)),
-        (gettext("全国学籍号"), pupil.national_number), (gettext("学校"), pupil.school.name),
-        (gettext("学校标识码"), pupil.school.code),
-        (gettext("年级 / 班级"), f"{pupil.grade} / {pupil.school_class.number if pupil.school_class_id else '—'}"),
-        (gettext("入学年月"), f"{pupil.enrolled_on:%Y-%m}"), (gettext("学籍状态"), pupil.get_status_display()),
     ]
-    guardians = [[g.name, label("relation", g.relation), g.id_number or "—", g.phone or "—",
-                  gettext("是") if g.is_guardian else gettext("否")] for g in pupil.guardians.order_by("order", "pk")]
+    status = [
+        (gettext("全国学籍号"), pupil.national_number), (gettext("学籍状态"), pupil.get_status_display()),
+        (gettext("年级"), str(pupil.grade)),
+        (gettext("班级"), str(pupil.school_class.number) if pupil.school_class_id else "—"),
+        (gettext("入学年月"), f"{pupil.enrolled_on:%Y-%m}"), (gettext("就读方式"), label("boarding", pupil.boarding)),
+    ]
+    extended = [
+        (gettext("是否留守儿童"), label("left_behind", pupil.left_behind)),
+        (gettext("是否进城务工人员随迁子女"), label("migrant", pupil.migrant)),
+    ]
+    sections = [(gettext("一、学生个人基础信息"), basic), (gettext("二、学生学籍基本信息"), status),
+                (gettext("三、学生个人扩展信息"), extended)]
+    guardians = [[g.name, label("relation", g.relation), _division_name(g.hukou_division), g.phone or "—",
+                  gettext("是") if g.is_guardian else gettext("否"), label("id_type", g.id_type), g.id_number or "—"]
+                 for g in pupil.guardians.select_related("hukou_division").order_by("order", "pk")]
     history = [(timezone.localtime(e.at).strftime("%Y-%m-%d"), e.summary)
                for e in selectors.pupil_history(pupil).order_by("at")[:40]]
-    return RecordSheet(document, pupil, fields, guardians, history)
+    return RecordSheet(document, pupil, sections, guardians, history)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Flowable, Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from registry import codes
-from reports.documents import RecordSheet
+from reports.documents import GUARDIAN_COLUMNS, RecordSheet
 from reports.models import IssuedDocument
 
 logger = logging.getLogger("reports")
@@ -97,25 +97,94 @@ def _photo(sheet: RecordSheet):
         return Paragraph(gettext("（照片无法读取）"), SMALL)
 
 
+#: The record sheet's grid: label, value, label, value, and the photo column of section 一.
+WIDTHS = [24 * mm, 48 * mm, 24 * mm, 48 * mm, 30 * mm]
+SECTION_BG = colors.HexColor("#e8e8e8")
+LABEL_BG = colors.HexColor("#f5f5f5")
+
+
+CELL = ParagraphStyle("cell", fontName=FONT, fontSize=9, leading=11)
+
+
+LABEL = ParagraphStyle("label", fontName=FONT, fontSize=8.5, leading=10)
+
+
+def _cell(text: str):
+    return Paragraph(escape(str(text)), CELL)
+
+
+def _label(text: str):
+    return Paragraph(escape(str(text)), LABEL)
+
+
+def _section(title: str, items: list[tuple[str, str]], *, photo=None) -> Table:
+    """One section of the form: a heading across the grid, then two (label, value) boxes a
+    line; section 一 keeps its right-hand column for the photo box (照片), as the form does."""
+    columns = 4 if photo is None else 5
+    rows = [[title] + [""] * (columns - 1)]
+    for i in range(0, len(items), 2):
+        pair = items[i:i + 2] + [("", "")] * (2 - len(items[i:i + 2]))
+        rows.append([_label(pair[0][0]), _cell(pair[0][1]), _label(pair[1][0]), _cell(pair[1][1])]
+                    + ([""] if photo else []))
+    widths = WIDTHS[:4] if photo is not None else [WIDTHS[0], WIDTHS[1] + WIDTHS[4] / 2, WIDTHS[2],
+                                                   WIDTHS[3] + WIDTHS[4] / 2]
+    if photo is not None:
+        rows[1][4] = photo
+        widths = WIDTHS
+    style = [*GRID.getCommands(), ("SPAN", (0, 0), (-1, 0)), ("BACKGROUND", (0, 0), (-1, 0), SECTION_BG),
+             ("BACKGROUND", (0, 1), (0, -1), LABEL_BG), ("BACKGROUND", (2, 1), (2, -1), LABEL_BG)]
+    if photo is not None:
+        style += [("SPAN", (4, 1), (4, -1)), ("ALIGN", (4, 1), (4, 1), "CENTER")]
+    table = Table(rows, colWidths=widths, rowHeights=[7 * mm] + [8.5 * mm] * (len(rows) - 1))
+    table.setStyle(TableStyle(style))
+    return table
+
+
+def _family(sheet: RecordSheet) -> Table:
+    columns = [_label(c) for c in GUARDIAN_COLUMNS]
+    rows = [[gettext("四、学生家庭成员或监护人信息")] + [""] * (len(columns) - 1), columns]
+    rows += [[_cell(c) for c in g] for g in sheet.guardians] or [[gettext("无")] + [""] * (len(columns) - 1)]
+    table = Table(rows, colWidths=[20 * mm, 16 * mm, 38 * mm, 26 * mm, 16 * mm, 18 * mm, 40 * mm])
+    table.setStyle(TableStyle([*GRID.getCommands(), ("SPAN", (0, 0), (-1, 0)), ("BACKGROUND", (0, 0), (-1, 0), SECTION_BG),
+                               ("BACKGROUND", (0, 1), (-1, 1), LABEL_BG), ("FONTSIZE", (0, 1), (-1, 1), 8.5)]))
+    return table
+
+
+def _history(sheet: RecordSheet) -> Table:
+    rows = [[gettext("五、学籍变动记录"), ""], [gettext("日期"), gettext("变动情况")]]
+    rows += [[day, _cell(text)] for day, text in sheet.history] or [["—", gettext("无")]]
+    table = Table(rows, colWidths=[26 * mm, 148 * mm])
+    table.setStyle(TableStyle([*GRID.getCommands(), ("SPAN", (0, 0), (-1, 0)), ("BACKGROUND", (0, 0), (-1, 0), SECTION_BG),
+                               ("BACKGROUND", (0, 1), (-1, 1), LABEL_BG)]))
+    return table
+
+
+def _signatures(sheet: RecordSheet) -> Table:
+    """The form's foot: who signs and who checks (学生（家长）签字, 班主任, 学校审核（盖章）)."""
+    row = [_label(gettext("学生（家长）签字")), "", _label(gettext("班主任")), "", _label(gettext("学校审核（盖章）")), ""]
+    day = [_label(gettext("打印日期")), sheet.document.issued_at.strftime("%Y-%m-%d"), "", "", "", ""]
+    table = Table([row, day], colWidths=[24 * mm, 34 * mm, 18 * mm, 34 * mm, 24 * mm, 40 * mm],
+                  rowHeights=[14 * mm, 7 * mm])
+    table.setStyle(TableStyle([*GRID.getCommands(), ("BACKGROUND", (0, 0), (0, -1), LABEL_BG),
+                               ("BACKGROUND", (2, 0), (2, 0), LABEL_BG), ("BACKGROUND", (4, 0), (4, 0), LABEL_BG),
+                               ("SPAN", (1, 1), (-1, 1))]))
+    return table
+
+
 def _record_story(sheet: RecordSheet, verify_url: str) -> list:
-    story = [Paragraph(gettext("学生学籍信息表"), TITLE)]
-    pairs = sheet.fields
-    lines = [[pairs[i][0], pairs[i][1], pairs[i + 1][0] if i + 1 < len(pairs) else "",
-              pairs[i + 1][1] if i + 1 < len(pairs) else ""] for i in range(0, len(pairs), 2)]
-    fields = Table(lines, colWidths=[24 * mm, 46 * mm, 24 * mm, 46 * mm])
-    fields.setStyle(GRID)
-    head = Table([[fields, _photo(sheet)]], colWidths=[142 * mm, 30 * mm])
-    head.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    story += [head, Spacer(1, 5 * mm), Paragraph(gettext("家庭成员"), BODY)]
-    family = [[gettext("姓名"), gettext("关系"), gettext("身份证件号"), gettext("联系电话"), gettext("监护人")],
-              *sheet.guardians]
-    table = Table(family, colWidths=[28 * mm, 22 * mm, 52 * mm, 36 * mm, 18 * mm])
-    table.setStyle(GRID)
-    story += [table, Spacer(1, 5 * mm), Paragraph(gettext("学籍变动记录"), BODY)]
-    history = [[day, Paragraph(escape(text), BODY)] for day, text in sheet.history] or [["—", gettext("无")]]
-    table = Table(history, colWidths=[26 * mm, 130 * mm])
-    table.setStyle(GRID)
-    story += [table, Spacer(1, 6 * mm), _footer(sheet.document, verify_url)]
+    """The 学生学籍信息表 laid out as the national 学生基本信息表: the school's line, then the
+    form's sections in its field order, boxed, the photo box beside section 一, the
+    signatures at the foot; the verification QR below."""
+    school = sheet.pupil.school
+    head = Table([[gettext("学校名称"), _cell(school.name), gettext("学校标识码"), school.code]],
+                 colWidths=[24 * mm, 84 * mm, 24 * mm, 42 * mm])
+    head.setStyle(TableStyle([*GRID.getCommands(), ("BACKGROUND", (0, 0), (0, 0), LABEL_BG),
+                              ("BACKGROUND", (2, 0), (2, 0), LABEL_BG)]))
+    story = [Paragraph(gettext("学生学籍信息表"), TITLE), head, Spacer(1, 3 * mm)]
+    for index, (title, items) in enumerate(sheet.sections):
+        story += [_section(title, items, photo=_photo(sheet) if index == 0 else None), Spacer(1, 3 * mm)]
+    story += [_family(sheet), Spacer(1, 3 * mm), _history(sheet), Spacer(1, 3 * mm), _signatures(sheet),
+              Spacer(1, 4 * mm), _footer(sheet.document, verify_url)]
     return story
 
 

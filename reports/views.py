@@ -122,31 +122,28 @@ def official_page(request):
     if request.method == "POST":
         try:
             upload = request.FILES.get("file")
-            if upload is None:
-                raise ValidationFailed(gettext("请选择要上传的文件（xlsx 或 CSV）"), code="file_required", field="file")
-            if upload.size > official.MAX_BYTES:
-                raise ValidationFailed(gettext("文件太大，不超过 %(max)s MB") % {"max": official.MAX_BYTES // 2**20},
-                                       code="file_too_large", field="file")
-            official.official_upload(user=request.user, content=upload.read(), file_name=upload.name,
-                                     school_year=year)
+            official.official_upload(user=request.user, content=official.upload_content(upload),
+                                     file_name=upload.name, school_year=year)
             return redirect(f"{reverse('reports:official')}?school_year={year}")
         except RegistryError as exc:
             error = exc
     is_county = membership is not None and membership.level == "county"
     try:
         if is_county:
-            latest, table = official.county_comparison(request.user, membership.division_id, year)
+            comparison = official.county_comparison(request.user, membership.division_id, year)
+            latest, tables = comparison.latest, comparison.tables
         else:
-            latest, table = None, official.province_comparison(request.user, year)
+            latest, tables = None, [official.province_comparison(request.user, year)]
     except RegistryError as exc:
         return error_page(request, exc)
-    if request.method == "GET" and request.GET.get("export") == table.key:
+    table = next((t for t in tables if t.key == request.GET.get("export")), None)
+    if request.method == "GET" and table is not None:
         content, name = exporting.report_export(
             user=request.user, unit=units.unit_for(request.user), table=table, filters={"school_year": year},
             filter_lines=[(gettext("学年"), str(year))], request_id=getattr(request, "request_id", ""))
         return download(content, name)
     return render(request, "reports/official.html", {
-        "table": table, "latest": latest, "year": year, "is_county": is_county, "error": error,
+        "tables": tables, "latest": latest, "year": year, "is_county": is_county, "error": error,
     }, status=error.status if error else 200)
 
 

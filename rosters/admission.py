@@ -11,9 +11,12 @@ each row is:
   the holder's school and county only, as the entry check does;
 - ``error`` — the row's problems, by column, with their codes.
 
-Applying takes the rows the importer chose. The file is checked again first; when a chosen
-row is no longer what the preview said, or is not a new child or a graduate, nothing is
-written and the refusal lists those rows. Otherwise the registrations and progressions are
+It is a job like the roster import (``rosters.jobs``): ``admission_upload`` stores the file,
+``admission_check`` previews it (in the request for a small file, on a worker for a large
+one), ``admission_claim`` takes the importer's chosen rows and ``admission_apply`` — always on
+a worker — writes them. The file is checked again first; when a chosen row is no longer what
+the preview said, or is not a new child or a graduate, nothing is written and the list goes
+back to 待确认 with the refused rows. Otherwise the registrations and progressions are
 written in one transaction.
 """
 
@@ -27,6 +30,7 @@ from collections import defaultdict
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import acting_as
@@ -41,7 +45,7 @@ from rosters.checking import check_rows
 from rosters.columns import COLUMN_BY_KEY, UNCHANGED
 from rosters.models import AdmissionList
 from rosters.parsing import Row
-from rosters.reading import parse_table, read_table
+from rosters.reading import parse_table, read_table, sniff_format
 from rosters.writing import write_rows
 from schools.models import School
 from workflow.models import OpenBusiness
@@ -131,55 +135,135 @@ def _graduate(item: dict, row: Row, details: dict) -> None:
                           % {"school": pupil.school.name, "number": pupil.national_number})
 
 
-def admission_preview(*, user, content: bytes, original_name: str = "") -> AdmissionList:
-    """Check an admission list and keep it with its per-row report (nothing else is written)."""
+def admission_upload(*, user, content: bytes, original_name: str = "") -> AdmissionList:
+    """Store an admission list (judged by its bytes) and open its job; the preview runs next."""
     membership = _importer(user)
-    report, _rows = _classify(user, content, county=not membership.school_id)
+    sniff_format(content)
     with transaction.atomic(), acting_as(user):
         admission = AdmissionList.objects.create(
             school_id=membership.school_id, scope_code=membership.school.county_id if membership.school_id
             else membership.division_id, original_name=(original_name or "")[:200].replace("\x00", ""),
-            report=report, created_by=user,
+            file_size=len(content), created_by=user,
         )
         admission.file.save(secrets.token_hex(16), ContentFile(content), save=True)
-    log.info("admission list %s by %s: %s rows", admission.pk, user, len(report))
+    log.info("admission list %s uploaded by %s: %s bytes", admission.pk, user, len(content))
     return admission
 
 
-def admission_apply(*, user, admission_id: int, rows: list[int], today: dt.date | None = None) -> AdmissionList:
-    """Apply the chosen rows: register the new children, send the graduates to 升学; all or nothing."""
+def _read(admission: AdmissionList) -> bytes:
+    with admission.file.open("rb") as handle:
+        return handle.read()
+
+
+def admission_check(*, admission_id: int) -> AdmissionList:
+    """The preview of a stored list: every row's kind, saved on the list (nothing else written)."""
+    admission = AdmissionList.objects.select_related("created_by").get(pk=admission_id)
+    if admission.state != AdmissionList.State.PREVIEWING:
+        return admission
+    user = admission.created_by
+    membership = _importer(user)
+    try:
+        report, _rows = _classify(user, _read(admission), county=not membership.school_id)
+    except ValidationFailed as exc:
+        admission.state, admission.error = AdmissionList.State.FAILED, exc.as_dict()
+    else:
+        admission.state, admission.report = AdmissionList.State.PREVIEWED, report
+    with acting_as(user):
+        admission.save(update_fields=["state", "report", "error"])
+    log.info("admission list %s previewed: %s rows, %s", admission.pk, len(admission.report), admission.state)
+    return admission
+
+
+def admission_preview(*, user, content: bytes, original_name: str = "") -> AdmissionList:
+    """Upload and preview at once (a list small enough for the request, and the tests)."""
+    return admission_check(admission_id=admission_upload(user=user, content=content, original_name=original_name).pk)
+
+
+def admission_claim(*, user, admission_id: int, rows: list[int]) -> AdmissionList:
+    """Claim a previewed list for applying the chosen rows; the job (``admission_apply``) writes.
+
+    The rows the preview already shows as not applicable are refused here, at once; a second
+    click while the job runs, or after it, gets 409.
+    """
     membership = _importer(user)
     chosen = sorted({int(r) for r in rows or []})
     if not chosen:
         raise ValidationFailed(_("请选择要导入的行"), code="required", field="rows")
-    with transaction.atomic(), acting_as(user):
-        get_in_scope(AdmissionList.objects.all(), user, pk=admission_id)
-        admission = AdmissionList.objects.select_for_update().get(pk=admission_id)
-        if admission.state != AdmissionList.State.PREVIEWED:
-            raise Conflict(_("该招生名单已导入，不能再次导入"), code="admission_applied")
-        if admission.school_id != membership.school_id:
-            raise Forbidden(_("只有导入该名单的单位可以确认导入"), code="not_importer")
-        with admission.file.open("rb") as handle:
-            content = handle.read()
-        report, checked = _classify(user, content, county=not membership.school_id)
+    admission = get_in_scope(AdmissionList.objects.all(), user, pk=admission_id)
+    if admission.school_id != membership.school_id:
+        raise Forbidden(_("只有导入该名单的单位可以确认导入"), code="not_importer")
+    if admission.state == AdmissionList.State.PREVIEWED:
         before = {item["row"]: item for item in admission.report}
-        now = {item["row"]: item for item in report}
-        refused = _refused_rows(chosen, before, now)
+        refused = _refused_rows(chosen, before, before)
         if refused:
-            raise ValidationFailed(_("有%(n)s行不能导入，本次未导入任何数据") % {"n": len(refused)},
-                                   code="admission_rows_refused", field="rows", details=refused)
-        by_number = {row.number: row for row in checked}
-        new_rows = [by_number[n] for n in chosen if now[n]["kind"] == NEW_CHILD]
-        write_rows(user=user, rows=new_rows)
-        progressions = _receive(user, admission, [by_number[n] for n in chosen if now[n]["kind"] == GRADUATE],
-                                now, content=content, membership=membership, today=today)
-        admission.state = AdmissionList.State.APPLIED
-        admission.applied_at = timezone.now()
-        admission.report = report
-        admission.applied = {"rows": chosen, "registered": [r.national_number for r in new_rows],
-                             "progressions": progressions}
-        admission.save(update_fields=["state", "applied_at", "report", "applied"])
+            raise _refusal(refused)
+    with acting_as(user):
+        claimed = AdmissionList.objects.filter(pk=admission.pk, state=AdmissionList.State.PREVIEWED).update(
+            state=AdmissionList.State.APPLYING, chosen=chosen, error=None)
+    if not claimed:
+        raise Conflict(_("该招生名单已导入或正在处理，不能再次导入"), code="admission_applied")
+    admission.refresh_from_db()
+    log.info("admission list %s claimed by %s: rows %s", admission.pk, user, chosen)
     return admission
+
+
+def _refusal(refused: list[dict]) -> ValidationFailed:
+    return ValidationFailed(_("有%(n)s行不能导入，本次未导入任何数据") % {"n": len(refused)},
+                            code="admission_rows_refused", field="rows", details=refused)
+
+
+def admission_apply(*, admission_id: int, today: dt.date | None = None) -> AdmissionList:
+    """Apply a claimed list: register the new children, send the graduates to 升学; all or nothing.
+
+    The file is checked again first; a chosen row that is no longer what the preview said
+    refuses the whole apply, and the list returns to 待确认 with the refused rows.
+    """
+    admission = AdmissionList.objects.select_related("created_by").get(pk=admission_id)
+    if admission.state != AdmissionList.State.APPLYING:
+        return admission
+    user = admission.created_by
+    membership = _importer(user)
+    chosen = list(admission.chosen)
+    content = _read(admission)
+    try:
+        with transaction.atomic(), acting_as(user):
+            admission = AdmissionList.objects.select_for_update().get(pk=admission_id)
+            report, checked = _classify(user, content, county=not membership.school_id)
+            before = {item["row"]: item for item in admission.report}
+            now = {item["row"]: item for item in report}
+            refused = _refused_rows(chosen, before, now)
+            if refused:
+                raise _refusal(refused)
+            by_number = {row.number: row for row in checked}
+            new_rows = [by_number[n] for n in chosen if now[n]["kind"] == NEW_CHILD]
+            write_rows(user=user, rows=new_rows)
+            progressions = _receive(user, admission, [by_number[n] for n in chosen if now[n]["kind"] == GRADUATE],
+                                    now, content=content, membership=membership, today=today)
+            admission.state = AdmissionList.State.APPLIED
+            admission.applied_at = timezone.now()
+            admission.report = report
+            admission.error = None
+            admission.applied = {"rows": chosen, "registered": [r.national_number for r in new_rows],
+                                 "progressions": progressions}
+            admission.save(update_fields=["state", "applied_at", "report", "applied", "error"])
+    except (ValidationFailed, Conflict) as exc:
+        # nothing was written: back to 待确认, with the reason and the refused rows
+        with acting_as(user):
+            AdmissionList.objects.filter(pk=admission_id, state=AdmissionList.State.APPLYING).update(
+                state=AdmissionList.State.PREVIEWED, error=exc.as_dict())
+        admission.refresh_from_db()
+    log.info("admission list %s applied: %s (%s)", admission.pk, admission.state,
+             (admission.error or {}).get("code", "ok"))
+    return admission
+
+
+def admission_fail(*, admission_id: int) -> None:
+    """A list whose task crashed: say so on the list instead of leaving it running forever."""
+    AdmissionList.objects.filter(pk=admission_id, state__in=AdmissionList.RUNNING).update(
+        state=AdmissionList.State.FAILED,
+        error={"code": "internal_error", "field": None, "details": None,
+               "message": gettext("处理过程中出现系统错误，请重新上传；如仍失败请联系管理员")})
+    log.error("admission list %s failed", admission_id)
 
 
 def _refused_rows(chosen: list[int], before: dict, now: dict) -> list[dict]:

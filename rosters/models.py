@@ -165,13 +165,24 @@ def admission_upload_path(instance, filename: str) -> str:
 class AdmissionList(models.Model):
     """招生名单: a school's (or its county's) intake for grades 1/7/10 in the roster format,
     previewed row by row (new child, graduate to receive, enrolled elsewhere, error) and
-    then applied for the rows the importer chose."""
+    then applied for the rows the importer chose.
+
+    A job like the roster import: a large list is previewed on a worker, and applying always
+    runs on one (all or nothing); the page and ``GET /api/v1/admissions/{id}`` follow the
+    state. A refused apply returns to 待确认 with the refused rows in ``error``.
+    """
 
     class State(models.TextChoices):
+        PREVIEWING = "previewing", _("预检中")
         PREVIEWED = "previewed", _("待确认")
+        APPLYING = "applying", _("导入中")
         APPLIED = "applied", _("已导入")
+        FAILED = "failed", _("失败")
 
-    state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.PREVIEWED)
+    #: States in which a worker is still on the list (the page keeps polling).
+    RUNNING = (State.PREVIEWING, State.APPLYING)
+
+    state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.PREVIEWING)
     #: The importing school (null for a county): the scope filter with ``scope_code``.
     school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     scope_code = models.CharField(max_length=6, db_index=True)
@@ -181,6 +192,13 @@ class AdmissionList(models.Model):
     report = models.JSONField(default=list, blank=True)
     #: What applying wrote: ``{"rows": [...], "registered": [...], "progressions": [...]}``.
     applied = models.JSONField(default=dict, blank=True)
+    #: The rows chosen for the apply under way (or last refused).
+    chosen = models.JSONField(default=list, blank=True)
+    #: Why the last step failed: ``{"code", "message", "details"}`` (``details``: the refused
+    #: rows, ``[{"row", "code", "message"}]``, when an apply was refused).
+    error = models.JSONField(null=True, blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    task_id = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     applied_at = models.DateTimeField(null=True, blank=True)
@@ -194,6 +212,10 @@ class AdmissionList(models.Model):
 
     def __str__(self) -> str:
         return self.original_name or f"{_('招生名单')} {self.pk}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in self.RUNNING
 
     def count(self, kind: str) -> int:
         return sum(1 for row in self.report if row.get("kind") == kind)

@@ -15,10 +15,12 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.audit import acting_as
-from rosters import columns, exporting, jobs
-from rosters.models import RosterExport, RosterImport
+from kernel.errors import ValidationFailed
+from rosters import admission, columns, exporting, jobs
+from rosters.models import AdmissionList, RosterExport, RosterImport
 
-__all__ = ["roster_check_task", "roster_export_task", "roster_import_task"]
+__all__ = ["admission_apply_task", "admission_check_task", "roster_check_task", "roster_export_task",
+           "roster_import_task"]
 
 
 @shared_task(name="schools.roster_check", bind=True, max_retries=2, default_retry_delay=5)
@@ -104,3 +106,56 @@ def roster_export_start(*, user, filters: exporting.RosterFilter, request_id: st
         return Exported(job=exporting.roster_export_build(export_id=job.pk))
     transaction.on_commit(lambda: roster_export_task.delay(job.pk))
     return Exported(job=job)
+
+
+# --- 招生名单: the same job pattern --------------------------------------------------------
+
+@shared_task(name="rosters.admission_check", bind=True, max_retries=2, default_retry_delay=5)
+def admission_check_task(self, admission_id: int) -> str:
+    row = AdmissionList.objects.select_related("created_by").get(pk=admission_id)
+    with acting_as(row.created_by, task="admission_check", admission_list=admission_id):
+        try:
+            return admission.admission_check(admission_id=admission_id).state
+        except OSError as exc:  # storage hiccup: the preview writes nothing, so retry it
+            raise self.retry(exc=exc) from exc
+        except Exception:
+            admission.admission_fail(admission_id=admission_id)
+            raise
+
+
+@shared_task(name="rosters.admission_apply", bind=True)
+def admission_apply_task(self, admission_id: int) -> str:
+    row = AdmissionList.objects.select_related("created_by").get(pk=admission_id)
+    with acting_as(row.created_by, task="admission_apply", admission_list=admission_id):
+        try:
+            return admission.admission_apply(admission_id=admission_id).state
+        except Exception:
+            admission.admission_fail(admission_id=admission_id)
+            raise
+
+
+def _queue_admission(task, admission_id: int) -> None:
+    result = task.delay(admission_id)
+    AdmissionList.objects.filter(pk=admission_id).update(task_id=result.id or "")
+
+
+def admission_preview_start(*, user, content: bytes, original_name: str = "") -> AdmissionList:
+    """Store a list and preview it now (small file) or on a worker once the row is committed."""
+    row = admission.admission_upload(user=user, content=content, original_name=original_name)
+    if row.file_size <= columns.INLINE_MAX_BYTES or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        row = admission.admission_check(admission_id=row.pk)
+        if row.state == AdmissionList.State.FAILED:  # checked in the request: answer the refusal itself
+            raise ValidationFailed(row.error["message"], code=row.error["code"], field=row.error.get("field"),
+                                   details=row.error.get("details"))
+        return row
+    transaction.on_commit(lambda: _queue_admission(admission_check_task, row.pk))
+    return row
+
+
+def admission_apply_start(*, user, admission_id: int, rows: list[int]) -> AdmissionList:
+    """Claim the chosen rows and apply them on a worker (inline when Celery runs eagerly)."""
+    row = admission.admission_claim(user=user, admission_id=admission_id, rows=rows)
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        return admission.admission_apply(admission_id=row.pk)
+    transaction.on_commit(lambda: _queue_admission(admission_apply_task, row.pk))
+    return row

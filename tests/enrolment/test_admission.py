@@ -1,6 +1,7 @@
 """招生名单: a school (or its county) imports its intake; the preview says per row whether it
 is a new child, a graduate to receive by 升学, a pupil enrolled elsewhere (transfer) or an
-error; applying the chosen rows is all or nothing."""
+error; applying the chosen rows is all or nothing, as a job (inline here: Celery runs eagerly;
+``tests/rosters/test_admission_worker.py`` runs it on a real worker)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,19 @@ from kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from registry.models import Pupil, PupilStatus
 from rosters import admission
 from rosters.models import AdmissionList
+from rosters.tasks import admission_apply_start
 from tests.rosters.test_support import roster_media, roster_row, xlsx_bytes  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("roster_media")
+pytestmark = pytest.mark.usefixtures("roster_media", "eager")
+
+
+@pytest.fixture
+def eager(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+def apply(user, admission_id: int, rows: list[int]) -> AdmissionList:
+    return admission_apply_start(user=user, admission_id=admission_id, rows=rows)
 
 
 def row_of(pupil, school, **changes) -> dict:
@@ -60,7 +71,7 @@ def test_the_preview_says_what_each_row_is_and_writes_nothing_else(world, gradua
 
 
 def test_applying_registers_the_new_child_and_sends_the_graduate_to_progression(world, graduates, intake):
-    applied = admission.admission_apply(user=world["a2"].operator, admission_id=intake.pk, rows=[2, 3])
+    applied = apply(world["a2"].operator, intake.pk, [2, 3])
     assert applied.state == "applied"
     child = Pupil.objects.get(name="新生甲")
     assert child.status == PupilStatus.PENDING and child.school == world.school_a2
@@ -79,7 +90,7 @@ def test_applying_registers_the_new_child_and_sends_the_graduate_to_progression(
 @pytest.mark.parametrize("bad", [4, 5, 6, 99])
 def test_a_chosen_row_that_cannot_be_applied_refuses_all(world, intake, bad):
     with pytest.raises(ValidationFailed) as exc:
-        admission.admission_apply(user=world["a2"].operator, admission_id=intake.pk, rows=[2, 3, bad])
+        apply(world["a2"].operator, intake.pk, [2, 3, bad])
     assert exc.value.code == "admission_rows_refused"
     assert [d["row"] for d in exc.value.details] == [bad]
     assert not Pupil.objects.filter(name="新生甲").exists() and not Progression.objects.exists()
@@ -91,31 +102,32 @@ def test_a_row_that_changed_since_the_preview_refuses_all(world, graduates, inta
     # another school receives the graduate meanwhile
     card = receiving.graduate_find(user=world["b2"].operator, number=graduates[0].id_number, name=graduates[0].name)
     receiving.progression_start(user=world["b2"].operator, refs=[card[0].ref])
-    with pytest.raises(ValidationFailed) as exc:
-        admission.admission_apply(user=world["a2"].operator, admission_id=intake.pk, rows=[2, 3])
-    assert [(d["row"], d["code"]) for d in exc.value.details] == [(3, "admission_row_not_applicable")]
+    refused = apply(world["a2"].operator, intake.pk, [2, 3])  # the preview still says graduate: the job decides
+    assert refused.state == "previewed" and refused.error["code"] == "admission_rows_refused"
+    assert [(d["row"], d["code"]) for d in refused.error["details"]] == [(3, "admission_row_not_applicable")]
+    assert refused.chosen == [2, 3] and not refused.applied
     again = admission.admission_preview(user=world["a2"].operator, content=intake.file.open("rb").read())
     assert by_row(again, 3)["problems"][0]["code"] == "progression_taken"
     assert not Pupil.objects.filter(name="新生甲").exists()
 
 
 def test_a_list_is_applied_once(world, intake):
-    admission.admission_apply(user=world["a2"].operator, admission_id=intake.pk, rows=[2])
+    apply(world["a2"].operator, intake.pk, [2])
     with pytest.raises(Conflict) as exc:
-        admission.admission_apply(user=world["a2"].operator, admission_id=intake.pk, rows=[3])
+        apply(world["a2"].operator, intake.pk, [3])
     assert exc.value.code == "admission_applied"
 
 
 def test_nothing_chosen_is_refused(world, intake):
     with pytest.raises(ValidationFailed) as exc:
-        admission.admission_apply(user=world["a2"].operator, admission_id=intake.pk, rows=[])
+        apply(world["a2"].operator, intake.pk, [])
     assert exc.value.code == "required"
 
 
 @pytest.mark.parametrize("who", ["a1", "b1", "county_b", "other_province"])
 def test_a_foreign_unit_neither_sees_nor_applies(world, intake, who, client, api_token):
     with pytest.raises((NotFound, Forbidden)):
-        admission.admission_apply(user=world[who].operator, admission_id=intake.pk, rows=[2])
+        apply(world[who].operator, admission_id=intake.pk, rows=[2])
     assert client.get(f"/api/v1/admissions/{intake.pk}", **api_token(world[who].operator)).status_code == 404
     assert client.get("/api/v1/admissions", **api_token(world[who].operator)).json() == []
 
@@ -134,7 +146,7 @@ def test_a_county_lists_intake_for_its_schools_and_offers_the_graduates(world, g
     ]
     preview = admission.admission_preview(user=world["county_a"].operator, content=xlsx_bytes(rows))
     assert kinds(preview) == {2: "new", 3: "graduate", 4: "error"}  # grade 10 is not the county's allocation
-    admission.admission_apply(user=world["county_a"].operator, admission_id=preview.pk, rows=[2, 3])
+    apply(world["county_a"].operator, admission_id=preview.pk, rows=[2, 3])
     child = Pupil.objects.get(name="一年级新生")
     assert child.school == world.school_a1 and child.status == PupilStatus.PENDING
     offer = Progression.objects.get()
@@ -142,7 +154,7 @@ def test_a_county_lists_intake_for_its_schools_and_offers_the_graduates(world, g
     assert offer.school == world.school_a2
     assert not AdmissionList.objects.filter(pk=preview.pk, school__isnull=False).exists()
     with pytest.raises(NotFound):  # the county's list is not a school's to see
-        admission.admission_apply(user=world["a1"].operator, admission_id=preview.pk, rows=[2])
+        apply(world["a1"].operator, admission_id=preview.pk, rows=[2])
 
 
 def test_a_city_does_not_import_admission_lists(world):
@@ -187,3 +199,48 @@ def test_the_pages_preview_and_apply(world, graduates, login):
     assert login(world["b1"].operator).get(f"/schools/admissions/{row.pk}/").status_code == 404
 
 
+
+
+def test_applying_is_claimed_once_and_runs_as_a_job(world, intake, settings, django_capture_on_commit_callbacks):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with django_capture_on_commit_callbacks() as queued:
+        claimed = apply(world["a2"].operator, intake.pk, [2])
+    assert claimed.state == "applying" and claimed.chosen == [2] and len(queued) == 1
+    assert not Pupil.objects.filter(name="新生甲").exists()  # nothing written in the request
+    with pytest.raises(Conflict):
+        apply(world["a2"].operator, intake.pk, [2])
+    assert admission.admission_apply(admission_id=intake.pk).state == "applied"  # what the worker runs
+    assert Pupil.objects.get(name="新生甲").status == PupilStatus.PENDING
+
+
+def test_the_page_follows_the_job(world, intake, login, settings, django_capture_on_commit_callbacks):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    client = login(world["a2"].operator)
+    with django_capture_on_commit_callbacks():
+        client.post(f"/schools/admissions/{intake.pk}/apply/", {"row": ["2", "3"]})
+    page = client.get(f"/schools/admissions/{intake.pk}/").content.decode()
+    assert 'data-state="applying"' in page and 'http-equiv="refresh"' in page and 'data-testid="apply"' not in page
+    # the worker finds the graduate taken meanwhile: back to 待确认, the refused row listed
+    card = receiving.graduate_find(user=world["b2"].operator, number=by_row(intake, 3)["national_number"],
+                                   name=by_row(intake, 3)["name"])
+    receiving.progression_start(user=world["b2"].operator, refs=[card[0].ref])
+    admission.admission_apply(admission_id=intake.pk)
+    page = client.get(f"/schools/admissions/{intake.pk}/").content.decode()
+    assert 'data-state="previewed"' in page and 'http-equiv="refresh"' not in page
+    assert 'data-code="admission_rows_refused"' in page and "admission_row_not_applicable" in page
+
+
+def test_a_file_that_cannot_be_read_is_refused_in_the_request(world, client, api_token):
+    import io
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello.txt", "not a workbook")
+    response = client.post("/api/v1/admissions", {"file": SimpleUploadedFile("l.xlsx", buffer.getvalue())},
+                           **api_token(world["a2"].operator))
+    assert response.status_code == 422, response.json()
+    assert response.json()["field"] == "file"
+    assert not AdmissionList.objects.filter(state="previewed").exists()

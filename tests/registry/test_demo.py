@@ -34,7 +34,9 @@ def _load(**options) -> str:
 @pytest.fixture
 def demo_world(db):
     output = _load()
-    return {"output": output, "pupils": Pupil.objects.filter(school__in=demo.demo_schools("44"))}
+    # the bulk-loaded pupils (the demo's open registrations are records of their own)
+    return {"output": output, "pupils": Pupil.objects.filter(school__in=demo.demo_schools("44"),
+                                                             registration__isnull=True)}
 
 
 def _as_data(pupil: Pupil) -> PupilData:
@@ -131,7 +133,8 @@ def test_mostly_enrolled_with_a_few_suspended(demo_world):
     pupils = demo_world["pupils"]
     suspended = pupils.filter(status=PupilStatus.SUSPENDED)
     assert 2 <= suspended.count() <= PUPILS * 0.05
-    assert pupils.filter(status=PupilStatus.ENROLLED).count() + suspended.count() == PUPILS
+    graduated = pupils.filter(status=PupilStatus.GRADUATED).count()  # the demo's graduates awaiting 升学
+    assert pupils.filter(status=PupilStatus.ENROLLED).count() + suspended.count() + graduated == PUPILS
     assert not suspended.filter(status_until__isnull=True).exists()
 
 
@@ -151,7 +154,7 @@ def test_every_unit_has_operator_and_approver_logins(demo_world, client):
 
 def test_users_see_only_their_scope(demo_world, client):
     User = get_user_model()
-    pupils = demo_world["pupils"]
+    pupils = Pupil.objects.filter(school__in=demo.demo_schools("44"))  # the open registrations too
     school = demo.demo_schools("44").first()
     county = school.county_id
     other_county = demo.demo_schools("44").exclude(county=county).first().county_id
@@ -164,7 +167,7 @@ def test_users_see_only_their_scope(demo_world, client):
     assert set(restrict(Pupil.objects.all(), school_user)) == set(pupils.filter(school=school))
     assert set(restrict(Pupil.objects.all(), county_user)) == set(pupils.filter(county_code=county))
     assert not restrict(Pupil.objects.all(), other_user).filter(county_code=county).exists()
-    assert restrict(Pupil.objects.all(), province_user).count() == PUPILS
+    assert restrict(Pupil.objects.all(), province_user).count() == pupils.count()
 
     assert client.login(request=HttpRequest(), username=school_user.username, password=settings.DEMO_PASSWORD)
     response = client.get("/api/v1/pupils", {"page_size": 100})
@@ -205,7 +208,7 @@ def test_reset_keeps_other_schools_pupils(db):
     _load()
     _load(reset=True)
     assert Pupil.objects.filter(pk=kept.pk).exists()
-    assert Pupil.objects.count() == PUPILS + 1
+    assert Pupil.objects.filter(registration__isnull=True).count() == PUPILS + 1
 
 
 def test_bulk_load_records_one_summary_audit_entry(demo_world):
@@ -215,7 +218,10 @@ def test_bulk_load_records_one_summary_audit_entry(demo_world):
     assert bulk["registry.Pupil"] == PUPILS
     assert bulk["registry.Guardian"] == Guardian.objects.filter(pupil__in=demo_world["pupils"]).count()
     # per-row insert events are skipped for the bulk load (docs/demo-data.md)
-    assert not Pupil.pgh_event_model.objects.filter(pgh_obj__in=demo_world["pupils"]).exists()
+    assert not Pupil.pgh_event_model.objects.filter(pgh_obj__in=demo_world["pupils"], pgh_label="insert").exists()
+    # the demo's graduations afterwards are audited per row, as any later change
+    graduated = Pupil.pgh_event_model.objects.filter(pgh_obj__in=demo_world["pupils"]).exclude(pgh_label="insert")
+    assert graduated.exists() and all(e.pgh_context.metadata["command"] == "load_demo_queues" for e in graduated)
 
 
 def test_reset_of_one_province_keeps_the_other_provinces_demo(db):
@@ -224,5 +230,21 @@ def test_reset_of_one_province_keeps_the_other_provinces_demo(db):
     users_44 = demo.demo_users("44").count()
     call_command("load_demo", pupils=50, seed=3, province="42", reset=True, stdout=StringIO())
     assert demo.demo_users("44").count() == users_44 > 0
-    assert Pupil.objects.filter(county_code__startswith="44").count() == PUPILS
-    assert Pupil.objects.filter(county_code__startswith="42").count() == 50
+    bulk = Pupil.objects.filter(registration__isnull=True)  # without the open registrations
+    assert bulk.filter(county_code__startswith="44").count() == PUPILS
+    assert bulk.filter(county_code__startswith="42").count() == 50
+
+
+def test_each_queue_has_open_business(demo_world):
+    from enrolment.models import Progression, Registration
+
+    pending = Registration.objects.filter(school__in=demo.demo_schools("44")).select_related("pupil")
+    assert {(r.state, r.pupil.status) for r in pending} == {("school_review", "pending"), ("county_review", "pending")}
+    county_step = [r.pupil for r in pending if r.state == "county_review"]
+    assert any(p.id_type == "Z" and p.national_number.startswith("J") for p in county_step)  # 无户籍
+    assert pending.filter(state="school_review").count() >= 2
+    graduates = Pupil.objects.filter(school__in=demo.demo_schools("44"), status=PupilStatus.GRADUATED)
+    assert graduates.count() >= 2
+    received = Progression.objects.get(school__in=demo.demo_schools("44"))
+    assert received.state == "school_review" and received.entries.get().pupil in graduates
+    assert "演示待办" in demo_world["output"]

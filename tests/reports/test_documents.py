@@ -47,8 +47,37 @@ def test_record_sheet_pdf_has_fields_family_and_history(world, login):
     client.post("/documents/issue/", {"pupil": pupil.national_number, "kind": "record"})
     document = IssuedDocument.objects.get()
     text = _pdf_text(client.get(f"/documents/{document.number}/pdf/").content)
-    for expected in ("学生学籍信息表", "李娜", pupil.national_number, "张父", "家庭成员", "转入天河第一小学"):
+    for expected in ("学生学籍信息表", "李娜", pupil.national_number, "张父", "家庭成员或监护人信息", "转入天河第一小学"):
         assert expected in text, expected
+
+
+def test_record_sheet_follows_the_national_forms_sections_and_field_order(world, login):
+    """学生基本信息表: the school's line, 一 基础信息 (with the photo box), 二 学籍基本信息,
+    三 扩展信息, 四 家庭成员或监护人信息, 五 学籍变动, the signatures, then the QR code."""
+    pupil = world.pupils["a1"]
+    client = login(world["a1"].operator)
+    client.post("/documents/issue/", {"pupil": pupil.national_number, "kind": "record"})
+    document = IssuedDocument.objects.get()
+    content = client.get(f"/documents/{document.number}/pdf/").content
+    text = _pdf_text(content).replace("\n", "")  # a long label wraps inside its box
+    order = ["学生学籍信息表", "学校名称", "天河第一小学", "学校标识码", world.school_a1.code,
+             "一、学生个人基础信息", "姓名", "李娜", "性别", "出生日期", "民族", "国籍/地区", "身份证件类型",
+             "身份证件号", "港澳台侨外", "健康状况", "曾用名", "户口所在地", "户口性质",
+             "二、学生学籍基本信息", "全国学籍号", pupil.national_number, "学籍状态", "年级", "班级", "入学年月", "就读方式",
+             "三、学生个人扩展信息", "是否留守儿童", "是否进城务工人员随迁子女",
+             "四、学生家庭成员或监护人信息", "关系", "户口所在地", "联系电话", "是否监护人", "身份证件类型", "身份证件号",
+             "五、学籍变动记录", "学生（家长）签字", "班主任", "学校审核（盖章）", document.number]
+    at = 0
+    for expected in order:
+        found = text.find(expected, at)
+        assert found >= 0, (expected, text[at:at + 200])
+        at = found + len(expected)
+    page = pypdf.PdfReader(io.BytesIO(content)).pages[0]
+    assert "（无照片）" in text  # the photo box is there, empty
+    assert len(pypdf.PdfReader(io.BytesIO(content)).pages) == 1 and page.mediabox.width < 600  # one A4 page
+    html = client.get(f"/documents/{document.number}/").content.decode()
+    assert html.count('data-testid="record-section"') == 3 and "四、学生家庭成员或监护人信息" in html
+    assert "<svg" in html  # the QR code stays
 
 
 def test_only_the_pupils_school_issues_an_enrolment_certificate(world, login):
