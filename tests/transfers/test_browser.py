@@ -87,7 +87,7 @@ def test_correct_after_send_back_in_the_browser(world, page, browser_login):
     # The operator who filled it in finds it in 我的待办 with the reason, and corrects it.
     browser_login(world["b1"].operator)
     assert "班号应为3班" in page.inner_text("[data-testid=returned]")
-    page.locator("[data-testid=returned]").get_by_role("link", name="修改").click()
+    page.locator("[data-testid=returned]").get_by_role("link", name="修改", exact=True).click()
     assert "班号应为3班" in page.inner_text("[data-testid=sent-back]")
     page.click("[data-testid=action-resubmit]")
     assert page.input_value("input[name=dest_class_number]") == "2"
