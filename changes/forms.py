@@ -104,6 +104,17 @@ class ChangeRequestForm(forms.Form):
         return data
 
 
+class CorrectForm(ChangeRequestForm):
+    """退回修改: the request's form filled with what it asks, to correct, and a note."""
+
+    note = forms.CharField(label=_("修改说明（可选）"), max_length=200, required=False)
+
+    def __init__(self, *args, request: ChangeRequest, **kwargs):
+        kwargs.setdefault("initial", {**request.payload, "reason": request.reason})
+        super().__init__(*args, kind=request.kind, pupil=request.pupil, **kwargs)
+        del self.fields["draft"]
+
+
 class RefuseForm(forms.Form):
     reason = forms.CharField(label=_("不通过理由"), max_length=500, required=False)
 

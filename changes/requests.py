@@ -98,6 +98,50 @@ def change_request_submit(*, user, request_id: int) -> ChangeRequest:
     return engine.move(CHANGE_REQUEST, user=user, pk=request_id, action="submit")
 
 
+def change_request_correct(
+    *,
+    user,
+    request_id: int,
+    payload: dict,
+    reason: str = "",
+    evidence=(),
+    note: str = "",
+    today: dt.date | None = None,
+) -> ChangeRequest:
+    """退回修改 answered (or a draft finished): the person who opened the request corrects its
+    fields and reason — the rules of the kind again, as at opening — adds material, and
+    submits it. The submission's log names each change (old → new); the row's history keeps
+    them too."""
+    today = today or timezone.localdate()
+    files = check_proofs(evidence, field="evidence")
+    found = CHANGE_REQUEST.hooks.visible(CHANGE_REQUEST, user).select_related("pupil").filter(pk=request_id).first()
+    if found is not None and found.kind == ChangeRequest.Kind.KEY_CHANGE and isinstance(payload, dict):
+        rules.held_id_refusal(found.pupil, payload, user=user)  # recorded, so before the transaction
+    with transaction.atomic(), acting_as(user):
+        request = CHANGE_REQUEST.hooks.lock(CHANGE_REQUEST, user, request_id)
+        engine.require_allowed(CHANGE_REQUEST, user, request, "submit")
+        pupil = Pupil.objects.select_for_update(of=("self",)).select_related("school", "school_class").get(
+            pk=request.pupil_id)
+        cleaned = rules.check(request.kind, pupil=pupil, payload=payload or {}, today=today,
+                              filed_on=request.created_at.date(), user=user)
+        if refusal := rules.reason_refusal(request.kind, reason):
+            raise refusal
+        require_room(already=request.evidence.count(), adding=len(files), field="evidence")
+        changes = [(rules.payload_label(key), rules.shown_value(key, request.payload.get(key)),
+                    rules.shown_value(key, cleaned.get(key)))
+                   for key in dict.fromkeys([*request.payload, *cleaned])
+                   if str(request.payload.get(key, "")) != str(cleaned.get(key, ""))]
+        before = {"reason": request.reason}
+        request.payload, request.reason = cleaned, str(reason or "").strip()[:500]
+        changes += engine.changes_of(request, before)
+        request.save(update_fields=["payload", "reason"])
+        for checked in files:
+            _store_evidence(request, checked, user)
+            changes.append((str(_("证明材料")), "—", checked.original_name))
+        return engine.move(CHANGE_REQUEST, user=user, pk=request_id, action="submit", recheck=False,
+                           reason=engine.changes_text(changes, note))
+
+
 def change_request_approve(*, user, request_id: int, note: str = "", acknowledge_duplicates: bool = False) -> ChangeRequest:
     """Approve the request at the user's step; the county's approval applies the change."""
     return engine.move(CHANGE_REQUEST, user=user, pk=request_id, action="approve", reason=note,

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:request_id>/refuse/", views.change_refuse, name="refuse"),
     path("<int:request_id>/withdraw/", views.change_withdraw, name="withdraw"),
     path("<int:request_id>/send-back/", views.change_send_back, name="send_back"),
+    path("<int:request_id>/correct/", views.change_correct, name="correct"),
     path("<int:request_id>/evidence/", views.evidence_upload, name="evidence_upload"),
     path("evidence/<int:evidence_id>/", views.evidence_download, name="evidence"),
     path("dropouts/", views.dropouts, name="dropouts"),

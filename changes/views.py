@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.permissions import membership_of
 from changes import graduations, promotions, requests, selectors
 from changes import resolution as resolution_services
-from changes.forms import ChangeRequestForm, EvidenceForm, GraduationProposeForm, PromotionForm, RefuseForm
+from changes.forms import ChangeRequestForm, CorrectForm, EvidenceForm, GraduationProposeForm, PromotionForm, RefuseForm
 from changes.models import ChangeRequest, GraduationEntry, State
 from kernel.errors import RegistryError
 from registry import selectors as pupil_selectors
@@ -100,6 +100,39 @@ def change_detail(request, request_id: int):
         "refuse_form": RefuseForm(),
         "evidence_form": EvidenceForm(),
     })
+
+
+@login_required
+def change_correct(request, request_id: int):
+    """退回修改: the person who opened the request sees the reason, corrects it in the form it
+    was filed with and submits it again (``requests.change_request_correct``)."""
+    try:
+        change = selectors.change_request_get(request.user, request_id)
+    except RegistryError as exc:
+        return _error(request, exc)
+    if "submit" not in selectors.actions_for(request.user, change):
+        messages.error(request, _("只有申请人可以修改退回的申请"))
+        return redirect("changes:detail", request_id=request_id)
+    form = CorrectForm(request.POST or None, request.FILES or None, request=change)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data.get("evidence")
+        try:
+            requests.change_request_correct(
+                user=request.user, request_id=request_id, payload=form.payload(), reason=form.cleaned_data["reason"],
+                evidence=[upload] if upload else [], note=form.cleaned_data["note"],
+            )
+        except RegistryError as exc:
+            error = exc
+            if exc.field in form.fields:
+                form.add_error(exc.field, str(exc.message))
+        else:
+            messages.success(request, _("已修改并重新提交"))
+            return redirect("changes:detail", request_id=request_id)
+    return render(request, "changes/correct.html", {
+        "change": change, "pupil": change.pupil, "kind": change.kind, "form": form, "error": error,
+        "sent_back": selectors.sent_back(change),
+    }, status=422 if error or form.errors else 200)
 
 
 def _act(request, call, done_message, *, to: str, pk: int):

@@ -24,10 +24,12 @@ from django.core import signing
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Subquery
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.audit import acting_as
+from accounts.models import Membership, Unit
 from accounts.permissions import require_county_user
 from accounts.scope import get_in_scope, scope_of
 from duplicates.keys import case_threshold, pupil_key
@@ -41,6 +43,7 @@ from kernel.errors import Conflict, Forbidden, ValidationFailed
 from kernel.proof import check_proof
 from registry.history import record_event
 from registry.models import Pupil, PupilStatus
+from workflow import workitems
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,9 @@ def create_cases(province_code: str, found: list[tuple[tuple[int, int], float, l
     if not found:
         return 0
     pupil_ids = {pk for (pair, *_rest) in found for pk in pair}
-    counties = dict(Pupil.objects.filter(pk__in=pupil_ids).values_list("pk", "county_code"))
+    pupils = {pk: (county, name) for pk, county, name in
+              Pupil.objects.filter(pk__in=pupil_ids).values_list("pk", "county_code", "name")}
+    counties = {pk: county for pk, (county, _name) in pupils.items()}
     created = 0
     for start in range(0, len(found), 1000):
         chunk = found[start:start + 1000]
@@ -93,6 +98,7 @@ def create_cases(province_code: str, found: list[tuple[tuple[int, int], float, l
             CaseMember(case=case, pupil_id=pk, county_code=counties[pk])
             for case in cases for pk in (case.pupil_low_id, case.pupil_high_id)
         )
+        cases_todo_open(cases, names={pk: name for pk, (_county, name) in pupils.items()}, counties=counties)
         created += len(cases)
     return created
 
@@ -111,6 +117,27 @@ def cases_follow_pupils(pupil_ids) -> int:
     if moved:
         log.info("%s open case membership(s) moved with their pupils", moved)
     return moved
+#: The 待办 kind of a case; a county's operator resolves it (its 删除 goes to the approver).
+CASE_KIND = "duplicate_case"
+
+
+def cases_todo_open(cases, *, names: dict[int, str], counties: dict[int, str]) -> int:
+    """待办: an open case waits for the county of each of its members (one item per county),
+    due in that province's working days (the step time of every chain)."""
+    entries = []
+    for case in cases:
+        title = _("疑似重复学籍：%(a)s / %(b)s") % {"a": names.get(case.pupil_low_id, ""),
+                                                  "b": names.get(case.pupil_high_id, "")}
+        url = reverse("duplicates:case_detail", args=[case.pk])
+        for county in dict.fromkeys((counties[case.pupil_low_id], counties[case.pupil_high_id])):
+            entries.append((case, Unit(division_code=county), title, url))
+    return workitems.workitems_open_many(entries, kind=CASE_KIND, role=Membership.Role.OPERATOR)
+
+
+def _case_todo_reopen(case: DuplicateCase) -> None:
+    members = list(case.memberships.values_list("pupil_id", "county_code", "pupil__name"))
+    cases_todo_open([case], names={pk: name for pk, _county, name in members},
+                    counties={pk: county for pk, county, _name in members})
 
 
 def case_open_at_entry(*, user, pupil: Pupil, likely: list[dict], reason: str) -> list[DuplicateCase]:
@@ -176,6 +203,7 @@ def _resolve(case: DuplicateCase, user, resolution: str, note: str) -> None:
     case.resolved_at = timezone.now()
     case.note = (note or "")[:500]
     case.save()
+    workitems.workitem_close(subject=case)
     label = DuplicateCase.Resolution(resolution).label
     for pupil in case.members.all():
         record_event(pupil, kind="duplicate_resolved", user=user, data={"case": case.pk, "resolution": resolution},
@@ -246,6 +274,7 @@ def case_reopen(*, user, case_ids: list[int], note: str) -> int:
                 case.save()
         except IntegrityError:  # the pair has another open case meanwhile
             continue
+        _case_todo_reopen(case)
         reopened += 1
     return reopened
 

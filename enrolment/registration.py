@@ -13,6 +13,8 @@ registration; a refused record is 注册未通过 (closed, its number never issu
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -131,6 +133,31 @@ def registration_send_back(*, user, registration_id: int, reason: str) -> Regist
 def registration_resubmit(*, user, registration_id: int, reason: str = "") -> Registration:
     """The person who registered a pupil sent back hands it to the school's review again."""
     return engine.move(REGISTRATION, user=user, pk=registration_id, action=engine.RESUBMIT, reason=reason)
+
+
+def registration_correct(*, user, registration_id: int, source: str, source_reason: str,
+                         note: str = "") -> Registration:
+    """退回修改 answered: the person who registered the pupil corrects the registration's own
+    fields — 学生来源 and 注册原因, by the rules of registration (``source_problems``) — and
+    resubmits it to the school's review through the chain engine; whether the county reviews
+    it is decided again. The log names each change (old → new). The record's key fields are
+    corrected by a key change (关键信息变更) once it is approved."""
+    with transaction.atomic(), acting_as(user):
+        row = REGISTRATION.hooks.lock(REGISTRATION, user, registration_id)
+        engine.require_allowed(REGISTRATION, user, row, engine.RESUBMIT)
+        entered = SimpleNamespace(source=source, source_reason=source_reason, grade=row.grade)
+        _raise_all(source_problems(entered))
+        before = (row.get_source_display(), row.source_reason)
+        row.source, row.source_reason = entered.source or StudentSource.NORMAL, entered.source_reason
+        row.county_review = review.county_review_needed(
+            no_hukou=nohukou.pupil_is_no_hukou(row.pupil), grade=row.grade, source=row.source,
+            policy=ProvincePolicy.for_province(row.county_code))
+        row.save(update_fields=["source", "source_reason", "county_review"])
+        changes = [(str(Registration._meta.get_field(name).verbose_name), old or "—", new or "—")
+                   for name, old, new in (("source", before[0], row.get_source_display()),
+                                          ("source_reason", before[1], row.source_reason)) if old != new]
+        return engine.move(REGISTRATION, user=user, pk=registration_id, action=engine.RESUBMIT,
+                           reason=engine.changes_text(changes, note))
 
 
 def _raise_all(problems: list) -> None:

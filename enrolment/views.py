@@ -13,7 +13,7 @@ from accounts.permissions import membership_of
 from enrolment import registration, selectors
 from enrolment.chains import REGISTRATION
 from enrolment.forms import PupilRegisterForm
-from enrolment.models import RegistrationState
+from enrolment.models import RegistrationState, StudentSource
 from kernel.errors import RegistryError
 from workflow import engine
 
@@ -86,6 +86,7 @@ def registration_detail(request, registration_id: int):
         "pupil": row.pupil,
         "guardians": row.pupil.guardians.all(),
         "actions": engine.actions_for(REGISTRATION, request.user, row),
+        "sources": StudentSource.choices,
         "progress": engine.progress(REGISTRATION, row),
         "current": engine.current_steps(REGISTRATION, [row])[row.pk],
         "log": engine.timeline(REGISTRATION, row),
@@ -102,7 +103,11 @@ def registration_act(request, registration_id: int, action: str):
                                                            reason=request.POST.get("reason", "")),
         engine.SEND_BACK: lambda: registration.registration_send_back(
             user=request.user, registration_id=registration_id, reason=request.POST.get("reason", "")),
-        engine.RESUBMIT: lambda: registration.registration_resubmit(
+        # the page's form sends the registration's fields to correct; without them, unchanged
+        engine.RESUBMIT: lambda: registration.registration_correct(
+            user=request.user, registration_id=registration_id, source=request.POST["source"],
+            source_reason=request.POST.get("source_reason", ""), note=request.POST.get("reason", ""),
+        ) if "source" in request.POST else registration.registration_resubmit(
             user=request.user, registration_id=registration_id, reason=request.POST.get("reason", "")),
     }
     if action not in services:

@@ -17,17 +17,20 @@ from workflow import business, engine, queue, workitems
 
 @login_required
 def home(request):
-    """待办 per person: what I can act on now, what waits in my unit for someone else (and
-    who), and 我发起的 — what I filed and where it stands."""
+    """待办 per person: what I can act on now (with what was sent back to me to correct,
+    退回修改), what waits in my unit for someone else (and who), and 我发起的 — what I filed
+    and where it stands."""
     items = queue.for_person(request.user, workitems.workitems_for(request.user).order_by("due_on", "id")[:200])
     mine = [entry for entry in items if entry.can_act]
+    returned = engine.returned_to(request.user)
     return render(
         request,
         "portal/home.html",
         {
             "mine": mine[:50],
             "others": [entry for entry in items if not entry.can_act][:50],
-            "total": len(mine),
+            "returned": returned,
+            "total": len(mine) + len(returned),
             "started": engine.started_by(request.user),
             "overdue_count": workitems.overdue_for(request.user).count(),
             "today": timezone.localdate(),

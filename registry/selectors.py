@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+from django.db import connections
 from django.db.models import QuerySet
 
 from accounts.scope import get_in_scope, restrict
@@ -104,6 +106,18 @@ def count_capped(queryset: QuerySet, *, exact: bool = False, cap: int = COUNT_CA
         return queryset.order_by().count(), True
     count = queryset.order_by()[: cap + 1].count()
     return min(count, cap), count <= cap
+
+
+def count_estimate(queryset: QuerySet) -> int:
+    """PostgreSQL's planner estimate of the rows of ``queryset`` (EXPLAIN, nothing run): the
+    "约 …" of a list past the cap, whose exact count is done only on demand."""
+    sql, params = queryset.order_by().query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def paginate(queryset: QuerySet, *, page: int = 1, page_size: int = 20) -> Page:

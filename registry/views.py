@@ -47,6 +47,8 @@ def pupil_list(request):
     pupils = selectors.pupil_search(request.user, filters)
     page = selectors.paginate(pupils, page=_int(request.GET.get("page")) or 1, page_size=20)
     count, exact = selectors.count_capped(pupils, exact=request.GET.get("exact") == "1")
+    # Past the cap: the planner's estimate (never below the cap the list has seen).
+    estimate = None if exact else max(selectors.count_estimate(pupils), count + 1)
     query = request.GET.copy()
     query.pop("page", None)
     unsorted = query.copy()
@@ -64,6 +66,7 @@ def pupil_list(request):
             "columns": COLUMNS,
             "count": count,
             "count_exact": exact,
+            "count_estimate": estimate,
             "schools": _school_choices(request.user),
             "export_url": _export_url(request.user, filters),
         },

@@ -155,6 +155,7 @@ def test_a_database_of_the_old_schema_migrates_forward_with_data_and_audit(lates
 
     apps = _migrate(latest)
 
+    rows["registry_workitem"] += 1  # the open case reaches its county's 待办 (duplicates 0009)
     assert {table: _count(table) for table in TABLES} == rows
     after = {table: _count(table) for table in EVENT_TABLES}
     # The data migration that moves the case's waiting onto the case is itself audited (the

@@ -20,8 +20,9 @@ origin_province    origin province (policy)          approve,   reaching this st
 
 A draft does not hold the pupil's open business (在办业务): the pupil's own school may still
 start a status change; submitting the draft claims the pupil (or is refused with
-``open_business``). A draft not submitted within 10 working days expires
-(``transfers.services.transfer_drafts_expire``).
+``open_business``). A draft not submitted, or an application sent back and not resubmitted,
+within 10 working days of reaching that state expires and frees the pupil
+(``transfers.expiry``, ``transfers.services.transfer_drafts_expire``).
 
 The last approval completes the transfer (``transfers.completion``). A refusal needs a
 reason (无正当理由不得拒绝) and ends the chain; the destination school may cancel while it
@@ -39,7 +40,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership
 from provinces.models import ProvincePolicy
-from transfers import completion, selectors
+from transfers import completion, expiry, selectors
 from transfers.models import Transfer
 from transfers.states import State
 from workflow.engine import (
@@ -114,6 +115,9 @@ class TransferHooks(Hooks):
     def moved(self, chain, transfer, action, source, target, user, reason):
         if target == State.COMPLETED:
             completion.complete(transfer, user=user)
+
+    def expires_on(self, chain, transfer):
+        return expiry.expires_on(transfer) if transfer.state in expiry.EXPIRING_STATES else None
 
     def title(self, chain, transfer):
         return str(

@@ -27,3 +27,9 @@ class ApplyForm(forms.Form):
     reason = forms.CharField(label=_("转学原因"), max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class CorrectForm(ApplyForm):
+    """退回修改: the fields of the application as filled in, to correct, and a note."""
+
+    origin_school_code = None
+    pupil_ref = None
+    note = forms.CharField(label=_("修改说明（可选）"), max_length=200, required=False)

@@ -54,13 +54,8 @@ def start_refusal(
             code="problem_record",
             details={"reasons": reasons},
         )
-    if any(p.transfer_same_grade_only for p in policies) and dest_grade != pupil.grade:
-        return BusinessRefused(
-            _("只能转入同一年级：该学生在读%(grade)s，申请转入%(dest)s")
-            % {"grade": GRADE_NAMES.get(pupil.grade, pupil.grade), "dest": GRADE_NAMES.get(dest_grade, dest_grade)},
-            code="grade_mismatch",
-            field="dest_grade",
-        )
+    if (mismatch := grade_refusal(pupil, origin=origin, dest=dest, dest_grade=dest_grade)) is not None:
+        return mismatch
     if any(p.transfer_refuse_graduating for p in policies) and pupil.grade in origin.graduating_grades():
         return BusinessRefused(_("毕业年级学生不得转学"), code="graduating_grade")
     for policy in policies:
@@ -70,4 +65,17 @@ def start_refusal(
                 % {"start": policy.freeze_start, "end": policy.freeze_end},
                 code="freeze_window",
             )
+    return None
+
+
+def grade_refusal(pupil: Pupil, *, origin: School, dest: School, dest_grade: int) -> BusinessRefused | None:
+    """Policy: the pupil transfers into the grade it is in (checked at start and again when
+    a sent-back application is corrected)."""
+    if any(p.transfer_same_grade_only for p in _policies(origin, dest)) and dest_grade != pupil.grade:
+        return BusinessRefused(
+            _("只能转入同一年级：该学生在读%(grade)s，申请转入%(dest)s")
+            % {"grade": GRADE_NAMES.get(pupil.grade, pupil.grade), "dest": GRADE_NAMES.get(dest_grade, dest_grade)},
+            code="grade_mismatch",
+            field="dest_grade",
+        )
     return None

@@ -30,14 +30,13 @@ from accounts.models import Membership
 from accounts.permissions import require_role
 from kernel.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
 from kernel.proof import ProofFile, check_proofs, require_room
-from provinces import calendar
 from registry.models import Pupil
 from schools.models import GRADE_NAMES, School
-from transfers import selectors
+from transfers import expiry, selectors
 from transfers.chain import TRANSFER
 from transfers.lookup import lookup_required, origin_school, pupil_of_reference
 from transfers.models import Transfer, TransferAttachment
-from transfers.rules import start_refusal
+from transfers.rules import grade_refusal, start_refusal
 from transfers.states import State
 from workflow import business, engine
 
@@ -78,6 +77,26 @@ def _store_proofs(transfer: Transfer, proofs: list[ProofFile], user) -> None:
 
 # --- apply ---------------------------------------------------------------------------
 
+def check_destination(dest: School, *, dest_grade: int, dest_class_number: int) -> None:
+    """The grade must be one the destination school offers; the class number 1 to 99."""
+    if dest_grade not in dest.grades:
+        raise ValidationFailed(
+            _("%(school)s没有%(grade)s") % {"school": dest.name, "grade": GRADE_NAMES.get(dest_grade, dest_grade)},
+            code="grade_not_offered",
+            field="dest_grade",
+        )
+    if not 1 <= int(dest_class_number) <= 99:
+        raise ValidationFailed(_("班号应为1到99"), code="invalid_class_number", field="dest_class_number")
+
+
+def required_reason(reason: str) -> str:
+    """A transfer states its reason (转学原因): stripped, at most the column's 200 characters."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("请填写转学原因"), code="reason_required", field="reason")
+    return reason[:200]
+
+
 def transfer_apply(
     *,
     user,
@@ -106,17 +125,8 @@ def transfer_apply(
     today = today or timezone.localdate()
     if origin.pk == dest.pk:
         raise BusinessRefused(_("转出学校与转入学校不能相同"), code="same_school", field="origin_school_code")
-    if dest_grade not in dest.grades:
-        raise ValidationFailed(
-            _("%(school)s没有%(grade)s") % {"school": dest.name, "grade": GRADE_NAMES.get(dest_grade, dest_grade)},
-            code="grade_not_offered",
-            field="dest_grade",
-        )
-    if not 1 <= int(dest_class_number) <= 99:
-        raise ValidationFailed(_("班号应为1到99"), code="invalid_class_number", field="dest_class_number")
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed(_("请填写转学原因"), code="reason_required", field="reason")
+    check_destination(dest, dest_grade=dest_grade, dest_class_number=dest_class_number)
+    reason = required_reason(reason)
     proofs = check_proofs(attachments or ())
     if not (pupil_ref or "").strip():
         # Only from a lookup's result: a bare national number names a foreign pupil unasked.
@@ -143,7 +153,7 @@ def transfer_apply(
                     dest_grade=dest_grade,
                     dest_class_number=dest_class_number,
                     transfer_date=transfer_date or today,
-                    reason=reason[:200],
+                    reason=reason,
                     applied_by=user,
                 )
         except IntegrityError as exc:
@@ -155,33 +165,30 @@ def transfer_apply(
     return transfer
 
 
-#: A draft not submitted within this many working days expires (the step time of the chain).
-DRAFT_WORKING_DAYS = 10
-
-
-def draft_expires_on(transfer: Transfer) -> dt.date:
-    """The last working day a draft can be submitted: 10 working days after it was filled in,
-    on the destination province's calendar."""
-    return calendar.add_working_days(timezone.localdate(transfer.created_at), DRAFT_WORKING_DAYS,
-                                     province_code=transfer.dest_county_code)
+#: Kept here for the callers of the services; the rule is ``transfers.expiry``.
+DRAFT_WORKING_DAYS = expiry.DRAFT_WORKING_DAYS
+draft_expires_on = expiry.expires_on
 
 
 def transfer_drafts_expire(*, pupil: Pupil | None = None, today: dt.date | None = None) -> int:
-    """Close drafts past their time (all, or the one of ``pupil``): cancelled by the system,
-    logged, their 待办 closed. Run daily by the beat and wherever a draft would block."""
+    """Close drafts and sent-back applications past their time (all, or those of ``pupil``):
+    cancelled by the system, logged, their 待办 closed and the pupil freed. Run daily by the
+    beat and wherever a draft would block."""
     today = today or timezone.localdate()
-    drafts = Transfer.objects.filter(state=State.DRAFT,
-                                     created_at__lt=timezone.now() - dt.timedelta(days=DRAFT_WORKING_DAYS))
+    # 10 working days are at least 10 calendar days: older rows only, then the exact rule.
+    waiting = Transfer.objects.filter(state__in=expiry.EXPIRING_STATES,
+                                      created_at__lt=timezone.now() - dt.timedelta(days=DRAFT_WORKING_DAYS))
     if pupil is not None:
-        drafts = drafts.filter(pupil=pupil)
+        waiting = waiting.filter(pupil=pupil)
     expired = 0
-    for pk in list(drafts.values_list("pk", flat=True)):
+    for pk in list(waiting.values_list("pk", flat=True)):
         with transaction.atomic(), acting_as(None, task="transfer_drafts_expire", transfer=pk):
-            transfer = Transfer.objects.select_for_update().filter(pk=pk, state=State.DRAFT).first()
-            if transfer is None or draft_expires_on(transfer) >= today:
+            transfer = Transfer.objects.select_for_update().filter(pk=pk, state__in=expiry.EXPIRING_STATES).first()
+            if transfer is None or expiry.expires_on(transfer) >= today:
                 continue
-            engine.close_by_system(TRANSFER, transfer, action="expire", target=State.CANCELLED,
-                                   reason=_("草稿超过 %(n)s 个工作日未提交，已自动失效") % {"n": DRAFT_WORKING_DAYS})
+            reason = (_("退回修改后超过 %(n)s 个工作日未重新提交，已自动失效") if transfer.state == State.RETURNED
+                      else _("草稿超过 %(n)s 个工作日未提交，已自动失效")) % {"n": DRAFT_WORKING_DAYS}
+            engine.close_by_system(TRANSFER, transfer, action="expire", target=State.CANCELLED, reason=reason)
             expired += 1
     if expired:
         log.info("%s transfer draft(s) expired", expired)
@@ -229,6 +236,47 @@ def transfer_send_back(*, user, transfer_id: int, reason: str) -> Transfer:
 def transfer_resubmit(*, user, transfer_id: int, reason: str = "") -> Transfer:
     """The person who filled in a transfer sent back hands it to the school's review again."""
     return engine.move(TRANSFER, user=user, pk=transfer_id, action=engine.RESUBMIT, reason=reason)
+
+
+#: The fields the person who filled in a transfer may correct after a 退回修改.
+CORRECTABLE = ("dest_grade", "dest_class_number", "transfer_date", "reason")
+
+
+def transfer_correct(
+    *,
+    user,
+    transfer_id: int,
+    dest_grade: int,
+    dest_class_number: int,
+    transfer_date: dt.date,
+    reason: str,
+    attachments: list | None = None,
+    note: str = "",
+) -> Transfer:
+    """退回修改 answered: the person who filled in a transfer sent back corrects its fields
+    (the same rules as at apply) and more proof, and hands it to the school's review again.
+    The resubmission's log names each change (old → new); the row's history keeps them too."""
+    proofs = check_proofs(attachments or ())
+    with transaction.atomic(), acting_as(user, business="transfer"):
+        transfer = selectors.transfer_get(user, transfer_id, for_update=True)
+        engine.require_allowed(TRANSFER, user, transfer, engine.RESUBMIT)
+        check_destination(transfer.dest_school, dest_grade=dest_grade, dest_class_number=dest_class_number)
+        refusal = grade_refusal(transfer.pupil, origin=transfer.origin_school, dest=transfer.dest_school,
+                                dest_grade=dest_grade)
+        if refusal is not None:
+            raise refusal
+        require_room(already=transfer.attachments.count(), adding=len(proofs))
+        before = {name: getattr(transfer, name) for name in CORRECTABLE}
+        transfer.dest_grade, transfer.dest_class_number = dest_grade, dest_class_number
+        transfer.transfer_date, transfer.reason = transfer_date, required_reason(reason)
+        changes = engine.changes_of(transfer, before)
+        if changes:
+            transfer.save(update_fields=[*CORRECTABLE, "updated_at"])
+        _store_proofs(transfer, proofs, user)
+        if proofs:
+            changes.append((str(_("证明材料")), "—", "、".join(p.original_name for p in proofs)))
+        return engine.move(TRANSFER, user=user, pk=transfer_id, action=engine.RESUBMIT,
+                           reason=engine.changes_text(changes, note))
 
 
 def transfer_cancel(*, user, transfer_id: int, reason: str = "") -> Transfer:

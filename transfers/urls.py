@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.transfer_cancel, name="cancel"),
     path("<int:pk>/send-back/", views.transfer_send_back, name="send_back"),
     path("<int:pk>/resubmit/", views.transfer_resubmit, name="resubmit"),
+    path("<int:pk>/correct/", views.transfer_correct, name="correct"),
     path("<int:pk>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
     path("<int:pk>/snapshot/", views.snapshot, name="snapshot"),
 ]

@@ -18,7 +18,7 @@ from kernel.errors import RegistryError
 from registry.selectors import paginate
 from transfers import lookup, search, selectors, services
 from transfers.chain import TRANSFER
-from transfers.forms import ApplyForm, LookupForm
+from transfers.forms import ApplyForm, CorrectForm, LookupForm
 from transfers.models import TransferAttachment
 from transfers.states import State
 from workflow import engine
@@ -115,6 +115,37 @@ def transfer_detail(request, pk: int):
             and selectors.snapshot_visible(request.user, transfer),
         },
     )
+
+
+@login_required
+def transfer_correct(request, pk: int):
+    """退回修改: the person who filled it in sees the reason, corrects the application and
+    resubmits it (the form of the application, the rules of ``services.transfer_correct``)."""
+    try:
+        transfer = selectors.transfer_get(request.user, pk)
+    except RegistryError as exc:
+        return _error(request, exc)
+    if engine.RESUBMIT not in services.actions_for(request.user, transfer):
+        messages.error(request, _("只有申请人可以修改退回的申请"))
+        return redirect("transfers:detail", pk=pk)
+    error = None
+    if request.method == "POST":
+        form = CorrectForm(request.POST)
+        if form.is_valid():
+            try:
+                services.transfer_correct(user=request.user, transfer_id=pk,
+                                          attachments=request.FILES.getlist("attachments"), **form.cleaned_data)
+            except RegistryError as exc:
+                error = exc
+            else:
+                messages.success(request, _("已修改并重新提交学校审核"))
+                return redirect("transfers:detail", pk=pk)
+    else:
+        form = CorrectForm(initial={name: getattr(transfer, name) for name in services.CORRECTABLE})
+    return render(request, "transfers/correct.html", {
+        "transfer": transfer, "form": form, "error": error, "sent_back": engine.sent_back(TRANSFER, transfer),
+        "attachments": selectors.transfer_attachments(transfer),
+    }, status=422 if error or form.errors else 200)
 
 
 def _act(request, pk: int, action: str):

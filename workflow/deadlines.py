@@ -26,11 +26,16 @@ def deadlines_sweep(*, today: dt.date | None = None) -> dict[str, int]:
     for item in WorkItem.objects.filter(state=WorkItem.State.OPEN, due_on__isnull=False).filter(
         Q(reminded_at__isnull=True) | Q(overdue_at__isnull=True)
     ):
-        overrides = calendar_overrides(item.scope_code)
-        policy = ProvincePolicy.for_province(item.scope_code)
-        left = workdays.working_days_between(today, item.due_on, overrides)
-        if item.reminded_at is None and 0 <= left <= policy.reminder_working_days:
+        if item.reminded_at is None and due_soon(item.due_on, scope_code=item.scope_code, today=today):
             reminded += WorkItem.objects.filter(pk=item.pk, reminded_at__isnull=True).update(reminded_at=timezone.now())
         if item.overdue_at is None and item.due_on < today:
             overdue += WorkItem.objects.filter(pk=item.pk, overdue_at__isnull=True).update(overdue_at=timezone.now())
     return {"reminded": reminded, "overdue": overdue}
+
+
+def due_soon(due_on: dt.date, *, scope_code: str, today: dt.date | None = None) -> bool:
+    """Whether ``due_on`` is within the province's reminder window (its working days, today
+    included) and not past: the time to remind the party."""
+    today = today or timezone.localdate()
+    left = workdays.working_days_between(today, due_on, calendar_overrides(scope_code))
+    return 0 <= left <= ProvincePolicy.for_province(scope_code).reminder_working_days

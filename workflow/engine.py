@@ -56,7 +56,7 @@ from kernel.errors import Conflict, Forbidden, ValidationFailed
 from provinces import calendar
 from provinces.divisions import division_full_name
 from schools.models import School
-from workflow import business, workitems
+from workflow import business, deadlines, workitems
 from workflow.models import ChainEvent, OpenBusiness, WorkItem
 
 Role = Membership.Role
@@ -269,6 +269,11 @@ class Hooks:
     def reached(self, chain: Chain, row, step: Step) -> None:
         """The chain arrived at ``step`` (after the commit: e.g. a notification)."""
 
+    def expires_on(self, chain: Chain, row) -> dt.date | None:
+        """The last day a row waiting for its initiator (a draft, a row sent back) may be
+        submitted before the system closes it, or ``None`` when it never expires."""
+        return None
+
     def visible(self, chain: Chain, user) -> models.QuerySet:
         """The chain's rows the user may open (a chain that shows itself to a party only once
         it reaches that party narrows this)."""
@@ -370,6 +375,62 @@ def actions_for(chain: Chain, user, row) -> list[str]:
         return []
     names = [a.name for s in chain.steps for a in s.actions] + [s.action.name for s in chain.standing]
     return [name for name in dict.fromkeys(names) if _allowed(chain, row, user, membership, name)[0] is not None]
+
+
+def require_allowed(chain: Chain, user, row, name: str) -> Action:
+    """The action ``name`` the user may take on ``row`` (already locked) now, else its refusal
+    raised: for a service that changes the row's own fields before it moves it (the
+    initiator's correction after a 退回修改)."""
+    spec, refusal = _allowed(chain, row, user, require_membership(user), name)
+    if refusal is not None:
+        raise refusal
+    return spec
+
+
+def changes_of(row, before: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What a correction changed: ``(field label, old, new)`` for each field of ``before``
+    (``{name: old value}``) whose value on ``row`` differs (for the log of a resubmission)."""
+    changed = []
+    for name, old in before.items():
+        new = getattr(row, name)
+        if new != old:
+            label = str(row._meta.get_field(name).verbose_name)
+            changed.append((label, _plain(old), _plain(new)))
+    return changed
+
+
+def _plain(value) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return "—" if value in (None, "") else str(value)
+
+
+def changes_text(changes: list[tuple[str, str, str]], note: str = "") -> str:
+    """A resubmission's reason in the log: the initiator's note, then ``field：old → new`` of
+    each change (cut to the log's column)."""
+    parts = [note.strip()] if note and note.strip() else []
+    parts += [str(_("%(field)s：%(old)s → %(new)s") % {"field": f, "old": o, "new": n}) for f, o, n in changes]
+    return "；".join(parts)[:MAX_REASON]
+
+
+def returned_to(user) -> list[dict]:
+    """The rows sent back (退回修改) to the user, waiting for their correction: ``{"chain",
+    "row", "title", "url", "sent_back", "expires_on", "expires_soon"}`` (the day the system
+    closes it, if ever, and whether that is within the reminder window), the nearest first."""
+    found = []
+    for chain in _CHAINS.values():
+        if chain.send_back is None:
+            continue
+        rows = restrict(chain.model.objects.filter(
+            **{f"{chain.initiator_field}_id": user.pk, "state": chain.send_back.to}), user)
+        for row in rows.order_by("-pk")[:50]:
+            found.append({"chain": chain, "row": row, "title": chain.hooks.title(chain, row),
+                          "url": chain.hooks.url(chain, row), "sent_back": sent_back(chain, row),
+                          "expires_on": (expires := chain.hooks.expires_on(chain, row)),
+                          "expires_soon": expires is not None and deadlines.due_soon(
+                              expires, scope_code=chain.hooks.home(chain, row)[0])})
+    found.sort(key=lambda entry: entry["expires_on"] or dt.date.max)
+    return found
 
 
 def review_fields(row, *, action: str, source: str, user, reason: str, school_review: str,
@@ -496,14 +557,12 @@ def start_many(chain: Chain, rows, *, user, action: str = "apply") -> None:
 
 def move(chain: Chain, *, user, pk: int, action: str, reason: str = "", **options):
     """One guarded transition of one chain row; returns the row as it is now."""
-    membership = require_membership(user)
+    require_membership(user)
     require_writer(user)  # a viewer or an auditor moves no chain
     reason = (reason or "").strip()
     with transaction.atomic(), acting_as(user, business=chain.kind):
         row = chain.hooks.lock(chain, user, pk)
-        spec, refusal = _allowed(chain, row, user, membership, action)
-        if refusal is not None:
-            raise refusal
+        spec = require_allowed(chain, user, row, action)
         if spec.reason_required and not reason:
             raise ValidationFailed(_("请填写理由（无正当理由不得拒绝）"), code="reason_required", field="reason")
         if len(reason) > MAX_REASON:

@@ -44,6 +44,25 @@ def workitem_open(
     )
 
 
+def workitems_open_many(entries, *, kind: str, role: str, start: dt.date | None = None) -> int:
+    """``workitem_open`` for many steps at once (the cases of a sweep): ``entries`` are
+    ``(subject, unit, title, url)``; one INSERT per thousand, a deadline once per unit."""
+    start = start or timezone.localdate()
+    due: dict[str, dt.date] = {}
+    items = []
+    for subject, unit, title, url in entries:
+        if unit.code not in due:
+            due[unit.code] = calendar.due_date(start, province_code=unit.code)
+        items.append(WorkItem(
+            content_type=ContentType.objects.get_for_model(subject), object_id=subject.pk, kind=kind,
+            title=str(title)[:200], url=url, role=role, school_id=unit.school_id,
+            division_id=None if unit.school_id else unit.division_code, scope_code=unit.code, opened_on=start,
+            due_on=due[unit.code],
+        ))
+    WorkItem.objects.bulk_create(items, batch_size=1000)
+    return len(items)
+
+
 def workitem_close(*, subject) -> int:
     return WorkItem.objects.filter(
         content_type=ContentType.objects.get_for_model(subject),

@@ -68,3 +68,28 @@ def test_promotion_previews_then_asks_before_it_starts(world, page, browser_logi
     page.click("[data-testid=start-promotion]")
     page.wait_for_selector("[data-testid=promotion-progress]")
     assert PromotionRun.objects.filter(school_year=2026).exists() and "2026" in questions[0]
+
+
+def test_correct_a_request_sent_back_in_the_browser(world, page, browser_login):
+    from changes import requests
+    from tests.changes.conftest import open_request
+
+    today = timezone.localdate()
+    if today.month in range(7, 9):
+        today = dt.date(today.year, 9, 1)
+    until = today + dt.timedelta(days=180)
+    request = open_request(world, "suspend", {"start": today.isoformat(), "until": until.isoformat()},
+                           reason="因病休学")
+    requests.change_request_send_back(user=world["a1"].approver, request_id=request.pk, reason="截止日期有误")
+    browser_login(world["a1"].operator)
+    assert "截止日期有误" in page.inner_text("[data-testid=returned]")
+    page.locator("[data-testid=returned]").get_by_role("link", name="修改", exact=True).click()
+    page.click("[data-testid=correct]")
+    assert "截止日期有误" in page.inner_text("[data-testid=sent-back]")
+    assert page.input_value("input[name=until]") == until.isoformat()
+    shorter = today + dt.timedelta(days=90)
+    page.fill("input[name=until]", shorter.isoformat())
+    page.fill("input[name=note]", "改截止日期")
+    page.click("[data-testid=save-correct]")
+    page.wait_for_selector("[data-testid=state][data-state=school_review]")
+    assert f"{until.isoformat()} → {shorter.isoformat()}" in page.inner_text("main")

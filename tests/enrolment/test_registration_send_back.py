@@ -75,3 +75,29 @@ def test_the_page_and_the_api(world, login, client, api_token):
     response = client.post(f"/api/v1/registrations/{row.pk}/send-back", data={"reason": ""},
                            content_type="application/json", **api_token(world["a1"].approver))
     assert response.status_code == 422 and response.json()["code"] == "reason_required"
+
+
+def test_the_registrar_corrects_the_source_and_reason_and_resubmits(world, login):
+    from enrolment.models import Registration
+
+    pupil = pupil_register(user=world["a1"].operator, data=entry_record(world.school_a1, grade=3, source="其他",
+                                                                         source_reason="插班"))
+    row = reg_of(pupil)
+    registration.registration_send_back(user=world["a1"].approver, registration_id=row.pk, reason="注册原因不清楚")
+    with pytest.raises(ValidationFailed) as refused:  # the rules of registration: a reason outside grade 1
+        registration.registration_correct(user=world["a1"].operator, registration_id=row.pk, source="other",
+                                          source_reason=" ")
+    assert refused.value.code == "source_reason_required"
+    with pytest.raises(Forbidden):
+        registration.registration_correct(user=world["a1"].approver, registration_id=row.pk, source="other",
+                                          source_reason="x")
+    page = login(world["a1"].operator).get(f"/registrations/{row.pk}/").content.decode()
+    assert 'data-testid="correct-form"' in page and "注册原因不清楚" in page
+    response = login(world["a1"].operator).post(f"/registrations/{row.pk}/resubmit/", {
+        "source": "other_province", "source_reason": "随父母由湖北省转入", "reason": "已补充"})
+    assert response.status_code == 302
+    row = Registration.objects.get(pk=row.pk)
+    assert row.state == RegistrationState.SCHOOL_REVIEW and row.source_reason == "随父母由湖北省转入"
+    last = row.log.last()
+    assert last.reason.startswith("已补充") and "注册原因：插班 → 随父母由湖北省转入" in last.reason
+    assert row.county_review  # outside the entry grades the county reviews it

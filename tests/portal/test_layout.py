@@ -8,6 +8,7 @@ import re
 import pytest
 
 from tests.factories import make_pupil
+from tests.transfers.chain import open_season  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -108,3 +109,26 @@ def test_english_menu_and_headings_are_english(layout_world, page, browser_login
             assert not CJK.search(text), f"{url}: untranslated {text!r}"
 
 
+
+
+SEPARATOR = "el => getComputedStyle(el, '::after').content"
+
+
+@pytest.mark.usefixtures("open_season")
+def test_the_correction_form_fits_and_labels_take_the_separator_of_the_language(layout_world, page, browser_login):
+    from tests.transfers.chain import apply, submit
+    from transfers import services
+
+    transfer = apply(layout_world)
+    submit(layout_world, transfer)
+    services.transfer_send_back(user=layout_world["county_b"].approver, transfer_id=transfer.pk, reason="请核对")
+    browser_login(layout_world["b1"].operator)
+    for url in (f"/transfers/{transfer.pk}/correct/", f"/transfers/{transfer.pk}/", "/"):
+        for width in WIDTHS:
+            _fits(page, url, width)
+    page.goto(f"/transfers/{transfer.pk}/")
+    assert page.eval_on_selector("[data-testid=timeline] .lbl", SEPARATOR) == '"："'
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
+    page.goto(f"/transfers/{transfer.pk}/")
+    assert page.eval_on_selector("[data-testid=timeline] .lbl", SEPARATOR) == '": "'

@@ -71,3 +71,20 @@ def test_count_is_capped_until_the_exact_count_is_asked_for(world, login):
     assert selectors.count_capped(pupils, cap=2) == (2, False)
     assert selectors.count_capped(pupils, cap=2, exact=True) == (4, True)
     assert selectors.count_capped(pupils) == (4, True)
+
+
+def test_past_the_cap_the_list_shows_the_planners_estimate(world, login, monkeypatch):
+    from django.db import connection
+
+    for i in range(3):
+        make_pupil(world.school_a1, name=f"估算{i}", birth_date=dt.date(2015, 2, 1 + i))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE registry_pupil")
+    pupils = selectors.pupil_search(world["county_a"].operator, selectors.PupilFilter())
+    assert selectors.count_estimate(pupils) >= 1  # EXPLAIN only: the planner's rows
+    monkeypatch.setattr(selectors, "count_capped", lambda queryset, exact=False: (
+        (queryset.count(), True) if exact else (2, False)))
+    page = login(world["county_a"].operator).get("/pupils/").content.decode()
+    assert 'data-testid="count-estimate"' in page and "约" in page and 'data-testid="exact-count"' in page
+    exact = login(world["county_a"].operator).get("/pupils/", {"exact": "1"}).content.decode()
+    assert 'data-testid="count-estimate"' not in exact and "共" in exact

@@ -75,3 +75,32 @@ def test_refusal_in_the_browser_needs_a_reason(world, page, browser_login):
     page.click("[data-testid=action-refuse]")
     page.wait_for_selector("[data-testid=state][data-state=refused]")
     assert "材料不全" in page.inner_text("[data-testid=timeline]")
+
+
+def test_correct_after_send_back_in_the_browser(world, page, browser_login):
+    from tests.transfers.chain import apply, submit
+    from transfers import services
+
+    transfer = apply(world)
+    submit(world, transfer)
+    services.transfer_send_back(user=world["county_b"].approver, transfer_id=transfer.pk, reason="班号应为3班")
+    # The operator who filled it in finds it in 我的待办 with the reason, and corrects it.
+    browser_login(world["b1"].operator)
+    assert "班号应为3班" in page.inner_text("[data-testid=returned]")
+    page.locator("[data-testid=returned]").get_by_role("link", name="修改", exact=True).click()
+    assert "班号应为3班" in page.inner_text("[data-testid=sent-back]")
+    page.click("[data-testid=action-resubmit]")
+    assert page.input_value("input[name=dest_class_number]") == "2"
+    page.fill("input[name=dest_class_number]", "120")
+    page.click("[data-testid=save-correct]")
+    assert page.locator("[data-testid=correct-form]").count() == 1  # refused, the form stays
+    page.fill("input[name=dest_class_number]", "3")
+    page.fill("input[name=note]", "已改为3班")
+    page.click("[data-testid=save-correct]")
+    page.wait_for_selector("[data-testid=state][data-state=draft]")
+    assert "转入班号：2 → 3" in page.inner_text("[data-testid=timeline]")
+    # The school's approver reviews it again.
+    browser_login(world["b1"].approver)
+    page.goto(f"/transfers/{transfer.pk}/")
+    page.click("[data-testid=action-submit]")
+    page.wait_for_selector("[data-testid=state][data-state=dest_county]")
