@@ -5,7 +5,10 @@ does that next; a read-only role posts nothing. The API has the same rules in it
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -55,3 +58,27 @@ class AccountGuardMiddleware:
             except Forbidden as exc:
                 return render(request, "registry/error.html", {"error": exc}, status=exc.status)
         return self.get_response(request)
+
+
+#: The session key holding when the session was last extended (seconds since the epoch).
+LAST_SEEN = "_seen"
+
+
+class SessionRefreshMiddleware:
+    """Extends a logged-in session (``SESSION_COOKIE_AGE`` from now) when it was last extended
+    more than ``SESSION_REFRESH_SECONDS`` ago, instead of on every request: a read does not
+    write the session row each time, and a session still ends after a working day of
+    inactivity (give or take the refresh interval)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is None or SESSION_KEY not in session:
+            return response
+        now = int(time.time())
+        if now - session.get(LAST_SEEN, 0) >= settings.SESSION_REFRESH_SECONDS:
+            session[LAST_SEEN] = now  # marks the session modified: SessionMiddleware saves it
+        return response
