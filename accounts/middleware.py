@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.otp import otp_step
-from accounts.permissions import SAFE_METHODS, membership_of, require_writer
+from accounts.permissions import SAFE_METHODS, is_recorded_read, membership_of, require_writer
 from kernel.errors import Forbidden
 
 
@@ -49,15 +49,22 @@ class AccountGuardMiddleware:
             if request.path.startswith("/api/"):
                 return JsonResponse(password_change_required().as_dict(), status=403)
             return redirect(f"{reverse('accounts:password_change')}?next={request.path}")
-        if request.method not in SAFE_METHODS and not request.path.startswith("/api/") and not (
-            request.path in own or request.path.startswith(reverse("accounts:tokens"))
-        ):
-            # One's own password, second factor and (read-only) tokens are no registry writes.
-            try:
-                require_writer(request.user)
-            except Forbidden as exc:
-                return render(request, "registry/error.html", {"error": exc}, status=exc.status)
         return self.get_response(request)
+
+    def process_view(self, request, view, args, kwargs):
+        """A read-only role posts nothing but its own account's pages and recorded reads."""
+        if request.method in SAFE_METHODS or request.path.startswith("/api/") or membership_of(request.user) is None:
+            return None
+        own = (reverse("accounts:password_change"), reverse("login"), reverse("logout"), reverse("set_language"),
+               *(reverse(name) for name in OTP_PAGES.values()))
+        if request.path in own or request.path.startswith(reverse("accounts:tokens")) or is_recorded_read(request, view):
+            # One's own password, second factor and (read-only) tokens are no registry writes.
+            return None
+        try:
+            require_writer(request.user)
+        except Forbidden as exc:
+            return render(request, "registry/error.html", {"error": exc}, status=exc.status)
+        return None
 
 
 #: The session key holding when the session was last extended (seconds since the epoch).

@@ -123,8 +123,8 @@ def test_the_lookup_api_answers_429_when_throttled(world, client, api_token):
     ProvincePolicy.objects.filter(province_id="44").update(foreign_lookups_per_hour=1)
     headers = api_token(world["b1"].operator)
     query = {"origin_school_code": world.school_a1.code, "name": "李娜"}
-    assert client.get("/api/v1/transfers/lookup", query, **headers).status_code == 200
-    response = client.get("/api/v1/transfers/lookup", query, **headers)
+    assert client.post("/api/v1/transfers/lookup", query, content_type="application/json", **headers).status_code == 200
+    response = client.post("/api/v1/transfers/lookup", query, content_type="application/json", **headers)
     assert response.status_code == 429 and response.json()["code"] == "lookup_throttled"
 
 
@@ -203,3 +203,4 @@ def test_graduate_lookups_count_against_the_same_allowance(world):
         receiving.graduate_find(user=user, number=pupil.id_number, name=pupil.name)
     with pytest.raises(disclosure.LookupThrottled):
         lookup.transfer_lookup(user=user, origin_school_code=world.school_b1.code, name=pupil.name)
+
