@@ -233,13 +233,13 @@ def lookup_required(*, user, origin: School, national_number: str) -> Validation
 
 
 def record_answer(*, user, pupil, kind: str, name: str = "", id_number: str = "", origin_school=None,
-                  found: int = 1) -> None:
+                  found: int = 1) -> TransferLookup | None:
     """``registry.disclosure``'s recorder: one answer naming a foreign pupil, as a lookup."""
     membership = getattr(user, "membership", None)
     origin = origin_school if origin_school is not None else getattr(pupil, "school", None)
     if origin is None or membership is None:
-        return
-    TransferLookup.objects.create(
+        return None
+    return TransferLookup.objects.create(
         school_id=membership.school_id,
         county_code=membership.school.county_id if membership.school_id else (membership.division_id or "")[:6],
         origin_school=origin,
