@@ -1,7 +1,7 @@
 """API authentication: bearer tokens for integrations, the session for the browser.
 
-Both refuse a write (any method but GET, HEAD, OPTIONS) from a read-only role (403
-``read_only_role``); a bearer token is also refused when it has expired (401
+Both refuse a write (any method but GET, HEAD, OPTIONS; but a POST that only records a read,
+``accounts.permissions.recorded_read_path``) from a read-only role (403 ``read_only_role``); a bearer token is also refused when it has expired (401
 ``token_expired``) and a read-only token is refused every write (403 ``token_read_only``).
 """
 
@@ -16,7 +16,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from accounts.audit import context_for
 from accounts.models import ApiToken
-from accounts.permissions import SAFE_METHODS, require_writer
+from accounts.permissions import SAFE_METHODS, is_recorded_read, require_writer
 from kernel.errors import Forbidden, Unauthenticated
 
 LAST_USED_PRECISION = dt.timedelta(minutes=5)
@@ -34,7 +34,7 @@ class BearerToken(HttpBearer):
             return None
         if found.is_expired:
             raise Unauthenticated(_("接口令牌已过期，请重新签发"), code="token_expired")
-        if request.method not in SAFE_METHODS:
+        if request.method not in SAFE_METHODS and not is_recorded_read(request):
             if found.access != ApiToken.Access.WRITE:
                 raise Forbidden(_("此接口令牌为只读令牌，不能提交或修改数据"), code="token_read_only")
             require_writer(found.user)
@@ -64,7 +64,7 @@ class Session(SessionAuth):
         if key is None:
             return None
         user = super().authenticate(request, key)
-        if user and request.method not in SAFE_METHODS:
+        if user and request.method not in SAFE_METHODS and not is_recorded_read(request):
             require_writer(user)
         return user
 

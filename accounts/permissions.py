@@ -24,6 +24,9 @@ APPROVERS = (Role.APPROVER, Role.ADMIN)
 READ_ONLY_ROLES = (Role.VIEWER, Role.AUDITOR)
 #: Requests that change nothing.
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+#: API addresses whose POST changes no registry data and only leaves the record of a read
+#: (an export): a read-only role and a read-only token may post to them (``recorded_read``).
+RECORDED_READ_PATHS: set[str] = set()
 
 
 def membership_of(user) -> Membership | None:
@@ -51,6 +54,22 @@ def require_writer(user) -> None:
     page guard (``accounts.middleware``) and the chain engine call this."""
     if is_read_only(user):
         raise Forbidden(_("您的账号为只读角色，只能查询，不能提交或修改数据"), code="read_only_role")
+
+
+def recorded_read(view):
+    """Marks a page whose POST changes no registry data and only leaves the record of a read
+    (an export): a read-only role may post to it. A GET writes nothing, so such a read is a POST."""
+    view.recorded_read = True
+    return view
+
+
+def recorded_read_path(path: str) -> None:
+    """The same for an API address (``/api/v1/...``)."""
+    RECORDED_READ_PATHS.add(path)
+
+
+def is_recorded_read(request, view=None) -> bool:
+    return request.path in RECORDED_READ_PATHS or getattr(view, "recorded_read", False)
 
 
 def can_search_audit(user) -> bool:

@@ -40,7 +40,6 @@ import time
 import uuid
 from collections import defaultdict, deque
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -256,8 +255,8 @@ async def drive(port: int, jobs: deque[dict], stats: dict, retry_every: int, thi
     while jobs:
         job = jobs.popleft()
         # A transfer starts from a lookup (its reference).
-        query = urlencode({"origin_school_code": job["origin"], "name": job["name"]})
-        status, found, ms = await client.get(f"/api/v1/transfers/lookup?{query}", job["dest_op"])
+        status, found, ms = await client.post("/api/v1/transfers/lookup", job["dest_op"],
+                                              {"origin_school_code": job["origin"], "name": job["name"]})
         if not await record("lookup", status, found, ms, 200) or not found.get("found"):
             continue
         status, body, ms = await client.post("/api/v1/transfers", job["dest_op"], {

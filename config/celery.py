@@ -6,7 +6,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import task_failure
+from celery.signals import task_failure, task_postrun, task_prerun
 
 # Fail closed: a worker started without DJANGO_SETTINGS_MODULE runs production settings.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
@@ -57,3 +57,18 @@ def _count_failure(sender=None, **_kwargs) -> None:
         count_task_failure(getattr(sender, "name", str(sender)))
     except Exception:  # the metric must never hide the task's own error
         pass
+
+
+@task_prerun.connect
+def _records_begin(**kwargs):
+    """A refusal naming another unit's pupil stays recorded when its transaction rolls back."""
+    from registry import disclosure
+
+    disclosure.records_begin()
+
+
+@task_postrun.connect
+def _records_end(**kwargs):
+    from registry import disclosure
+
+    disclosure.records_end()

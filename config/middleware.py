@@ -22,6 +22,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from kernel.errors import ValidationFailed
+from registry import disclosure
 
 #: A query value or path segment longer than this is refused.
 MAX_VALUE_LENGTH = 2000
@@ -149,3 +150,15 @@ class SecurityHeadersMiddleware:
         if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+class DisclosureRecordsMiddleware:
+    """A refusal that names another unit's pupil is recorded even when the transaction it was
+    raised in rolls back (``registry.disclosure.records_survive``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with disclosure.records_survive():
+            return self.get_response(request)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 
 from celery import current_app
-from django.core import signing
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Subquery
@@ -38,7 +37,7 @@ from duplicates.models import (
     CleanPair,
     DuplicateCase,
 )
-from kernel import matching
+from kernel import matching, sealed
 from kernel.errors import Conflict, Forbidden, ValidationFailed
 from kernel.proof import check_proof
 from registry.history import record_event
@@ -47,7 +46,8 @@ from workflow import workitems
 
 log = logging.getLogger(__name__)
 
-#: Signs the reference of a likely match (entry check): the pupil, without its national number.
+#: Seals the reference of a likely match (entry check): the pupil, encrypted, so that a card shown
+#: to another unit reveals neither the national number nor the record's id.
 LIKELY_SALT = "duplicates.likely"
 
 
@@ -166,11 +166,16 @@ def case_open_at_entry(*, user, pupil: Pupil, likely: list[dict], reason: str) -
     return list(DuplicateCase.objects.filter(members=pupil, status=DuplicateCase.Status.OPEN))
 
 
+def likely_ref(pupil_pk: int) -> str:
+    """The opaque reference of a likely match (encrypted: it reveals nothing of the pupil)."""
+    return sealed.seal(pupil_pk, purpose=LIKELY_SALT)
+
+
 def likely_pk(item: dict) -> int | None:
-    """The pupil of a likely match shown as the minimal card (its signed ``ref``)."""
+    """The pupil of a likely match shown as the minimal card (its sealed ``ref``)."""
     try:
-        return int(signing.loads(item["ref"], salt=LIKELY_SALT))
-    except (KeyError, TypeError, ValueError, signing.BadSignature):
+        return int(sealed.unseal(item["ref"], purpose=LIKELY_SALT))
+    except (KeyError, TypeError, ValueError):  # BadSeal is a ValueError
         return None
 
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.core import signing
 from django.db import connection
 from django.utils.translation import gettext as _
 
 from accounts.permissions import membership_of
 from accounts.scope import scope_of
-from duplicates.cases import LIKELY_SALT, case_open_at_entry, likely_pk
+from duplicates.cases import case_open_at_entry, likely_pk, likely_ref
 from duplicates.keys import case_threshold, data_key, former_names
 from duplicates.models import CleanPair
 from duplicates.models import PupilMatchKey as MatchKey
@@ -279,7 +278,7 @@ def _describe(pupil: Pupil, match: matching.Match) -> dict:
     if note:
         summary = f"{summary}。{note}"
     return {
-        "ref": signing.dumps(pupil.pk, salt=LIKELY_SALT),
+        "ref": likely_ref(pupil.pk),
         "national_number": pupil.national_number,
         "name": pupil.name,
         "sex": pupil.sex,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 
 class RegistryError(Exception):
     """Base of every refusal the registry gives a user."""
@@ -97,3 +99,18 @@ class Unauthenticated(RegistryError):
 
     status = 401
     default_code = "unauthenticated"
+
+
+class MethodNotAllowed(RegistryError):
+    """A GET to an address that leaves a record (a lookup, an export): a GET writes nothing,
+    so the address answers only a POST."""
+
+    status = 405
+    default_code = "post_required"
+
+
+def post_required() -> MethodNotAllowed:
+    return MethodNotAllowed(
+        _("查询外单位学生和导出会留下记录，须用页面上的按钮（POST）提交；直接打开此地址（GET）不会办理"),
+        code="post_required",
+    )

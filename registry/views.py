@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import QueryDict
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import membership_of
@@ -68,7 +66,7 @@ def pupil_list(request):
             "count_exact": exact,
             "count_estimate": estimate,
             "schools": _school_choices(request.user),
-            "export_url": _export_url(request.user, filters),
+            "export_fields": _export_fields(request.user, filters),
         },
     )
 
@@ -84,25 +82,26 @@ def _school_choices(user) -> list[School] | None:
     return schools if len(schools) <= SCHOOL_PICKER_LIMIT else None
 
 
-def _export_url(user, filters: selectors.PupilFilter) -> str:
-    """The 花名册 export (audited) of what the list shows, when it is one school or county."""
+def _export_fields(user, filters: selectors.PupilFilter) -> dict[str, str]:
+    """The fields of the 花名册 export (recorded, a POST) of what the list shows, when it is
+    one school or county; empty otherwise."""
     membership = membership_of(user)
     if membership is None:
-        return ""
-    query = QueryDict(mutable=True)
+        return {}
+    fields = {}
     if filters.school:
-        query["school"] = filters.school.strip()
+        fields["school"] = filters.school.strip()
     elif membership.school_id:
-        query["school"] = membership.school.code
+        fields["school"] = membership.school.code
     elif membership.level == "county":
-        query["county"] = membership.division_id
+        fields["county"] = membership.division_id
     else:
-        return ""
-    if query.get("school") and filters.grade:
-        query["grade"] = str(filters.grade)
+        return {}
+    if fields.get("school") and filters.grade:
+        fields["grade"] = str(filters.grade)
         if filters.class_number:
-            query["class_number"] = str(filters.class_number)
-    return f"{reverse('rosters:roster_export')}?{query.urlencode()}"
+            fields["class_number"] = str(filters.class_number)
+    return fields
 
 
 def _int(value) -> int | None:

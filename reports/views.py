@@ -1,4 +1,5 @@
-"""统计 pages: a unit's dashboard with its drill-down and the xlsx export of each table."""
+"""统计 pages: a unit's dashboard with its drill-down and the xlsx export of each table (recorded,
+so a POST)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.permissions import membership_of
+from accounts.permissions import membership_of, recorded_read
 from kernel.errors import NotFound, RegistryError, ValidationFailed
 from reports import exporting, official, snapshot, statistics, units
 
@@ -66,19 +67,6 @@ def statistics_page(request):
         return error_page(request, exc)
     tables = statistics.dashboard(request.user, unit, start=start, end=end)
     period = {"from": start.isoformat(), "to": end.isoformat()}
-    wanted = request.GET.get("export")
-    if wanted:
-        table = next((t for t in tables if t.key == wanted), None)
-        if table is None:
-            return error_page(request, NotFound(gettext("没有这张统计表：%(key)s") % {"key": wanted[:32]},
-                                                code="report_not_found", field="export"))
-        filter_lines = [(gettext("单位"), unit.name), (gettext("统计时间"), _as_of_text(unit))]
-        if table.key == "flows":
-            filter_lines.append((gettext("期间"), f"{start} — {end}"))
-        content, name = exporting.report_export(
-            user=request.user, unit=unit, table=table, filters=period if table.key == "flows" else {},
-            filter_lines=filter_lines, request_id=getattr(request, "request_id", ""))
-        return download(content, name)
     query = {"unit": unit.key, **period}
     return render(request, "reports/statistics.html", {
         "unit": unit,
@@ -90,6 +78,31 @@ def statistics_page(request):
         "as_of": as_of(unit),
         "level_label": units.LEVEL_LABELS[unit.level],
     })
+
+
+@login_required
+@require_POST
+@recorded_read
+def statistics_export(request):
+    """导出 Excel of one table of the dashboard (recorded, so a POST: ``unit``, ``from``, ``to``, ``export``)."""
+    try:
+        unit = units.unit_for(request.user, request.POST.get("unit", ""))
+        start, end = parse_period(request.POST.get("from"), request.POST.get("to"))
+    except RegistryError as exc:
+        return error_page(request, exc)
+    wanted = request.POST.get("export", "")
+    table = next((t for t in statistics.dashboard(request.user, unit, start=start, end=end) if t.key == wanted), None)
+    if table is None:
+        return error_page(request, NotFound(gettext("没有这张统计表：%(key)s") % {"key": wanted[:32]},
+                                            code="report_not_found", field="export"))
+    filter_lines = [(gettext("单位"), unit.name), (gettext("统计时间"), _as_of_text(unit))]
+    if table.key == "flows":
+        filter_lines.append((gettext("期间"), f"{start} — {end}"))
+    content, name = exporting.report_export(
+        user=request.user, unit=unit, table=table,
+        filters={"from": start.isoformat(), "to": end.isoformat()} if table.key == "flows" else {},
+        filter_lines=filter_lines, request_id=getattr(request, "request_id", ""))
+    return download(content, name)
 
 
 def _as_of_text(unit) -> str:
@@ -136,15 +149,31 @@ def official_page(request):
             latest, tables = None, [official.province_comparison(request.user, year)]
     except RegistryError as exc:
         return error_page(request, exc)
-    table = next((t for t in tables if t.key == request.GET.get("export")), None)
-    if request.method == "GET" and table is not None:
-        content, name = exporting.report_export(
-            user=request.user, unit=units.unit_for(request.user), table=table, filters={"school_year": year},
-            filter_lines=[(gettext("学年"), str(year))], request_id=getattr(request, "request_id", ""))
-        return download(content, name)
     return render(request, "reports/official.html", {
         "tables": tables, "latest": latest, "year": year, "is_county": is_county, "error": error,
     }, status=error.status if error else 200)
+
+
+@login_required
+@require_POST
+@recorded_read
+def official_export(request):
+    """导出 Excel of the comparison with 教育事业统计 (recorded, so a POST with ``school_year``)."""
+    membership = membership_of(request.user)
+    try:
+        year = _school_year(request)
+        if membership is not None and membership.level == "county":
+            tables = official.county_comparison(request.user, membership.division_id, year).tables
+        else:
+            tables = [official.province_comparison(request.user, year)]
+    except RegistryError as exc:
+        return error_page(request, exc)
+    wanted = request.POST.get("export")
+    table = next((t for t in tables if t.key == wanted), tables[0])
+    content, name = exporting.report_export(
+        user=request.user, unit=units.unit_for(request.user), table=table, filters={"school_year": year},
+        filter_lines=[(gettext("学年"), str(year))], request_id=getattr(request, "request_id", ""))
+    return download(content, name)
 
 
 @login_required

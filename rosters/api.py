@@ -3,7 +3,7 @@
 ``POST /rosters/imports`` uploads a file and starts its dry run; ``GET
 /rosters/imports/{id}`` polls progress and returns the refused rows;
 ``POST /rosters/imports/{id}/confirm`` imports with ``good_rows`` or ``all_or_nothing``;
-``GET /rosters/export`` downloads the xlsx (a large one: 202 and a job to poll at
+``POST /rosters/export`` (recorded, so not a GET) downloads the xlsx (a large one: 202 and a job to poll at
 ``GET /rosters/exports/{id}``, its workbook at ``/rosters/exports/{id}/file``);
 ``GET /rosters/template`` the template.
 """
@@ -18,6 +18,8 @@ from ninja import Field, File, Form, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
+from accounts.permissions import recorded_read_path
+from kernel.errors import post_required
 from rosters import exporting, jobs, reading, reports
 from rosters.models import RosterExport, RosterImport
 from rosters.tasks import roster_check_start, roster_export_start, roster_import_start
@@ -148,19 +150,34 @@ class RosterExportOut(Schema):
         )
 
 
-@router.get("/rosters/export", response={200: None, 202: RosterExportOut})
-def roster_export(request, school: str = "", county: str = "", grade: int | None = None,
-                  class_number: int | None = None):
+class RosterExportIn(Schema):
+    school: str = Field("", max_length=20, description="学校标识码")
+    county: str = Field("", max_length=20, description="区县代码（6位）")
+    grade: int | None = Field(None, ge=1, le=12, description="年级（须同时给学校）")
+    class_number: int | None = Field(None, ge=1, le=99, description="班号（须同时给年级）")
+
+
+@router.post("/rosters/export", response={200: None, 202: RosterExportOut})
+def roster_export(request, payload: RosterExportIn):
     """The xlsx at once; or, above ``ROSTER_EXPORT_INLINE_MAX_ROWS`` pupils, 202 with an
-    export job built by a worker (poll ``/rosters/exports/{id}``, then fetch its file)."""
+    export job built by a worker (poll ``/rosters/exports/{id}``, then fetch its file). Every
+    export is recorded, so it is a POST (a read-only role and token may make it)."""
     exported = roster_export_start(
-        user=request.user,
-        filters=exporting.RosterFilter(county=county, school=school, grade=grade, class_number=class_number),
+        user=request.user, filters=exporting.RosterFilter(**payload.dict()),
         request_id=getattr(request, "request_id", ""),
     )
     if exported.job is not None:
         return Status(202, RosterExportOut.build(exported.job))
     return _download(exported.content, XLSX_TYPE, exported.file_name)
+
+
+recorded_read_path("/api/v1/rosters/export")
+
+
+@router.get("/rosters/export", include_in_schema=False)
+def roster_export_by_get(request):
+    """The export used to be a GET; a GET writes nothing, so it is refused with how to ask."""
+    raise post_required()
 
 
 @router.get("/rosters/exports/{export_id}", response=RosterExportOut)

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.permissions import membership_of
+from accounts.permissions import membership_of, recorded_read
 from kernel.errors import RegistryError, ValidationFailed
 from rosters import columns, exporting, jobs, reading, reports
 from rosters.models import RosterImport
@@ -124,15 +124,20 @@ def roster_report(request, job_id: int, file_format: str):
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
+@recorded_read
 def roster_export(request):
-    """Download the 花名册 of a county, school, grade or class (xlsx)."""
+    """Download the 花名册 of a county, school, grade or class (xlsx). Every export is recorded,
+    so it is a POST; a GET (an old link) shows the same filters with the button and exports nothing."""
+    data = request.POST if request.method == "POST" else request.GET
     filters = exporting.RosterFilter(
-        county=request.GET.get("county", "").strip(),
-        school=request.GET.get("school", "").strip(),
-        grade=_int(request.GET.get("grade")),
-        class_number=_int(request.GET.get("class_number")),
+        county=data.get("county", "").strip(),
+        school=data.get("school", "").strip(),
+        grade=_int(data.get("grade")),
+        class_number=_int(data.get("class_number")),
     )
+    if request.method != "POST":
+        return render(request, "rosters/export_confirm.html", {"filters": filters})
     try:
         exported = roster_export_start(user=request.user, filters=filters,
                                        request_id=getattr(request, "request_id", ""))

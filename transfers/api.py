@@ -12,6 +12,7 @@ from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
+from kernel.errors import post_required
 from registry.selectors import paginate
 from transfers import lookup, search, selectors, services
 from transfers.chain import TRANSFER
@@ -177,18 +178,17 @@ def origin_schools(request, q: str = ""):
     return [SchoolCardOut(code=s.code, name=s.name, county=s.county.full_name()) for s in selectors.origin_school_search(q)]
 
 
-@router.get("/transfers/lookup", response=LookupOut)
-def pupil_lookup(
-    request,
-    origin_school_code: str,
-    name: str = "",
-    id_number: str = "",
-    parent_id_number: str = Query("", description="无户籍学生：父亲、母亲或法定监护人的居民身份证号（此时姓名可省略）"),
-):
-    result = lookup.transfer_lookup(
-        user=request.user, origin_school_code=origin_school_code, name=name, id_number=id_number,
-        parent_id_number=parent_id_number,
-    )
+class LookupIn(Schema):
+    origin_school_code: str = Field(max_length=20, description="转出学校标识码（10位）")
+    name: str = Field("", max_length=50, description="学生姓名（须完全一致）")
+    id_number: str = Field("", max_length=32, description="学生身份证件号（知道时填写）")
+    parent_id_number: str = Field("", max_length=32, description="无户籍学生：父亲、母亲或法定监护人的居民身份证号（此时姓名可省略）")
+
+
+@router.post("/transfers/lookup", response=LookupOut)
+def pupil_lookup(request, payload: LookupIn):
+    """查询转出学生: recorded (a POST, never a GET); answers the minimal cards and their references."""
+    result = lookup.transfer_lookup(user=request.user, **payload.dict())
     return LookupOut(
         origin_school_code=result.origin_school.code,
         origin_school_name=result.origin_school.name,
@@ -196,6 +196,12 @@ def pupil_lookup(
         close_matches=[PupilCardOut(**vars(c)) for c in result.close],
         hint=None if result.hint is None else str(result.hint),
     )
+
+
+@router.get("/transfers/lookup", include_in_schema=False)
+def pupil_lookup_by_get(request):
+    """The lookup used to be a GET; a GET writes nothing, so it is refused with how to ask."""
+    raise post_required()
 
 
 @router.post("/transfers", response={201: TransferDetailOut})

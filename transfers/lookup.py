@@ -217,10 +217,11 @@ def pupil_of_reference(*, user, ref: str, origin: School) -> int:
         lookup_id, index = signing.loads(ref, salt=LOOKUP_SALT, max_age=LOOKUP_MAX_AGE)
     except (signing.BadSignature, TypeError, ValueError):
         raise expired from None
-    lookup = TransferLookup.objects.filter(pk=lookup_id, actor=user, origin_school=origin).first()
-    if lookup is None or not isinstance(index, int) or not 0 <= index < len(lookup.pupils):
+    pupils = TransferLookup.objects.filter(pk=lookup_id, actor=user, origin_school=origin).values_list(
+        "pupils", flat=True).first()
+    if pupils is None or not isinstance(index, int) or not 0 <= index < len(pupils):
         raise expired
-    return lookup.pupils[index]
+    return pupils[index]
 
 
 def lookup_required(*, user, origin: School, national_number: str) -> ValidationFailed:
@@ -233,13 +234,13 @@ def lookup_required(*, user, origin: School, national_number: str) -> Validation
 
 
 def record_answer(*, user, pupil, kind: str, name: str = "", id_number: str = "", origin_school=None,
-                  found: int = 1) -> None:
+                  found: int = 1) -> TransferLookup | None:
     """``registry.disclosure``'s recorder: one answer naming a foreign pupil, as a lookup."""
     membership = getattr(user, "membership", None)
     origin = origin_school if origin_school is not None else getattr(pupil, "school", None)
     if origin is None or membership is None:
-        return
-    TransferLookup.objects.create(
+        return None
+    return TransferLookup.objects.create(
         school_id=membership.school_id,
         county_code=membership.school.county_id if membership.school_id else (membership.division_id or "")[:6],
         origin_school=origin,
@@ -257,5 +258,7 @@ def answers_last_hour(user) -> int:
     """How many answers naming foreign pupils the user got in the last hour (the throttle):
     transfer lookups and the answers recorded as such, and 升学 graduate lookups."""
     since = timezone.now() - dt.timedelta(hours=1)
-    return (TransferLookup.objects.filter(actor=user, at__gte=since).count()
-            + GraduateLookup.objects.filter(actor=user, at__gte=since).count())
+    # One round trip for both tables: every lookup asks this first.
+    transfer_lookups = TransferLookup.objects.filter(actor=user, at__gte=since).values("id")
+    graduate_lookups = GraduateLookup.objects.filter(actor=user, at__gte=since).values("id")
+    return transfer_lookups.union(graduate_lookups, all=True).count()

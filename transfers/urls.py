@@ -6,6 +6,7 @@ app_name = "transfers"
 urlpatterns = [
     path("", views.transfer_list, name="list"),
     path("new/", views.transfer_new, name="new"),
+    path("new/lookup/", views.transfer_lookup, name="lookup"),
     path("<int:pk>/", views.transfer_detail, name="detail"),
     path("<int:pk>/submit/", views.transfer_submit, name="submit"),
     path("<int:pk>/approve/", views.transfer_approve, name="approve"),

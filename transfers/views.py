@@ -47,35 +47,55 @@ def transfer_list(request):
 
 @login_required
 def transfer_new(request):
-    """转学申请: choose the origin school, look the pupil up, confirm, fill in, save."""
+    """转学申请: choose the origin school, look the pupil up, confirm, fill in, save. A GET
+    only shows the forms (a lookup leaves a record: it is a POST, ``transfer_lookup``)."""
+    context = _new_context(request)
+    if not isinstance(context, dict):
+        return context
+    if request.method == "POST":
+        return _apply(request, context)
+    origin_code = request.GET.get("origin", "")
+    if origin_code:
+        context["lookup_form"] = LookupForm(initial={"origin": origin_code, **{
+            key: request.GET.get(key, "") for key in ("name", "id_number", "parent_id_number")}})
+        context["origin_code"] = origin_code
+    return render(request, "transfers/new.html", context)
+
+
+@login_required
+@require_POST
+def transfer_lookup(request):
+    """查询转出学生 (recorded): the minimal cards of the chosen origin school's matching pupils."""
+    context = _new_context(request)
+    if not isinstance(context, dict):
+        return context
+    form = LookupForm(request.POST)
+    context["lookup_form"] = form
+    context["origin_code"] = origin_code = request.POST.get("origin", "")
+    if form.is_valid():
+        try:
+            context["result"] = lookup.transfer_lookup(
+                user=request.user,
+                origin_school_code=form.cleaned_data["origin"],
+                name=form.cleaned_data["name"],
+                id_number=form.cleaned_data["id_number"],
+                parent_id_number=form.cleaned_data["parent_id_number"],
+            )
+        except RegistryError as exc:
+            context["error"] = exc
+        else:
+            context["hint"] = context["result"].hint
+            context["apply_form"] = ApplyForm(initial={"origin_school_code": origin_code})
+    return render(request, "transfers/new.html", context, status=context["error"].status if context["error"] else 200)
+
+
+def _new_context(request):
     membership = membership_of(request.user)
     if membership is None or not membership.school_id:
         return _error(request, RegistryError(_("只有学校用户可以办理转学申请"), code="school_only", status=403))
-    context: dict = {"keyword": request.GET.get("q", "").strip(), "error": None}
-    if request.method == "POST":
-        return _apply(request, context)
-    context["schools"] = selectors.origin_school_search(context["keyword"]) if context["keyword"] else []
-    origin_code = request.GET.get("origin", "")
-    if origin_code:
-        asked = any(request.GET.get(key) for key in ("name", "parent_id_number"))
-        form = LookupForm(request.GET if asked else None, initial={"origin": origin_code})
-        context["lookup_form"] = form
-        context["origin_code"] = origin_code
-        if form.is_bound and form.is_valid():
-            try:
-                context["result"] = lookup.transfer_lookup(
-                    user=request.user,
-                    origin_school_code=form.cleaned_data["origin"],
-                    name=form.cleaned_data["name"],
-                    id_number=form.cleaned_data["id_number"],
-                    parent_id_number=form.cleaned_data["parent_id_number"],
-                )
-            except RegistryError as exc:
-                context["error"] = exc
-            else:
-                context["hint"] = context["result"].hint
-                context["apply_form"] = ApplyForm(initial={"origin_school_code": origin_code})
-    return render(request, "transfers/new.html", context)
+    keyword = request.GET.get("q", "").strip()
+    return {"keyword": keyword, "error": None,
+            "schools": selectors.origin_school_search(keyword) if keyword else []}
 
 
 def _apply(request, context: dict):

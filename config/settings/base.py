@@ -101,10 +101,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.observability.RequestIdMiddleware",
+    "config.middleware.DisclosureRecordsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.middleware.SessionRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "config.middleware.InputGuardMiddleware",
@@ -179,9 +181,11 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 PROVINCE_ADMIN_TOTP = env_bool("PROVINCE_ADMIN_TOTP", False)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "K12 学籍")
 
-# Sessions end after a working day without a request, and when the browser closes.
+# Sessions end after a working day without a request, and when the browser closes. A request
+# extends the session at most once every SESSION_REFRESH_SECONDS (accounts.middleware), so a
+# read does not write the session row each time.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_REFRESH_SECONDS = env_int("SESSION_REFRESH_SECONDS", 5 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 #: Days an API token is valid when its issuer names no other expiry (at most API_TOKEN_MAX_DAYS).

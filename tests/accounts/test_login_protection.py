@@ -83,7 +83,7 @@ def test_a_session_ends_after_a_working_day_without_a_request(client, operator):
     assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
-def test_each_request_extends_the_session(client, operator):
+def test_a_request_extends_the_session(client, operator):
     start = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
     with time_machine.travel(start, tick=False):
         _login(client, operator.username, PASSWORD)
@@ -91,3 +91,25 @@ def test_each_request_extends_the_session(client, operator):
         assert client.get("/").status_code == 200
     with time_machine.travel(start + dt.timedelta(hours=14), tick=False):
         assert client.get("/").status_code == 200
+
+
+def _session_expiry(client):
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.get(session_key=client.session.session_key).expire_date
+
+
+def test_the_session_is_written_at_most_once_in_the_refresh_interval(client, operator):
+    start = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        _login(client, operator.username, PASSWORD)
+    expiry = _session_expiry(client)
+    assert expiry == start + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    with time_machine.travel(start + dt.timedelta(minutes=4), tick=False):
+        assert client.get("/").status_code == 200
+        assert client.get("/pupils/").status_code == 200
+    assert _session_expiry(client) == expiry  # read twice, not written
+    later = start + dt.timedelta(minutes=6)
+    with time_machine.travel(later, tick=False):
+        assert client.get("/").status_code == 200
+    assert _session_expiry(client) == later + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
+from accounts.permissions import RECORDED_READ_PATHS
 from accounts.tokens import token_issue
 from config.api import api
 from kernel.errors import Forbidden
@@ -43,8 +44,21 @@ def _page_routes(patterns=None, prefix="") -> list[str]:
     return sorted(set(routes))
 
 
-API_WRITES = _api_writes()
-PAGES = [r for r in _page_routes() if r not in OWN_PAGES and not r.startswith("/account/")]
+def _recorded_read_page(path: str) -> bool:
+    return getattr(resolve(path).func, "recorded_read", False)
+
+
+#: POSTs that only leave the record of a read (an export): open to a read-only role.
+RECORDED_READS = {"/api/v1/rosters/export", "/schools/roster/export/", "/statistics/export/",
+                  "/statistics/official/export/"}
+API_WRITES = [(m, p) for m, p in _api_writes() if p not in RECORDED_READ_PATHS]
+PAGES = [r for r in _page_routes() if r not in OWN_PAGES and not r.startswith("/account/")
+         and not _recorded_read_page(r)]
+
+
+def test_the_recorded_reads_are_exports_only():
+    pages = {r for r in _page_routes() if _recorded_read_page(r)}
+    assert pages | RECORDED_READ_PATHS == RECORDED_READS
 
 
 @pytest.fixture(params=["viewer", "auditor"])

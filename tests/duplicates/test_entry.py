@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from duplicates.entry import likely_duplicates
 from duplicates.models import DuplicateCase
 from registry.models import Pupil
@@ -32,6 +34,34 @@ def test_likely_duplicate_is_refused_via_the_api(world, client, api_token):
     assert "天河第一小学" in body["details"][0]["summary"]
     assert not Pupil.objects.filter(name="李纳").exists()
     assert not DuplicateCase.objects.exists()
+
+
+def test_a_likely_duplicates_reference_reveals_nothing(world, client, api_token):
+    import base64
+    import binascii
+
+    from django.core import signing
+
+    from duplicates.cases import likely_pk
+
+    existing = world.pupils["a1"]
+    body = post(client, api_token(world["b1"].operator), api_body(record_like(existing, world.school_b1, name="李纳"))).json()
+    ref = body["details"][0]["ref"]
+    assert likely_pk({"ref": ref}) == existing.pk  # the server reads it back
+    readable = ref
+    for part in (ref, *ref.split(":")):
+        try:
+            readable += base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)).decode("latin-1")
+        except (binascii.Error, ValueError):
+            pass
+    for secret in (str(existing.pk), existing.national_number, existing.name, existing.id_number):
+        assert secret not in readable
+    with pytest.raises(signing.BadSignature):
+        signing.loads(ref, salt="duplicates.likely")  # not merely signed
+    tampered = ref[:-2] + ("AA" if not ref.endswith("AA") else "BB")
+    assert likely_pk({"ref": tampered}) is None and likely_pk({"ref": signing.dumps(existing.pk)}) is None
+    other = post(client, api_token(world["b1"].operator), api_body(record_like(existing, world.school_b1, name="李纳")))
+    assert other.json()["details"][0]["ref"] != ref  # not even the same text twice
 
 
 def test_likely_duplicate_saved_with_a_reason_opens_a_case(world, client, api_token):

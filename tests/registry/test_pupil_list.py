@@ -54,14 +54,17 @@ def test_county_picks_a_school_from_its_own_schools_only(world, login):
     assert world.school_a1.name in picker and world.school_a2.name in picker
     assert world.school_b1.name not in picker and world.school_x.name not in picker
     school_page = login(world["a1"].operator).get("/pupils/").content.decode()
-    assert 'data-testid="school-picker"' not in school_page and 'name="school"' not in school_page
+    assert 'data-testid="school-picker"' not in school_page
+    assert '<select name="school"' not in school_page and '<input name="school"' not in school_page
 
 
-def test_export_link_is_the_audited_roster_export_of_the_filter(world, login):
+def test_export_button_posts_the_audited_roster_export_of_the_filter(world, login):
     page = login(world["a1"].operator).get("/pupils/", {"grade": "3"}).content.decode()
-    assert f'/schools/roster/export/?school={world.school_a1.code}&amp;grade=3"' in page
+    form = page[page.index('id="roster-export"'):page.index("</form>", page.index('id="roster-export"'))]
+    assert 'method="post" action="/schools/roster/export/"' in page
+    assert f'name="school" value="{world.school_a1.code}"' in form and 'name="grade" value="3"' in form
     county = login(world["county_a"].operator).get("/pupils/").content.decode()
-    assert "/schools/roster/export/?county=440106" in county
+    assert 'name="county" value="440106"' in county
 
 
 def test_count_is_capped_until_the_exact_count_is_asked_for(world, login):

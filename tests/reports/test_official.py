@@ -185,15 +185,17 @@ def test_county_cannot_see_another_countys_comparison(world):
 
 def test_comparison_export_is_audited(world, login):
     client = login(world["county_a"].operator)
-    response = client.get("/statistics/official/", {"school_year": 2026, "export": "official_schools"})
+    assert client.get("/statistics/official/", {"school_year": 2026, "export": "official_schools"})[
+        "Content-Type"].startswith("text/html")
+    assert not ReportExport.objects.exists()
+    response = client.post("/statistics/official/export/", {"school_year": 2026})
     assert response.status_code == 200
     export = ReportExport.objects.get()
     assert (export.report, export.filters) == ("official_schools", {"unit": "d:440106", "school_year": 2026})
 
 
-
 def test_the_grade_table_exports_too(world, login):
     client = login(world["county_a"].operator)
-    response = client.get("/statistics/official/", {"school_year": 2026, "export": "official_grades"})
+    response = client.post("/statistics/official/export/", {"school_year": 2026, "export": "official_grades"})
     assert response.status_code == 200
     assert ReportExport.objects.get().report == "official_grades"

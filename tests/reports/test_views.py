@@ -67,7 +67,7 @@ def test_bad_dates_are_refused_with_the_field(world, login):
 
 def test_export_writes_the_table_with_its_filter_and_is_audited(world, login):
     client = login(world["county_a"].operator)
-    response = client.get("/statistics/", {"unit": "d:440106", "export": "children"})
+    response = client.post("/statistics/export/", {"unit": "d:440106", "export": "children"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
@@ -83,7 +83,7 @@ def test_export_writes_the_table_with_its_filter_and_is_audited(world, login):
 
 def test_flow_export_keeps_the_period(world, login):
     client = login(world["city"].operator)
-    response = client.get("/statistics/", {"export": "flows", "from": "2026-01-01", "to": "2026-06-30"})
+    response = client.post("/statistics/export/", {"export": "flows", "from": "2026-01-01", "to": "2026-06-30"})
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert ("期间", "2026-01-01 — 2026-06-30") in [tuple(r[:2]) for r in rows]
@@ -91,15 +91,32 @@ def test_flow_export_keeps_the_period(world, login):
 
 
 def test_export_of_a_foreign_unit_is_refused_and_not_recorded(world, login):
-    response = login(world["county_b"].operator).get("/statistics/", {"unit": "d:440106", "export": "children"})
+    response = login(world["county_b"].operator).post("/statistics/export/", {"unit": "d:440106", "export": "children"})
     assert response.status_code == 404
     assert not ReportExport.objects.exists()
 
 
 def test_unknown_table_is_not_found(world, login):
-    response = login(world["county_a"].operator).get("/statistics/", {"export": "nope"})
+    response = login(world["county_a"].operator).post("/statistics/export/", {"export": "nope"})
     assert response.status_code == 404
     assert not ReportExport.objects.exists()
+
+
+def test_the_old_export_get_shows_the_page_and_records_nothing(world, login):
+    response = login(world["county_a"].operator).get("/statistics/", {"unit": "d:440106", "export": "children"})
+    text = response.content.decode()
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    assert 'action="/statistics/export/"' in text and 'name="export" value="children"' in text
+    assert not ReportExport.objects.exists()
+    assert login(world["county_a"].operator).get("/statistics/export/").status_code == 405
+
+
+def test_a_viewer_exports_a_table(world, login):
+    from tests.factories import make_user
+
+    viewer = make_user("440106.viewer", role="viewer", division=world.county_a)
+    response = login(viewer).post("/statistics/export/", {"unit": "d:440106", "export": "children"})
+    assert response.status_code == 200 and ReportExport.objects.get().actor == viewer
 
 
 def test_nav_has_statistics(world, login):

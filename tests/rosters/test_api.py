@@ -61,13 +61,36 @@ def test_outsider_gets_404_for_an_import(world, client, api_token):
 
 
 def test_api_export_is_scoped_and_audited(world, client, api_token):
-    response = client.get("/api/v1/rosters/export", {"school": world.school_b1.code}, **api_token(world["a1"].operator))
+    response = client.post("/api/v1/rosters/export", {"school": world.school_b1.code}, content_type="application/json", **api_token(world["a1"].operator))
     assert response.status_code == 200
     log = RosterExport.objects.get()
     assert log.row_count == 0
-    response = client.get("/api/v1/rosters/export", {"school": world.school_a1.code}, **api_token(world["a1"].operator))
+    response = client.post("/api/v1/rosters/export", {"school": world.school_a1.code}, content_type="application/json", **api_token(world["a1"].operator))
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert RosterExport.objects.order_by("-id").first().row_count == 1
+
+
+def test_the_old_get_addresses_export_nothing(world, client, login, api_token):
+    response = client.get("/api/v1/rosters/export", {"school": world.school_a1.code}, **api_token(world["a1"].operator))
+    assert response.status_code == 405 and response.json()["code"] == "post_required"
+    page = login(world["a1"].operator).get("/schools/roster/export/", {"school": world.school_a1.code, "grade": "3"})
+    text = page.content.decode()
+    assert page.status_code == 200 and 'data-testid="export-form"' in text and 'name="grade" value="3"' in text
+    assert not RosterExport.objects.exists()
+
+
+def test_a_read_only_role_exports_by_post(world, client, login):
+    from accounts.tokens import token_issue
+    from tests.factories import make_user
+
+    viewer = make_user("4401060001.viewer", role="viewer", school=world.school_a1)
+    _, raw = token_issue(user=viewer)  # a read-only token
+    response = client.post("/api/v1/rosters/export", {"school": world.school_a1.code}, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxmlformats")
+    response = login(viewer).post("/schools/roster/export/", {"school": world.school_a1.code})
+    assert response.status_code == 200 and RosterExport.objects.filter(actor=viewer).count() == 2
+    assert login(viewer).post("/transfers/new/", {}).status_code == 403  # still no write
 
 
 def test_pages_upload_preview_confirm(world, login):

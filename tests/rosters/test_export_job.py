@@ -46,7 +46,7 @@ class TestPages:
     ):
         settings.CELERY_TASK_ALWAYS_EAGER = True
         client = login(world["county_a"].approver)
-        response = client.get("/schools/roster/export/", {"county": "440106"})
+        response = client.post("/schools/roster/export/", {"county": "440106"})
         export = RosterExport.objects.get()
         assert response.status_code == 302 and response.url == f"/schools/roster/exports/{export.pk}/"
         assert (export.status, export.row_count, export.actor) == ("done", county_pupils, world["county_a"].approver)
@@ -62,7 +62,7 @@ class TestPages:
 
     def test_a_small_export_is_still_built_in_the_request(self, world, login):
         client = login(world["a1"].operator)
-        response = client.get("/schools/roster/export/", {"school": world.school_a1.code, "grade": 3})
+        response = client.post("/schools/roster/export/", {"school": world.school_a1.code, "grade": 3})
         assert response.status_code == 200 and response["Content-Type"] == XLSX
         assert RosterExport.objects.get().status == "done" and not RosterExport.objects.get().file
 
@@ -93,7 +93,7 @@ class TestPages:
             assert client.get(f"/schools/roster/exports/{export.pk}/download/").status_code == 404
 
     def test_a_bad_filter_is_refused_before_any_job(self, world, login):
-        response = login(world["county_a"].approver).get("/schools/roster/export/", {"grade": 3})
+        response = login(world["county_a"].approver).post("/schools/roster/export/", {"grade": 3})
         assert response.status_code == 422 and not RosterExport.objects.exists()
 
 
@@ -101,7 +101,7 @@ class TestPages:
 def test_api_answers_202_then_the_status_then_the_file(world, county_pupils, client, api_token, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     auth = api_token(world["county_a"].approver)
-    response = client.get("/api/v1/rosters/export", {"county": "440106"}, **auth)
+    response = client.post("/api/v1/rosters/export", {"county": "440106"}, content_type="application/json", **auth)
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["rows"] == county_pupils and body["status"] == "done"
@@ -133,7 +133,7 @@ def test_a_real_worker_builds_the_export(celery_worker_process, world, client, a
         make_pupil(world.school_a1, name=f"后台{n}")
     expected = Pupil.objects.filter(county_code="440106").count()
     auth = api_token(world["county_a"].approver)
-    response = client.get("/api/v1/rosters/export", {"county": "440106"}, **auth)
+    response = client.post("/api/v1/rosters/export", {"county": "440106"}, content_type="application/json", **auth)
     assert response.status_code == 202 and response.json()["status"] == "running"
     export_id = response.json()["id"]
     deadline = time.time() + 60

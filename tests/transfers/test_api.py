@@ -99,10 +99,25 @@ def test_list_filters_at_my_step(world, client, api_token):
 
 def test_lookup_endpoint_is_minimal_and_explains_when_nothing_is_found(world, client, api_token):
     token = api_token(world["b1"].operator)
-    found = client.get(f"/api/v1/transfers/lookup?origin_school_code={world.school_a1.code}&name=李娜", **token).json()
+    def ask(name):
+        return client.post("/api/v1/transfers/lookup", {"origin_school_code": world.school_a1.code, "name": name},
+                           content_type="application/json", **token).json()
+
+    found = ask("李娜")
     assert set(found["found"][0]) == {"ref", "name", "sex", "birth_date", "grade", "class_number"}
-    none = client.get(f"/api/v1/transfers/lookup?origin_school_code={world.school_a1.code}&name=李纳", **token).json()
+    none = ask("李纳")
     assert none["found"] == [] and "淞" in none["hint"]
+
+
+def test_the_lookup_is_a_post_and_its_old_get_writes_nothing(world, client, api_token):
+    from transfers.models import TransferLookup
+
+    token = api_token(world["b1"].operator)
+    response = client.get(f"/api/v1/transfers/lookup?origin_school_code={world.school_a1.code}&name=李娜", **token)
+    assert response.status_code == 405 and response.json()["code"] == "post_required"
+    assert not TransferLookup.objects.exists()
+    schema = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/transfers/lookup"]
+    assert set(schema) == {"post"}
 
 
 def test_attachment_upload_checks_bytes(world, client, api_token):

@@ -123,8 +123,8 @@ def test_the_lookup_api_answers_429_when_throttled(world, client, api_token):
     ProvincePolicy.objects.filter(province_id="44").update(foreign_lookups_per_hour=1)
     headers = api_token(world["b1"].operator)
     query = {"origin_school_code": world.school_a1.code, "name": "李娜"}
-    assert client.get("/api/v1/transfers/lookup", query, **headers).status_code == 200
-    response = client.get("/api/v1/transfers/lookup", query, **headers)
+    assert client.post("/api/v1/transfers/lookup", query, content_type="application/json", **headers).status_code == 200
+    response = client.post("/api/v1/transfers/lookup", query, content_type="application/json", **headers)
     assert response.status_code == 429 and response.json()["code"] == "lookup_throttled"
 
 
@@ -203,3 +203,41 @@ def test_graduate_lookups_count_against_the_same_allowance(world):
         receiving.graduate_find(user=user, number=pupil.id_number, name=pupil.name)
     with pytest.raises(disclosure.LookupThrottled):
         lookup.transfer_lookup(user=user, origin_school_code=world.school_b1.code, name=pupil.name)
+
+
+# --- a refusal inside a transaction that rolls back stays recorded -------------------------
+
+def test_a_refusal_raised_inside_a_rolled_back_transaction_stays_recorded(world):
+    from django.db import transaction
+
+    from enrolment.checks import id_held_elsewhere_error
+
+    user, holder = world["x"].operator, world.pupils["a1"]
+    with disclosure.records_survive():
+        with pytest.raises(BusinessRefused), transaction.atomic():
+            raise id_held_elsewhere_error(holder, user=user, name=holder.name)
+        assert not TransferLookup.objects.exists()  # the rollback took it ...
+    [record] = TransferLookup.objects.all()  # ... and it is written again
+    assert (record.actor, record.kind, record.origin_school, record.pupils) == (
+        user, "id_held", world.school_a1, [holder.pk])
+
+
+def test_a_concurrent_registration_refused_in_its_transaction_is_recorded(world, client, api_token, monkeypatch):
+    from django.db import IntegrityError
+
+    from enrolment import registration
+    from enrolment.checks import RegistryCheck
+    from tests.duplicates.helpers import api_body
+
+    user = world["x"].operator
+    holder, data = _held(world, user)
+    # Another registration of the same ID won the race between the check and the insert.
+    monkeypatch.setattr(registration, "check_against_registry", lambda records, schools: [RegistryCheck()])
+
+    def lost_race(**kwargs):
+        raise IntegrityError('duplicate key value violates unique constraint "one_active_pupil_per_id_number"')
+
+    monkeypatch.setattr(registration, "_create_pupil", lost_race)
+    response = client.post("/api/v1/pupils", api_body(data), content_type="application/json", **api_token(user))
+    assert response.status_code == 422 and response.json()["code"] == "id_number_active_elsewhere"
+    assert TransferLookup.objects.filter(actor=user, kind="id_held", pupils=[holder.pk]).count() == 1

@@ -199,9 +199,9 @@ def test_divisions_cannot_use_the_lookup(world, no_id_pupil, unit):
 
 
 def test_api_answers_only_the_minimal_fields_to_another_school(world, no_id_pupil, client, api_token):
-    response = client.get(
+    response = client.post(
         "/api/v1/transfers/lookup",
-        {"origin_school_code": world.school_a1.code, "parent_id_number": FATHER_ID},
+        {"origin_school_code": world.school_a1.code, "parent_id_number": FATHER_ID}, content_type="application/json",
         **api_token(world["b2"].operator),
     )
     assert response.status_code == 200, response.content
@@ -216,17 +216,17 @@ def test_api_answers_only_the_minimal_fields_to_another_school(world, no_id_pupi
 
 def test_api_lookup_does_not_open_the_record_to_the_other_school(world, no_id_pupil, client, api_token):
     headers = api_token(world["b1"].operator)
-    client.get("/api/v1/transfers/lookup",
-               {"origin_school_code": world.school_a1.code, "parent_id_number": FATHER_ID}, **headers)
+    client.post("/api/v1/transfers/lookup", {"origin_school_code": world.school_a1.code, "parent_id_number": FATHER_ID},
+                content_type="application/json", **headers)
     response = client.get(f"/api/v1/pupils/{no_id_pupil.national_number}", **headers)
     assert response.status_code == 404
     assert "林小溪" not in response.content.decode()
 
 
 def test_api_refuses_a_county_user(world, no_id_pupil, client, api_token):
-    response = client.get(
+    response = client.post(
         "/api/v1/transfers/lookup",
-        {"origin_school_code": world.school_a1.code, "parent_id_number": FATHER_ID},
+        {"origin_school_code": world.school_a1.code, "parent_id_number": FATHER_ID}, content_type="application/json",
         **api_token(world["county_a"].approver),
     )
     assert response.status_code == 403
@@ -235,9 +235,9 @@ def test_api_refuses_a_county_user(world, no_id_pupil, client, api_token):
 
 
 def test_api_invalid_parent_id_names_the_field(world, client, api_token):
-    response = client.get(
+    response = client.post(
         "/api/v1/transfers/lookup",
-        {"origin_school_code": world.school_a1.code, "parent_id_number": "44010519860303"},
+        {"origin_school_code": world.school_a1.code, "parent_id_number": "44010519860303"}, content_type="application/json",
         **api_token(world["b1"].operator),
     )
     assert response.status_code == 422
@@ -246,9 +246,9 @@ def test_api_invalid_parent_id_names_the_field(world, client, api_token):
 
 
 def test_api_not_found_hint_explains_the_parent_lookup(world, client, api_token):
-    response = client.get(
+    response = client.post(
         "/api/v1/transfers/lookup",
-        {"origin_school_code": world.school_a1.code, "parent_id_number": FATHER_ID},
+        {"origin_school_code": world.school_a1.code, "parent_id_number": FATHER_ID}, content_type="application/json",
         **api_token(world["b1"].operator),
     )
     body = response.json()
@@ -260,12 +260,19 @@ def test_api_not_found_hint_explains_the_parent_lookup(world, client, api_token)
 
 def test_the_page_finds_the_pupil_by_parent_id(world, no_id_pupil, login):
     client = login(world["b1"].operator)
-    response = client.get("/transfers/new/", {"origin": world.school_a1.code, "parent_id_number": MOTHER_ID})
+    response = client.post("/transfers/new/lookup/", {"origin": world.school_a1.code, "parent_id_number": MOTHER_ID})
     text = response.content.decode()
     assert response.status_code == 200
     assert 'data-testid="lookup-found"' in text and "林小溪" in text
     assert no_id_pupil.national_number not in text and FATHER_ID not in text
     assert TransferLookup.objects.get().kind == "parent"
+
+
+def test_the_page_get_shows_the_form_and_looks_nothing_up(world, no_id_pupil, login):
+    client = login(world["b1"].operator)
+    response = client.get("/transfers/new/", {"origin": world.school_a1.code, "parent_id_number": MOTHER_ID})
+    assert response.status_code == 200 and 'data-testid="lookup-form"' in response.content.decode()
+    assert "林小溪" not in response.content.decode() and not TransferLookup.objects.exists()
 
 
 # The registration refusal points to this lookup ---------------------------------------
