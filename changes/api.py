@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import File, Form, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
@@ -57,6 +57,7 @@ class EvidenceOut(Schema):
 class ChangeRequestOut(WaitingOut):
     id: int
     kind: str
+    kind_code: str = Field(description="学籍异动类别的国家代码（代码表 change_kind）")
     state: str
     pupil: str
     pupil_name: str
@@ -74,7 +75,7 @@ class ChangeRequestOut(WaitingOut):
     def build(request: ChangeRequest, current: Current | None) -> ChangeRequestOut:
         return ChangeRequestOut(
             **waiting_fields(current),
-            id=request.pk, kind=request.kind, state=request.state, pupil=request.pupil.national_number,
+            id=request.pk, kind=request.kind, kind_code=request.kind_code, state=request.state, pupil=request.pupil.national_number,
             pupil_name=request.pupil.name, school_code=request.school.code, county_code=request.county_code,
             payload=request.payload, reason=request.reason, refusal_reason=request.refusal_reason,
             applied=request.applied, duplicate_findings=request.duplicate_findings,

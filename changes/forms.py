@@ -6,8 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from changes.models import ChangeRequest
-from changes.rules import REASON_REQUIRED, current_values, guardian_phone_key, record_values
-from registry import codes
+from changes.rules import REASON_REQUIRED, RECORD_UPDATE_FIELDS, current_values, guardian_phone_key, record_values
+from registry import codes, fields
 from registry.models import Pupil
 
 DATE = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
@@ -33,6 +33,7 @@ def _fields() -> dict[str, forms.Field]:
         "hukou_nature": forms.ChoiceField(label=_("户口性质"), required=False,
                                           choices=lambda: [("", "—"), *codes.choices("hukou_nature")]),
         "hukou_division_code": forms.CharField(label=_("户口所在地（区划代码）"), max_length=6, required=False),
+        **{spec.name: fields.form_field(spec) for spec in fields.PUPIL_FIELDS},
     }
 
 
@@ -50,7 +51,7 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "reinstate": ("grade", "class_number"),
     "key_change": ("name", "sex", "birth_date", "id_type", "id_number", "grade", "class_number"),
     # 信息维护; the family members' phones (guardian<n>_phone) are added per pupil
-    "record_update": ("left_behind", "migrant", "health", "boarding", "hukou_nature", "hukou_division_code"),
+    "record_update": RECORD_UPDATE_FIELDS,
 }
 
 

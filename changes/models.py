@@ -78,6 +78,24 @@ class ApprovalChain(models.Model):
         return self.state in OPEN_STATES
 
 
+#: The national 学籍异动类别 code of each kind of change request (code table ``change_kind``;
+#: 转入/转出 are the transfer's, 15 升学 and 16 毕业 the yearly cycle's).
+CHANGE_KIND_CODES = {
+    "suspend": "03",
+    "resume": "04",
+    "repeat": "05",
+    "skip": "06",
+    "withdrawal": "07",
+    "drop_out": "08",
+    "death": "09",
+    "abroad": "10",
+    "reinstate": "11",
+    "suspend_extend": "12",
+    "key_change": "13",
+    "record_update": "14",
+}
+
+
 @pghistory.track()
 class ChangeRequest(ApprovalChain):
     """学籍异动申请: one status or key-field change of one pupil; ``payload`` per kind."""
@@ -122,6 +140,15 @@ class ChangeRequest(ApprovalChain):
                          opclasses=["varchar_pattern_ops", "int8_ops"]),
             models.Index(fields=["state"], name="change_state"),
         ]
+
+    @staticmethod
+    def national_kind_code(kind: str) -> str:
+        """The national 学籍异动类别 code of a kind (code table ``change_kind``)."""
+        return CHANGE_KIND_CODES.get(str(kind), "99")
+
+    @property
+    def kind_code(self) -> str:
+        return self.national_kind_code(self.kind)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}：{self.pupil.name}"

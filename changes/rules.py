@@ -25,7 +25,7 @@ from kernel.errors import BusinessRefused, ValidationFailed
 from provinces import calendar
 from provinces.divisions import division_full_name
 from provinces.models import ProvincePolicy
-from registry import codes, numbers
+from registry import codes, fields, numbers
 from registry.lifelong import registration_pending_refusal
 from registry.models import ACTIVE_STATUSES, KEY_FIELDS, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
@@ -46,7 +46,8 @@ KEY_CHANGE_FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "grade
 assert set(KEY_CHANGE_FIELDS) - {"class_number"} == set(KEY_FIELDS) - {"school_class"}
 #: Non-key pupil fields a record update (信息维护) may set; with them the family members'
 #: phones, ``guardian<n>_phone`` for the member of order ``n``.
-RECORD_UPDATE_FIELDS = ("left_behind", "migrant", "health", "boarding", "hukou_nature", "hukou_division_code")
+RECORD_UPDATE_FIELDS = ("left_behind", "migrant", "health", "boarding", "hukou_nature", "hukou_division_code",
+                        *fields.PUPIL_FIELD_NAMES)
 assert not set(RECORD_UPDATE_FIELDS) & set(KEY_CHANGE_FIELDS)
 
 
@@ -153,6 +154,8 @@ def payload_label(key: str) -> str:
     """How a payload field is called (a family member's phone: 家庭成员1联系电话)."""
     if (n := guardian_phone_order(key)) is not None:
         return str(_("家庭成员%(n)s联系电话") % {"n": n})
+    if key in fields.PUPIL_FIELD_BY_NAME:
+        return str(fields.PUPIL_FIELD_BY_NAME[key].verbose_name)
     return str(PAYLOAD_LABELS.get(key, key))
 
 
@@ -164,6 +167,8 @@ def shown_value(key: str, value) -> str:
         value = value.isoformat()
     if key in PAYLOAD_CODE_TABLES:
         return codes.label(PAYLOAD_CODE_TABLES[key], str(value))
+    if key in fields.PUPIL_FIELD_BY_NAME:
+        return fields.shown(fields.PUPIL_FIELD_BY_NAME[key], value)
     if key == "hukou_division_code":
         return division_full_name(str(value)) or str(value)
     return str(value)
@@ -535,7 +540,7 @@ def check_record_update(ctx: Context, payload: dict) -> dict:
         if key in payload:
             member.phone = str(payload[key] or "").strip()
     _raise_problems(data, pupil, ctx)
-    new = {key: getattr(data, key) for key in RECORD_UPDATE_FIELDS}
+    new = {key: _payload_text(getattr(data, key)) for key in RECORD_UPDATE_FIELDS}
     new.update({guardian_phone_key(g.order): m.phone for g, m in zip(guardians, data.guardians, strict=True)})
     current = record_values(pupil)
     changed = {k: v for k, v in new.items() if k in payload and v != current[k]}
@@ -544,9 +549,15 @@ def check_record_update(ctx: Context, payload: dict) -> dict:
     return changed
 
 
+def _payload_text(value) -> str:
+    """A cleaned value as a request payload keeps it (a distance as ``"2.5"``)."""
+    return "" if value is None else str(value)
+
+
 def record_values(pupil: Pupil) -> dict[str, Any]:
     """The current values of what a record update may change."""
-    values = {key: getattr(pupil, key) for key in RECORD_UPDATE_FIELDS if key != "hukou_division_code"}
+    values = {key: _payload_text(getattr(pupil, key)) for key in RECORD_UPDATE_FIELDS
+              if key != "hukou_division_code"}
     values["hukou_division_code"] = pupil.hukou_division_id or ""
     values.update({guardian_phone_key(g.order): g.phone for g in pupil.guardians.all()})
     return values
@@ -602,12 +613,14 @@ def merged_record(pupil: Pupil, payload: dict) -> PupilData:
         boarding=pupil.boarding,
         left_behind=pupil.left_behind,
         migrant=pupil.migrant,
+        **{name: getattr(pupil, name) for name in fields.PUPIL_FIELD_NAMES},
         guardians=[
             GuardianData(
                 name=g.name, relation=g.relation, id_type=g.id_type, id_number=g.id_number, phone=g.phone,
                 is_guardian=g.is_guardian, is_first_guardian=g.is_first_guardian, vital=g.vital,
                 police_reference=g.police_reference, police_date=g.police_date,
                 hukou_division_code=g.hukou_division_id or "",
+                **{name: getattr(g, name) for name in fields.GUARDIAN_FIELD_NAMES},
             )
             for g in pupil.guardians.all()
         ],
@@ -751,6 +764,8 @@ def _apply_record_update(pupil: Pupil, data: dict, applied: Applied) -> None:
             for guardian in pupil.guardians.filter(order=order):
                 guardian.phone = value
                 guardian.save(update_fields=["phone"])
+        elif key in fields.PUPIL_FIELD_BY_NAME:
+            setattr(pupil, key, fields.stored(fields.PUPIL_FIELD_BY_NAME[key], value))
         else:
             setattr(pupil, key, value)
 

@@ -21,6 +21,7 @@ from accounts.scope import get_in_scope, restrict
 from kernel.errors import Conflict, RegistryError, ValidationFailed
 from kernel.replica import replica_reads
 from registry import codes
+from registry.fields import CODE, DISTANCE, GUARDIAN_FIELDS, PUPIL_FIELDS, RecordField
 from registry.models import ACTIVE_STATUSES, Pupil
 from rosters.columns import COLUMNS, HEADERS
 from rosters.jobs import unit_of
@@ -104,19 +105,33 @@ def pupil_cells(pupil: Pupil) -> list[Any]:
         label("health", pupil.health),
         label("left_behind", pupil.left_behind),
         label("migrant", pupil.migrant),
+        *(_field_cell(f, getattr(pupil, f.name)) for f in PUPIL_FIELDS),
     ]
     for n in (1, 2):
         g = guardians[n - 1] if len(guardians) >= n else None
         line += (
-            [g.name, label("relation", g.relation), label("id_type", g.id_type), g.id_number, _bool_text(g.is_guardian)]
+            [g.name, label("relation", g.relation), label("id_type", g.id_type), g.id_number, _bool_text(g.is_guardian),
+             *(_field_cell(f, getattr(g, f.name)) for f in GUARDIAN_FIELDS)]
             if g
-            else ["", "", "", "", ""]
+            else [""] * (5 + len(GUARDIAN_FIELDS))
         )
     return [neutralise(v) for v in line]
 
 
+def _field_cell(spec: RecordField, value) -> Any:
+    """A further field as its roster cell: a code as its name, a distance as a number."""
+    if value in (None, ""):
+        return ""
+    if spec.kind == CODE:
+        return codes.label(spec.table, value)
+    if spec.kind == DISTANCE:
+        return float(value)
+    return value
+
+
 #: Columns written as text cells (no scientific notation, leading zeros kept).
-TEXT_KEYS = {"school_code", "id_number", "g1_id_number", "g2_id_number", "hukou_division"}
+TEXT_KEYS = {"school_code", "id_number", "g1_id_number", "g2_id_number", "hukou_division",
+             *(f.name for f in PUPIL_FIELDS if f.kind != DISTANCE)}
 _DATE_KEYS = {"birth_date", "enrolled_on"}
 
 
