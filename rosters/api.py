@@ -150,12 +150,13 @@ class RosterExportOut(Schema):
 
 @router.get("/rosters/export", response={200: None, 202: RosterExportOut})
 def roster_export(request, school: str = "", county: str = "", grade: int | None = None,
-                  class_number: int | None = None):
+                  class_number: int | None = None, status: str = ""):
     """The xlsx at once; or, above ``ROSTER_EXPORT_INLINE_MAX_ROWS`` pupils, 202 with an
     export job built by a worker (poll ``/rosters/exports/{id}``, then fetch its file)."""
     exported = roster_export_start(
         user=request.user,
-        filters=exporting.RosterFilter(county=county, school=school, grade=grade, class_number=class_number),
+        filters=exporting.RosterFilter(county=county, school=school, grade=grade, class_number=class_number,
+                                       status=status),
         request_id=getattr(request, "request_id", ""),
     )
     if exported.job is not None:

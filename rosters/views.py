@@ -132,6 +132,7 @@ def roster_export(request):
         school=request.GET.get("school", "").strip(),
         grade=_int(request.GET.get("grade")),
         class_number=_int(request.GET.get("class_number")),
+        status=request.GET.get("status", "").strip(),
     )
     try:
         exported = roster_export_start(user=request.user, filters=filters,

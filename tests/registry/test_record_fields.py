@@ -240,3 +240,35 @@ def test_the_change_request_api_gives_the_national_kind_code(world, client, api_
     request = open_request(world, "record_update", {"boarding": "2"}, today=TODAY)
     body = client.get(f"/api/v1/changes/{request.pk}", **api_token(world["a1"].operator)).json()
     assert body["kind"] == "record_update" and body["kind_code"] == "14"
+
+
+# --- export: 全国学籍号, 学籍状态 and the status filter ------------------------------------------
+
+def _export_lines(user, **filters) -> list[list]:
+    content, _name, _count = exporting.roster_export(user=user, filters=exporting.RosterFilter(**filters))
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    return [[c.value for c in row] for row in sheet.iter_rows()]
+
+
+def test_the_export_carries_the_national_number_and_the_status(world):
+    header, *lines = _export_lines(world["a1"].operator, school=world.school_a1.code)
+    assert header[-2:] == ["全国学籍号", "学籍状态"]
+    assert [line[-2:] for line in lines] == [[world.pupils["a1"].national_number, "在读"]]
+
+
+def test_the_status_filter_includes_closed_records_on_request(world):
+    pupil = world.pupils["a1"]
+    Pupil.objects.filter(pk=pupil.pk).update(status=PupilStatus.GRADUATED)
+    user = world["a1"].operator
+    assert len(_export_lines(user, school=world.school_a1.code)) == 1  # the header: 在籍 only by default
+    closed = _export_lines(user, school=world.school_a1.code, status="closed")
+    assert [line[-1] for line in closed[1:]] == ["毕业"]
+    assert len(_export_lines(user, school=world.school_a1.code, status="all")) == 2
+    assert len(_export_lines(user, school=world.school_a1.code, status="graduated")) == 2
+
+
+def test_an_unknown_status_filter_is_refused(world):
+    with pytest.raises(ValidationFailed) as exc:
+        exporting.roster_export(user=world["a1"].operator,
+                                filters=exporting.RosterFilter(school=world.school_a1.code, status="deleted"))
+    assert exc.value.code == "invalid_filter"
