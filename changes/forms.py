@@ -172,3 +172,8 @@ class GraduationProposeForm(forms.Form):
 
 class PromotionForm(forms.Form):
     school_year = forms.IntegerField(label=_("学年（开始年份）"), min_value=2000, max_value=2100)
+
+
+class LeftBehindCampaignForm(forms.Form):
+    school_year = forms.IntegerField(label=_("学年（开始年份）"), min_value=2000, max_value=2100)
+    closes_on = forms.DateField(label=_("登记截止日期"), **DATE)
