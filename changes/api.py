@@ -12,11 +12,11 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import File, Form, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
-from changes import graduations, promotions, requests, selectors
+from changes import graduations, left_behind, promotions, requests, selectors
 from changes import resolution as resolution_services
 from changes.models import ChangeRequest, GraduationList
 from duplicates import selectors as case_selectors
@@ -57,6 +57,7 @@ class EvidenceOut(Schema):
 class ChangeRequestOut(WaitingOut):
     id: int
     kind: str
+    kind_code: str = Field(description="学籍异动类别的国家代码（代码表 change_kind）")
     state: str
     pupil: str
     pupil_name: str
@@ -74,7 +75,7 @@ class ChangeRequestOut(WaitingOut):
     def build(request: ChangeRequest, current: Current | None) -> ChangeRequestOut:
         return ChangeRequestOut(
             **waiting_fields(current),
-            id=request.pk, kind=request.kind, state=request.state, pupil=request.pupil.national_number,
+            id=request.pk, kind=request.kind, kind_code=request.kind_code, state=request.state, pupil=request.pupil.national_number,
             pupil_name=request.pupil.name, school_code=request.school.code, county_code=request.county_code,
             payload=request.payload, reason=request.reason, refusal_reason=request.refusal_reason,
             applied=request.applied, duplicate_findings=request.duplicate_findings,
@@ -187,6 +188,81 @@ def suspensions_overdue(request):
                              days_overdue=(today - p.status_until).days, pending_kind=p.pending_kind)
         for p in selectors.overdue_suspensions(request.user, today=today)[:1000]
     ]
+
+
+class LeftBehindCampaignIn(Schema):
+    school_year: int = Field(description="学年（开始年份）")
+    closes_on: dt.date = Field(description="登记截止日期（各校待办的期限）")
+
+
+class LeftBehindSchoolOut(Schema):
+    school_code: str
+    school_name: str
+    pupils: int
+    confirmed: int
+    done: bool
+
+
+class LeftBehindCampaignOut(Schema):
+    id: int
+    county_code: str
+    school_year: int
+    closes_on: dt.date
+    schools: list[LeftBehindSchoolOut]
+
+
+class LeftBehindConfirmIn(Schema):
+    pupils: list[str] = Field(description="本校在籍学生的全国学籍号")
+
+
+class LeftBehindPupilOut(Schema):
+    national_number: str
+    name: str
+    school_code: str
+    grade: int
+    left_behind: str
+    migrant: str
+
+
+def _campaign_out(request, campaign) -> LeftBehindCampaignOut:
+    return LeftBehindCampaignOut(
+        id=campaign.pk, county_code=campaign.county_code, school_year=campaign.school_year,
+        closes_on=campaign.closes_on,
+        schools=[LeftBehindSchoolOut(school_code=p.school.code, school_name=p.school.name, pupils=p.pupils,
+                                     confirmed=p.confirmed, done=p.done)
+                 for p in left_behind.left_behind_progress(request.user, campaign)],
+    )
+
+
+@router.post("/changes/left-behind", response={201: LeftBehindCampaignOut})
+def left_behind_open(request, payload: LeftBehindCampaignIn):
+    """留守儿童/随迁子女年度登记: a county opens its campaign for a school year (409
+    ``campaign_exists`` for a second one); each of its schools gets a 待办."""
+    campaign = left_behind.left_behind_campaign_open(user=request.user, school_year=payload.school_year,
+                                                     closes_on=payload.closes_on)
+    return Status(201, _campaign_out(request, campaign))
+
+
+@router.get("/changes/left-behind/{int:campaign_id}", response=LeftBehindCampaignOut)
+def left_behind_get(request, campaign_id: int):
+    """The campaign with each school's progress (在籍 pupils, confirmed) in the caller's scope."""
+    return _campaign_out(request, left_behind.left_behind_campaign_get(request.user, campaign_id))
+
+
+@router.get("/changes/left-behind/{int:campaign_id}/unconfirmed", response=list[LeftBehindPupilOut])
+def left_behind_unconfirmed(request, campaign_id: int, school: str = ""):
+    """在籍 pupils in the caller's scope not yet confirmed (at most 5,000)."""
+    campaign = left_behind.left_behind_campaign_get(request.user, campaign_id)
+    return [LeftBehindPupilOut(national_number=p.national_number, name=p.name, school_code=p.school.code,
+                               grade=p.grade, left_behind=p.left_behind, migrant=p.migrant)
+            for p in left_behind.left_behind_unconfirmed(request.user, campaign, school_code=school)[:5000]]
+
+
+@router.post("/changes/left-behind/{int:campaign_id}/confirm", response=LeftBehindCampaignOut)
+def left_behind_confirm(request, campaign_id: int, payload: LeftBehindConfirmIn):
+    """The school confirms pupils of its own (404 ``pupil_not_found`` naming any other number)."""
+    left_behind.left_behind_confirm(user=request.user, campaign_id=campaign_id, national_numbers=payload.pupils)
+    return _campaign_out(request, left_behind.left_behind_campaign_get(request.user, campaign_id))
 
 
 @router.get("/changes/{int:request_id}", response=ChangeRequestDetailOut)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from changes import members
 from changes.models import ChangeRequest
-from changes.rules import REASON_REQUIRED, current_values, guardian_phone_key, record_values
-from registry import codes
-from registry.models import Pupil
+from changes.rules import REASON_REQUIRED, RECORD_UPDATE_FIELDS, current_values, record_values
+from registry import codes, fields
+from registry.models import Guardian, Pupil
 
 DATE = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
@@ -33,6 +34,7 @@ def _fields() -> dict[str, forms.Field]:
         "hukou_nature": forms.ChoiceField(label=_("户口性质"), required=False,
                                           choices=lambda: [("", "—"), *codes.choices("hukou_nature")]),
         "hukou_division_code": forms.CharField(label=_("户口所在地（区划代码）"), max_length=6, required=False),
+        **{spec.name: fields.form_field(spec) for spec in fields.PUPIL_FIELDS},
     }
 
 
@@ -50,7 +52,7 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "reinstate": ("grade", "class_number"),
     "key_change": ("name", "sex", "birth_date", "id_type", "id_number", "grade", "class_number"),
     # 信息维护; the family members' phones (guardian<n>_phone) are added per pupil
-    "record_update": ("left_behind", "migrant", "health", "boarding", "hukou_nature", "hukou_division_code"),
+    "record_update": RECORD_UPDATE_FIELDS,
 }
 
 
@@ -70,13 +72,10 @@ class ChangeRequestForm(forms.Form):
             for name, value in current_values(pupil).items():
                 payload_fields[name].initial = value
         if kind == ChangeRequest.Kind.RECORD_UPDATE:
-            for guardian in pupil.guardians.all():
-                payload_fields[guardian_phone_key(guardian.order)] = forms.CharField(
-                    label=_("%(name)s（家庭成员%(n)s）联系电话") % {"name": guardian.name, "n": guardian.order},
-                    max_length=20, required=False,
-                )
+            payload_fields.update(_member_fields(pupil))
             for name, value in record_values(pupil).items():
-                payload_fields[name].initial = value
+                if name in payload_fields:
+                    payload_fields[name].initial = value
         self.fields = {**payload_fields, **self.fields}
         if kind in REASON_REQUIRED:
             self.fields["reason"].required = True
@@ -87,11 +86,7 @@ class ChangeRequestForm(forms.Form):
         data = {}
         current = current_values(self.pupil) if self.kind == ChangeRequest.Kind.KEY_CHANGE else {}
         if self.kind == ChangeRequest.Kind.RECORD_UPDATE:
-            current = record_values(self.pupil)
-            names = [name for name in self.fields if name in current]
-            # a record update may empty a field (a phone, the 户口所在地): compare, do not skip
-            return {name: self.cleaned_data.get(name) or "" for name in names
-                    if str(self.cleaned_data.get(name) or "") != str(current[name] or "")}
+            return self._record_update_payload()
         for name in KIND_FIELDS[self.kind]:
             value = self.cleaned_data.get(name)
             if value in (None, ""):
@@ -104,6 +99,30 @@ class ChangeRequestForm(forms.Form):
         return data
 
 
+    def _record_update_payload(self) -> dict:
+        # a record update may empty a field (a phone, the 户口所在地): compare, do not skip
+        current = record_values(self.pupil)
+        data = {}
+        for name in self.fields:
+            value = self.cleaned_data.get(name)
+            parsed = members.parse_key(name)
+            if name in current:
+                if isinstance(value, bool) or isinstance(current[name], bool):
+                    if bool(value) != bool(current[name]):
+                        data[name] = bool(value)
+                    continue
+                text = value.isoformat() if hasattr(value, "isoformat") else str(value or "")
+                if text != str(current[name] or ""):
+                    data[name] = text
+            elif parsed is not None and parsed[1] == members.REMOVE:
+                if value:
+                    data[name] = True
+            elif parsed is not None and self.cleaned_data.get(members.member_key(parsed[0], "name")):
+                data[name] = value.isoformat() if hasattr(value, "isoformat") else value  # the new member
+        return data
+
+
+
 class CorrectForm(ChangeRequestForm):
     """退回修改: the request's form filled with what it asks, to correct, and a note."""
 
@@ -113,6 +132,42 @@ class CorrectForm(ChangeRequestForm):
         kwargs.setdefault("initial", {**request.payload, "reason": request.reason})
         super().__init__(*args, kind=request.kind, pupil=request.pupil, **kwargs)
         del self.fields["draft"]
+
+
+def _member_fields(pupil: Pupil) -> dict[str, forms.Field]:
+    """A block per family member (its fields and 删除), and one for a new member while the
+    pupil has fewer than ``members.MAX_MEMBERS``."""
+    out: dict[str, forms.Field] = {}
+    orders = [g.order for g in pupil.guardians.all()]
+    free = [n for n in range(1, members.MAX_MEMBERS + 1) if n not in orders]
+    for order in [*orders, *free[:1]]:
+        new = order not in orders
+        for field in members.MEMBER_FIELDS:
+            out[members.member_key(order, field)] = _member_field(order, field, new=new)
+        if not new:
+            out[members.member_key(order, members.REMOVE)] = forms.BooleanField(
+                label=_("删除家庭成员%(n)s") % {"n": order}, required=False)
+    return out
+
+
+def _member_field(order: int, field: str, *, new: bool) -> forms.Field:
+    label = (_("新增家庭成员%(n)s：%(field)s") if new else _("家庭成员%(n)s：%(field)s")) % {
+        "n": order, "field": members.MEMBER_LABELS[field]}
+    if field == "is_guardian":
+        return forms.BooleanField(label=label, required=False, initial=True)
+    if field == "vital":
+        return forms.ChoiceField(label=label, choices=Guardian.Vital.choices, initial=Guardian.Vital.ALIVE,
+                                 required=False)
+    if field in ("relation", "id_type"):
+        return forms.ChoiceField(label=label, required=False, initial="1" if field == "id_type" else None,
+                                 choices=lambda table=field: [("", "—"), *codes.choices(table)])
+    if field == "police_date":
+        return forms.DateField(label=label, required=False, **DATE)
+    if field in fields.GUARDIAN_FIELD_BY_NAME:
+        form_field = fields.form_field(fields.GUARDIAN_FIELD_BY_NAME[field])
+        form_field.label = label
+        return form_field
+    return forms.CharField(label=label, required=False)
 
 
 class RefuseForm(forms.Form):
@@ -129,3 +184,8 @@ class GraduationProposeForm(forms.Form):
 
 class PromotionForm(forms.Form):
     school_year = forms.IntegerField(label=_("学年（开始年份）"), min_value=2000, max_value=2100)
+
+
+class LeftBehindCampaignForm(forms.Form):
+    school_year = forms.IntegerField(label=_("学年（开始年份）"), min_value=2000, max_value=2100)
+    closes_on = forms.DateField(label=_("登记截止日期"), **DATE)

@@ -12,6 +12,8 @@ Terms of the national system, named once here:
 - ``SuspensionOverdue`` — 休学期满未复学: a suspension past its end date, on the school's 待办.
 - ``PromotionRun`` / ``PromotionSchool`` — 升级: the yearly promotion of a province, one row
   per school and school year (the idempotency key).
+- ``LeftBehindCampaign`` / ``LeftBehindSchool`` / ``LeftBehindConfirmation`` — 留守儿童/随迁子女
+  年度登记: a county's yearly re-registration, a 待办 per school, a confirmation per pupil.
 
 Both chains share the states below; who acts at each, with which actions, is the table in
 ``changes.chain`` (school operator → school approver, another person → county approver).
@@ -78,6 +80,24 @@ class ApprovalChain(models.Model):
         return self.state in OPEN_STATES
 
 
+#: The national 学籍异动类别 code of each kind of change request (code table ``change_kind``;
+#: 转入/转出 are the transfer's, 15 升学 and 16 毕业 the yearly cycle's).
+CHANGE_KIND_CODES = {
+    "suspend": "03",
+    "resume": "04",
+    "repeat": "05",
+    "skip": "06",
+    "withdrawal": "07",
+    "drop_out": "08",
+    "death": "09",
+    "abroad": "10",
+    "reinstate": "11",
+    "suspend_extend": "12",
+    "key_change": "13",
+    "record_update": "14",
+}
+
+
 @pghistory.track()
 class ChangeRequest(ApprovalChain):
     """学籍异动申请: one status or key-field change of one pupil; ``payload`` per kind."""
@@ -122,6 +142,15 @@ class ChangeRequest(ApprovalChain):
                          opclasses=["varchar_pattern_ops", "int8_ops"]),
             models.Index(fields=["state"], name="change_state"),
         ]
+
+    @staticmethod
+    def national_kind_code(kind: str) -> str:
+        """The national 学籍异动类别 code of a kind (code table ``change_kind``)."""
+        return CHANGE_KIND_CODES.get(str(kind), "99")
+
+    @property
+    def kind_code(self) -> str:
+        return self.national_kind_code(self.kind)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}：{self.pupil.name}"
@@ -318,3 +347,70 @@ class PromotionSchool(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["school", "school_year"], name="one_promotion_per_school_year")
         ]
+
+
+@pghistory.track()
+class LeftBehindCampaign(models.Model):
+    """留守儿童/随迁子女年度登记 (动态登记): a county's yearly re-registration in which each of
+    its schools confirms, pupil by pupil, the 留守 and 随迁 answers of its 在籍 pupils (a
+    change goes through 信息维护). One campaign per county and school year."""
+
+    county_code = models.CharField(_("区县代码"), max_length=6)
+    school_year = models.PositiveSmallIntegerField(_("学年（开始年份）"))
+    closes_on = models.DateField(_("登记截止日期"))
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    #: A school sees the campaigns it takes part in; a county its own; the levels above theirs.
+    scope_paths = (("county_code", "schools__school"),)
+
+    class Meta:
+        verbose_name = _("留守儿童/随迁子女年度登记")
+        verbose_name_plural = _("留守儿童/随迁子女年度登记")
+        ordering = ["-school_year", "county_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["county_code", "school_year"], name="one_left_behind_campaign_per_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county_code} {self.school_year}"
+
+
+@pghistory.track()
+class LeftBehindSchool(models.Model):
+    """One school's part of a 留守/随迁 campaign: its 待办 until every 在籍 pupil is confirmed."""
+
+    campaign = models.ForeignKey(LeftBehindCampaign, on_delete=models.CASCADE, related_name="schools")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    county_code = models.CharField(max_length=6)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    scope_paths = (("county_code", "school"),)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "school"], name="one_left_behind_part_per_school")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.school_id}"
+
+
+@pghistory.track()
+class LeftBehindConfirmation(models.Model):
+    """A pupil confirmed in a 留守/随迁 campaign, with the answers as they stood then."""
+
+    campaign = models.ForeignKey(LeftBehindCampaign, on_delete=models.CASCADE, related_name="confirmations")
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    county_code = models.CharField(max_length=6)
+    left_behind = models.CharField(_("是否留守儿童"), max_length=1)
+    migrant = models.CharField(_("是否随迁子女"), max_length=1)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    scope_paths = (("county_code", "school"),)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "pupil"], name="one_confirmation_per_pupil")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.pupil_id}"

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from changes import members
 from changes.models import ChangeRequest, DropoutFollowUp, State
 from enrolment.checks import active_holder_of, id_held_elsewhere_error
 from kernel import identity
@@ -25,7 +26,7 @@ from kernel.errors import BusinessRefused, ValidationFailed
 from provinces import calendar
 from provinces.divisions import division_full_name
 from provinces.models import ProvincePolicy
-from registry import codes, numbers
+from registry import codes, fields, numbers
 from registry.lifelong import registration_pending_refusal
 from registry.models import ACTIVE_STATUSES, KEY_FIELDS, Pupil, PupilStatus
 from registry.records import GuardianData, PupilData
@@ -45,8 +46,9 @@ LAST_SEMESTER_MONTHS = range(2, 8)
 KEY_CHANGE_FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "grade", "class_number")
 assert set(KEY_CHANGE_FIELDS) - {"class_number"} == set(KEY_FIELDS) - {"school_class"}
 #: Non-key pupil fields a record update (信息维护) may set; with them the family members'
-#: phones, ``guardian<n>_phone`` for the member of order ``n``.
-RECORD_UPDATE_FIELDS = ("left_behind", "migrant", "health", "boarding", "hukou_nature", "hukou_division_code")
+#: fields, ``guardian<n>_<field>`` for the member of order ``n`` (``changes.members``).
+RECORD_UPDATE_FIELDS = ("left_behind", "migrant", "health", "boarding", "hukou_nature", "hukou_division_code",
+                        *fields.PUPIL_FIELD_NAMES)
 assert not set(RECORD_UPDATE_FIELDS) & set(KEY_CHANGE_FIELDS)
 
 
@@ -151,33 +153,28 @@ PAYLOAD_CODE_TABLES = {
 
 def payload_label(key: str) -> str:
     """How a payload field is called (a family member's phone: 家庭成员1联系电话)."""
-    if (n := guardian_phone_order(key)) is not None:
-        return str(_("家庭成员%(n)s联系电话") % {"n": n})
+    if (label := members.member_label(key)) is not None:
+        return label
+    if key in fields.PUPIL_FIELD_BY_NAME:
+        return str(fields.PUPIL_FIELD_BY_NAME[key].verbose_name)
     return str(PAYLOAD_LABELS.get(key, key))
 
 
 def shown_value(key: str, value) -> str:
     """A payload value in words: a code by its name, a division by its full name."""
+    if members.parse_key(key) is not None:
+        return members.member_shown(key, value)
     if value in (None, ""):
         return "—"
     if isinstance(value, dt.date):
         value = value.isoformat()
     if key in PAYLOAD_CODE_TABLES:
         return codes.label(PAYLOAD_CODE_TABLES[key], str(value))
+    if key in fields.PUPIL_FIELD_BY_NAME:
+        return fields.shown(fields.PUPIL_FIELD_BY_NAME[key], value)
     if key == "hukou_division_code":
         return division_full_name(str(value)) or str(value)
     return str(value)
-
-
-def guardian_phone_key(order: int) -> str:
-    return f"guardian{order}_phone"
-
-
-def guardian_phone_order(key: str) -> int | None:
-    """``n`` of a ``guardian<n>_phone`` key, else ``None``."""
-    if key.startswith("guardian") and key.endswith("_phone") and key[8:-6].isdigit():
-        return int(key[8:-6])
-    return None
 
 
 # --- payload parsing ------------------------------------------------------------------
@@ -514,12 +511,12 @@ def _raise_problems(data: PupilData, pupil: Pupil, ctx: Context) -> None:
 
 def check_record_update(ctx: Context, payload: dict) -> dict:
     """信息维护: an active record's non-key fields (``RECORD_UPDATE_FIELDS``) and its family
-    members' phones; the new values pass the registration rules; something must change.
-    Key fields stay on the key change (``unknown_field`` here)."""
+    members, added, corrected or removed (``changes.members``); the changed record passes
+    the registration rules; something must change. Key fields stay on the key change
+    (``unknown_field`` here)."""
     pupil = ctx.pupil
     guardians = list(pupil.guardians.all())
-    phone_keys = tuple(guardian_phone_key(g.order) for g in guardians)
-    _allowed(payload, RECORD_UPDATE_FIELDS + phone_keys)
+    _allowed(payload, RECORD_UPDATE_FIELDS + tuple(k for k in payload if members.parse_key(k) is not None))
     if pupil.status not in ACTIVE_STATUSES or pupil.basic_data_locked:
         raise BusinessRefused(
             _("该学生当前学籍状态为“%(status)s”，只有在籍学生可以办理信息维护") % {"status": pupil.get_status_display()},
@@ -530,25 +527,29 @@ def check_record_update(ctx: Context, payload: dict) -> dict:
     for key in RECORD_UPDATE_FIELDS:
         if key in payload:
             setattr(data, key, str(payload[key] if payload[key] is not None else "").strip())
-    for guardian, member in zip(guardians, data.guardians, strict=True):
-        key = guardian_phone_key(guardian.order)
-        if key in payload:
-            member.phone = str(payload[key] or "").strip()
+    data.guardians, touched = members.members_apply_to_record(guardians, data.guardians, payload)
     _raise_problems(data, pupil, ctx)
-    new = {key: getattr(data, key) for key in RECORD_UPDATE_FIELDS}
-    new.update({guardian_phone_key(g.order): m.phone for g, m in zip(guardians, data.guardians, strict=True)})
+    new = {key: _payload_text(getattr(data, key)) for key in RECORD_UPDATE_FIELDS}
     current = record_values(pupil)
     changed = {k: v for k, v in new.items() if k in payload and v != current[k]}
+    changed.update(members.member_changes(guardians, touched, payload))
     if not changed:
         raise ValidationFailed(_("没有需要维护的信息"), code="no_change")
     return changed
 
 
+def _payload_text(value) -> str:
+    """A cleaned value as a request payload keeps it (a distance as ``"2.5"``)."""
+    return "" if value is None else str(value)
+
+
 def record_values(pupil: Pupil) -> dict[str, Any]:
     """The current values of what a record update may change."""
-    values = {key: getattr(pupil, key) for key in RECORD_UPDATE_FIELDS if key != "hukou_division_code"}
+    values = {key: _payload_text(getattr(pupil, key)) for key in RECORD_UPDATE_FIELDS
+              if key != "hukou_division_code"}
     values["hukou_division_code"] = pupil.hukou_division_id or ""
-    values.update({guardian_phone_key(g.order): g.phone for g in pupil.guardians.all()})
+    for guardian in pupil.guardians.all():
+        values.update({members.member_key(guardian.order, k): v for k, v in members.member_values(guardian).items()})
     return values
 
 
@@ -602,12 +603,14 @@ def merged_record(pupil: Pupil, payload: dict) -> PupilData:
         boarding=pupil.boarding,
         left_behind=pupil.left_behind,
         migrant=pupil.migrant,
+        **{name: getattr(pupil, name) for name in fields.PUPIL_FIELD_NAMES},
         guardians=[
             GuardianData(
                 name=g.name, relation=g.relation, id_type=g.id_type, id_number=g.id_number, phone=g.phone,
                 is_guardian=g.is_guardian, is_first_guardian=g.is_first_guardian, vital=g.vital,
                 police_reference=g.police_reference, police_date=g.police_date,
                 hukou_division_code=g.hukou_division_id or "",
+                **{name: getattr(g, name) for name in fields.GUARDIAN_FIELD_NAMES},
             )
             for g in pupil.guardians.all()
         ],
@@ -740,17 +743,18 @@ def apply(request, pupil: Pupil, *, today: dt.date) -> Applied:
 
 
 def _apply_record_update(pupil: Pupil, data: dict, applied: Applied) -> None:
-    """The pupil's fields on the (locked) pupil; a family member's phone on its row at once."""
+    """The pupil's fields on the (locked) pupil; its family members' rows at once."""
     current = record_values(pupil)
+    members.members_write(pupil, data, applied)
     for key, value in data.items():
+        if members.parse_key(key) is not None:
+            continue
         applied.before[key] = current.get(key)
         applied.after[key] = value
         if key == "hukou_division_code":
             pupil.hukou_division_id = value or None
-        elif (order := guardian_phone_order(key)) is not None:
-            for guardian in pupil.guardians.filter(order=order):
-                guardian.phone = value
-                guardian.save(update_fields=["phone"])
+        elif key in fields.PUPIL_FIELD_BY_NAME:
+            setattr(pupil, key, fields.stored(fields.PUPIL_FIELD_BY_NAME[key], value))
         else:
             setattr(pupil, key, value)
 

@@ -22,6 +22,9 @@ urlpatterns = [
     path("graduations/<int:graduation_id>/approve/", views.graduation_approve, name="graduation_approve"),
     path("graduations/<int:graduation_id>/refuse/", views.graduation_refuse, name="graduation_refuse"),
     path("graduations/<int:graduation_id>/withdraw/", views.graduation_withdraw, name="graduation_withdraw"),
+    path("left-behind/", views.left_behind_list, name="left_behind"),
+    path("left-behind/<int:campaign_id>/", views.left_behind_detail, name="left_behind_detail"),
+    path("left-behind/<int:campaign_id>/confirm/", views.left_behind_confirm, name="left_behind_confirm"),
     path("promotion/", views.promotion, name="promotion"),
     path("promotion/<int:run_id>/progress.json", views.promotion_progress, name="promotion_progress"),
 ]

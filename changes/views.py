@@ -16,9 +16,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import membership_of
-from changes import graduations, promotions, requests, selectors
+from changes import graduations, left_behind, promotions, requests, selectors
 from changes import resolution as resolution_services
-from changes.forms import ChangeRequestForm, CorrectForm, EvidenceForm, GraduationProposeForm, PromotionForm, RefuseForm
+from changes.forms import (
+    ChangeRequestForm,
+    CorrectForm,
+    EvidenceForm,
+    GraduationProposeForm,
+    LeftBehindCampaignForm,
+    PromotionForm,
+    RefuseForm,
+)
 from changes.models import ChangeRequest, GraduationEntry, State
 from kernel.errors import RegistryError
 from registry import selectors as pupil_selectors
@@ -370,3 +378,54 @@ def case_resolve(request, case_id: int):
         return _error(request, exc)
     messages.success(request, _("已处理"))
     return redirect("duplicates:case_detail", case_id=case_id)
+
+
+# --- 留守儿童/随迁子女年度登记 --------------------------------------------------------------
+
+@login_required
+def left_behind_list(request):
+    """The campaigns the unit sees; a county opens its campaign for a school year here."""
+    form = LeftBehindCampaignForm(request.POST or None, initial={"school_year": timezone.localdate().year})
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = left_behind.left_behind_campaign_open(user=request.user, **form.cleaned_data)
+        except RegistryError as exc:
+            messages.error(request, exc.as_html())
+        else:
+            messages.success(request, _("已开启留守儿童/随迁子女年度登记，本区县各校的待办中已有该事项"))
+            return redirect("changes:left_behind_detail", campaign.pk)
+    return render(request, "changes/left_behind_list.html", {
+        "campaigns": left_behind.left_behind_campaigns_for(request.user)[:50],
+        "form": form,
+        "membership": membership_of(request.user),
+    })
+
+
+@login_required
+def left_behind_detail(request, campaign_id: int):
+    """A county: each school's progress and who is not yet confirmed; a school: its pupils
+    still to confirm, with their answers and a link to 信息维护."""
+    try:
+        campaign = left_behind.left_behind_campaign_get(request.user, campaign_id)
+    except RegistryError as exc:
+        return render(request, "registry/error.html", {"error": exc}, status=exc.status)
+    school = request.GET.get("school", "")
+    return render(request, "changes/left_behind_detail.html", {
+        "campaign": campaign,
+        "progress": left_behind.left_behind_progress(request.user, campaign),
+        "pupils": left_behind.left_behind_unconfirmed(request.user, campaign, school_code=school)[:500],
+        "membership": membership_of(request.user),
+    })
+
+
+@login_required
+@require_POST
+def left_behind_confirm(request, campaign_id: int):
+    try:
+        count = left_behind.left_behind_confirm(user=request.user, campaign_id=campaign_id,
+                                                national_numbers=request.POST.getlist("pupil"))
+    except RegistryError as exc:
+        messages.error(request, exc.as_html())
+    else:
+        messages.success(request, _("已确认%(n)s名学生") % {"n": count})
+    return redirect("changes:left_behind_detail", campaign_id)

@@ -11,14 +11,16 @@ import datetime as dt
 
 from ninja import Field, Schema
 from ninja.responses import Status
+from pydantic import create_model
 
 from enrolment import registration
 from registry.api import PupilOut
 from registry.api import router as pupils_router
+from registry.fields import GUARDIAN_FIELDS, PUPIL_FIELDS, schema_fields
 from registry.records import GuardianData, PupilData
 
 
-class GuardianIn(Schema):
+class _GuardianCore(Schema):
     name: str
     relation: str = Field(description="关系代码或名称，如 51 / 父亲")
     id_type: str = "1"
@@ -32,7 +34,10 @@ class GuardianIn(Schema):
     hukou_division_code: str = ""
 
 
-class PupilIn(Schema):
+GuardianIn = create_model("GuardianIn", __base__=_GuardianCore, **schema_fields(GUARDIAN_FIELDS))
+
+
+class _PupilCore(Schema):
     school_code: str = Field(description="学校标识码（10位）")
     name: str
     sex: str = Field(description="1 男 / 2 女（也可写“男”“女”）")
@@ -57,6 +62,10 @@ class PupilIn(Schema):
                                         "returned 回国 / other 其他（也可写中文）；非起始年级（1、7、10年级以外）必填")
     source_reason: str = Field("", description="注册原因；非起始年级必填")
     duplicate_reason: str = Field("", description="确认不是同一学生时的理由（存在疑似重复、或登记无户籍多胞胎时必填）")
+
+
+#: The core fields with the standard's further fields (``registry.fields``).
+PupilIn = create_model("PupilIn", __base__=_PupilCore, **schema_fields(PUPIL_FIELDS))
 
 
 @pupils_router.post("/pupils", response={201: PupilOut})

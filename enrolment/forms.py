@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enrolment.models import StudentSource
 from provinces.divisions import county_divisions
-from registry import codes
+from registry import codes, fields
 from registry.models import Guardian
 from registry.records import GuardianData, PupilData
 
@@ -60,11 +60,16 @@ class PupilRegisterForm(forms.Form):
 
     GUARDIAN_FIELDS = (
         "name", "relation", "id_type", "id_number", "phone", "is_guardian",
-        "vital", "police_reference", "police_date", "hukou_division_code",
+        "vital", "police_reference", "police_date", "hukou_division_code", *fields.GUARDIAN_FIELD_NAMES,
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        further = {spec.name: fields.form_field(spec) for spec in fields.PUPIL_FIELDS}
+        names = list(self.fields)
+        at = names.index("grade")  # the standard's further fields after the core ones
+        self.fields = {**{k: self.fields[k] for k in names[:at]}, **further,
+                       **{k: self.fields[k] for k in names[at:]}}
         for n in (1, 2):
             self.fields[f"g{n}_name"] = forms.CharField(label=_("家庭成员%(n)s姓名") % {"n": n}, required=n == 1)
             self.fields[f"g{n}_relation"] = _coded("relation", _("关系"), required=False)
@@ -84,6 +89,8 @@ class PupilRegisterForm(forms.Form):
             self.fields[f"g{n}_hukou_division_code"] = forms.CharField(
                 label=_("户籍所在地（区县代码）"), required=False, max_length=6
             )
+            for spec in fields.GUARDIAN_FIELDS:
+                self.fields[f"g{n}_{spec.name}"] = fields.form_field(spec)
 
     def county_divisions(self) -> list[tuple[str, str]]:
         """The options of the 户口所在地 picker (the server checks the code again)."""

@@ -29,7 +29,7 @@ from enrolment.models import Registration, RegistrationState, StudentSource
 from enrolment.review import source_problems
 from kernel.errors import BusinessRefused, ValidationFailed
 from provinces.models import ProvincePolicy
-from registry import nohukou, numbers
+from registry import fields, nohukou, numbers
 from registry.history import record_event
 from registry.models import Guardian, Pupil, PupilStatus
 from registry.records import PupilData
@@ -190,6 +190,7 @@ def _create_pupil(*, school: School, data: PupilData) -> Pupil:
         boarding=data.boarding,
         left_behind=data.left_behind,
         migrant=data.migrant,
+        **fields.pupil_values(data),
         enrolled_on=data.enrolled_on,
         status=PupilStatus.PENDING,
         school=school,
@@ -212,6 +213,7 @@ def _create_pupil(*, school: School, data: PupilData) -> Pupil:
             police_reference=g.police_reference,
             police_date=g.police_date,
             hukou_division_id=g.hukou_division_code or None,
+            **fields.guardian_values(g),
         )
         for index, g in enumerate(data.guardians, start=1)
     )

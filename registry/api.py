@@ -5,15 +5,30 @@ from __future__ import annotations
 import datetime as dt
 
 from ninja import Field, Query, Router, Schema
+from pydantic import create_model
 
 from accounts.scope import get_in_scope
-from registry import nohukou, selectors
+from registry import codes, nohukou, selectors
+from registry.fields import DISTANCE, GUARDIAN_FIELDS, PUPIL_FIELDS, RecordField
 from registry.models import Guardian, Pupil
 
 router = Router(tags=["pupils"])
 
 
-class GuardianOut(Schema):
+def _out_fields(specs: tuple[RecordField, ...]) -> dict[str, tuple]:
+    """The further fields (``registry.fields``) of an output schema: codes and text as
+    stored, a distance as a number of km."""
+    return {f.name: ((float | None) if f.kind == DISTANCE else str, Field(None if f.kind == DISTANCE else "",
+                                                                          description=f.label))
+            for f in specs}
+
+
+def _further_values(obj, specs: tuple[RecordField, ...]) -> dict:
+    return {f.name: (float(v) if (v := getattr(obj, f.name)) is not None and f.kind == DISTANCE else v)
+            for f in specs}
+
+
+class _GuardianOutCore(Schema):
     id: int
     name: str
     relation: str
@@ -25,6 +40,9 @@ class GuardianOut(Schema):
     police_reference: str
     police_date: dt.date | None
     hukou_division_code: str | None
+
+
+GuardianOut = create_model("GuardianOut", __base__=_GuardianOutCore, **_out_fields(GUARDIAN_FIELDS))
 
 
 class PupilOut(Schema):
@@ -40,6 +58,7 @@ class PupilOut(Schema):
     grade: int
     class_number: int | None
     status: str
+    status_code: str = Field(description="学籍状态的国家代码（代码表 pupil_status）")
 
     @staticmethod
     def build(pupil: Pupil) -> PupilOut:
@@ -56,10 +75,11 @@ class PupilOut(Schema):
             grade=pupil.grade,
             class_number=pupil.school_class.number if pupil.school_class_id else None,
             status=pupil.status,
+            status_code=codes.status_code(pupil.status),
         )
 
 
-class PupilDetailOut(PupilOut):
+class _PupilDetailCore(PupilOut):
     former_name: str
     ethnicity: str
     nationality: str
@@ -73,6 +93,9 @@ class PupilDetailOut(PupilOut):
     enrolled_on: dt.date
     hukou_authority_code: str | None = Field(None, description="户籍地教育主管部门所在区县（无户籍学生随第一监护人）")
     guardians: list[GuardianOut]
+
+
+PupilDetailOut = create_model("PupilDetailOut", __base__=_PupilDetailCore, **_out_fields(PUPIL_FIELDS))
 
 
 class PupilPage(Schema):
@@ -126,14 +149,16 @@ def pupil_detail(request, national_number: str):
         left_behind=pupil.left_behind,
         migrant=pupil.migrant,
         enrolled_on=pupil.enrolled_on,
+        **_further_values(pupil, PUPIL_FIELDS),
         hukou_authority_code=getattr(nohukou.hukou_authority(pupil), "code", None),
         guardians=[_guardian_out(g) for g in pupil.guardians.all()],
     )
 
 
 def _guardian_out(guardian) -> GuardianOut:
-    fields = {f: getattr(guardian, f) for f in GuardianOut.model_fields if f != "hukou_division_code"}
-    return GuardianOut(**fields, hukou_division_code=guardian.hukou_division_id)
+    core = {f: getattr(guardian, f) for f in _GuardianOutCore.model_fields if f != "hukou_division_code"}
+    return GuardianOut(**core, **_further_values(guardian, GUARDIAN_FIELDS),
+                       hukou_division_code=guardian.hukou_division_id)
 
 
 @router.post("/pupils/{national_number}/guardians/{guardian_id}/first", response=PupilDetailOut)

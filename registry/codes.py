@@ -28,7 +28,35 @@ TABLE_LABELS = {
     "enrolment_mode": _("入学方式"),
     "disability": _("残疾人类型"),
     "political_status": _("政治面貌"),
+    "yes_no": _("是否"),
+    "commute_mode": _("上下学方式"),
+    "pupil_status": _("学籍状态"),
+    "change_kind": _("学籍异动类别"),
 }
+
+#: The national 学籍状态 code of each status of a record (table ``pupil_status``); a state
+#: the national system does not know (a registration under review, a deleted record) is 99.
+STATUS_CODES = {
+    "enrolled": "01",
+    "suspended": "02",
+    "withdrawn": "03",
+    "dropped_out": "06",
+    "graduated": "07",
+    "completed": "08",
+    "incomplete": "09",
+    "deceased": "11",
+    "abroad": "13",
+}
+
+
+def status_code(status: str) -> str:
+    """The national 学籍状态 code of a record's ``status``."""
+    return STATUS_CODES.get(str(status), "99")
+
+
+def status_label(status: str) -> str:
+    """The national 学籍状态 name of a record's ``status`` (``在读`` …)."""
+    return label("pupil_status", status_code(status))
 
 #: Which pupil field is coded by which table.
 PUPIL_CODED_FIELDS = {

@@ -111,6 +111,31 @@ class Pupil(models.Model):
     left_behind = models.CharField(_("是否留守儿童"), max_length=1, default="0")
     migrant = models.CharField(_("是否随迁子女"), max_length=1, default="0")
     enrolled_on = models.DateField(_("入学年月"))
+    # the standard's further fields (registry.fields.PUPIL_FIELDS)
+    birthplace = models.CharField(_("出生地"), max_length=6, blank=True)
+    native_place = models.CharField(_("籍贯"), max_length=6, blank=True)
+    political_status = models.CharField(_("政治面貌"), max_length=2, default="13")
+    id_valid_until = models.CharField(_("身份证件有效期"), max_length=40, blank=True)
+    specialty = models.CharField(_("特长"), max_length=100, blank=True)
+    class_seat = models.CharField(_("班内学号"), max_length=20, blank=True)
+    enrolment_mode = models.CharField(_("入学方式"), max_length=1, blank=True)
+    current_address = models.CharField(_("现住址"), max_length=200, blank=True)
+    postal_address = models.CharField(_("通信地址"), max_length=200, blank=True)
+    home_address = models.CharField(_("家庭住址"), max_length=200, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    postcode = models.CharField(_("邮政编码"), max_length=6, blank=True)
+    only_child = models.CharField(_("是否独生子女"), max_length=1, default="0")
+    preschool = models.CharField(_("是否受过学前教育"), max_length=1, default="0")
+    orphan = models.CharField(_("是否孤儿"), max_length=1, default="0")
+    martyr_child = models.CharField(_("是否烈士或优抚子女"), max_length=1, default="0")
+    needs_aid = models.CharField(_("是否需要申请资助"), max_length=1, default="0")
+    one_subsidy = models.CharField(_("是否享受一补"), max_length=1, default="0")
+    disability = models.CharField(_("残疾人类型"), max_length=1, default="0")
+    commute_distance = models.DecimalField(
+        _("上下学距离（公里）"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    commute_mode = models.CharField(_("上下学方式"), max_length=1, blank=True)
+    school_bus = models.CharField(_("是否需要乘坐校车"), max_length=1, default="0")
     school = models.ForeignKey(School, verbose_name=_("学校"), on_delete=models.PROTECT, related_name="pupils")
     school_class = models.ForeignKey(
         SchoolClass, verbose_name=_("班级"), null=True, blank=True, on_delete=models.PROTECT, related_name="pupils"
@@ -191,6 +216,12 @@ class Guardian(models.Model):
     hukou_division = models.ForeignKey(
         Division, verbose_name=_("户籍所在地"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # the standard's further fields (registry.fields.GUARDIAN_FIELDS)
+    relation_note = models.CharField(_("关系说明"), max_length=20, blank=True)
+    ethnicity = models.CharField(_("民族"), max_length=2, blank=True)
+    employer = models.CharField(_("工作单位"), max_length=100, blank=True)
+    address = models.CharField(_("现住址"), max_length=200, blank=True)
+    job_title = models.CharField(_("职务"), max_length=50, blank=True)
     order = models.PositiveSmallIntegerField(default=1)
 
     scope_paths = (("pupil__county_code", "pupil__school"),)

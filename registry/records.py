@@ -23,6 +23,12 @@ class GuardianData:
     police_reference: str = ""
     police_date: dt.date | None = None
     hukou_division_code: str = ""
+    # registry.fields.GUARDIAN_FIELDS
+    relation_note: str = ""
+    ethnicity: str = ""
+    employer: str = ""
+    address: str = ""
+    job_title: str = ""
 
 
 @dataclass
@@ -46,6 +52,29 @@ class PupilData:
     boarding: str = "1"
     left_behind: str = "0"
     migrant: str = "0"
+    # registry.fields.PUPIL_FIELDS
+    birthplace: str = ""
+    native_place: str = ""
+    political_status: str = "13"
+    id_valid_until: str = ""
+    specialty: str = ""
+    class_seat: str = ""
+    enrolment_mode: str = ""
+    current_address: str = ""
+    postal_address: str = ""
+    home_address: str = ""
+    phone: str = ""
+    postcode: str = ""
+    only_child: str = "0"
+    preschool: str = "0"
+    orphan: str = "0"
+    martyr_child: str = "0"
+    needs_aid: str = "0"
+    one_subsidy: str = "0"
+    disability: str = "0"
+    commute_distance: object = None  # a Decimal of km once checked; as given before
+    commute_mode: str = ""
+    school_bus: str = "0"
     guardians: list[GuardianData] = field(default_factory=list)
     #: 学生来源 (``enrolment.models.StudentSource`` code or label) and the reason of a
     #: registration outside an entry grade; not fields of the record itself.

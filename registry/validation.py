@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from kernel import identity
 from kernel.errors import ValidationFailed
 from provinces.divisions import division_codes
-from registry import codes, nohukou
+from registry import codes, fields, nohukou
 from registry.records import GuardianData, PupilData
 
 #: ID types whose number is a resident ID card (居民身份证) and must pass GB 11643.
@@ -96,6 +96,8 @@ def pupil_problems(data: PupilData, *, school=None, today: dt.date | None = None
                     field="grade",
                 )
             )
+
+    problems += record_field_problems(data, fields.PUPIL_FIELDS)
 
     for index, guardian in enumerate(data.guardians, start=1):
         problems += guardian_problems(guardian, index=index)
@@ -188,6 +190,10 @@ def guardian_problems(guardian: GuardianData, *, index: int) -> list[ValidationF
                 field=f"{prefix}.phone",
             )
         )
+    problems += record_field_problems(
+        guardian, fields.GUARDIAN_FIELDS, prefix=f"{prefix}.",
+        who=_("家庭成员%(n)s（%(name)s）的") % {"n": index, "name": guardian.name},
+    )
     problem = document_number_problem(guardian.id_type, guardian.id_number, field=f"{prefix}.id_number",
                                       who=_("家庭成员%(n)s（%(name)s）的") % {"n": index, "name": guardian.name})
     if problem:
@@ -205,3 +211,77 @@ def guardian_problems(guardian: GuardianData, *, index: int) -> list[ValidationF
                 )
             )
     return problems
+
+
+POSTCODE_FORM = re.compile(r"[0-9]{6}")
+
+
+def record_field_problems(record, spec: tuple[fields.RecordField, ...], *, prefix: str = "",
+                          who: str = "") -> list[ValidationFailed]:
+    """Problems of the standard's further fields (``registry.fields``) of a pupil or family
+    member; normalises them in place (a code from its name, an empty code to its default,
+    text stripped, a distance to a Decimal). ``prefix`` names a family member's fields
+    (``guardians[1].``), ``who`` names the member in the message."""
+    problems: list[ValidationFailed] = []
+    for spec_field in spec:
+        name = spec_field.name
+        raw = getattr(record, name)
+        value = "" if raw is None else " ".join(str(raw).split()) if spec_field.kind != fields.DISTANCE else raw
+        field_name = prefix + name
+        if spec_field.kind == fields.CODE:
+            if value == "":
+                setattr(record, name, spec_field.default)
+                continue
+            try:
+                setattr(record, name, codes.resolve(spec_field.table, value, field=field_name))
+            except ValidationFailed as exc:
+                problems.append(exc)
+            continue
+        if spec_field.kind == fields.DISTANCE:
+            try:
+                setattr(record, name, fields.parse_distance(value))
+            except ValueError:
+                problems.append(ValidationFailed(
+                    _("%(who)s%(field)s“%(value)s”有误：应为0到%(max)s之间的公里数，最多一位小数")
+                    % {"who": who, "field": spec_field.verbose_name, "value": value, "max": fields.MAX_DISTANCE},
+                    code="invalid_distance", field=field_name,
+                ))
+            continue
+        setattr(record, name, value)
+        if value == "":
+            continue
+        problem = _text_problem(spec_field, value, field=field_name, who=who)
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
+def _text_problem(spec_field: fields.RecordField, value: str, *, field: str, who: str) -> ValidationFailed | None:
+    label = spec_field.verbose_name
+    if spec_field.kind == fields.TEXT and len(value) > spec_field.max_length:
+        return text_too_long(label, spec_field.max_length, field=field, who=who)
+    if spec_field.kind == fields.PHONE and not PHONE_FORM.fullmatch(value):
+        return ValidationFailed(
+            _("%(who)s%(field)s“%(value)s”格式有误：应为7–20位数字，可含 +、-、空格或括号")
+            % {"who": who, "field": label, "value": value},
+            code="invalid_phone", field=field,
+        )
+    if spec_field.kind == fields.POSTCODE and not POSTCODE_FORM.fullmatch(value):
+        return ValidationFailed(
+            _("%(who)s%(field)s“%(value)s”格式有误：应为6位数字") % {"who": who, "field": label, "value": value},
+            code="invalid_postcode", field=field,
+        )
+    if spec_field.kind == fields.DIVISION and value not in division_codes():
+        return ValidationFailed(
+            _("%(who)s%(field)s代码“%(value)s”不是有效的行政区划代码") % {"who": who, "field": label, "value": value},
+            code="unknown_division", field=field,
+        )
+    return None
+
+
+def text_too_long(label, max_length: int, *, field: str, who: str = "") -> ValidationFailed:
+    """The one message of a text over its length, in the form, the API and the roster."""
+    return ValidationFailed(
+        _("%(who)s%(field)s不能超过%(max)s个字符") % {"who": who, "field": label, "max": max_length},
+        code="too_long", field=field,
+    )

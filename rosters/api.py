@@ -155,6 +155,7 @@ class RosterExportIn(Schema):
     county: str = Field("", max_length=20, description="区县代码（6位）")
     grade: int | None = Field(None, ge=1, le=12, description="年级（须同时给学校）")
     class_number: int | None = Field(None, ge=1, le=99, description="班号（须同时给年级）")
+    status: str = Field("", max_length=20, description="学籍状态：空为在籍，closed 为已离校，all 为全部，或一个状态值")
 
 
 @router.post("/rosters/export", response={200: None, 202: RosterExportOut})

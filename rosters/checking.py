@@ -18,6 +18,7 @@ from duplicates import entry
 from enrolment.checks import check_against_registry, guardian_ids, id_held_elsewhere_error
 from enrolment.review import source_problems
 from kernel.errors import ValidationFailed
+from registry.fields import GUARDIAN_FIELDS, PUPIL_FIELDS, stored
 from registry.models import Guardian, Pupil
 from registry.records import PupilData
 from registry.validation import pupil_problems
@@ -68,6 +69,7 @@ def differences(pupil: Pupil, data: PupilData) -> list[str]:
         ("health", pupil.health, data.health),
         ("left_behind", pupil.left_behind, data.left_behind),
         ("migrant", pupil.migrant, data.migrant),
+        *((f.name, getattr(pupil, f.name), stored(f, getattr(data, f.name))) for f in PUPIL_FIELDS),
     ]
     existing = sorted(pupil.guardians.all(), key=lambda g: g.order)[:2]
     for n in (1, 2):
@@ -77,6 +79,9 @@ def differences(pupil: Pupil, data: PupilData) -> list[str]:
             pairs.append(
                 (f"g{n}_{attr}", getattr(old, attr) if old else None, getattr(new, attr) if new else None)
             )
+        for f in GUARDIAN_FIELDS:
+            pairs.append((f"g{n}_{f.name}", getattr(old, f.name) if old else None,
+                          stored(f, getattr(new, f.name)) if new else None))
     return [COLUMN_BY_KEY[key].header for key, old, new in pairs if old != new]
 
 

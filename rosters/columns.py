@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kernel import identity
 from kernel.errors import RegistryError, ValidationFailed
+from registry.fields import GUARDIAN_FIELDS, PUPIL_FIELDS
 
 logger = logging.getLogger("rosters")
 
@@ -52,6 +53,8 @@ def _guardian_columns(n: int) -> list[Column]:
                (f"guardian{n}_id_number", f"member{n}_id_number")),
         Column(f"g{n}_is_guardian", f"家庭成员{n}是否监护人", f"{g}.is_guardian",
                (f"guardian{n}_is_guardian", f"member{n}_is_guardian")),
+        *(Column(f"g{n}_{f.name}", f"家庭成员{n}{f.label}", f"{g}.{f.name}", (f"guardian{n}_{f.name}",))
+          for f in GUARDIAN_FIELDS),
     ]
 
 
@@ -77,6 +80,8 @@ COLUMNS: list[Column] = [
     Column("health", "健康状况", "health", ("health",)),
     Column("left_behind", "是否留守儿童", "left_behind", ("left_behind",)),
     Column("migrant", "是否随迁子女", "migrant", ("migrant",)),
+    # the standard's further fields, optional in a file (registry.fields)
+    *(Column(f.name, f.label, f.name, (f.name,)) for f in PUPIL_FIELDS),
     *_guardian_columns(1),
     *_guardian_columns(2),
 ]
@@ -89,8 +94,9 @@ REGISTRATION_COLUMNS: list[Column] = [
 ]
 COLUMN_BY_KEY = {c.key: c for c in [*COLUMNS, *REGISTRATION_COLUMNS]}
 _COLUMN_BY_FIELD = {c.field: c for c in [*COLUMNS, *REGISTRATION_COLUMNS]}
-#: Columns a file must have; the second family member is optional.
-REQUIRED_KEYS = [c.key for c in COLUMNS if not c.key.startswith("g2_")]
+#: Columns a file must have; the second family member and the further fields are optional.
+OPTIONAL_KEYS = {f.name for f in PUPIL_FIELDS} | {f"g{n}_{f.name}" for n in (1, 2) for f in GUARDIAN_FIELDS}
+REQUIRED_KEYS = [c.key for c in COLUMNS if not c.key.startswith("g2_") and c.key not in OPTIONAL_KEYS]
 
 
 def fold_header(text: str) -> str:

@@ -21,7 +21,8 @@ from accounts.scope import get_in_scope, restrict
 from kernel.errors import Conflict, RegistryError, ValidationFailed
 from kernel.replica import replica_reads
 from registry import codes
-from registry.models import ACTIVE_STATUSES, Pupil
+from registry.fields import CODE, DISTANCE, GUARDIAN_FIELDS, PUPIL_FIELDS, RecordField
+from registry.models import ACTIVE_STATUSES, FINISHED_STATUSES, Pupil, PupilStatus
 from rosters.columns import COLUMNS, HEADERS
 from rosters.jobs import unit_of
 from rosters.models import RosterExport
@@ -32,28 +33,53 @@ logger = logging.getLogger("rosters")
 
 # --- export, template, row report --------------------------------------------------------
 
+#: The statuses an export may cover (``RosterFilter.status``): the 在籍 records (the
+#: default), the closed ones (finished a stage, 退学, 死亡) or both.
+STATUS_FILTERS = {
+    "": ACTIVE_STATUSES,
+    "closed": (*FINISHED_STATUSES, PupilStatus.WITHDRAWN, PupilStatus.DECEASED),
+    "all": (*ACTIVE_STATUSES, *FINISHED_STATUSES, PupilStatus.WITHDRAWN, PupilStatus.DECEASED),
+}
+#: Columns an export adds after the template's, which an import ignores.
+EXPORT_HEADERS = ["全国学籍号", "学籍状态"]
+
+
 @dataclass
 class RosterFilter:
-    """Which pupils a 花名册 covers: a county, a school, a grade of it or one class."""
+    """Which pupils a 花名册 covers: a county, a school, a grade of it or one class; the 在籍
+    records, the closed ones, both, or one status (``STATUS_FILTERS`` or a ``PupilStatus``)."""
 
     county: str = ""
     school: str = ""
     grade: int | None = None
     class_number: int | None = None
+    status: str = ""
+
+    def statuses(self) -> tuple[str, ...]:
+        if self.status in STATUS_FILTERS:
+            return tuple(STATUS_FILTERS[self.status])
+        if self.status in STATUS_FILTERS["all"]:
+            return (self.status,)
+        raise ValidationFailed(
+            _("学籍状态筛选“%(value)s”无效：可选在籍（默认）、closed（已离校）、all（全部）或一种学籍状态")
+            % {"value": self.status},
+            code="invalid_filter", field="status",
+        )
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v not in ("", None)}
 
 
 def roster_pupils(user, filters: RosterFilter):
-    """Active pupils in the user's scope matching ``filters``, sorted by class then name."""
+    """Pupils in the user's scope matching ``filters`` (the 在籍 ones unless the filter asks
+    for others), sorted by class then name."""
     if not filters.school and not filters.county:
         raise ValidationFailed(_("请选择要导出的学校或区县"), code="filter_required", field="school")
     if (filters.grade or filters.class_number) and not filters.school:
         raise ValidationFailed(_("按年级或班级导出时请先选择学校"), code="filter_required", field="school")
     if filters.class_number and not filters.grade:
         raise ValidationFailed(_("按班级导出时请同时选择年级"), code="filter_required", field="grade")
-    pupils = restrict(Pupil.objects.filter(status__in=ACTIVE_STATUSES), user)
+    pupils = restrict(Pupil.objects.filter(status__in=filters.statuses()), user)
     if filters.county:
         pupils = pupils.filter(county_code=filters.county.strip())
     if filters.school:
@@ -104,19 +130,35 @@ def pupil_cells(pupil: Pupil) -> list[Any]:
         label("health", pupil.health),
         label("left_behind", pupil.left_behind),
         label("migrant", pupil.migrant),
+        *(_field_cell(f, getattr(pupil, f.name)) for f in PUPIL_FIELDS),
     ]
     for n in (1, 2):
         g = guardians[n - 1] if len(guardians) >= n else None
         line += (
-            [g.name, label("relation", g.relation), label("id_type", g.id_type), g.id_number, _bool_text(g.is_guardian)]
+            [g.name, label("relation", g.relation), label("id_type", g.id_type), g.id_number, _bool_text(g.is_guardian),
+             *(_field_cell(f, getattr(g, f.name)) for f in GUARDIAN_FIELDS)]
             if g
-            else ["", "", "", "", ""]
+            else [""] * (5 + len(GUARDIAN_FIELDS))
         )
+    line += [pupil.national_number, codes.status_label(pupil.status) if codes.status_code(pupil.status) != "99"
+             else pupil.get_status_display()]
     return [neutralise(v) for v in line]
 
 
+def _field_cell(spec: RecordField, value) -> Any:
+    """A further field as its roster cell: a code as its name, a distance as a number."""
+    if value in (None, ""):
+        return ""
+    if spec.kind == CODE:
+        return codes.label(spec.table, value)
+    if spec.kind == DISTANCE:
+        return float(value)
+    return value
+
+
 #: Columns written as text cells (no scientific notation, leading zeros kept).
-TEXT_KEYS = {"school_code", "id_number", "g1_id_number", "g2_id_number", "hukou_division"}
+TEXT_KEYS = {"school_code", "id_number", "g1_id_number", "g2_id_number", "hukou_division",
+             *(f.name for f in PUPIL_FIELDS if f.kind != DISTANCE)}
 _DATE_KEYS = {"birth_date", "enrolled_on"}
 
 
@@ -124,7 +166,8 @@ def _workbook_lines(sheet, lines: Iterable[list[Any]]) -> int:
     """Append header + lines to a write-only sheet with text and date cell formats."""
     text_positions = {i for i, c in enumerate(COLUMNS) if c.key in TEXT_KEYS}
     date_positions = {i for i, c in enumerate(COLUMNS) if c.key in _DATE_KEYS}
-    sheet.append(HEADERS)
+    sheet.append([*HEADERS, *EXPORT_HEADERS])
+    text_positions.add(len(HEADERS))  # 全国学籍号
     count = 0
     for line in lines:
         out = []

@@ -17,6 +17,7 @@ from kernel.errors import RegistryError, ValidationFailed
 from provinces.divisions import join_division_names
 from provinces.models import Division
 from registry import codes, nohukou
+from registry.fields import GUARDIAN_FIELD_NAMES, PUPIL_FIELD_NAMES
 from registry.records import GuardianData, PupilData
 from rosters.columns import COLUMN_BY_KEY, NEW, REFUSED, problem
 from rosters.reading import Table
@@ -211,7 +212,8 @@ def row_to_record(row: Row, table: Table, divisions: Divisions) -> None:
 
     guardians = []
     for n in (1, 2):
-        values = {k: cell(f"g{n}_{k}") for k in ("name", "relation", "id_type", "id_number", "is_guardian")}
+        values = {k: cell(f"g{n}_{k}")
+                  for k in ("name", "relation", "id_type", "id_number", "is_guardian", *GUARDIAN_FIELD_NAMES)}
         if not any(values.values()):
             continue
         is_guardian = True
@@ -230,6 +232,7 @@ def row_to_record(row: Row, table: Table, divisions: Divisions) -> None:
                 id_type=values["id_type"] or "1",
                 id_number=values["id_number"],
                 is_guardian=is_guardian,
+                **{k: values[k] for k in GUARDIAN_FIELD_NAMES},
             )
         )
     first = next((g for g in guardians if g.is_guardian), None)
@@ -256,6 +259,7 @@ def row_to_record(row: Row, table: Table, divisions: Divisions) -> None:
         boarding=cell("boarding"),
         left_behind=cell("left_behind"),
         migrant=cell("migrant"),
+        **{k: cell(k) for k in PUPIL_FIELD_NAMES},
         guardians=guardians,
         source=cell("source"),
         source_reason=cell("source_reason"),

@@ -106,7 +106,7 @@ class RosterResource(resources.ModelResource):
     # --- export -----------------------------------------------------------------------
 
     def get_export_headers(self, selected_fields=None):
-        return list(columns.HEADERS)
+        return [*columns.HEADERS, *exporting.EXPORT_HEADERS]
 
     def export_resource(self, instance, selected_fields=None, **kwargs):
         return exporting.pupil_cells(instance)

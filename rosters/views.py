@@ -135,6 +135,7 @@ def roster_export(request):
         school=data.get("school", "").strip(),
         grade=_int(data.get("grade")),
         class_number=_int(data.get("class_number")),
+        status=data.get("status", "").strip(),
     )
     if request.method != "POST":
         return render(request, "rosters/export_confirm.html", {"filters": filters})

@@ -22,6 +22,7 @@ from enrolment.chains import REGISTRATION
 from enrolment.models import Registration
 from provinces.models import ProvincePolicy
 from registry import nohukou, numbers
+from registry.fields import guardian_values, pupil_values
 from registry.models import Guardian, HistoryEntry, Pupil, PupilStatus
 from registry.validation import has_resident_id
 from rosters.columns import BATCH_SIZE, NEW
@@ -206,6 +207,7 @@ def _insert_pupils_and_guardians(batch: list[Row], classes: dict, now) -> tuple[
                 "boarding": row.data.boarding,
                 "left_behind": row.data.left_behind,
                 "migrant": row.data.migrant,
+                **pupil_values(row.data),
                 "enrolled_on": row.data.enrolled_on,
                 "status": PupilStatus.PENDING,
                 "school_id": row.school.pk,
@@ -235,6 +237,7 @@ def _insert_pupils_and_guardians(batch: list[Row], classes: dict, now) -> tuple[
                 "police_reference": g.police_reference,
                 "police_date": g.police_date,
                 "hukou_division_id": g.hukou_division_code or None,
+                **guardian_values(g),
             }
             for row, pupil_id in zip(batch, pupil_ids)
             for index, g in enumerate(row.data.guardians, start=1)

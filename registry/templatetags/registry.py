@@ -7,7 +7,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from registry import codes
+from registry import codes, fields
 
 register = template.Library()
 
@@ -38,3 +38,22 @@ def coded_small(value, table: str):
 @register.filter
 def audit_label(value: str) -> str:
     return AUDIT_LABELS.get(value, value)
+
+
+@register.filter
+def further_fields(pupil) -> list[tuple[object, str]]:
+    """The standard's further fields of a pupil as ``(label, value in words)``."""
+    return fields.shown_rows(pupil, fields.PUPIL_FIELDS)
+
+
+@register.filter
+def member_details(guardian) -> str:
+    """A family member's further fields that are filled, in words: ``工作单位：…；职务：…``."""
+    return "；".join(f"{label}：{value}" for label, value in fields.shown_rows(guardian, fields.GUARDIAN_FIELDS,
+                                                                             skip_empty=True)) or "—"
+
+
+@register.filter
+def status_code(status: str) -> str:
+    """The national 学籍状态 code of a record's status (``01`` for 在读)."""
+    return codes.status_code(status)
