@@ -186,6 +186,17 @@ def message_retry(*, user, message_id: int) -> OutboxMessage:
     return message
 
 
+def is_exchange_staff(user) -> bool:
+    """Whether the menu offers the exchange page: province staff, once a peer is configured."""
+    if not Peer.objects.exists():
+        return False
+    try:
+        require_exchange_staff(user)
+    except RegistryError:
+        return False
+    return True
+
+
 def require_exchange_staff(user):
     """Province-level staff of one of the provinces this registry serves."""
     membership = require_role(user, "operator", "approver", "admin", "viewer", "auditor")

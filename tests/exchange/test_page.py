@@ -39,3 +39,8 @@ def test_schools_counties_and_other_provinces_may_not_see_the_page(peer_world, w
     for unit in ("a1", "county_a", "other_province"):
         assert login(world[unit].operator if unit != "other_province" else world[unit].admin).get(
             "/province/exchange/").status_code == 403
+
+
+def test_the_menu_offers_the_page_to_province_staff_once_a_peer_is_configured(world, login, peer_world):
+    assert "/province/exchange/" in login(world["province"].operator).get("/").content.decode()
+    assert "/province/exchange/" not in login(world["a1"].operator).get("/").content.decode()
