@@ -126,6 +126,21 @@ except BusinessRefused as exc:
     assert b.query("SELECT direction, outcome FROM exchange_peerquery ORDER BY id") == [("answered", "held")] * 2
 
 
+def test_a_destination_school_looks_up_a_pupil_in_the_other_registry(registries):
+    a, b = registries
+    status, found = post(f"{a.url}/api/v1/transfers/remote-lookup",
+                         {"origin_school_code": "4501020001", "name": "黄小梅", "id_number": HELD_IN_B},
+                         {"Authorization": f"Bearer {a.setup['token']}"})
+    assert status == 200, found
+    assert found["peer"] == "广西" and found["origin_school_name"] == "南宁市民主路小学"
+    [card] = found["found"]
+    assert (card["name"], card["birth_date"], card["sex"]) == ("黄小梅", BIRTH.isoformat(), "2")
+    assert a.query("SELECT type, direction FROM exchange_peerquery WHERE type = 'transfer.lookup'") == [
+        ("transfer.lookup", "asked")]
+    assert b.query("SELECT type, direction, question->>'asking_school_code' FROM exchange_peerquery"
+                   " WHERE type = 'transfer.lookup'") == [("transfer.lookup", "answered", "4401060001")]
+
+
 def test_messages_wait_while_the_peer_is_down_then_arrive_in_order_and_once(registries):
     a, b = registries
     a.run(SEND.format(notes=["1", "2", "3"]))
