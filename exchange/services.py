@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -289,18 +290,25 @@ class PeerAnswer:
 
 
 def query_ask(*, user, type: str, body: dict, peers=None, held=lambda answer: bool(answer)) -> list[PeerAnswer]:
-    """Ask each active peer (or ``peers``) a question, within ``EXCHANGE_QUERY_TIMEOUT``
-    seconds each; every question and answer is recorded (``PeerQuery``, 本省询问).
+    """Ask each active peer (or ``peers``) a question, all at once, within
+    ``EXCHANGE_QUERY_TIMEOUT`` seconds; every question and answer is recorded (``PeerQuery``, 本省询问).
     ``held(answer)`` says whether an answer is a finding (for the record's outcome)."""
     kind = protocol.message_type(type)
     if kind is None or not kind.is_query:
         raise ValueError(f"not a registered query type: {type}")
     body = protocol.body_valid(kind, body)
+    peers = list(peers if peers is not None else peers_active())
+    envelopes = [protocol.envelope_new(type=type, recipient=peer.provinces[0], body=body) for peer in peers]
+
+    def asked(pair):
+        peer, envelope = pair
+        return transport.post(peer.base_url, transport.QUERIES_PATH, envelope, timeout=settings.EXCHANGE_QUERY_TIMEOUT)
+
+    # All peers at once: the wait is one timeout, however many peers (the HTTP only, no database).
+    with ThreadPoolExecutor(max_workers=min(len(peers), 8) or 1) as pool:
+        replies = list(pool.map(asked, zip(peers, envelopes)))
     answers = []
-    for peer in (peers if peers is not None else peers_active()):
-        envelope = protocol.envelope_new(type=type, recipient=peer.provinces[0], body=body)
-        reply = transport.post(peer.base_url, transport.QUERIES_PATH, envelope,
-                               timeout=settings.EXCHANGE_QUERY_TIMEOUT)
+    for peer, envelope, reply in zip(peers, envelopes, replies):
         answer = _answer_of(peer, kind, envelope, reply)
         answers.append(answer)
         with acting_as(user):
