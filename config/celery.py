@@ -33,6 +33,7 @@ app.conf.beat_schedule = {
         "task": "duplicates.tasks.cases_recheck_due_task",
         "schedule": crontab(minute="*/15"),
     },
+    "exchange-outbox-due": {"task": "exchange.outbox_flush_due", "schedule": 60.0},
     "pupil-counts-refresh": {"task": "reports.tasks.pupil_counts_refresh", "schedule": crontab(minute="*/10")},
 }
 

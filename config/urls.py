@@ -28,6 +28,7 @@ urlpatterns = [
     path("province/", include("duplicates.urls")),
     path("province/", include("changes.case_urls")),
     path("province/", include("administration.urls")),
+    path("province/", include("exchange.urls")),
     path("statistics/", include("reports.urls")),
     path("documents/", include("reports.document_urls")),
 ]

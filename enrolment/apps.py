@@ -7,3 +7,9 @@ class EnrolmentConfig(AppConfig):
 
     name = "enrolment"
     verbose_name = "Enrolment"
+
+    def ready(self) -> None:
+        from enrolment import exchange_handlers
+
+        # The question other provinces' registries ask: is this ID number held here?
+        exchange_handlers.register()

@@ -15,7 +15,12 @@ records in a few queries:
   family (``same_child``): a roster re-import;
 - a no-hukou record of the province with the same parents, active or finished
   (``refusals``, ``registry.nohukou.registration_problems``);
-- likely duplicates found by the matching engine (``likely``).
+- likely duplicates found by the matching engine (``likely``);
+- across provinces (跨省查重, ``peers_holding``): an active record of the ID number — or of
+  the no-ID child with the same name, birth date and family — in another province's
+  registry (``exchange``) is refused as within one province
+  (``id_number_held_in_other_province``); a peer that does not answer within
+  ``EXCHANGE_QUERY_TIMEOUT`` seconds is named in a warning and entry goes on.
 """
 
 from __future__ import annotations
@@ -85,6 +90,59 @@ def id_held_elsewhere_error(holder: Pupil, *, user=None, name: str = "") -> Busi
         details={"school_code": holder.school.code, "school_name": holder.school.name,
                  "county_code": holder.county_code},
     )
+
+
+@dataclass
+class PeerCheck:
+    """What the peer registries said about one record: the holders' cards, and the peers
+    that could not be asked (their names)."""
+
+    holders: list[dict] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+
+
+def peers_holding(data: PupilData, *, user) -> PeerCheck:
+    """Ask every peer registry whether the record's resident ID (or, without an ID, the child
+    by name, birth date and family) is held there; each question is recorded on both sides."""
+    from enrolment import exchange_handlers
+    from exchange import services as exchange
+
+    if has_resident_id(data):
+        question = {"id_number": data.id_number}
+    elif not data.id_number and guardian_ids(data.guardians):
+        question = {"no_id_child": {"name": data.name, "birth_date": data.birth_date.isoformat(),
+                                    "guardian_id_numbers": sorted(guardian_ids(data.guardians))}}
+    else:
+        return PeerCheck()
+    if not exchange.peers_active().exists():
+        return PeerCheck()
+    check = PeerCheck()
+    for answer in exchange.query_ask(user=user, type=exchange_handlers.ID_HELD, body=question,
+                                     held=lambda found: bool(found and found["held"])):
+        if answer.answer is not None:
+            check.holders.extend(answer.answer["holders"])
+        else:
+            check.unreachable.append(answer.peer.name)
+    return check
+
+
+def id_held_in_other_province_error(card: dict) -> BusinessRefused:
+    """The refusal of an ID number (or no-ID child) held by an active record in another
+    province's registry: its school and province, so that a cross-province transfer starts."""
+    from provinces.divisions import division_full_name
+
+    return BusinessRefused(
+        _("该学生已在外省学籍系统有在籍学籍：%(school)s（%(province)s，%(status)s）。"
+          "同一学生不得重复建立学籍，请通过跨省转学将其转入本校。")
+        % {"school": card["school_name"], "province": division_full_name(card["province"]) or card["province"],
+           "status": card["status_label"]},
+        code="id_number_held_in_other_province", field="id_number", details={"holder": card},
+    )
+
+
+def peers_unreachable_warning(names: list[str]) -> str:
+    return str(_("未能向外省学籍系统（%(peers)s）核对该学生是否已有学籍：对端暂时无法连接，已先行建立学籍。")
+               % {"peers": "、".join(names)})
 
 
 def check_against_registry(records: list[PupilData], schools: list[School], *, likely: bool = True

@@ -24,7 +24,14 @@ from accounts.permissions import require_role, school_for_write
 from duplicates import entry
 from enrolment import review
 from enrolment.chains import REGISTRATION
-from enrolment.checks import active_holder_of, check_against_registry, id_held_elsewhere_error
+from enrolment.checks import (
+    active_holder_of,
+    check_against_registry,
+    id_held_elsewhere_error,
+    id_held_in_other_province_error,
+    peers_holding,
+    peers_unreachable_warning,
+)
 from enrolment.models import Registration, RegistrationState, StudentSource
 from enrolment.review import source_problems
 from kernel.errors import BusinessRefused, ValidationFailed
@@ -57,6 +64,9 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
     sibling = nohukou.multiple_birth_override(check.refusals, data, duplicate_reason)
     if sibling is None:
         _raise_all(check.refusals)
+    across = peers_holding(data, user=user) if check.same_child is None else None
+    if across is not None and across.holders:
+        raise id_held_in_other_province_error(across.holders[0])
     likely = check.likely if sibling is None else entry.likely_duplicates(data)
     if likely and not duplicate_reason.strip():
         raise BusinessRefused(
@@ -86,6 +96,10 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
             % {"school": school.name, "number": pupil.national_number},
             user=user,
         )
+        if across is not None and across.unreachable:
+            pupil.entry_warnings = [peers_unreachable_warning(across.unreachable)]
+            record_event(pupil, kind="peer_check_skipped", summary=pupil.entry_warnings[0], user=user,
+                         data={"peers": across.unreachable})
         kept = likely + ([sibling] if sibling else [])
         if kept:
             entry.record_entry_override(pupil=pupil, likely=kept, reason=duplicate_reason, user=user)

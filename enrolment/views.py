@@ -42,6 +42,8 @@ def pupil_register(request):
         else:
             messages.success(request, _("已建立学籍，全国学籍号 %(n)s；待审核，审核通过后学籍生效")
                              % {"n": pupil.national_number})
+            for warning in getattr(pupil, "entry_warnings", ()):
+                messages.warning(request, warning)
             return redirect("pupil_detail", national_number=pupil.national_number)
     return render(request, "enrolment/register.html", {"form": form, "error": error})
 

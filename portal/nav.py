@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import can_register, can_search_audit, membership_of
 from accounts.services import can_manage_accounts
+from exchange.services import is_exchange_staff
 
 #: (url name, label, levels that see it; None = everyone with a unit). ``ONLY_IF`` narrows an
 #: entry to the users the service would accept, so no one is offered a form only to be refused.
@@ -29,6 +30,7 @@ NAV = [
     ("overdue", _("超期报告"), {"county", "city", "province"}),
     ("reports:statistics", _("统计"), None),
     ("administration:policy", _("省级政策"), {"province"}),
+    ("exchange:messages", _("省际交换"), {"province"}),
     ("accounts:list", _("账号管理"), {"county", "city", "province"}),
     ("audit", _("审计"), None),
 ]
@@ -39,6 +41,7 @@ ONLY_IF = {
     "pupil_register": can_register,
     "accounts:list": can_manage_accounts,
     "audit": can_search_audit,
+    "exchange:messages": is_exchange_staff,
 }
 
 

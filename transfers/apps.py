@@ -7,7 +7,9 @@ class TransfersConfig(AppConfig):
 
     def ready(self) -> None:
         from registry import disclosure
-        from transfers import lookup
+        from transfers import exchange_handlers, lookup
 
         # Answers naming a foreign pupil, given below this layer, are recorded as lookups.
         disclosure.register(record=lookup.record_answer, recent=lookup.answers_last_hour)
+        # Another province's registry looks up a pupil here to start a transfer (跨省转学).
+        exchange_handlers.register()

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "accounts",
     "registry",
     "workflow",
+    "exchange",
     "duplicates",
     "enrolment",
     "photos",
@@ -301,3 +302,15 @@ PGHISTORY_APPEND_ONLY = True
 #: Months of audit events kept in the tables; older ones may be archived (accounts.audit_archive).
 AUDIT_HOT_MONTHS = env_int("AUDIT_HOT_MONTHS", 24)
 AUDIT_ARCHIVE_DIR = Path(env_str("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archive")))
+
+# The exchange with other provinces' registries (exchange, docs/exchange.md): the province
+# codes this registry serves (the first signs), its Ed25519 key, delivery and question limits.
+EXCHANGE_PROVINCES = [code for code in env_str("EXCHANGE_PROVINCES", "44").split(",") if code]
+EXCHANGE_PRIVATE_KEY = env_str("EXCHANGE_PRIVATE_KEY")
+EXCHANGE_PRIVATE_KEY_FILE = env_str("EXCHANGE_PRIVATE_KEY_FILE")
+EXCHANGE_MAX_ATTEMPTS = env_int("EXCHANGE_MAX_ATTEMPTS", 12)
+EXCHANGE_BACKOFF_SECONDS = float(env_str("EXCHANGE_BACKOFF_SECONDS", "2"))
+EXCHANGE_BACKOFF_MAX_SECONDS = float(env_str("EXCHANGE_BACKOFF_MAX_SECONDS", "900"))
+EXCHANGE_DELIVERY_TIMEOUT = float(env_str("EXCHANGE_DELIVERY_TIMEOUT", "10"))
+#: A question to a peer (an ID number held there?) waits at most this long: entry goes on.
+EXCHANGE_QUERY_TIMEOUT = float(env_str("EXCHANGE_QUERY_TIMEOUT", "2"))

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from exchange import views
+
+app_name = "exchange"
+urlpatterns = [
+    path("exchange/", views.exchange_page, name="messages"),
+    path("exchange/<int:message_id>/retry/", views.message_retry, name="retry"),
+]

@@ -1,0 +1,109 @@
+"""POST /api/v1/exchange/messages: signature-authenticated, applied once; replays, tampered
+messages, unknown senders and bad bodies are refused with their code and logged."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from exchange import protocol
+from exchange.models import InboxMessage, InboxRefusal
+from kernel.errors import BusinessRefused
+
+URL = "/api/v1/exchange/messages"
+
+
+def post(client, envelope):
+    return client.post(URL, json.dumps(envelope), content_type="application/json")
+
+
+@pytest.fixture
+def applied(peer_world):
+    """A test message type whose handler counts its calls (and refuses on demand)."""
+    calls = []
+
+    def apply(body, envelope, peer):
+        if body["note"] == "refuse":
+            raise BusinessRefused("学生已变更", code="pupil_changed")
+        calls.append(body["note"])
+
+    protocol.register_message("test.count", schema=protocol.PingBody, apply=apply)
+    yield calls
+    protocol._TYPES.pop("test.count", None)
+
+
+def test_a_signed_message_is_applied_once_and_its_replay_refused_and_logged(client, peer_world, applied):
+    envelope = peer_world.envelope("test.count", {"note": "一"})
+    first = post(client, envelope)
+    assert first.status_code == 202, first.content
+    again = post(client, envelope)
+    assert again.status_code == 409
+    assert again.json()["code"] == "message_replayed"
+    assert again.json()["details"]["first_outcome"] == "applied"
+    assert applied == ["一"]
+    assert InboxMessage.objects.get().state == "applied"
+    assert InboxRefusal.objects.get().code == "message_replayed"
+
+
+def test_a_tampered_message_is_refused_and_logged(client, peer_world, applied):
+    envelope = peer_world.envelope("test.count", {"note": "一"})
+    envelope["body"]["note"] = "二"
+    response = post(client, envelope)
+    assert response.status_code == 401
+    assert response.json()["code"] == "bad_signature"
+    assert applied == [] and not InboxMessage.objects.exists()
+    assert InboxRefusal.objects.get().code == "bad_signature"
+
+
+def test_a_message_signed_with_another_key_is_refused(client, peer_world, applied):
+    from exchange import signing
+
+    stranger = signing.private_key_of(signing.key_generate()[0])
+    response = post(client, peer_world.envelope("test.count", {"note": "一"}, key=stranger))
+    assert response.json()["code"] == "bad_signature"
+    assert applied == []
+
+
+@pytest.mark.parametrize(("changes", "status", "code"), [
+    ({"sender": "46"}, 403, "unknown_peer"),
+    ({"recipient": "45"}, 422, "wrong_recipient"),
+    ({"type": "nobody.knows"}, 422, "unknown_type"),
+    ({"body": {"note": "x" * 201}}, 422, "invalid_message"),
+    ({"body": {"other": 1}}, 422, "invalid_message"),
+])
+def test_a_message_we_cannot_take_is_refused_with_its_code(client, peer_world, applied, changes, status, code):
+    envelope = peer_world.envelope("test.count", {"note": "一"})
+    envelope.update(changes)
+    del envelope["signature"]
+    envelope = peer_world.envelope(envelope["type"], envelope["body"], sender=envelope["sender"],
+                                   recipient=envelope["recipient"])
+    response = post(client, envelope)
+    assert (response.status_code, response.json()["code"]) == (status, code)
+    assert InboxRefusal.objects.get().code == code
+    assert applied == []
+
+
+def test_a_malformed_envelope_is_refused(client, peer_world):
+    response = post(client, {"id": "no", "type": "exchange.ping"})
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_envelope")
+    assert client.post(URL, b"not json", content_type="application/json").status_code == 400
+
+
+def test_a_refusal_by_the_handler_is_kept_and_answered_again_on_replay(client, peer_world, applied):
+    envelope = peer_world.envelope("test.count", {"note": "refuse"})
+    response = post(client, envelope)
+    assert (response.status_code, response.json()["code"]) == (422, "pupil_changed")
+    inbox = InboxMessage.objects.get()
+    assert (inbox.state, inbox.refusal_code) == ("refused", "pupil_changed")
+    again = post(client, envelope).json()
+    assert again["details"]["first_outcome"] == "refused"
+    assert again["details"]["refusal_code"] == "pupil_changed"
+
+
+def test_a_session_or_token_does_not_replace_the_signature(client, peer_world, applied, world, api_token):
+    envelope = peer_world.envelope("test.count", {"note": "一"})
+    envelope["signature"] = ""
+    response = client.post(URL, json.dumps(envelope), content_type="application/json",
+                           **api_token(world["province"].admin))
+    assert response.json()["code"] == "bad_signature"

@@ -1,0 +1,175 @@
+"""Two real registries on this machine — province 44 on A, province 45 on B — each with its
+own database, web server and Celery worker: a duplicate question across them, messages that
+wait while the peer is down and then arrive in order and once, replayed and tampered
+messages refused and logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from exchange import signing
+from tests.exchange.registries import MARK, SETUP, Registry, database_copy, database_drop
+from tests.factories import resident_id
+
+pytestmark = [pytest.mark.slow, pytest.mark.celery]
+BIRTH = dt.date(2018, 4, 2)
+HELD_IN_B = resident_id(BIRTH, "2", region="450102", seq=77)
+
+
+@pytest.fixture(scope="module")
+def registries(django_db_blocker):
+    import redis
+    from django.conf import settings
+    from django.db import connections
+
+    db = settings.DATABASES["default"]
+    template = db["TEST"]["NAME"]  # the suite's test database, its schema migrated
+    server = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}"
+    connections.close_all()
+    keys = [signing.key_generate() for _ in range(2)]
+    a = Registry("a", "44", f"{server}/test_exchange_a", "redis://127.0.0.1:6379/13", *keys[0])
+    b = Registry("b", "45", f"{server}/test_exchange_b", "redis://127.0.0.1:6379/14", *keys[1])
+    with django_db_blocker.unblock():
+        for registry in (a, b):
+            migrate = not database_copy(server, template, registry.database_url.rsplit("/", 1)[1])
+            redis.Redis.from_url(registry.redis_url).flushdb()
+            if migrate:  # no test database yet: this registry's own is migrated from nothing
+                registry.manage("migrate", "-v", "0")
+    try:
+        a.start_server(), b.start_server()
+        a.start_worker(), b.start_worker()
+        for registry, peer, school in ((a, b, ("4401060001", "天河第一小学", "440106")),
+                                       (b, a, ("4501020001", "南宁市民主路小学", "450102"))):
+            registry.setup = registry.run(SETUP.format(
+                label=registry.label, province=registry.province, school_code=school[0], school_name=school[1],
+                county=school[2], peer_name={"44": "广东", "45": "广西"}[peer.province], peer_province=peer.province,
+                peer_url=peer.url, peer_key=peer.public_key, mark=MARK))
+        yield a, b
+    finally:
+        for registry in (a, b):
+            registry.stop()
+        for registry in (a, b):
+            database_drop(server, registry.database_url.rsplit("/", 1)[1])
+
+
+def wait_for(condition, *, timeout: float = 60, what: str = ""):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def post(url: str, body, headers=None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+SEND = """
+from django.db import transaction
+from exchange.services import message_send
+for note in {notes!r}:
+    with transaction.atomic():
+        message_send(type="exchange.ping", province="45", body={{"note": note}})
+"""
+
+
+def notes_delivered(a: Registry) -> list[str]:
+    return [row[0] for row in a.query("SELECT envelope->'body'->>'note' FROM exchange_outboxmessage"
+                                      " WHERE state = 'delivered' ORDER BY id")]
+
+
+def test_an_id_held_in_the_other_province_is_refused_at_entry_and_the_question_recorded_on_both_sides(registries):
+    a, b = registries
+    b.run(f"""
+from schools.models import School
+from tests.factories import make_pupil
+make_pupil(School.objects.get(code="4501020001"), name="黄小梅", sex="2", birth_date={BIRTH!r}, id_number={HELD_IN_B!r})
+""".replace("datetime.date", "__import__('datetime').date"))
+    refused = a.run(f"""
+from django.contrib.auth import get_user_model
+from enrolment.registration import pupil_register
+from kernel.errors import BusinessRefused
+from tests.enrolment.test_registration import id_record
+from schools.models import School
+import datetime
+data = id_record(School.objects.get(code="4401060001"), id_number={HELD_IN_B!r}, birth_date=datetime.date(2018, 4, 2))
+try:
+    pupil_register(user=get_user_model().objects.get(username="op-a"), data=data)
+    print({MARK!r} + '"registered"')
+except BusinessRefused as exc:
+    import json
+    print({MARK!r} + json.dumps([exc.code, str(exc.message)]))
+""")
+    assert refused[0] == "id_number_held_in_other_province", refused
+    assert "南宁市民主路小学" in refused[1]
+    status, answers = post(f"{a.url}/api/v1/exchange/id-check", {"id_number": HELD_IN_B},
+                           {"Authorization": f"Bearer {a.setup['token']}"})
+    assert status == 200, answers
+    assert answers == [{"peer": "广西", "provinces": ["45"], "outcome": "held", "holders": [{
+        "province": "45", "school_code": "4501020001", "school_name": "南宁市民主路小学", "status": "enrolled",
+        "status_label": "在读"}]}]
+    assert a.query("SELECT direction, outcome FROM exchange_peerquery ORDER BY id") == [("asked", "held")] * 2
+    assert b.query("SELECT direction, outcome FROM exchange_peerquery ORDER BY id") == [("answered", "held")] * 2
+
+
+def test_a_destination_school_looks_up_a_pupil_in_the_other_registry(registries):
+    a, b = registries
+    status, found = post(f"{a.url}/api/v1/transfers/remote-lookup",
+                         {"origin_school_code": "4501020001", "name": "黄小梅", "id_number": HELD_IN_B},
+                         {"Authorization": f"Bearer {a.setup['token']}"})
+    assert status == 200, found
+    assert found["peer"] == "广西" and found["origin_school_name"] == "南宁市民主路小学"
+    [card] = found["found"]
+    assert (card["name"], card["birth_date"], card["sex"]) == ("黄小梅", BIRTH.isoformat(), "2")
+    assert a.query("SELECT type, direction FROM exchange_peerquery WHERE type = 'transfer.lookup'") == [
+        ("transfer.lookup", "asked")]
+    assert b.query("SELECT type, direction, question->>'asking_school_code' FROM exchange_peerquery"
+                   " WHERE type = 'transfer.lookup'") == [("transfer.lookup", "answered", "4401060001")]
+
+
+def test_messages_wait_while_the_peer_is_down_then_arrive_in_order_and_once(registries):
+    a, b = registries
+    a.run(SEND.format(notes=["1", "2", "3"]))
+    wait_for(lambda: len(notes_delivered(a)) >= 3, what="the first messages")
+    b.stop_server()
+    try:
+        a.run(SEND.format(notes=["4", "5", "6"]))
+        wait_for(lambda: a.query("SELECT count(*) FROM exchange_outboxmessage WHERE state = 'waiting'"
+                                 " AND attempts >= 2")[0][0] >= 1, what="a failed attempt")
+        assert a.query("SELECT count(*) FROM exchange_outboxmessage WHERE state = 'waiting'")[0][0] == 3
+    finally:
+        b.start_server()
+    wait_for(lambda: len(notes_delivered(a)) >= 6, what="the waiting messages", timeout=30)
+    received = [row[0] for row in b.query("SELECT envelope->'body'->>'note' FROM exchange_inboxmessage"
+                                          " WHERE type = 'exchange.ping' ORDER BY id")]
+    assert received == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_a_replayed_and_a_tampered_message_are_refused_and_logged(registries):
+    a, b = registries
+    a.run(SEND.format(notes=["replay me"]))
+    wait_for(lambda: "replay me" in notes_delivered(a), what="the message")
+    [(envelope,)] = a.query("SELECT envelope FROM exchange_outboxmessage WHERE envelope->'body'->>'note' = 'replay me'")
+    before = b.query("SELECT count(*) FROM exchange_inboxmessage")[0][0]
+    status, body = post(f"{b.url}/api/v1/exchange/messages", envelope)
+    assert (status, body["code"]) == (409, "message_replayed")
+    tampered = {**envelope, "id": "6d1f8a52-0000-4000-8000-000000000000", "body": {"note": "tampered"}}
+    status, body = post(f"{b.url}/api/v1/exchange/messages", tampered)
+    assert (status, body["code"]) == (401, "bad_signature")
+    assert b.query("SELECT count(*) FROM exchange_inboxmessage")[0][0] == before
+    logged = b.query("SELECT code, message_id FROM exchange_inboxrefusal ORDER BY id")[-2:]
+    assert logged == [("message_replayed", envelope["id"]), ("bad_signature", tampered["id"])]

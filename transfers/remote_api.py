@@ -1,0 +1,38 @@
+"""跨省转学 API (across registries): ``POST /api/v1/transfers/remote-lookup``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Router, Schema
+
+from transfers import remote
+
+router = Router(tags=["transfers"])
+
+
+class RemoteLookupIn(Schema):
+    origin_school_code: str
+    name: str
+    id_number: str = ""
+
+
+class RemoteCardOut(Schema):
+    ref: str
+    name: str
+    sex: str
+    birth_date: dt.date
+    grade: int
+    class_number: int | None
+
+
+class RemoteLookupOut(Schema):
+    peer: str
+    origin_school_name: str
+    found: list[RemoteCardOut]
+
+
+@router.post("/transfers/remote-lookup", response={200: RemoteLookupOut},
+             summary="查询外省学籍系统的转出学生（最小信息，双方留痕）")
+def remote_lookup(request, payload: RemoteLookupIn):
+    return remote.transfer_lookup_remote(user=request.user, **payload.dict())
