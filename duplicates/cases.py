@@ -109,14 +109,32 @@ def cases_follow_pupils(pupil_ids) -> int:
     left no longer does. Resolved cases keep the county that decided them. Called by the
     layers that move pupils, in their transaction, after the pupils' county was written;
     returns the memberships moved (each move is logged in the membership's history)."""
-    moved = (
-        CaseMember.objects.filter(pupil_id__in=list(pupil_ids), case__status=DuplicateCase.Status.OPEN)
-        .exclude(county_code=F("pupil__county_code"))
-        .update(county_code=Subquery(Pupil.objects.filter(pk=OuterRef("pupil_id")).values("county_code")[:1]))
-    )
+    moving = (CaseMember.objects.filter(pupil_id__in=list(pupil_ids), case__status=DuplicateCase.Status.OPEN)
+              .exclude(county_code=F("pupil__county_code")))
+    case_ids = set(moving.values_list("case_id", flat=True))
+    moved = moving.update(
+        county_code=Subquery(Pupil.objects.filter(pk=OuterRef("pupil_id")).values("county_code")[:1]))
     if moved:
         log.info("%s open case membership(s) moved with their pupils", moved)
+        for case in DuplicateCase.objects.filter(pk__in=case_ids):
+            _case_todo_follow(case)
     return moved
+
+
+def _case_todo_follow(case: DuplicateCase) -> None:
+    """The 待办 of a case whose member moved: the county the pupil left loses its item, the
+    county the pupil reached gets one (due from today); a county that still holds a member
+    keeps its item and its deadline."""
+    members = list(case.memberships.values_list("pupil_id", "county_code", "pupil__name"))
+    counties = {county for _pk, county, _name in members}
+    missing = workitems.workitems_keep_units(subject=case, unit_codes=counties)
+    if missing:
+        names = {pk: name for pk, _county, name in members}
+        title = _("疑似重复学籍：%(a)s / %(b)s") % {"a": names.get(case.pupil_low_id, ""),
+                                                  "b": names.get(case.pupil_high_id, "")}
+        url = reverse("duplicates:case_detail", args=[case.pk])
+        workitems.workitems_open_many([(case, Unit(division_code=code), title, url) for code in sorted(missing)],
+                                      kind=CASE_KIND, role=Membership.Role.OPERATOR)
 #: The 待办 kind of a case; a county's operator resolves it (its 删除 goes to the approver).
 CASE_KIND = "duplicate_case"
 

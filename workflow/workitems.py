@@ -71,6 +71,15 @@ def workitem_close(*, subject) -> int:
     ).update(state=WorkItem.State.DONE, closed_at=timezone.now())
 
 
+def workitems_keep_units(*, subject, unit_codes) -> set[str]:
+    """Close the subject's open items of units not in ``unit_codes`` (a party that moved
+    away); return the codes that have no open item yet."""
+    items = WorkItem.objects.filter(content_type=ContentType.objects.get_for_model(subject),
+                                    object_id=subject.pk, state=WorkItem.State.OPEN)
+    items.exclude(scope_code__in=unit_codes).update(state=WorkItem.State.DONE, closed_at=timezone.now())
+    return set(unit_codes) - set(items.filter(scope_code__in=unit_codes).values_list("scope_code", flat=True))
+
+
 def workitems_for(user) -> QuerySet[WorkItem]:
     """Open work items waiting for the user's own unit (not its children)."""
     membership = membership_of(user)

@@ -80,3 +80,22 @@ def test_the_move_is_in_the_membership_history(world, graduates):  # noqa: F811
     assert list(moved.events.order_by("pgh_id").values_list("pgh_label", "county_code")) == [
         ("insert", "440106"), ("update", "440105")]
     assert cases.cases_follow_pupils([graduates[0].pk]) == 0  # nothing left to move
+
+
+@pytest.mark.usefixtures("open_season")
+def test_the_case_todo_follows_the_pupil_to_the_new_county(world):
+    from workflow.models import WorkItem
+
+    a, b = pinyin_pair(world, school_b=world.school_a1)  # both in county a (440106)
+    world.pupils["dup"] = a
+    transfer = apply(world, "dup", dest="b1")
+    case = _open_case(a, b)
+    open_items = WorkItem.objects.filter(kind=cases.CASE_KIND, object_id=case.pk, state=WorkItem.State.OPEN)
+    assert list(open_items.values_list("scope_code", flat=True)) == ["440106"]
+    run_chain(world, transfer)
+    # b stays in county a, so its item stays, with its deadline; county b gets one for a
+    assert sorted(open_items.values_list("scope_code", flat=True)) == ["440105", "440106"]
+    b.school = world.school_b1
+    type(b).objects.filter(pk=b.pk).update(school=world.school_b1, county_code="440105")
+    cases.cases_follow_pupils([b.pk])
+    assert list(open_items.values_list("scope_code", flat=True)) == ["440105"]  # county a is free of it
