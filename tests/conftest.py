@@ -186,7 +186,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     env["REDIS_URL"] = settings.REDIS_URL
     env["CELERY_QUEUE"] = queue
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-c", "2",
+        [sys.executable, "-m", "celery", "-A", "tests.worker_app", "worker", "-Q", queue, "-c", "2",
          "--loglevel", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"],
         env=env,
         cwd=str(settings.BASE_DIR),

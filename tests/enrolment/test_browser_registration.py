@@ -57,6 +57,7 @@ def test_admission_list_preview_then_apply(world, graduates, page, browser_login
     from tests.rosters.test_support import roster_row, xlsx_bytes
 
     settings.MEDIA_ROOT = str(tmp_path)
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the apply job runs in the server, where this MEDIA_ROOT is
     rows = [roster_row(world.school_a2, name="浏览新生", seq=61, grade="7", birth=dt.date(2014, 6, 4)),
             row_of(graduates[0], world.school_a2, grade="7"),
             row_of(world.pupils["b1"], world.school_a2, grade="7")]
