@@ -8,7 +8,9 @@ Reads the first N active pupils (and their guardians' ID numbers) of the demo da
 (read only), runs ``kernel.matching.find_matches`` (the same engine and blocking the
 Celery partitions use; 2 processes on this 2-core machine), and writes one row per case
 and two per member into scratch tables of the target database with COPY (the write the
-sweep does, without the Django model layer). Prints one line of figures per size.
+sweep does, without the Django model layer). Prints one line of figures per size: wall
+times, CPU seconds (this process and its workers), peak memory (this process / the largest
+worker) and the load average at the end.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import sys
 import time
 from urllib.parse import urlparse
@@ -94,6 +97,7 @@ def main() -> None:
     source, target = connect(args.source), connect(args.target, create=True)
     print(f"cpus={os.cpu_count()}")
     for n in [int(s) for s in args.sizes.split(",")]:
+        cpu0 = _cpu_seconds()
         t0 = time.perf_counter()
         records = read(source, n)
         t1 = time.perf_counter()
@@ -103,8 +107,24 @@ def main() -> None:
         write(target, matches)
         t3 = time.perf_counter()
         print(f"n={len(records):>8} read={t1 - t0:6.1f}s block+score={t2 - t1:6.1f}s write={t3 - t2:5.1f}s "
-              f"total={t3 - t0:6.1f}s blocks={stats.blocks} pairs_scored={stats.pairs_scored} cases={len(matches)}",
-              flush=True)
+              f"total={t3 - t0:6.1f}s cpu={_cpu_seconds() - cpu0:6.1f}s peak_rss={_peak_mib()}MiB "
+              f"blocks={stats.blocks} pairs_scored={stats.pairs_scored} cases={len(matches)} "
+              f"load={os.getloadavg()[0]:.1f}", flush=True)
+        del records, matches
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (the forked workers): on a
+    shared machine a fairer figure than wall time (PostgreSQL's own CPU is not counted)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _peak_mib() -> str:
+    """Peak resident memory of this process / of the largest forked worker, in MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    return f"{own}/{child}"
 
 
 if __name__ == "__main__":

@@ -23,7 +23,10 @@ How it works
    ========  ============================================  ==============================
    ``g:``    one guardian's ID number (if it passes the    re-entries within a family
              check char: junk must not bind families)
-   ``p:``    one guardian's phone (digits, no +86)         a family known by phone only
+   ``p:``    one guardian's phone (digits, no +86); in a   a family known by phone only
+             sweep only where a record without a
+             guardian ID has the same phone (a phone
+             counts for no other pair)
    ``x:``    the ID number; for an ID failing the check    the same ID; IDs one
              char also every valid ID one substitution     substitution or adjacent
              or adjacent swap away (~20)                   swap apart (typos)
@@ -35,7 +38,10 @@ How it works
    ``s:``    the same ``s:`` key of every 曾用名            a renamed child under its
                                                            old name
    ``v:``    the ID without its birth part (region +       a birth-date slip with an ID
-             sequence) + the surname's first reading       made to agree with it
+             sequence) + the surname's first reading;      made to agree with it
+             in a sweep two keys, with the ID's birth
+             year and with its month-day (a one-digit
+             slip keeps one of them)
    ========  ============================================  ==============================
 
    Why not plain (birth date, sex) or (pinyin, birth year): in a 1 M province a (birth

@@ -29,6 +29,13 @@ def identity_keys(record: PupilKey) -> list[str]:
     return _identity_keys(record, normal_id(record.id_number), guardians_of(record.guardian_ids)[1], phone_keys)
 
 
+def identity_parts(record: PupilKey) -> tuple[list[str], tuple[str, ...], bool]:
+    """(the ``g:`` and ``x:`` keys, the ``p:`` keys, whether the record has no guardian ID)."""
+    guardians, guardian_keys = guardians_of(record.guardian_ids)
+    phone_keys = phones_of(record.guardian_phones)[1] if record.guardian_phones else ()
+    return _identity_keys(record, normal_id(record.id_number), guardian_keys, ()), phone_keys, not guardians
+
+
 def _identity_keys(record: PupilKey, number: str, guardian_keys: tuple[str, ...], phone_keys: tuple[str, ...]):
     keys = list(guardian_keys)
     if phone_keys:
@@ -43,7 +50,19 @@ def id_variant_key(number: str, name: NameForm) -> str:
     ID fabricated to agree with a mistyped birth date meets the number it was made from."""
     if len(number) != 18 or not name.firsts or not number[:17].isdigit():
         return ""
-    return f"v:{number[:6]}{number[14:17]}:{name.firsts[0]}"
+    return "v:" + number[:6] + number[14:17] + ":" + name.firsts[0]
+
+
+def id_variant_sweep_keys(number: str, name: NameForm) -> tuple[str, ...]:
+    """The ``v:`` key in a sweep, as two narrower keys: with the ID's birth year, and with
+    its month and day. A birth date one digit off keeps one of the two intact (a month/day
+    swap keeps the year), so every pair the birth-variant rule accepts shares a key, while
+    a block no longer holds every child of a county with that sequence and surname (its
+    pairs grew with the square of the county's size)."""
+    key = id_variant_key(number, name)
+    if not key:
+        return ()
+    return key + ":y" + number[6:10], key + ":m" + number[10:14]
 
 
 def former_name_forms(record: PupilKey) -> tuple[NameForm, ...]:
@@ -71,33 +90,40 @@ def name_keys(record: PupilKey, name: NameForm | None = None) -> list[str]:
     return _name_keys(record, name, normal_id(record.id_number) if record.id_number else "")
 
 
+# The key heads of a (birth date, sex), worked out once: ``s:`` (``sound_head``), ``d:``, ``e:``.
+_HEADS: dict[tuple, tuple[str, str, str]] = {}
+
+
+def _heads(birth, sex: str) -> tuple[str, str, str]:
+    born = birth.isoformat()
+    _HEADS[(birth, sex)] = heads = (f"s:{birth.year}-{birth.month}{sex}:", f"d:{born}:", f"e:{born}{sex}:")
+    return heads
+
+
 def _name_keys(record: PupilKey, name: NameForm, number: str) -> list[str]:
     birth, sex = record.birth_date, record.sex
-    keys: list[str] = []
-    if name.sound_keys:
-        head = sound_head(record)
-        keys += [head + sound for sound in name.sound_keys]
+    s_head, d_head, e_head = _HEADS.get((birth, sex)) or _heads(birth, sex)
+    keys = [s_head + sound for sound in name.sound_keys]
     if record.former_names:
-        head = sound_head(record)
         for former in former_name_forms(record):
-            keys += [head + sound for sound in former.sound_keys if head + sound not in keys]
+            keys += [s_head + sound for sound in former.sound_keys if s_head + sound not in keys]
     if number and record.id_type in _RESIDENT_ID_TYPES:
-        variant = id_variant_key(number, name)
-        if variant:
-            keys.append(variant)
-    if name.has_lookalike or name.given_sound:
-        born = birth.isoformat()
-        if name.has_lookalike:
-            keys.append(f"d:{born}:{name.shape}")
-        if name.given_sound:
-            keys.append(f"e:{born}{sex}:{name.given_sound}")
+        keys += id_variant_sweep_keys(number, name)
+    if name.has_lookalike:
+        keys.append(d_head + name.shape)
+    if name.given_sound:
+        keys.append(e_head + name.given_sound)
     return keys
 
 
 class Prepared:
-    """A record with its normalised fields (and, unless asked not to, its blocking keys)."""
+    """A record with its normalised fields (and, unless asked not to, its blocking keys).
 
-    __slots__ = ("pk", "name", "formers", "sex", "birth", "id", "guardians", "phones", "keys")
+    ``keys`` leaves out the ``p:`` keys (``phone_keys``): a shared phone counts only when
+    one record has no guardian ID (``score_prepared``), so a sweep adds a record's phone
+    keys only where they can meet such a record (``add_phone_keys``)."""
+
+    __slots__ = ("pk", "name", "formers", "sex", "birth", "id", "guardians", "phones", "phone_keys", "keys")
 
     def __init__(self, record: PupilKey, with_keys: bool = True) -> None:
         self.pk = record.pk
@@ -108,14 +134,36 @@ class Prepared:
         self.id = number = normal_id(record.id_number)
         self.guardians, guardian_keys = guardians_of(record.guardian_ids)
         if record.guardian_phones:
-            self.phones, phone_keys = phones_of(record.guardian_phones)
+            self.phones, self.phone_keys = phones_of(record.guardian_phones)
         else:
-            self.phones, phone_keys = _NO_GUARDIANS, ()
+            self.phones, self.phone_keys = _NO_GUARDIANS, ()
         if with_keys:
-            self.keys = tuple(_identity_keys(record, number, guardian_keys, phone_keys)
-                              + _name_keys(record, name, number))
+            self.keys = tuple(_identity_keys(record, number, guardian_keys, ()) + _name_keys(record, name, number))
         else:
             self.keys = ()
+
+
+def lone_phone_keys(prepared: Iterable[Prepared]) -> set[str]:
+    """The ``p:`` keys of the records without a guardian ID: the only phones that can count."""
+    return {key for p in prepared if p.phone_keys and not p.guardians for key in p.phone_keys}
+
+
+def add_phone_keys(prepared: list[Prepared]) -> None:
+    """Give each record the phone keys that can meet a record without a guardian ID: all of
+    its own when it has none, else those such a record shares. The pairs left out (both
+    with guardian IDs, none shared) get nothing from a shared phone; most records have
+    guardian IDs, so this spares about two keys a record."""
+    lone = lone_phone_keys(prepared)
+    if not lone:
+        return
+    for p in prepared:
+        if p.phone_keys:
+            if not p.guardians:
+                p.keys += p.phone_keys
+            else:
+                kept = [key for key in p.phone_keys if key in lone]
+                if kept:
+                    p.keys += tuple(kept)
 
 
 _NO_GUARDIANS: frozenset[str] = frozenset()
@@ -126,11 +174,13 @@ _GUARDIANS_LIMIT = 2_000_000
 
 def _guardian_facts(raw: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
     """(the guardians' 18-char ID numbers, their ``g:`` keys)."""
-    numbers = [g if g.isascii() and g.isdigit() else normalize_id(g) for g in raw if g]
+    numbers = [g if g.isascii() and (g.isdigit() or g[-1] == "X" and g[:-1].isdigit()) else normalize_id(g)
+               for g in raw if g]
     guardians = frozenset(g for g in numbers if len(g) == 18)
     # Only IDs passing the check char become keys: junk and typos must not bind families
     # (a mistyped guardian ID still counts as "one edit apart" when scoring).
-    keys = tuple("g:" + g for g in sorted(guardians) if ID_SHAPE.fullmatch(g) and check_passes(g))
+    keys = tuple("g:" + g for g in sorted(guardians)
+                 if (g.isdigit() or ID_SHAPE.fullmatch(g)) and check_passes(g))
     if len(_GUARDIANS) > _GUARDIANS_LIMIT:
         _GUARDIANS.clear()
     _GUARDIANS[raw] = facts = (guardians, keys)
@@ -146,7 +196,7 @@ def normal_phone(raw: str) -> str:
     digits = "".join(c for c in raw if c.isdigit()) if not raw.isdigit() else raw
     if len(digits) > 11 and digits.startswith(("0086", "86")):
         digits = digits[4:] if digits.startswith("0086") else digits[2:]
-    if len(digits) < 7 or len(set(digits)) == 1:
+    if len(digits) < 7 or digits.count(digits[0]) == len(digits):
         return ""
     return digits
 
@@ -163,8 +213,10 @@ def phones_of(raw: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
 
 
 def record_keys(record: PupilKey) -> tuple[str, ...]:
-    """The blocking keys of one record (see the table in the module docstring)."""
-    return Prepared(record).keys
+    """The blocking keys of one record (see the table in the module docstring), its phone
+    keys included."""
+    p = Prepared(record)
+    return p.keys + p.phone_keys
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -180,8 +232,11 @@ def record_partitions(record: PupilKey, partitions: int) -> set[int]:
 def blocks(records: Iterable[PupilKey]) -> Iterator[tuple[str, list[PupilKey]]]:
     """Blocks with at least two records, as ``(key, records)``, in key order."""
     grouped: dict[str, list[PupilKey]] = defaultdict(list)
-    for record in records:
-        for key in record_keys(record):
+    records = list(records)
+    prepared = [Prepared(record) for record in records]
+    add_phone_keys(prepared)
+    for record, p in zip(records, prepared):
+        for key in p.keys:
             grouped[key].append(record)
     for key in sorted(grouped):
         if len(grouped[key]) > 1:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from kernel.matching.blocking import Prepared, identity_keys, name_keys, partition_of
+from kernel.matching.blocking import Prepared, add_phone_keys, identity_keys, identity_parts, name_keys, partition_of
 from kernel.matching.records import Match, PupilKey
 from kernel.matching.scoring import score_prepared
 
@@ -129,6 +129,7 @@ def sweep_partition(
     """
     stats = stats if stats is not None else SweepStats()
     prepared = [Prepared(record) for record in records]
+    add_phone_keys(prepared)
     stats.records = len(prepared)
     mine = (lambda key: partition_of(key, partitions) == partition) if partitions > 1 else None
     return _finish(_score_blocks(_group(prepared, mine), stats), exclude_pairs, stats)
@@ -148,13 +149,11 @@ _FAMILIES = ("identity", "name")
 def _fork_worker(args: tuple[str, int, int]) -> tuple[dict[tuple[int, int], Match], SweepStats]:
     family, shard, shards = args
     records = _FORK_INPUT
-    family_keys = identity_keys if family == "identity" else name_keys
     keys_of: list[list[str]] = []
     first: dict[str, int] = {}
     shared: dict[str, list[int]] = {}
-    for index, record in enumerate(records):
-        keys = family_keys(record)
-        keys_of.append(keys)
+
+    def add(index: int, keys) -> None:
         for key in keys:
             if shards > 1 and hash(key) % shards != shard:
                 continue
@@ -165,6 +164,32 @@ def _fork_worker(args: tuple[str, int, int]) -> tuple[dict[tuple[int, int], Matc
                     shared[key] = [seen, index]
                 elif members[-1] != index:
                     members.append(index)
+
+    if family == "identity":
+        # Phone keys as ``add_phone_keys`` gives them: a record's own when it has no
+        # guardian ID, else only those a record without one shares.
+        lone: set[str] = set()
+        pending: list[tuple[int, tuple[str, ...]]] = []
+        for index, record in enumerate(records):
+            keys, phone_keys, no_guardian = identity_parts(record)
+            if phone_keys:
+                if no_guardian:
+                    keys += phone_keys
+                    lone.update(phone_keys)
+                else:
+                    pending.append((index, phone_keys))
+            keys_of.append(keys)
+            add(index, keys)
+        for index, phone_keys in pending:
+            kept = [key for key in phone_keys if key in lone]
+            if kept:
+                keys_of[index] += kept
+                add(index, kept)
+    else:
+        for index, record in enumerate(records):
+            keys = name_keys(record)
+            keys_of.append(keys)
+            add(index, keys)
 
     prepared: dict[int, Prepared] = {}
     identity: dict[int, frozenset[str]] = {}
@@ -196,8 +221,12 @@ def _fork_worker(args: tuple[str, int, int]) -> tuple[dict[tuple[int, int], Matc
                     if min(common) != key:
                         continue
                     if family == "name":
-                        if not identity_keys_of(i).isdisjoint(identity_keys_of(j)):
-                            continue  # an identity worker scores this pair
+                        both = identity_keys_of(i) & identity_keys_of(j)
+                        # an identity worker scores a pair sharing an ID or guardian key, or a
+                        # phone when one of the two has no guardian ID
+                        if both and (any(k[0] != "p" for k in both)
+                                     or not (prepare(i).guardians and prepare(j).guardians)):
+                            continue
                         common = set()
                     a, b = prepare(i), prepare(j)
                     if a.pk == b.pk:
@@ -233,6 +262,7 @@ def find_matches(
     try:
         if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             prepared = [Prepared(record) for record in records]
+            add_phone_keys(prepared)
             return _finish(_score_blocks(_group(prepared), stats), exclude_pairs, stats)
         shards = max(1, processes // len(_FAMILIES))
         jobs = [(family, shard, shards) for family in _FAMILIES for shard in range(shards)]

@@ -219,3 +219,39 @@ def test_sweep_finds_a_child_renamed_in_place_and_keeps_twins_apart(world):
     case = open_cases().get()
     assert pair_of(case) == {renamed.pk, again.pk}
     assert case.source == DuplicateCase.Source.SWEEP and case.kind == "renamed"
+
+
+def _sweep(records, *, forked: bool):
+    """find_matches in this process, or the two forked workers' halves run here in turn
+    (forking inside the test process would inherit its threads)."""
+    from kernel.matching import SweepStats
+    from kernel.matching import sweep as engine
+
+    stats = SweepStats()
+    if not forked:
+        return find_matches(records, processes=1, stats=stats), stats
+    engine._FORK_INPUT = list(records)
+    try:
+        found = {}
+        for family in ("identity", "name"):
+            part, part_stats = engine._fork_worker((family, 0, 1))
+            found.update(part)
+            stats.add(part_stats)
+    finally:
+        engine._FORK_INPUT = []
+    return [m for _pair, m in sorted(found.items())], stats
+
+
+@pytest.mark.parametrize("forked", [False, True])
+def test_a_shared_phone_blocks_only_where_one_record_has_no_guardian_id(forked):
+    """A phone counts only when one record names no guardian ID: two records with guardian
+    IDs (none shared) are not compared through their phone; a no-ID record with the phone
+    meets both, in one process and in the forked workers alike."""
+    a = child(1, "陈一", guardians=(FATHER,), phones=(FATHER_PHONE,))
+    b = child(2, "黄二", sex="1", born=date(2013, 6, 1), guardians=(MOTHER,), phones=(FATHER_PHONE,))
+    matches, stats = _sweep([a, b], forked=forked)
+    assert matches == [] and stats.pairs_scored == 0
+    lone = child(3, "陈一", id_number="", guardians=(), phones=("138 0013 8000",))
+    matches, stats = _sweep([a, b, lone], forked=forked)
+    assert [(m.a_pk, m.b_pk) for m in matches] == [(1, 3)] and stats.pairs_scored >= 2
+    assert "p:13800138000" in record_keys(a)  # a partition still reads every record with the phone
