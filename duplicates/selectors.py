@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+import datetime as dt
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Min, Prefetch
 
 from accounts.scope import get_in_scope, restrict, scope_of
 from duplicates.models import CaseMember, DuplicateCase, DuplicateSweep
 from provinces.divisions import division_full_name
+from workflow.models import WorkItem
 
 
 def cases_visible_to(user, *, status: str | None = DuplicateCase.Status.OPEN):
@@ -103,3 +107,13 @@ def open_cases_export(province_code: str) -> list[dict]:
         }
         for case in cases
     ]
+
+
+def case_deadlines(cases) -> dict[int, dt.date]:
+    """The deadline of each open case of ``cases`` (the earliest of its counties' 待办 items)."""
+    ids = [case.pk for case in cases]
+    if not ids:
+        return {}
+    items = WorkItem.objects.filter(content_type=ContentType.objects.get_for_model(DuplicateCase), object_id__in=ids,
+                                    state=WorkItem.State.OPEN, due_on__isnull=False)
+    return dict(items.values("object_id").annotate(due=Min("due_on")).values_list("object_id", "due"))

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -89,8 +90,13 @@ def case_list(request):
     found = selectors.case_list_for(request.user, status=None if status == "all" else status, county=county,
                                     limit=CASE_LIST_LIMIT)
     page = Paginator(found, CASE_PAGE_SIZE).get_page(request.GET.get("page"))
+    cases = list(page.object_list)
+    deadlines = selectors.case_deadlines(cases)
+    for case in cases:
+        case.due_on = deadlines.get(case.pk)
     return render(request, "duplicates/cases.html", {
-        "cases": page.object_list, "page": page, "status": status, "county": county, "counties": counties,
+        "today": timezone.localdate(),
+        "cases": cases, "page": page, "status": status, "county": county, "counties": counties,
         "capped": len(found) >= CASE_LIST_LIMIT, "limit": CASE_LIST_LIMIT,
     })
 

@@ -37,6 +37,16 @@ class TransferIn(Schema):
     reason: str = Field(description="转学原因")
 
 
+class TransferCorrectIn(Schema):
+    """退回修改 answered: the application's fields as corrected, and a note for the log."""
+
+    dest_grade: int = Field(description="转入年级 1..12")
+    dest_class_number: int = Field(description="转入班号")
+    transfer_date: dt.date = Field(description="异动日期")
+    reason: str = Field(description="转学原因")
+    note: str = Field("", description="修改说明（可选）")
+
+
 class StepOut(Schema):
     action: str
     from_state: str
@@ -257,6 +267,14 @@ def transfer_resubmit(request, transfer_id: int, payload: ReasonIn | None = None
     """After 退回修改: the person who filled it in hands it to the school's review again."""
     reason = payload.reason if payload else ""
     return _detail_of(services.transfer_resubmit(user=request.user, transfer_id=transfer_id, reason=reason))
+
+
+@router.post("/transfers/{int:transfer_id}/correct", response=TransferDetailOut)
+def transfer_correct(request, transfer_id: int, payload: TransferCorrectIn):
+    """After 退回修改: the person who filled it in corrects its fields (the rules of apply) and
+    resubmits it to the school's review; the log names each change. Proof material is added
+    with ``/attachments``."""
+    return _detail_of(services.transfer_correct(user=request.user, transfer_id=transfer_id, **payload.dict()))
 
 
 @router.post("/transfers/{int:transfer_id}/cancel", response=TransferDetailOut)

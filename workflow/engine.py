@@ -424,8 +424,10 @@ def returned_to(user) -> list[dict]:
         rows = restrict(chain.model.objects.filter(
             **{f"{chain.initiator_field}_id": user.pk, "state": chain.send_back.to}), user)
         for row in rows.order_by("-pk")[:50]:
+            if (event := sent_back(chain, row)) is None:
+                continue  # a draft never submitted: in 我发起的, not sent back
             found.append({"chain": chain, "row": row, "title": chain.hooks.title(chain, row),
-                          "url": chain.hooks.url(chain, row), "sent_back": sent_back(chain, row),
+                          "url": chain.hooks.url(chain, row), "sent_back": event,
                           "expires_on": (expires := chain.hooks.expires_on(chain, row)),
                           "expires_soon": expires is not None and deadlines.due_soon(
                               expires, scope_code=chain.hooks.home(chain, row)[0])})

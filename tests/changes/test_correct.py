@@ -57,3 +57,16 @@ def test_the_correction_page(world, login):
     request.refresh_from_db()
     assert request.state == State.SCHOOL_REVIEW and request.payload["until"] == "2027-02-28"
     assert login(world["a1"].approver).get(f"/changes/{request.pk}/correct/").status_code == 302
+
+
+def test_only_what_was_sent_back_waits_in_the_authors_todo(world):
+    from workflow import engine
+
+    draft = open_request(world, "suspend", SUSPEND, submit=False)
+    assert draft.state == State.DRAFT
+    assert [entry["row"].pk for entry in engine.returned_to(world["a1"].operator)] == []
+    requests.change_request_submit(user=world["a1"].operator, request_id=draft.pk)
+    requests.change_request_send_back(user=world["a1"].approver, request_id=draft.pk, reason="请附证明")
+    [entry] = engine.returned_to(world["a1"].operator)
+    assert entry["row"].pk == draft.pk and entry["sent_back"].reason == "请附证明"
+    assert entry["expires_on"] is None  # a change request does not expire

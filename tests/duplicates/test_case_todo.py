@@ -58,3 +58,10 @@ def test_an_overdue_case_is_on_the_report_above_and_marked_on_the_home_page(worl
     assert case.pk in [i.object_id for i in workitems.overdue_for(world["city"].approver)]
     page = login(world["county_a"].operator).get("/").content.decode()
     assert f"/province/cases/{case.pk}/" in page and "已超期" in page
+
+
+def test_the_case_list_shows_the_deadline_and_overdue(world, login):
+    case = open_case(world)
+    items_of(case).update(due_on=dt.date(2026, 1, 5))
+    page = login(world["county_a"].operator).get("/province/cases/").content.decode()
+    assert 'data-testid="case-due"' in page and "2026-01-05" in page and "已超期" in page

@@ -150,3 +150,20 @@ def test_the_correction_page(world, login):
     assert transfer.state == State.DRAFT and transfer.dest_class_number == 3
     response = login(world["b1"].approver).get(f"/transfers/{transfer.pk}/correct/")
     assert response.status_code == 302  # nothing to correct for anyone else
+
+
+def test_the_api_corrects_and_resubmits(world, client, api_token):
+    transfer = sent_back(world)
+    headers = api_token(world["b1"].operator)
+    body = {"dest_grade": transfer.dest_grade, "dest_class_number": 120, "transfer_date": "2026-03-10",
+            "reason": "随父母工作调动"}
+    response = client.post(f"/api/v1/transfers/{transfer.pk}/correct", data=body, content_type="application/json",
+                           **headers)
+    assert response.status_code == 422 and response.json()["code"] == "invalid_class_number"
+    body.update(dest_class_number=4, note="改为4班")
+    response = client.post(f"/api/v1/transfers/{transfer.pk}/correct", data=body, content_type="application/json",
+                           **headers)
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == State.DRAFT
+    transfer.refresh_from_db()
+    assert transfer.dest_class_number == 4
