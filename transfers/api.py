@@ -188,7 +188,7 @@ def origin_schools(request, q: str = ""):
     return [SchoolCardOut(code=s.code, name=s.name, county=s.county.full_name()) for s in selectors.origin_school_search(q)]
 
 
-class LookupIn(Schema):
+class TransferLookupIn(Schema):
     origin_school_code: str = Field(max_length=20, description="转出学校标识码（10位）")
     name: str = Field("", max_length=50, description="学生姓名（须完全一致）")
     id_number: str = Field("", max_length=32, description="学生身份证件号（知道时填写）")
@@ -196,7 +196,7 @@ class LookupIn(Schema):
 
 
 @router.post("/transfers/lookup", response=LookupOut)
-def pupil_lookup(request, payload: LookupIn):
+def pupil_lookup(request, payload: TransferLookupIn):
     """查询转出学生: recorded (a POST, never a GET); answers the minimal cards and their references."""
     result = lookup.transfer_lookup(user=request.user, **payload.dict())
     return LookupOut(

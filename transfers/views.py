@@ -49,9 +49,10 @@ def transfer_list(request):
 def transfer_new(request):
     """转学申请: choose the origin school, look the pupil up, confirm, fill in, save. A GET
     only shows the forms (a lookup leaves a record: it is a POST, ``transfer_lookup``)."""
+    refused = _not_a_school(request)
+    if refused is not None:
+        return refused
     context = _new_context(request)
-    if not isinstance(context, dict):
-        return context
     if request.method == "POST":
         return _apply(request, context)
     origin_code = request.GET.get("origin", "")
@@ -66,9 +67,10 @@ def transfer_new(request):
 @require_POST
 def transfer_lookup(request):
     """查询转出学生 (recorded): the minimal cards of the chosen origin school's matching pupils."""
+    refused = _not_a_school(request)
+    if refused is not None:
+        return refused
     context = _new_context(request)
-    if not isinstance(context, dict):
-        return context
     form = LookupForm(request.POST)
     context["lookup_form"] = form
     context["origin_code"] = origin_code = request.POST.get("origin", "")
@@ -89,10 +91,15 @@ def transfer_lookup(request):
     return render(request, "transfers/new.html", context, status=context["error"].status if context["error"] else 200)
 
 
-def _new_context(request):
+def _not_a_school(request):
+    """The refusal page for a user who is not a school's (only a destination school applies)."""
     membership = membership_of(request.user)
     if membership is None or not membership.school_id:
         return _error(request, RegistryError(_("只有学校用户可以办理转学申请"), code="school_only", status=403))
+    return None
+
+
+def _new_context(request) -> dict:
     keyword = request.GET.get("q", "").strip()
     return {"keyword": keyword, "error": None,
             "schools": selectors.origin_school_search(keyword) if keyword else []}
