@@ -55,7 +55,7 @@ def record_for(pupil, *, name: str, birth_date: dt.date, guardian_ids: list[str]
     from registry.records import GuardianData, PupilData
 
     guardians = [
-        GuardianData(name=f"家长{i}", relation=("51", "52")[i % 2], id_number=number, is_first_guardian=i == 0)
+        GuardianData(name="家长" + "甲乙丙丁戊己庚辛壬癸"[i % 10], relation=("51", "52")[i % 2], id_number=number, is_first_guardian=i == 0)
         for i, number in enumerate(guardian_ids)
     ]
     return PupilData(

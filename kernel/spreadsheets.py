@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from typing import Any
 
@@ -16,6 +17,11 @@ from python_calamine import CalamineWorkbook
 from kernel.errors import ValidationFailed
 
 XLSX, CSV = "xlsx", "csv"
+#: Longest cell a spreadsheet upload may hold (a roster's longest column is 200), and the
+#: most columns of a line: checked while reading, so an odd file fails fast and small.
+MAX_CELL_CHARS = 2000
+MAX_COLUMNS = 300
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]+[0-9]+:([A-Z]+)([0-9]+)"')
 
 
 def _file_error(message, code: str) -> ValidationFailed:
@@ -88,27 +94,100 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _read_xlsx(content: bytes) -> list[list[str]]:
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _sheet_member(archive: zipfile.ZipFile) -> str | None:
+    names = archive.namelist()
+    if "xl/worksheets/sheet1.xml" in names:
+        return "xl/worksheets/sheet1.xml"
+    return next((n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")), None)
+
+
+def xlsx_declared_size(content: bytes) -> tuple[int, int] | None:
+    """``(rows, columns)`` the first sheet declares (its ``<dimension>``), read from the first
+    kilobytes of the sheet without unpacking the rest; ``None`` when it declares none."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        member = _sheet_member(archive)
+        if member is None:
+            return None
+        with archive.open(member) as sheet:
+            head = sheet.read(8192)
+    match = _DIMENSION.search(head)
+    if match is None:
+        return None
+    return int(match.group(2)), _column_number(match.group(1))
+
+
+def _check_declared_size(content: bytes, *, max_rows: int | None) -> None:
+    size = xlsx_declared_size(content)
+    if size is None:
+        return
+    rows, columns = size
+    if max_rows is not None and rows > max_rows + 1:  # the header line
+        raise _file_error(_("文件有 %(n)s 行，单个文件不超过 %(max)s 行，请拆分后上传") % {"n": rows - 1, "max": max_rows},
+                          "too_many_rows")
+    if columns > MAX_COLUMNS:
+        raise _file_error(_("文件有 %(n)s 列，超过 %(max)s 列，请使用模板的表头") % {"n": columns, "max": MAX_COLUMNS},
+                          "too_many_columns")
+
+
+def _checked_line(cells: list[str], number: int) -> list[str]:
+    """A line within the limits, or a refusal naming the line (and the column)."""
+    if len(cells) > MAX_COLUMNS:
+        raise _file_error(_("第 %(line)s 行有 %(n)s 列，超过 %(max)s 列") % {"line": number, "n": len(cells),
+                                                                       "max": MAX_COLUMNS}, "too_many_columns")
+    for index, cell in enumerate(cells, start=1):
+        if len(cell) > MAX_CELL_CHARS:
+            raise _file_error(
+                _("第 %(line)s 行第 %(column)s 列的内容有 %(n)s 个字符，单元格不超过 %(max)s 个字符")
+                % {"line": number, "column": index, "n": len(cell), "max": MAX_CELL_CHARS},
+                "cell_too_long",
+            )
+    return cells
+
+
+def _read_xlsx(content: bytes, *, max_rows: int | None = None) -> list[list[str]]:
+    _check_declared_size(content, max_rows=max_rows)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
         rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except Exception:
         raise _file_error(_("文件已损坏，无法作为 xlsx 打开"), "file_corrupt") from None
-    return [[cell_text(v) for v in row] for row in rows]
+    return [_checked_line([cell_text(v) for v in row], number) for number, row in enumerate(rows, start=1)]
 
 
-def _read_csv(content: bytes) -> list[list[str]]:
+def _read_csv(content: bytes, *, max_rows: int | None = None) -> list[list[str]]:
     text = decode_csv(content)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lines: list[list[str]] = []
+    try:
+        for row in reader:
+            lines.append(_checked_line([cell.strip() for cell in row], reader.line_num))
+            if max_rows is not None and len(lines) > max_rows + 1:
+                raise _file_error(_("文件超过 %(max)s 行，请拆分后上传") % {"max": max_rows}, "too_many_rows")
+    except csv.Error:  # a cell over the csv module's own limit, or a broken quote
+        raise _file_error(
+            _("第 %(line)s 行无法读取：单元格过长（超过 %(max)s 个字符）或引号不成对") % {"line": reader.line_num,
+                                                                      "max": MAX_CELL_CHARS},
+            "cell_too_long",
+        ) from None
+    return lines
 
 
-def read_table(content: bytes, *, max_bytes: int, max_unpacked_bytes: int, what=_("文件")
-               ) -> tuple[str, list[list[str]]]:
-    """The format and every line of the first sheet, cells as text."""
+def read_table(content: bytes, *, max_bytes: int, max_unpacked_bytes: int, what=_("文件"),
+               max_rows: int | None = None) -> tuple[str, list[list[str]]]:
+    """The format and every line of the first sheet, cells as text. A file over ``max_rows``
+    lines, a line over ``MAX_COLUMNS`` or a cell over ``MAX_CELL_CHARS`` is refused while
+    reading (an xlsx by the size its sheet declares, before the sheet is read)."""
     file_format = sniff_format(content, max_bytes=max_bytes, max_unpacked_bytes=max_unpacked_bytes, what=what)
-    rows = _read_xlsx(content) if file_format == XLSX else _read_csv(content)
-    return file_format, rows
+    read = _read_xlsx if file_format == XLSX else _read_csv
+    return file_format, read(content, max_rows=max_rows)
 
 

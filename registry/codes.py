@@ -1,17 +1,21 @@
 """National code tables (代码表) as loaded from ``fixtures/codes.json``.
 
 Each table maps a code to its Chinese name. Users may give either (``男`` or ``1``,
-``汉族`` or ``01``); ``resolve`` turns both into the code.
+``汉族`` or ``01``) or an everyday name of ``registry.synonyms`` (``汉``, ``非农业``, ``否``);
+``resolve`` turns each into the code.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 
 from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import ValidationFailed
 from registry.models import CodeItem
+from registry.synonyms import synonym_code
 
 TABLE_LABELS = {
     "sex": _("性别"),
@@ -101,11 +105,32 @@ def resolve(name: str, value, *, field: str | None = None) -> str:
             return code
     if text.isdigit() and len(text) < 2 and text.zfill(2) in entries:
         return text.zfill(2)
+    code = synonym_code(name, text, entries)
+    if code is not None:
+        if (used := _SYNONYMS_USED.get()) is not None:
+            used.append({"field": field or name, "table": name, "value": text, "code": code,
+                         "name": entries[code]})
+        return code
     raise ValidationFailed(
         _("%(table)s代码“%(value)s”不在代码表中") % {"table": TABLE_LABELS.get(name, name), "value": text},
         code="unknown_code",
         field=field or name,
     )
+
+
+_SYNONYMS_USED: ContextVar[list | None] = ContextVar("synonyms_used", default=None)
+
+
+@contextmanager
+def synonyms_used():
+    """Collect the values ``resolve`` read through a synonym inside the block: a list of
+    ``{"field", "table", "value", "code", "name"}``."""
+    used: list[dict] = []
+    token = _SYNONYMS_USED.set(used)
+    try:
+        yield used
+    finally:
+        _SYNONYMS_USED.reset(token)
 
 
 def clear_cache(**_signal) -> None:

@@ -37,6 +37,42 @@ DOCUMENT_FORMS = {
 #: brackets; 7–20 characters (the column's length).
 PHONE_FORM = re.compile(r"\+?[0-9(][0-9 ()\-]{5,18}[0-9]")
 
+#: Longest name the record holds (姓名, 曾用名, a family member's 姓名).
+NAME_MAX_LENGTH = 50
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+#: A name in Chinese characters (rare ones of the CJK extensions included) with the middle
+#: dot of minority and transliterated names between parts (阿沛·阿旺晋美); or, for a foreign
+#: national, Latin letters in words joined by spaces, hyphens, apostrophes or dots.
+NAME_FORM = re.compile(rf"[{_HAN}]+(·[{_HAN}]+)*|[A-Za-zÀ-ÖØ-öø-ɏ]+([ .'\-]+[A-Za-zÀ-ÖØ-öø-ɏ]+)*\.?")
+#: Dots people type for the middle dot, read as it.
+_MIDDLE_DOTS = str.maketrans({"\u2022": "·", "\u30fb": "·", "\uff65": "·", "\u2027": "·", "\u2219": "·",
+                              "\u22c5": "·", "\u0387": "·"})
+
+
+def normalize_name(name: str) -> str:
+    """Spaces collapsed (none left between Chinese characters) and look-alike dots as ·."""
+    text = " ".join(str(name or "").translate(_MIDDLE_DOTS).split())
+    return re.sub(rf"(?<=[{_HAN}·]) (?=[{_HAN}·])", "", text)
+
+
+def name_problem(name: str, *, field: str, label, who: str = "") -> ValidationFailed | None:
+    """The one rule of names (pupils' and family members'), in the form, the API and the
+    roster alike: Chinese characters with · between parts, or Latin letters, at most
+    ``NAME_MAX_LENGTH`` characters; a formula prefix, a digit or markup is refused."""
+    if not name:
+        return None
+    if len(name) > NAME_MAX_LENGTH:
+        return text_too_long(label, NAME_MAX_LENGTH, field=field, who=who)
+    if NAME_FORM.fullmatch(name):
+        return None
+    return ValidationFailed(
+        _("%(who)s%(field)s“%(value)s”有误：姓名应为汉字（少数民族姓名可用间隔号“·”），外籍学生可用拉丁字母；"
+          "不能含数字、符号或公式")
+        % {"who": who, "field": label, "value": name[:NAME_MAX_LENGTH]},
+        code="invalid_name", field=field,
+    )
+
+
 REQUIRED_FIELDS = {
     "name": _("姓名"),
     "sex": _("性别"),
@@ -60,7 +96,11 @@ def pupil_problems(data: PupilData, *, school=None, today: dt.date | None = None
         value = getattr(data, field_name)
         if value in (None, ""):
             problems.append(ValidationFailed(_("%(field)s不能为空") % {"field": label}, code="required", field=field_name))
-    data.name = " ".join((data.name or "").split())
+    data.name = normalize_name(data.name)
+    data.former_name = normalize_name(data.former_name)
+    for field_name, label in (("name", _("姓名")), ("former_name", _("曾用名"))):
+        if (problem := name_problem(getattr(data, field_name), field=field_name, label=label)) is not None:
+            problems.append(problem)
 
     for table, field_name in codes.PUPIL_CODED_FIELDS.items():
         value = getattr(data, field_name)
@@ -107,6 +147,8 @@ def pupil_problems(data: PupilData, *, school=None, today: dt.date | None = None
 
 def _id_problems(data: PupilData, today: dt.date) -> list[ValidationFailed]:
     data.id_number = identity.normalize_id_number(data.id_number or "")
+    if len(data.id_number) > 32:
+        return [text_too_long(_("身份证件号"), 32, field="id_number")]
     if data.id_type == RESIDENT_ID:
         if not data.id_number:
             return [
@@ -168,10 +210,18 @@ def guardian_problems(guardian: GuardianData, *, index: int) -> list[ValidationF
     """Problems of one family member (家庭成员), fields named ``guardians[i].field``."""
     prefix = f"guardians[{index}]"
     problems: list[ValidationFailed] = []
-    if not (guardian.name or "").strip():
+    guardian.name = normalize_name(guardian.name)
+    if not guardian.name:
         problems.append(
             ValidationFailed(_("家庭成员%(n)s的姓名不能为空") % {"n": index}, code="required", field=f"{prefix}.name")
         )
+    elif (problem := name_problem(guardian.name, field=f"{prefix}.name", label=_("姓名"),
+                                  who=_("家庭成员%(n)s的") % {"n": index})) is not None:
+        problems.append(problem)
+    guardian.police_reference = str(guardian.police_reference or "").strip()
+    if len(guardian.police_reference) > 64:
+        problems.append(text_too_long(_("公安机关证明编号"), 64, field=f"{prefix}.police_reference",
+                                      who=_("家庭成员%(n)s的") % {"n": index}))
     try:
         guardian.relation = codes.resolve("relation", guardian.relation, field=f"{prefix}.relation")
     except ValidationFailed as exc:
@@ -181,6 +231,9 @@ def guardian_problems(guardian: GuardianData, *, index: int) -> list[ValidationF
     except ValidationFailed as exc:
         problems.append(exc)
     guardian.id_number = identity.normalize_id_number(guardian.id_number or "")
+    if len(guardian.id_number) > 32:
+        problems.append(text_too_long(_("身份证件号"), 32, field=f"{prefix}.id_number",
+                                      who=_("家庭成员%(n)s的") % {"n": index}))
     if guardian.phone and not PHONE_FORM.fullmatch(str(guardian.phone).strip()):
         problems.append(
             ValidationFailed(

@@ -18,11 +18,12 @@ from duplicates import entry
 from enrolment.checks import check_against_registry, guardian_ids, id_held_elsewhere_error
 from enrolment.review import source_problems
 from kernel.errors import ValidationFailed
+from registry import codes
 from registry.fields import GUARDIAN_FIELDS, PUPIL_FIELDS, stored
 from registry.models import Guardian, Pupil
 from registry.records import PupilData
 from registry.validation import pupil_problems
-from rosters.columns import BATCH_SIZE, COLUMN_BY_KEY, REFUSED, UNCHANGED
+from rosters.columns import BATCH_SIZE, COLUMN_BY_KEY, REFUSED, UNCHANGED, column_of
 from rosters.parsing import Divisions, Row, row_to_record
 from rosters.reading import Table
 from schools.models import School
@@ -123,8 +124,21 @@ def _check_records(rows: list[Row], schools: _Schools, today: dt.date) -> None:
         elif school is None:
             row.refuse(ValidationFailed(_("学校标识码不能为空"), code="required", field="school_code"))
         row.school = school
-        for exc in pupil_problems(data, school=school, today=today):
+        with codes.synonyms_used() as used:
+            problems = pupil_problems(data, school=school, today=today)
+        for exc in problems:
             row.refuse(exc)
+        row.read_as = [read_as(item) for item in used]
+
+
+def read_as(item: dict) -> dict:
+    """A value read through a synonym, for the row report: ``户口性质“非农业”读作“非农业户口”``."""
+    column = column_of(item["field"]) or str(codes.TABLE_LABELS.get(item["table"], item["table"]))
+    return {
+        "column": column, "field": item["field"], "value": item["value"], "code": item["code"],
+        "message": str(_("%(column)s“%(value)s”读作“%(name)s”") % {"column": column, "value": item["value"],
+                                                                 "name": item["name"]}),
+    }
 
 
 def _check_in_file(rows: list[Row]) -> None:

@@ -19,6 +19,7 @@ from provinces.models import Division
 from registry import codes, nohukou
 from registry.fields import GUARDIAN_FIELD_NAMES, PUPIL_FIELD_NAMES
 from registry.records import GuardianData, PupilData
+from registry.synonyms import NO, YES
 from rosters.columns import COLUMN_BY_KEY, NEW, REFUSED, problem
 from rosters.reading import Table
 from schools.models import GRADE_NAMES, School
@@ -38,8 +39,8 @@ _GRADE_BY_NAME = {str(name): number for number, name in GRADE_NAMES.items()}
 _GRADE_BY_NAME.update({"一年级": 1, "二年级": 2, "三年级": 3, "四年级": 4, "五年级": 5, "六年级": 6,
                        "七年级": 7, "八年级": 8, "九年级": 9, "初一": 7, "初二": 8, "初三": 9,
                        "高一": 10, "高二": 11, "高三": 12})
-_YES = {"是", "1", "y", "yes", "true", "√", "t"}
-_NO = {"否", "0", "n", "no", "false", "×", "f"}
+_YES = {text.lower() for text in YES}  # the 是否 spellings of registry.synonyms
+_NO = {text.lower() for text in NO}
 FORMULA_CHARS = ("=", "+", "-", "@")
 
 
@@ -101,6 +102,8 @@ class Row:
     national_number: str = ""
     #: The refusals themselves (with their details), in the order of ``problems``.
     refusals: list[RegistryError] = field(default_factory=list)
+    #: Values read through a synonym (``registry.synonyms``): what each was read as.
+    read_as: list[dict] = field(default_factory=list)
 
     def refuse(self, exc: RegistryError, *, column: str | None = None) -> None:
         self.problems.append(problem(exc, column=column))
@@ -122,6 +125,7 @@ class Row:
             "national_number": self.national_number,
             "problems": self.problems,
             "likely": self.likely,
+            "read_as": self.read_as,
         }
 
 

@@ -41,7 +41,7 @@ def sniff_format(content: bytes) -> str:
 def read_table(content: bytes) -> tuple[str, list[list[str]]]:
     """The format and every line of the first sheet of a roster, cells as text."""
     return spreadsheets.read_table(content, max_bytes=MAX_BYTES, max_unpacked_bytes=MAX_UNPACKED_BYTES,
-                                   what=_("花名册"))
+                                   what=_("花名册"), max_rows=MAX_ROWS + 50)  # header and blank lines: parse_table counts
 
 
 @dataclass

@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from openpyxl.styles import Font
 
 from registry import codes
+from registry.fields import CODE, GUARDIAN_FIELD_BY_NAME, PUPIL_FIELD_BY_NAME
 from rosters.columns import COLUMNS, HEADERS, OUTCOME_LABELS
 from rosters.exporting import TEXT_KEYS, neutralise
 from rosters.jobs import load_rows
@@ -42,6 +43,8 @@ def roster_template() -> bytes:
     used_by: dict[str, list[str]] = defaultdict(list)
     for column in COLUMNS:
         table = column.key.split("_", 1)[1] if column.key.startswith("g") and column.key[1].isdigit() else column.key
+        spec = PUPIL_FIELD_BY_NAME.get(table) or GUARDIAN_FIELD_BY_NAME.get(table)
+        table = spec.table if spec is not None and spec.kind == CODE else table
         if table in codes.TABLE_LABELS:
             used_by[table].append(column.header)
     for table, table_label in codes.TABLE_LABELS.items():
@@ -55,6 +58,7 @@ def roster_template() -> bytes:
     for line in (
         gettext("每行一名学生，表头不要修改；英文列名也可识别。"),
         gettext("代码列可以填写代码或名称，例如 性别 填“1”或“男”，民族 填“01”或“汉族”。"),
+        gettext("常用简称也可识别，例如 户口性质 填“非农业”、民族 填“汉”、是否类的列填“是/否”“Y/N”“1/0”；导入结果会写明按什么读取。"),
         gettext("日期可写成 2015-03-08、2015/3/8、20150308，或使用 Excel 日期单元格；入学年月可写成 2021-09。"),
         gettext("身份证件号、学校标识码请使用文本格式，避免 Excel 把号码变成科学计数法。"),
         gettext("没有身份证号的学生：身份证件类型填“其他”，身份证件号留空。"),
@@ -78,8 +82,10 @@ def report_lines(job: RosterImport) -> list[list[str]]:
         if row["problems"]:
             for p in row["problems"]:
                 lines.append(base + [p["column"], p["code"], p["message"]])
-        else:
+        elif not row.get("read_as"):
             lines.append(base + ["", "", ""])
+        for note in row.get("read_as", ()):
+            lines.append(base + [note["column"], "read_as", note["message"]])
     return lines
 
 

@@ -29,7 +29,7 @@ def test_export_has_template_headers_sorted_by_class_then_name(world):
                                                filters=exporting.RosterFilter(school=school.code, grade=3))
     sheet = _sheet(content)
     lines = list(sheet.iter_rows(values_only=True))
-    assert list(lines[0]) == columns.HEADERS
+    assert list(lines[0]) == [*columns.HEADERS, *exporting.EXPORT_HEADERS]  # 全国学籍号, 学籍状态 last
     classes = [line[13] for line in lines[1:]]
     assert classes == sorted(classes) == [1, 1, 2, 2]
     assert {line[1] for line in lines[1:] if line[13] == 2} == {"张三", "阿明"}

@@ -43,5 +43,5 @@ def test_resource_import_writes_new_rows_and_skips_unchanged(world):
 
 def test_resource_export_uses_the_template_columns(world):
     data = RosterResource().export(Pupil.objects.filter(school=world.school_a1))
-    assert list(data.headers) == columns.HEADERS
+    assert list(data.headers) == [*columns.HEADERS, *exporting.EXPORT_HEADERS]
     assert data[0][1] == "李娜"

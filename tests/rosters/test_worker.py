@@ -16,6 +16,9 @@ from tests.rosters.test_support import fast_passwords, roster_row, xlsx_bytes  #
 
 pytestmark = [pytest.mark.celery, pytest.mark.slow, pytest.mark.usefixtures("fast_passwords")]
 
+#: Digits as Chinese numerals: a name holds no digits.
+CHINESE_DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
+
 
 def _wait(job_id: int, *statuses, timeout: float = 180) -> RosterImport:
     deadline = time.time() + timeout
@@ -34,7 +37,7 @@ def test_large_import_runs_on_the_worker(celery_worker_process, world, client, a
     rows = []
     for n in range(600):
         birth = dt.date(2015, 1, 1) + dt.timedelta(days=n)
-        rows.append(roster_row(world.school_a1, name=f"学生{n:03d}", birth=birth, seq=n % 400 + 1,
+        rows.append(roster_row(world.school_a1, name="学生" + f"{n:03d}".translate(CHINESE_DIGITS), birth=birth, seq=n % 400 + 1,
                                class_number=str(n % 6 + 1)))
     rows[10]["ethnicity"] = "火星族"
     auth = api_token(world["a1"].operator)
@@ -52,5 +55,5 @@ def test_large_import_runs_on_the_worker(celery_worker_process, world, client, a
     job = _wait(job.pk, RosterImport.Status.IMPORTED, RosterImport.Status.FAILED)
     assert job.imported_rows == 599
     assert Pupil.objects.filter(school=world.school_a1, name__startswith="学生").count() == 599
-    event = Pupil.pgh_event_model.objects.filter(name="学生000").select_related("pgh_context").get()
+    event = Pupil.pgh_event_model.objects.filter(name="学生零零零").select_related("pgh_context").get()
     assert event.pgh_context.metadata["username"] == world["a1"].operator.username
