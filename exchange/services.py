@@ -187,6 +187,16 @@ def message_retry(*, user, message_id: int) -> OutboxMessage:
     return message
 
 
+def peer_echo(*, user, peer_id: int) -> PeerAnswer:
+    """Test the link to a peer (``exchange.echo``): the answer, or why there is none."""
+    require_exchange_staff(user)
+    peer = Peer.objects.filter(pk=peer_id).first()
+    if peer is None:
+        raise NotFound(_("对端不存在"), code="not_found")
+    [answer] = query_ask(user=user, type="exchange.echo", body={"note": "echo"}, peers=[peer])
+    return answer
+
+
 def is_exchange_staff(user) -> bool:
     """Whether the menu offers the exchange page: province staff, once a peer is configured."""
     if not Peer.objects.exists():
