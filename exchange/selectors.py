@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exchange.models import InboxMessage, InboxRefusal, OutboxMessage, PeerQuery
+from exchange.models import InboxMessage, InboxRefusal, OutboxMessage, Peer, PeerQuery
 from exchange.services import require_exchange_staff
 
 LIMIT = 200
@@ -15,6 +15,7 @@ def exchange_overview(user, *, state: str = "") -> dict:
         outbox = outbox.filter(state=state)
     counts = {choice: OutboxMessage.objects.filter(state=choice).count() for choice in OutboxMessage.State.values}
     return {
+        "peers": list(Peer.objects.order_by("name")),
         "outbox": list(outbox[:LIMIT]),
         "counts": counts,
         "inbox": list(InboxMessage.objects.select_related("peer").order_by("-id")[:LIMIT]),

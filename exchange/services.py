@@ -97,7 +97,7 @@ class FlushResult:
     delivered: int = 0
     refused: int = 0
     dead: int = 0
-    retry_in: float | None = None  # seconds until the next attempt, when something waits
+    retry_in: float | None = None  # seconds until the next attempt, when this flush failed one
 
 
 def outbox_flush(peer_id: int) -> FlushResult:
@@ -113,9 +113,9 @@ def outbox_flush(peer_id: int) -> FlushResult:
             message = (OutboxMessage.objects.filter(peer=peer, state=State.WAITING).order_by("id").first())
             if message is None:
                 return result
-            wait = (message.next_attempt_at - timezone.now()).total_seconds()
-            if wait > 0:
-                result.retry_in = wait
+            if message.next_attempt_at > timezone.now():
+                # Not due: the flush that failed it has queued the next attempt (and beat
+                # re-kicks due queues every minute), so this one ends without queuing another.
                 return result
             outcome = _deliver(peer, message)
             if outcome == State.WAITING:
@@ -185,6 +185,16 @@ def message_retry(*, user, message_id: int) -> OutboxMessage:
         message.save()
         transaction.on_commit(lambda: _queue_flush(message.peer_id))
     return message
+
+
+def peer_echo(*, user, peer_id: int) -> PeerAnswer:
+    """Test the link to a peer (``exchange.echo``): the answer, or why there is none."""
+    require_exchange_staff(user)
+    peer = Peer.objects.filter(pk=peer_id).first()
+    if peer is None:
+        raise NotFound(_("对端不存在"), code="not_found")
+    [answer] = query_ask(user=user, type="exchange.echo", body={"note": "echo"}, peers=[peer])
+    return answer
 
 
 def is_exchange_staff(user) -> bool:

@@ -36,3 +36,19 @@ def message_retry(request, message_id: int):
     else:
         messages.success(request, _("消息已重新排队发送"))
     return redirect("exchange:messages")
+
+
+@login_required
+@require_POST
+def peer_echo(request, peer_id: int):
+    try:
+        answer = services.peer_echo(user=request.user, peer_id=peer_id)
+    except RegistryError as exc:
+        messages.error(request, exc.as_html())
+    else:
+        if answer.answer is not None:
+            messages.success(request, _("与%(peer)s学籍系统连接正常") % {"peer": answer.peer.name})
+        else:
+            messages.error(request, _("无法连接%(peer)s学籍系统：%(error)s") % {"peer": answer.peer.name,
+                                                                          "error": answer.error})
+    return redirect("exchange:messages")

@@ -46,6 +46,37 @@ def database_copy(server_url: str, template: str, name: str) -> bool:
     return True
 
 
+CLAIM_KEY = "registry-exchange-test-claim"
+
+
+def redis_claim(base_url: str, owner: str, count: int = 2) -> list[str]:
+    """``count`` Redis databases nobody uses (holding nothing but our claim), so two test
+    runs on one machine never share a broker (the claim expires if a run is killed)."""
+    import redis
+
+    claimed = []
+    for number in range(1, 16):
+        client = redis.Redis.from_url(f"{base_url}/{number}")
+        if client.set(CLAIM_KEY, owner, nx=True, ex=3600):
+            if client.dbsize() == 1:
+                claimed.append(f"{base_url}/{number}")
+                if len(claimed) == count:
+                    return claimed
+            else:
+                client.delete(CLAIM_KEY)  # someone else's data is there: leave it alone
+    redis_release(claimed, owner)
+    raise RuntimeError("no free Redis database for the two registries")
+
+
+def redis_release(urls: list[str], owner: str) -> None:
+    import redis
+
+    for url in urls:
+        client = redis.Redis.from_url(url)
+        if client.get(CLAIM_KEY) == owner.encode():
+            client.flushdb()
+
+
 def database_drop(server_url: str, name: str) -> None:
     connection = psycopg2.connect(f"{server_url.rstrip('/')}/postgres")
     connection.autocommit = True

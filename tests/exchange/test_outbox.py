@@ -124,3 +124,12 @@ def test_staff_retry_a_dead_message_and_others_may_not(peer_world, replies, worl
 def test_the_backoff_doubles_up_to_its_cap(settings):
     settings.EXCHANGE_BACKOFF_SECONDS, settings.EXCHANGE_BACKOFF_MAX_SECONDS = 2, 60
     assert [services.backoff(n).total_seconds() for n in (1, 2, 3, 6, 20)] == [2, 4, 8, 60, 60]
+
+
+def test_only_the_flush_that_failed_a_message_queues_the_next_attempt(peer_world, replies):
+    """Many flushes queued while the peer is down collapse into one retry loop."""
+    _sent, queue = replies
+    services.message_send(type="exchange.ping", province="45", body={})
+    queue.append(transport.Reply(0, {}, error="connection refused"))
+    assert services.outbox_flush(peer_world.peer.pk).retry_in is not None
+    assert services.outbox_flush(peer_world.peer.pk).retry_in is None  # not due: nothing more queued

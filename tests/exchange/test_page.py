@@ -44,3 +44,14 @@ def test_schools_counties_and_other_provinces_may_not_see_the_page(peer_world, w
 def test_the_menu_offers_the_page_to_province_staff_once_a_peer_is_configured(world, login, peer_world):
     assert "/province/exchange/" in login(world["province"].operator).get("/").content.decode()
     assert "/province/exchange/" not in login(world["a1"].operator).get("/").content.decode()
+
+
+def test_testing_the_link_to_a_peer_that_is_down_says_so(peer_world, world, login):
+    from exchange.models import PeerQuery
+
+    client = login(world["province"].operator)
+    response = client.post(f"/province/exchange/peers/{peer_world.peer.pk}/echo/", follow=True)
+    assert "无法连接广西学籍系统" in response.content.decode()  # nothing listens on port 9
+    assert PeerQuery.objects.get().outcome == "unreachable"
+    login(world["a1"].operator).post(f"/province/exchange/peers/{peer_world.peer.pk}/echo/")
+    assert PeerQuery.objects.count() == 1  # a school may not

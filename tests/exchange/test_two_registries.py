@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +15,15 @@ import urllib.request
 import pytest
 
 from exchange import signing
-from tests.exchange.registries import MARK, SETUP, Registry, database_copy, database_drop
+from tests.exchange.registries import (
+    MARK,
+    SETUP,
+    Registry,
+    database_copy,
+    database_drop,
+    redis_claim,
+    redis_release,
+)
 from tests.factories import resident_id
 
 pytestmark = [pytest.mark.slow, pytest.mark.celery]
@@ -24,21 +33,24 @@ HELD_IN_B = resident_id(BIRTH, "2", region="450102", seq=77)
 
 @pytest.fixture(scope="module")
 def registries(django_db_blocker):
-    import redis
     from django.conf import settings
     from django.db import connections
 
     db = settings.DATABASES["default"]
+    redis_base = settings.REDIS_URL.rstrip("/").rsplit("/", 1)[0] if settings.REDIS_URL.count("/") > 2 else ""
+    if not str(db.get("HOST", "")).startswith(("127.", "localhost")) or not redis_base.startswith("redis://"):
+        pytest.skip("the two registries need PostgreSQL and Redis over TCP (DATABASE_URL, REDIS_URL)")
     template = db["TEST"]["NAME"]  # the suite's test database, its schema migrated
     server = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}"
     connections.close_all()
     keys = [signing.key_generate() for _ in range(2)]
-    a = Registry("a", "44", f"{server}/test_exchange_a", "redis://127.0.0.1:6379/13", *keys[0])
-    b = Registry("b", "45", f"{server}/test_exchange_b", "redis://127.0.0.1:6379/14", *keys[1])
+    owner = f"{template}-{os.getpid()}"
+    brokers = redis_claim(redis_base, owner)  # two Redis DBs of this run's own
+    a = Registry("a", "44", f"{server}/" + f"{template}"[:60] + "_xa", brokers[0], *keys[0])
+    b = Registry("b", "45", f"{server}/" + f"{template}"[:60] + "_xb", brokers[1], *keys[1])
     with django_db_blocker.unblock():
         for registry in (a, b):
             migrate = not database_copy(server, template, registry.database_url.rsplit("/", 1)[1])
-            redis.Redis.from_url(registry.redis_url).flushdb()
             if migrate:  # no test database yet: this registry's own is migrated from nothing
                 registry.manage("migrate", "-v", "0")
     try:
@@ -56,6 +68,7 @@ def registries(django_db_blocker):
             registry.stop()
         for registry in (a, b):
             database_drop(server, registry.database_url.rsplit("/", 1)[1])
+        redis_release(brokers, owner)
 
 
 def wait_for(condition, *, timeout: float = 60, what: str = ""):
