@@ -51,7 +51,9 @@ def _recorded_read_page(path: str) -> bool:
 #: POSTs that only leave the record of a read (an export): open to a read-only role.
 RECORDED_READS = {"/api/v1/rosters/export", "/schools/roster/export/", "/statistics/export/",
                   "/statistics/official/export/"}
-API_WRITES = [(m, p) for m, p in _api_writes() if p not in RECORDED_READ_PATHS]
+#: A peer registry's endpoints: no user at all, only the message's signature (docs/exchange.md).
+PEER_ENDPOINTS = {"/api/v1/exchange/messages", "/api/v1/exchange/queries"}
+API_WRITES = [(m, p) for m, p in _api_writes() if p not in RECORDED_READ_PATHS and p not in PEER_ENDPOINTS]
 PAGES = [r for r in _page_routes() if r not in OWN_PAGES and not r.startswith("/account/")
          and not _recorded_read_page(r)]
 
@@ -74,6 +76,13 @@ def school_viewer(world):
 def test_the_enumeration_finds_the_writes():
     assert len(API_WRITES) > 30 and ("post", "/api/v1/transfers") in API_WRITES
     assert len(PAGES) > 30 and "/transfers/new/" in PAGES
+
+
+def test_a_peer_endpoint_takes_nothing_from_a_logged_in_user(client, login, read_only):
+    login(read_only)
+    for path in PEER_ENDPOINTS:
+        response = client.post(path, {}, content_type="application/json")
+        assert response.status_code == 422, path  # no signed envelope: refused, whoever is logged in
 
 
 def test_every_api_write_is_refused_to_a_read_only_role_by_session(client, login, read_only):
