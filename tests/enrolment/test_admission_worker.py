@@ -36,7 +36,7 @@ def test_a_large_list_is_previewed_and_applied_on_the_worker(celery_worker_proce
                                                              api_token, monkeypatch):
     ensure_reference_data()
     monkeypatch.setattr(columns, "INLINE_MAX_BYTES", 0)  # every file counts as large here
-    rows = [roster_row(world.school_a2, name=f"新生{n:02d}", seq=n + 1, grade="7",
+    rows = [roster_row(world.school_a2, name="新生" + "甲乙丙"[n // 10] + "一二三四五六七八九十"[n % 10], seq=n + 1, grade="7",
                        birth=dt.date(2014, 1, 1) + dt.timedelta(days=n)) for n in range(30)]
     first, second = graduates[0], graduates[1]
     rows += [roster_row(world.school_a2, name=p.name, sex=p.sex, birth=p.birth_date, id_number=p.id_number,

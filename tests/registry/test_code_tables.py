@@ -35,7 +35,7 @@ def test_the_fixture_codes_them_as_the_standard(world, table, code, name):
 
 def test_the_tables_have_labels_for_refusals(world):
     with pytest.raises(ValidationFailed) as exc:
-        codes.resolve("political_status", "党员")
+        codes.resolve("political_status", "班长")
     assert exc.value.code == "unknown_code" and "政治面貌" in str(exc.value.message)
 
 
