@@ -1,7 +1,7 @@
 """Benchmark: messages between two registries end to end (省际交换).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres TEST_DATABASE_NAME=test_exchange \\
-    /work/main/.venv/bin/python bench/exchange_messages.py --messages 1000
+    .venv/bin/python bench/exchange_messages.py --messages 1000
 
 Starts two registries on this machine as the tests do (``tests/exchange/registries.py``):
 databases copied from the migrated database ``TEST_DATABASE_NAME`` (``bench_exchange_a``,
