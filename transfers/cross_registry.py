@@ -1,0 +1,121 @@
+"""跨省转学 across two registries: the application travels from the destination registry
+to the origin registry as a one-way message (``transfer.applied``) through the outbox.
+
+- ``transfer_apply_remote`` (destination side): a school here applies for a pupil found by
+  ``transfers.remote.transfer_lookup_remote``, quoting the origin registry's signed
+  reference; the application is stored here (``CrossTransfer``, side dest) and its message
+  written to the outbox in the same transaction;
+- ``applied_receive`` (origin side, the handler of ``transfer.applied``): the reference is
+  checked (signed here, for this destination school, not expired), the pupil must still be
+  at the origin school, under the name looked up, enrolled or suspended, and with no other
+  transfer open; then the application is stored here (side origin) waiting for the origin
+  school (待转出学校审核). A pupil that changed meanwhile is refused (``pupil_changed``),
+  and the code and reason show on the sender's exchange page.
+
+Error codes: ``reason_required``, ``grade_not_offered``, ``peer_unknown_province`` (422);
+to the sender: ``ref_invalid``, ``pupil_changed``, ``open_business``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core import signing
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from pydantic import BaseModel, ConfigDict, Field
+
+from exchange import protocol
+from exchange import services as exchange
+from kernel.errors import BusinessRefused, Conflict, ValidationFailed
+from registry.models import Pupil, PupilStatus
+from transfers.exchange_handlers import REMOTE_LOOKUP_SALT
+from transfers.lookup import LOOKUP_MAX_AGE, _school_member
+from transfers.models import CrossTransfer, Transfer
+from transfers.states import OPEN_STATES, State
+
+APPLIED = "transfer.applied"
+
+
+class AppliedBody(BaseModel):
+    """``transfer.applied``: a destination school's application for a pupil of the recipient."""
+
+    model_config = ConfigDict(extra="forbid")
+    application: uuid.UUID = Field(description="the application's id, the same on both registries")
+    ref: str = Field(max_length=300, description="the recipient's reference from its transfer.lookup answer")
+    origin_school_code: str = Field(pattern=r"^\d{10}$")
+    pupil_name: str = Field(min_length=1, max_length=50, description="the name the lookup found")
+    dest_school_code: str = Field(pattern=r"^\d{10}$")
+    dest_school_name: str = Field(max_length=100)
+    dest_county_code: str = Field(pattern=r"^\d{6}$")
+    dest_grade: int = Field(ge=1, le=12)
+    dest_class_number: int = Field(ge=1, le=99)
+    reason: str = Field(min_length=1, max_length=200)
+    applicant: str = Field(max_length=150, description="the applying user's name, for the origin's record")
+
+
+def transfer_apply_remote(*, user, ref: str, origin_school_code: str, pupil_name: str, dest_grade: int,
+                          dest_class_number: int, reason: str) -> CrossTransfer:
+    """Apply for a pupil of another province's registry: stored here and sent there."""
+    school = _school_member(user).school
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("请填写转学原因"), code="reason_required", field="reason")
+    if dest_grade not in school.grades:
+        raise ValidationFailed(_("本校没有该年级"), code="grade_not_offered", field="dest_grade")
+    code = (origin_school_code or "").strip()
+    if exchange.is_own_province(code) or exchange.peer_for(code[:2]) is None:
+        raise BusinessRefused(_("学校标识码“%(code)s”不属于已联通的外省学籍系统") % {"code": code},
+                              code="peer_unknown_province", field="origin_school_code")
+    with transaction.atomic():
+        row = CrossTransfer.objects.create(
+            application=uuid.uuid4(), side=CrossTransfer.Side.DEST, peer_province=code[:2], origin_ref=ref,
+            pupil_name=pupil_name, origin_school_code=code, dest_school=school, dest_school_code=school.code,
+            dest_school_name=school.name, dest_county_code=school.county_id, dest_grade=dest_grade,
+            dest_class_number=dest_class_number, reason=reason, applicant=user.get_username(),
+        )
+        exchange.message_send(type=APPLIED, province=code, body={
+            "application": str(row.application), "ref": ref, "origin_school_code": code, "pupil_name": pupil_name,
+            "dest_school_code": school.code, "dest_school_name": school.name, "dest_county_code": school.county_id,
+            "dest_grade": dest_grade, "dest_class_number": dest_class_number, "reason": reason,
+            "applicant": row.applicant,
+        })
+    return row
+
+
+def _referenced_pupil(body: dict) -> Pupil:
+    try:
+        pupil_id, asking_school = signing.loads(body["ref"], salt=REMOTE_LOOKUP_SALT, max_age=LOOKUP_MAX_AGE)
+    except (signing.BadSignature, TypeError, ValueError):
+        pupil_id, asking_school = None, None
+    if asking_school != body["dest_school_code"]:
+        raise ValidationFailed(_("学生引用无效或已过期，请重新查询后申请"), code="ref_invalid", field="ref")
+    pupil = Pupil.objects.select_for_update(of=("self",)).select_related("school").filter(pk=pupil_id).first()
+    if pupil is None:
+        raise ValidationFailed(_("学生引用无效或已过期，请重新查询后申请"), code="ref_invalid", field="ref")
+    return pupil
+
+
+def applied_receive(body: dict, envelope: dict, peer) -> None:
+    """Store a peer's application for a pupil here, or refuse it with its reason."""
+    pupil = _referenced_pupil(body)
+    if (pupil.school.code != body["origin_school_code"] or pupil.name != body["pupil_name"]
+            or pupil.status not in (PupilStatus.ENROLLED, PupilStatus.SUSPENDED)):
+        raise BusinessRefused(_("该学生的学籍信息在查询后已变更（学校、姓名或学籍状态），请重新查询后申请"),
+                              code="pupil_changed")
+    if (Transfer.objects.filter(pupil=pupil, state__in=OPEN_STATES).exists()
+            or CrossTransfer.objects.filter(pupil=pupil, state__in=OPEN_STATES).exists()):
+        raise Conflict(_("该学生已有正在办理的转学申请"), code="open_business")
+    CrossTransfer.objects.create(
+        application=body["application"], side=CrossTransfer.Side.ORIGIN, peer_province=envelope["sender"],
+        pupil=pupil, pupil_name=pupil.name, origin_school=pupil.school, origin_school_code=pupil.school.code,
+        origin_school_name=pupil.school.name, origin_county_code=pupil.school.county_id,
+        dest_school_code=body["dest_school_code"], dest_school_name=body["dest_school_name"],
+        dest_county_code=body["dest_county_code"], dest_grade=body["dest_grade"],
+        dest_class_number=body["dest_class_number"], reason=body["reason"], applicant=body["applicant"],
+        state=State.ORIGIN_SCHOOL,
+    )
+
+
+def register() -> None:
+    protocol.register_message(APPLIED, schema=AppliedBody, apply=applied_receive)
