@@ -10,10 +10,16 @@ to the origin registry as a one-way message (``transfer.applied``) through the o
   at the origin school, under the name looked up, enrolled or suspended, and with no other
   transfer open; then the application is stored here (side origin) waiting for the origin
   school (待转出学校审核). A pupil that changed meanwhile is refused (``pupil_changed``),
-  and the code and reason show on the sender's exchange page.
+  and the code and reason show on the sender's exchange page;
+- ``transfer_cancel_remote`` (destination side, 撤销申请): the destination school withdraws
+  its open application and the origin is told (``transfer.cancelled``); the origin's refusal
+  (``transfer.refused``) closes the destination's row the same way (``refused_receive``,
+  ``cancelled_receive``). A message for an application already closed on the receiving side
+  is refused (``state_conflict``), for one it does not know ``application_unknown``.
 
-Error codes: ``reason_required``, ``grade_not_offered``, ``peer_unknown_province`` (422);
-to the sender: ``ref_invalid``, ``pupil_changed``, ``open_business``.
+Error codes: ``reason_required``, ``grade_not_offered``, ``peer_unknown_province`` (422),
+``state_conflict`` (409); to the sender: ``ref_invalid``, ``pupil_changed``,
+``open_business``, ``application_unknown``, ``state_conflict``.
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ import uuid
 
 from django.core import signing
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, ConfigDict, Field
 
+from accounts.scope import get_in_scope
 from exchange import protocol
 from exchange import services as exchange
 from kernel.errors import BusinessRefused, Conflict, ValidationFailed
@@ -117,5 +125,65 @@ def applied_receive(body: dict, envelope: dict, peer) -> None:
     )
 
 
+REFUSED = "transfer.refused"
+CANCELLED = "transfer.cancelled"
+
+
+class ClosedBody(BaseModel):
+    """``transfer.refused`` / ``transfer.cancelled``: one side closed the application."""
+
+    model_config = ConfigDict(extra="forbid")
+    application: uuid.UUID = Field(description="the application's id, the same on both registries")
+    reason: str = Field(min_length=1, max_length=500, description="why (无正当理由不得拒绝)")
+    by: str = Field(max_length=150, description="who closed it: the user's name and unit")
+
+
+def _closed(row: CrossTransfer, *, state: str, reason: str) -> None:
+    row.state = state
+    row.closed_reason = reason
+    row.closed_at = timezone.now()
+    row.save(update_fields=["state", "closed_reason", "closed_at", "updated_at"])
+
+
+def transfer_cancel_remote(*, user, pk: int, reason: str) -> CrossTransfer:
+    """撤销申请: the destination school withdraws its open application; the origin is told."""
+    _school_member(user)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("请填写理由"), code="reason_required", field="reason")
+    with transaction.atomic():
+        row = get_in_scope(CrossTransfer.objects.select_for_update(of=("self",)), user, pk=pk,
+                           side=CrossTransfer.Side.DEST)
+        if row.state not in OPEN_STATES:
+            raise Conflict(_("该跨省转学申请已办结，不能撤销"), code="state_conflict", details={"state": row.state})
+        _closed(row, state=State.CANCELLED, reason=reason)
+        exchange.message_send(type=CANCELLED, province=row.peer_province, body={
+            "application": str(row.application), "reason": reason, "by": f"{user.get_username()}（{row.dest_school_name}）"})
+    return row
+
+
+def _close_received(body: dict, envelope: dict, *, side: str, state: str) -> None:
+    row = CrossTransfer.objects.select_for_update().filter(
+        application=body["application"], side=side, peer_province=envelope["sender"]).first()
+    if row is None:
+        raise ValidationFailed(_("本系统没有该跨省转学申请"), code="application_unknown", field="application")
+    if row.state not in OPEN_STATES:
+        raise Conflict(_("该跨省转学申请在本系统已办结（%(state)s）") % {"state": row.get_state_display()},
+                       code="state_conflict", details={"state": row.state})
+    _closed(row, state=state, reason=f"{body['reason']}（{body['by']}）")
+
+
+def refused_receive(body: dict, envelope: dict, peer) -> None:
+    """The origin refused the application: closed here, with its reason."""
+    _close_received(body, envelope, side=CrossTransfer.Side.DEST, state=State.REFUSED)
+
+
+def cancelled_receive(body: dict, envelope: dict, peer) -> None:
+    """The destination withdrew its application: closed here, with its reason."""
+    _close_received(body, envelope, side=CrossTransfer.Side.ORIGIN, state=State.CANCELLED)
+
+
 def register() -> None:
     protocol.register_message(APPLIED, schema=AppliedBody, apply=applied_receive)
+    protocol.register_message(REFUSED, schema=ClosedBody, apply=refused_receive)
+    protocol.register_message(CANCELLED, schema=ClosedBody, apply=cancelled_receive)

@@ -230,6 +230,9 @@ class CrossTransfer(models.Model):
     state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.ORIGIN_SCHOOL)
     applicant = models.CharField(_("申请人"), max_length=150)
     created_at = models.DateTimeField(_("申请时间"), default=timezone.now)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    #: Why it was refused or cancelled, and by whom (on either registry).
+    closed_reason = models.CharField(_("理由"), max_length=700, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     scope_paths = (("dest_county_code", "dest_school"), ("origin_county_code", "origin_school"))

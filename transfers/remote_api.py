@@ -58,3 +58,14 @@ class RemoteApplyOut(Schema):
 def remote_apply(request, payload: RemoteApplyIn):
     row = cross_registry.transfer_apply_remote(user=request.user, **payload.dict())
     return 201, {"id": row.pk, "application": str(row.application), "state": row.state}
+
+
+class RemoteCancelIn(Schema):
+    reason: str
+
+
+@router.post("/transfers/remote/{pk}/cancel", response={200: RemoteApplyOut},
+             summary="撤销向外省学籍系统提出的跨省转学申请（通知对方）")
+def remote_cancel(request, pk: int, payload: RemoteCancelIn):
+    row = cross_registry.transfer_cancel_remote(user=request.user, pk=pk, reason=payload.reason)
+    return {"id": row.pk, "application": str(row.application), "state": row.state}

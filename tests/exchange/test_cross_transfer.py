@@ -9,8 +9,8 @@ import json
 import pytest
 
 from exchange.models import InboxMessage, OutboxMessage
-from kernel.errors import BusinessRefused, ValidationFailed
-from transfers.cross_registry import transfer_apply_remote
+from kernel.errors import BusinessRefused, Conflict, NotFound, ValidationFailed
+from transfers.cross_registry import transfer_apply_remote, transfer_cancel_remote
 from transfers.models import CrossTransfer
 
 MESSAGES = "/api/v1/exchange/messages"
@@ -101,3 +101,54 @@ def test_the_destination_refuses_a_bad_application_and_sends_nothing(peer_world,
         transfer_apply_remote(user=operator, **data)
     assert refused.value.code == code
     assert not OutboxMessage.objects.exists() and not CrossTransfer.objects.exists()
+
+
+def closed(application, reason="不符合转学条件") -> dict:
+    return {"application": application, "reason": reason, "by": "origin-approver（南宁市民主路小学）"}
+
+
+def test_the_origin_refusal_closes_the_destination_application_with_its_reason(client, peer_world, world):
+    row = transfer_apply_remote(user=world["a1"].operator, ref="opaque", origin_school_code=DEST,
+                                pupil_name="黄小梅", dest_grade=3, dest_class_number=1, reason="随父母务工迁居")
+    response = post(client, peer_world.envelope("transfer.refused", closed(str(row.application))))
+    assert response.status_code == 202, response.content
+    row.refresh_from_db()
+    assert row.state == "refused" and "不符合转学条件" in row.closed_reason and row.closed_at
+    again = post(client, peer_world.envelope("transfer.refused", closed(str(row.application))))
+    assert (again.status_code, again.json()["code"]) == (409, "state_conflict")
+    unknown = post(client, peer_world.envelope("transfer.refused", closed("2b6f3f1e-6a53-4b0e-9a3e-0f8f0f7a2a11")))
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "application_unknown")
+
+
+def test_the_destination_cancels_and_the_origin_is_told(client, peer_world, world):
+    operator = world["a1"].operator
+    row = transfer_apply_remote(user=operator, ref="opaque", origin_school_code=DEST, pupil_name="黄小梅",
+                                dest_grade=3, dest_class_number=1, reason="随父母务工迁居")
+    with pytest.raises(ValidationFailed):
+        cancel(operator, row, reason=" ")
+    with pytest.raises(NotFound):
+        cancel(world["b1"].operator, row)
+    cancel(operator, row)
+    row.refresh_from_db()
+    assert (row.state, row.closed_reason) == ("cancelled", "家长改变主意")
+    message = OutboxMessage.objects.get(type="transfer.cancelled")
+    assert message.envelope["body"]["application"] == str(row.application)
+    with pytest.raises(Conflict):
+        cancel(operator, row)
+
+
+def cancel(user, row, reason="家长改变主意"):
+    return transfer_cancel_remote(user=user, pk=row.pk, reason=reason)
+
+
+def test_a_cancel_from_the_destination_closes_the_origin_record(client, peer_world, world):
+    ref = card_ref(client, peer_world, world)
+    assert post(client, peer_world.envelope("transfer.applied", applied(world, ref))).status_code == 202
+    response = post(client, peer_world.envelope("transfer.cancelled", closed(applied(world, ref)["application"],
+                                                                              reason="家长改变主意")))
+    assert response.status_code == 202, response.content
+    row = CrossTransfer.objects.get(side="origin")
+    assert row.state == "cancelled" and "家长改变主意" in row.closed_reason
+    # the pupil is free again: a new application is accepted
+    fresh = applied(world, card_ref(client, peer_world, world), application="3b6f3f1e-6a53-4b0e-9a3e-0f8f0f7a2a11")
+    assert post(client, peer_world.envelope("transfer.applied", fresh)).status_code == 202

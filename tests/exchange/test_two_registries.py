@@ -212,3 +212,11 @@ def test_a_destination_school_applies_and_the_origin_registry_holds_the_applicat
                              " WHERE type = 'transfer.applied' ORDER BY id")[-1] == ("refused", "open_business"),
              what="the second application refused")
     assert b.query("SELECT count(*) FROM transfers_crosstransfer")[0][0] == 1
+
+    # The destination withdraws the first application: the origin's record is closed too.
+    [(first_id,)] = a.query("SELECT id FROM transfers_crosstransfer WHERE application::text = %s",
+                            [applied["application"]])
+    status, cancelled = post(f"{a.url}/api/v1/transfers/remote/{first_id}/cancel", {"reason": "家长改变主意"}, auth)
+    assert (status, cancelled["state"]) == (200, "cancelled"), cancelled
+    wait_for(lambda: b.query("SELECT state FROM transfers_crosstransfer") == [("cancelled",)],
+             what="the cancel at the origin")
