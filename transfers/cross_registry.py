@@ -8,8 +8,9 @@ to the origin registry as a one-way message (``transfer.applied``) through the o
 - ``applied_receive`` (origin side, the handler of ``transfer.applied``): the reference is
   checked (signed here, for this destination school, not expired), the pupil must still be
   at the origin school, under the name looked up, enrolled or suspended, and with no other
-  transfer open; then the application is stored here (side origin) waiting for the origin
-  school (待转出学校审核). A pupil that changed meanwhile is refused (``pupil_changed``),
+  business open (在办业务: a transfer, a status change, …); then the application is stored
+  here (side origin) waiting for the origin school (待转出学校审核) and holds the pupil's
+  open business until it closes. A pupil that changed meanwhile is refused (``pupil_changed``),
   and the code and reason show on the sender's exchange page;
 - ``transfer_cancel_remote`` (destination side, 撤销申请): the destination school withdraws
   its open application and the origin is told (``transfer.cancelled``); the origin's refusal
@@ -41,6 +42,7 @@ from transfers.exchange_handlers import REMOTE_LOOKUP_SALT
 from transfers.lookup import LOOKUP_MAX_AGE, _school_member
 from transfers.models import CrossTransfer, Transfer
 from transfers.states import OPEN_STATES, State
+from workflow import business
 
 APPLIED = "transfer.applied"
 
@@ -111,10 +113,10 @@ def applied_receive(body: dict, envelope: dict, peer) -> None:
             or pupil.status not in (PupilStatus.ENROLLED, PupilStatus.SUSPENDED)):
         raise BusinessRefused(_("该学生的学籍信息在查询后已变更（学校、姓名或学籍状态），请重新查询后申请"),
                               code="pupil_changed")
-    if (Transfer.objects.filter(pupil=pupil, state__in=OPEN_STATES).exists()
-            or CrossTransfer.objects.filter(pupil=pupil, state__in=OPEN_STATES).exists()):
-        raise Conflict(_("该学生已有正在办理的转学申请"), code="open_business")
-    CrossTransfer.objects.create(
+    if Transfer.objects.filter(pupil=pupil, state__in=OPEN_STATES).exists():  # a draft here too
+        raise BusinessRefused(_("该学生已有正在办理的转学申请"), code="open_business")
+    business.require_no_open_business(pupil)
+    row = CrossTransfer.objects.create(
         application=body["application"], side=CrossTransfer.Side.ORIGIN, peer_province=envelope["sender"],
         pupil=pupil, pupil_name=pupil.name, origin_school=pupil.school, origin_school_code=pupil.school.code,
         origin_school_name=pupil.school.name, origin_county_code=pupil.school.county_id,
@@ -123,6 +125,7 @@ def applied_receive(body: dict, envelope: dict, peer) -> None:
         dest_class_number=body["dest_class_number"], reason=body["reason"], applicant=body["applicant"],
         state=State.ORIGIN_SCHOOL,
     )
+    business.business_begin(pupil=pupil, kind="transfer", subject=row)  # 在办业务 until it closes
 
 
 REFUSED = "transfer.refused"
@@ -143,6 +146,7 @@ def _closed(row: CrossTransfer, *, state: str, reason: str) -> None:
     row.closed_reason = reason
     row.closed_at = timezone.now()
     row.save(update_fields=["state", "closed_reason", "closed_at", "updated_at"])
+    business.business_end(subject=row)
 
 
 def transfer_cancel_remote(*, user, pk: int, reason: str) -> CrossTransfer:

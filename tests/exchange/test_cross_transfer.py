@@ -7,11 +7,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 
 from exchange.models import InboxMessage, OutboxMessage
 from kernel.errors import BusinessRefused, Conflict, NotFound, ValidationFailed
+from tests.transfers.chain import apply, open_season  # noqa: F401 (a fixture)
 from transfers.cross_registry import transfer_apply_remote, transfer_cancel_remote
 from transfers.models import CrossTransfer
+from workflow.business import require_no_open_business
+from workflow.models import OpenBusiness
 
 MESSAGES = "/api/v1/exchange/messages"
 QUERIES = "/api/v1/exchange/queries"
@@ -73,7 +77,29 @@ def test_a_second_application_for_the_same_pupil_is_refused(client, peer_world, 
     assert post(client, peer_world.envelope("transfer.applied", applied(world, ref))).status_code == 202
     again = applied(world, ref, application="1b6f3f1e-6a53-4b0e-9a3e-0f8f0f7a2a11")
     response = post(client, peer_world.envelope("transfer.applied", again))
-    assert (response.status_code, response.json()["code"]) == (409, "open_business")
+    assert (response.status_code, response.json()["code"]) == (422, "open_business")
+
+
+def test_the_application_holds_the_pupils_open_business_until_it_closes(client, peer_world, world):
+    pupil = world.pupils["a1"]
+    ref = card_ref(client, peer_world, world)
+    assert post(client, peer_world.envelope("transfer.applied", applied(world, ref))).status_code == 202
+    with pytest.raises(BusinessRefused) as busy:
+        require_no_open_business(pupil)  # a status change or a transfer here is refused meanwhile
+    assert busy.value.code == "open_business"
+    body = closed(applied(world, ref)["application"])
+    assert post(client, peer_world.envelope("transfer.cancelled", body)).status_code == 202
+    require_no_open_business(pupil)
+
+
+def test_a_pupil_busy_here_is_refused_to_the_peer(client, peer_world, world):
+    pupil = world.pupils["a1"]
+    OpenBusiness.objects.create(pupil=pupil, kind="status_change", content_type=ContentType.objects.get_for_model(
+        pupil), object_id=pupil.pk)
+    response = post(client, peer_world.envelope("transfer.applied", applied(world, card_ref(client, peer_world,
+                                                                                             world))))
+    assert (response.status_code, response.json()["code"]) == (422, "open_business")
+    assert not CrossTransfer.objects.exists()
 
 
 def test_the_destination_stores_its_application_and_sends_it_in_one_transaction(peer_world, world):
@@ -152,3 +178,12 @@ def test_a_cancel_from_the_destination_closes_the_origin_record(client, peer_wor
     # the pupil is free again: a new application is accepted
     fresh = applied(world, card_ref(client, peer_world, world), application="3b6f3f1e-6a53-4b0e-9a3e-0f8f0f7a2a11")
     assert post(client, peer_world.envelope("transfer.applied", fresh)).status_code == 202
+
+
+@pytest.mark.usefixtures("open_season")
+def test_a_transfer_draft_here_for_the_pupil_refuses_the_peer(client, peer_world, world):
+    apply(world)  # a draft at 海珠第一小学: it does not hold the open business yet
+    response = post(client, peer_world.envelope("transfer.applied", applied(world, card_ref(client, peer_world,
+                                                                                             world))))
+    assert (response.status_code, response.json()["code"]) == (422, "open_business")
+    assert not CrossTransfer.objects.exists()
