@@ -194,3 +194,59 @@ class TransferLookup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name}: {self.name} @ {self.origin_school_id}"
+
+
+@pghistory.track()
+class CrossTransfer(models.Model):
+    """跨省转学 across two registries: this registry's side of one application.
+
+    On the destination registry (``side`` dest) the pupil lives in the peer's registry:
+    ``origin_ref`` is the origin registry's signed reference from its lookup answer. On the
+    origin registry (``side`` origin) ``pupil`` is the pupil here and the destination school
+    is the peer's. ``application`` is the one id both registries know the application by.
+    """
+
+    class Side(models.TextChoices):
+        DEST = "dest", _("转入方")
+        ORIGIN = "origin", _("转出方")
+
+    application = models.UUIDField(_("申请编号"))
+    side = models.CharField(_("本系统一方"), max_length=6, choices=Side.choices)
+    peer_province = models.CharField(_("对方省份代码"), max_length=2)
+    pupil = models.ForeignKey(Pupil, null=True, blank=True, on_delete=models.PROTECT, related_name="cross_transfers")
+    origin_ref = models.CharField(max_length=300, blank=True)
+    pupil_name = models.CharField(_("学生姓名"), max_length=50)
+    origin_school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    origin_school_code = models.CharField(_("转出学校标识码"), max_length=10)
+    origin_school_name = models.CharField(_("转出学校"), max_length=100, blank=True)
+    origin_county_code = models.CharField(_("转出区县代码"), max_length=6, blank=True)
+    dest_school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    dest_school_code = models.CharField(_("转入学校标识码"), max_length=10)
+    dest_school_name = models.CharField(_("转入学校"), max_length=100)
+    dest_county_code = models.CharField(_("转入区县代码"), max_length=6, blank=True)
+    dest_grade = models.PositiveSmallIntegerField(_("转入年级"))
+    dest_class_number = models.PositiveSmallIntegerField(_("转入班号"))
+    reason = models.CharField(_("转学原因"), max_length=200)
+    state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.ORIGIN_SCHOOL)
+    applicant = models.CharField(_("申请人"), max_length=150)
+    created_at = models.DateTimeField(_("申请时间"), default=timezone.now)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    #: Why it was refused or cancelled, and by whom (on either registry).
+    closed_reason = models.CharField(_("理由"), max_length=700, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope_paths = (("dest_county_code", "dest_school"), ("origin_county_code", "origin_school"))
+
+    class Meta:
+        verbose_name = _("跨省转学申请")
+        verbose_name_plural = _("跨省转学申请")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "side"], name="cross_transfer_one_per_side"),
+            models.UniqueConstraint(fields=["pupil"], condition=Q(state__in=OPEN_STATES),
+                                    name="one_open_cross_transfer_per_pupil",
+                                    violation_error_message=_("该学生已有正在办理的转学申请")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pupil_name}：{self.origin_school_code} → {self.dest_school_code}"

@@ -6,7 +6,7 @@ import datetime as dt
 
 from ninja import Router, Schema
 
-from transfers import remote
+from transfers import cross_registry, remote
 
 router = Router(tags=["transfers"])
 
@@ -36,3 +36,36 @@ class RemoteLookupOut(Schema):
              summary="查询外省学籍系统的转出学生（最小信息，双方留痕）")
 def remote_lookup(request, payload: RemoteLookupIn):
     return remote.transfer_lookup_remote(user=request.user, **payload.dict())
+
+
+class RemoteApplyIn(Schema):
+    ref: str
+    origin_school_code: str
+    pupil_name: str
+    dest_grade: int
+    dest_class_number: int
+    reason: str
+
+
+class RemoteApplyOut(Schema):
+    id: int
+    application: str
+    state: str
+
+
+@router.post("/transfers/remote-apply", response={201: RemoteApplyOut},
+             summary="向外省学籍系统提出跨省转学申请（凭对方查询答复中的学生引用）")
+def remote_apply(request, payload: RemoteApplyIn):
+    row = cross_registry.transfer_apply_remote(user=request.user, **payload.dict())
+    return 201, {"id": row.pk, "application": str(row.application), "state": row.state}
+
+
+class RemoteCancelIn(Schema):
+    reason: str
+
+
+@router.post("/transfers/remote/{pk}/cancel", response={200: RemoteApplyOut},
+             summary="撤销向外省学籍系统提出的跨省转学申请（通知对方）")
+def remote_cancel(request, pk: int, payload: RemoteCancelIn):
+    row = cross_registry.transfer_cancel_remote(user=request.user, pk=pk, reason=payload.reason)
+    return {"id": row.pk, "application": str(row.application), "state": row.state}

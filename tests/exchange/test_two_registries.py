@@ -186,3 +186,37 @@ def test_a_replayed_and_a_tampered_message_are_refused_and_logged(registries):
     assert b.query("SELECT count(*) FROM exchange_inboxmessage")[0][0] == before
     logged = b.query("SELECT code, message_id FROM exchange_inboxrefusal ORDER BY id")[-2:]
     assert logged == [("message_replayed", envelope["id"]), ("bad_signature", tampered["id"])]
+
+
+def test_a_destination_school_applies_and_the_origin_registry_holds_the_application_at_its_school(registries):
+    a, b = registries
+    auth = {"Authorization": f"Bearer {a.setup['token']}"}
+    status, found = post(f"{a.url}/api/v1/transfers/remote-lookup",
+                         {"origin_school_code": "4501020001", "name": "黄小梅", "id_number": HELD_IN_B}, auth)
+    assert status == 200, found
+    application = {"ref": found["found"][0]["ref"], "origin_school_code": "4501020001", "pupil_name": "黄小梅",
+                   "dest_grade": 3, "dest_class_number": 1, "reason": "随父母务工迁居"}
+    status, applied = post(f"{a.url}/api/v1/transfers/remote-apply", application, auth)
+    assert status == 201, applied
+    wait_for(lambda: a.query("SELECT state FROM exchange_outboxmessage WHERE type = 'transfer.applied'")
+             == [("delivered",)], what="the application delivered")
+    assert b.query("SELECT side, application::text, pupil_name, dest_school_code, state FROM transfers_crosstransfer") == [
+        ("origin", applied["application"], "黄小梅", "4401060001", "origin_school")]
+    assert a.query("SELECT side, origin_school_code, state FROM transfers_crosstransfer") == [
+        ("dest", "4501020001", "origin_school")]
+
+    # A second application for the same pupil is refused there; the reason is on the sender's page.
+    status, again = post(f"{a.url}/api/v1/transfers/remote-apply", application, auth)
+    assert status == 201, again
+    wait_for(lambda: a.query("SELECT state, refusal_code FROM exchange_outboxmessage"
+                             " WHERE type = 'transfer.applied' ORDER BY id")[-1] == ("refused", "open_business"),
+             what="the second application refused")
+    assert b.query("SELECT count(*) FROM transfers_crosstransfer")[0][0] == 1
+
+    # The destination withdraws the first application: the origin's record is closed too.
+    [(first_id,)] = a.query("SELECT id FROM transfers_crosstransfer WHERE application::text = %s",
+                            [applied["application"]])
+    status, cancelled = post(f"{a.url}/api/v1/transfers/remote/{first_id}/cancel", {"reason": "家长改变主意"}, auth)
+    assert (status, cancelled["state"]) == (200, "cancelled"), cancelled
+    wait_for(lambda: b.query("SELECT state FROM transfers_crosstransfer") == [("cancelled",)],
+             what="the cancel at the origin")
