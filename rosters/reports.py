@@ -14,6 +14,7 @@ from openpyxl.styles import Font
 
 from registry import codes
 from registry.fields import CODE, GUARDIAN_FIELD_BY_NAME, PUPIL_FIELD_BY_NAME
+from registry.nohukou import VITAL_NAMES
 from rosters.columns import COLUMNS, HEADERS, OUTCOME_LABELS
 from rosters.exporting import TEXT_KEYS, neutralise
 from rosters.jobs import load_rows
@@ -53,7 +54,9 @@ def roster_template() -> bytes:
     for number, name in GRADE_NAMES.items():
         tables.append([gettext("年级"), str(number), str(name), "年级"])
     for value in ("是", "否"):
-        tables.append([gettext("是否"), value, value, "家庭成员1是否监护人、家庭成员2是否监护人"])
+        tables.append([gettext("是否"), value, value, "、".join(c.header for c in COLUMNS if c.key.endswith("_is_guardian"))])
+    for name in VITAL_NAMES.values():
+        tables.append([gettext("状况"), name, name, "、".join(c.header for c in COLUMNS if c.key.endswith("_vital"))])
     notes = workbook.create_sheet(gettext("填写说明"))
     for line in (
         gettext("每行一名学生，表头不要修改；英文列名也可识别。"),
