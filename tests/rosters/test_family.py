@@ -95,6 +95,20 @@ def test_a_four_member_no_hukou_row_imports_with_the_police_reference(world):
     assert (again.unchanged_rows, again.new_rows, again.refused_rows) == (count, 0, 0), again.refused
 
 
+def test_both_parents_gone_and_a_grandparent_as_legal_guardian_comes_by_roster(world):
+    """Father missing (police-confirmed), mother deceased: member 3, the grandfather, is the
+    legal guardian and first guardian."""
+    row = _no_hukou_family(
+        world.school_a1, g2_vital="已故", g2_is_guardian="否", g2_phone="", g2_hukou_division_code="",
+        g3_is_guardian="是", g4_name="", g4_relation="", g4_id_type="", g4_is_guardian="", g4_vital="")
+    job = _check(world["a1"].operator, xlsx_bytes([row]))
+    assert job.new_rows == 1, rows_of(job)[2]["problems"]
+    _import(world["a1"].operator, job)
+    grandfather = Pupil.objects.get(name="周小安").guardians.get(order=3)
+    assert grandfather.is_first_guardian and grandfather.hukou_division_id == "440106"
+    assert Pupil.objects.get(name="周小安").guardians.get(order=2).vital == Guardian.Vital.DECEASED
+
+
 def test_a_missing_parent_without_the_police_reference_is_refused_at_its_column(world):
     row = rows_of(_check(world["a1"].operator, xlsx_bytes([_no_hukou_family(world.school_a1, g1_police_reference="")])))[2]
     assert ("guardian_missing_police_reference", "家庭成员1公安机关证明编号") in {
