@@ -122,17 +122,21 @@ for _n in range(1, MAX_MEMBERS + 1):  # the pupil's column is 户口所在地; a
     HEADER_LOOKUP[fold_header(f"家庭成员{_n}户口所在地")] = member_key(_n, "hukou_division_code")
 
 
-def column_of(field_name: str | None) -> str:
+def column_of(field_name: str | None, members: list[int] | None = None) -> str:
     """The template header a validation problem points at (``guardians[1].name`` → 家庭成员1姓名,
-    ``guardians[3].police_reference`` → 家庭成员3公安机关证明编号); always a column the template has."""
+    ``guardians[3].police_reference`` → 家庭成员3公安机关证明编号); always a column the template has.
+    ``members`` are the column numbers of the record's members when the line left one empty
+    (members 1 and 3 filled: the record's second member is 家庭成员3)."""
     if not field_name:
         return ""
-    column = _COLUMN_BY_FIELD.get(field_name)
+    match = re.match(r"guardians\[(\d)\]\.?(\w*)", field_name)
+    column = _COLUMN_BY_FIELD.get(field_name) if match is None else None
     if column is not None:
         return column.header
-    match = re.match(r"guardians\[(\d)\]\.?(\w*)", field_name)
     if match and 1 <= int(match.group(1)) <= MAX_MEMBERS:
         n = int(match.group(1))
+        if members and n <= len(members):  # the i-th member of the record is in columns 家庭成员<members[i-1]>
+            n = members[n - 1]
         # 第一监护人 has no column of its own: it is the first member marked 是否监护人
         name = {"is_first_guardian": "is_guardian"}.get(match.group(2), match.group(2))
         return (COLUMN_BY_KEY.get(member_key(n, name)) or COLUMN_BY_KEY[member_key(n, "name")]).header
@@ -141,9 +145,11 @@ def column_of(field_name: str | None) -> str:
         return COLUMN_BY_KEY[member_key(1, "name")].header
     return ""
 
-def problem(exc: ValidationFailed | RegistryError, *, column: str | None = None) -> dict:
+
+def problem(exc: ValidationFailed | RegistryError, *, column: str | None = None,
+            members: list[int] | None = None) -> dict:
     return {
-        "column": column if column is not None else column_of(exc.field),
+        "column": column if column is not None else column_of(exc.field, members),
         "field": exc.field,
         "code": exc.code,
         "message": str(exc.message),

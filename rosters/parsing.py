@@ -104,9 +104,11 @@ class Row:
     refusals: list[RegistryError] = field(default_factory=list)
     #: Values read through a synonym (``registry.synonyms``): what each was read as.
     read_as: list[dict] = field(default_factory=list)
+    #: The column number (家庭成员n) of each family member of ``data``, in its order.
+    members: list[int] = field(default_factory=list)
 
     def refuse(self, exc: RegistryError, *, column: str | None = None) -> None:
-        self.problems.append(problem(exc, column=column))
+        self.problems.append(problem(exc, column=column, members=self.members))
         self.refusals.append(exc)
         self.outcome = REFUSED
 
@@ -217,7 +219,11 @@ def row_to_record(row: Row, table: Table, divisions: Divisions) -> None:
         return code
 
     hukou_code = division_of("hukou_division")
-    guardians = [member for n in range(1, MAX_MEMBERS + 1) if (member := _member(n, cell, refuse, date_of, division_of))]
+    guardians = []
+    for n in range(1, MAX_MEMBERS + 1):
+        if (member := _member(n, cell, refuse, date_of, division_of)) is not None:
+            guardians.append(member)
+            row.members.append(n)
     first = next((g for g in guardians if g.is_guardian), None)
     if first is not None:
         first.is_first_guardian = True

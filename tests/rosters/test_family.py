@@ -134,6 +134,14 @@ def test_a_refusal_on_member_3_names_member_3s_column(world, overrides, code, co
     assert {p["column"] for p in row["problems"]} <= set(columns.HEADERS)
 
 
+def test_a_member_after_an_empty_one_is_refused_at_its_own_column(world):
+    """Members 1, 2 and 4 filled, 3 left empty: member 4's bad phone is at 家庭成员4's column."""
+    row = _no_hukou_family(world.school_a1, g3_name="", g3_relation="", g3_id_type="", g3_id_number="",
+                           g3_is_guardian="", g3_phone="", g3_hukou_division_code="", g4_phone="无")
+    checked = rows_of(_check(world["a1"].operator, xlsx_bytes([row])))[2]
+    assert ("invalid_phone", "家庭成员4联系电话") in {(p["code"], p["column"]) for p in checked["problems"]}
+
+
 def test_a_family_rule_names_a_column_the_template_has(world):
     """No mother at all: a rule of the family as a whole points at the members' columns."""
     row = rows_of(_check(world["a1"].operator, xlsx_bytes([_no_hukou_family(
