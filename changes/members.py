@@ -25,26 +25,11 @@ from registry.models import Guardian
 from registry.records import GuardianData
 
 #: Family members a pupil may have (家庭成员1–4 of the collection form).
-MAX_MEMBERS = 4
+MAX_MEMBERS = fields.MAX_MEMBERS
 #: What a record update may set on a member.
-MEMBER_FIELDS = (
-    "name", "relation", "id_type", "id_number", "phone", "is_guardian", "vital",
-    "police_reference", "police_date", "hukou_division_code", *fields.GUARDIAN_FIELD_NAMES,
-)
+MEMBER_FIELDS = fields.MEMBER_FIELDS
 REMOVE = "remove"
-MEMBER_LABELS = {
-    "name": _("姓名"),
-    "relation": _("关系"),
-    "id_type": _("身份证件类型"),
-    "id_number": _("身份证件号"),
-    "phone": _("联系电话"),
-    "is_guardian": _("是否监护人"),
-    "vital": _("状况"),
-    "police_reference": _("公安机关证明编号"),
-    "police_date": _("公安机关证明日期"),
-    "hukou_division_code": _("户籍所在地"),
-    **{f.name: f.verbose_name for f in fields.GUARDIAN_FIELDS},
-}
+MEMBER_LABELS = {name: _(label) for name, label in fields.MEMBER_LABELS.items()}
 _CODED = {"relation": "relation", "id_type": "id_type"}
 _KEY = re.compile(r"guardian([1-9])_(\w+)")
 

@@ -76,6 +76,25 @@ GUARDIAN_FIELDS: tuple[RecordField, ...] = (
     RecordField("job_title", gettext_noop("职务"), TEXT, max_length=50),
 )
 
+#: Family members a pupil may have (家庭成员1–4 of the collection form).
+MAX_MEMBERS = 4
+#: Every field of a family member, in the form's order, with its label (msgid): the one list
+#: 信息维护 (``changes.members``) and the roster columns (``rosters.columns``) read.
+MEMBER_LABELS: dict[str, str] = {
+    "name": gettext_noop("姓名"),
+    "relation": gettext_noop("关系"),
+    "id_type": gettext_noop("身份证件类型"),
+    "id_number": gettext_noop("身份证件号"),
+    "phone": gettext_noop("联系电话"),
+    "is_guardian": gettext_noop("是否监护人"),
+    "vital": gettext_noop("状况"),
+    "police_reference": gettext_noop("公安机关证明编号"),
+    "police_date": gettext_noop("公安机关证明日期"),
+    "hukou_division_code": gettext_noop("户籍所在地"),
+    **{f.name: f.label for f in GUARDIAN_FIELDS},
+}
+MEMBER_FIELDS = tuple(MEMBER_LABELS)
+
 PUPIL_FIELD_BY_NAME = {f.name: f for f in PUPIL_FIELDS}
 GUARDIAN_FIELD_BY_NAME = {f.name: f for f in GUARDIAN_FIELDS}
 PUPIL_FIELD_NAMES = tuple(PUPIL_FIELD_BY_NAME)

@@ -53,6 +53,22 @@ PARENT_RELATIONS = FATHER_RELATIONS | MOTHER_RELATIONS
 
 ALIVE, DECEASED, MISSING = "alive", "deceased", "missing"
 VITALS = (ALIVE, DECEASED, MISSING)
+#: A family member's 状况 by its name as files and exports write it (untranslated), and the
+#: everyday words for it.
+VITAL_NAMES = {ALIVE: "健在", DECEASED: "死亡", MISSING: "失踪"}
+_VITAL_WORDS = {**{name: vital for vital, name in VITAL_NAMES.items()}, **{vital: vital for vital in VITALS},
+                "在世": ALIVE, "正常": ALIVE, "去世": DECEASED, "已故": DECEASED, "亡故": DECEASED,
+                "已去世": DECEASED, "下落不明": MISSING}
+
+
+def vital_of(text: str) -> str:
+    """``健在`` / ``死亡`` / ``失踪`` (or the value, or an everyday word) → the 状况 value;
+    empty is 健在; anything else is returned as given, for the rules to refuse."""
+    text = (text or "").strip()
+    if not text:
+        return ALIVE
+    return _VITAL_WORDS.get(text.lower(), text)
+
 
 _ROLE_NAMES = {"father": _("父亲"), "mother": _("母亲")}
 

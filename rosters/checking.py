@@ -19,11 +19,11 @@ from enrolment.checks import check_against_registry, guardian_ids, id_held_elsew
 from enrolment.review import source_problems
 from kernel.errors import ValidationFailed
 from registry import codes
-from registry.fields import GUARDIAN_FIELDS, PUPIL_FIELDS, stored
+from registry.fields import GUARDIAN_FIELD_BY_NAME, MAX_MEMBERS, MEMBER_FIELDS, PUPIL_FIELDS, stored
 from registry.models import Guardian, Pupil
-from registry.records import PupilData
+from registry.records import GuardianData, PupilData
 from registry.validation import pupil_problems
-from rosters.columns import BATCH_SIZE, COLUMN_BY_KEY, REFUSED, UNCHANGED, column_of
+from rosters.columns import BATCH_SIZE, COLUMN_BY_KEY, REFUSED, UNCHANGED, column_of, member_key
 from rosters.parsing import Divisions, Row, row_to_record
 from rosters.reading import Table
 from schools.models import School
@@ -49,8 +49,11 @@ class _Schools:
         return self.cache[code]
 
 
-def differences(pupil: Pupil, data: PupilData) -> list[str]:
-    """Columns where an existing pupil differs from a row (empty: the row is unchanged)."""
+def differences(pupil: Pupil, data: PupilData, present: set[str] | None = None) -> list[str]:
+    """Columns where an existing pupil differs from a row (empty: the row is unchanged).
+
+    Only the columns ``present`` in the file count: a file without a family member's columns
+    (an older template, two members) says nothing of that member."""
     pairs = [
         ("name", pupil.name, data.name),
         ("former_name", pupil.former_name, data.former_name),
@@ -72,18 +75,26 @@ def differences(pupil: Pupil, data: PupilData) -> list[str]:
         ("migrant", pupil.migrant, data.migrant),
         *((f.name, getattr(pupil, f.name), stored(f, getattr(data, f.name))) for f in PUPIL_FIELDS),
     ]
-    existing = sorted(pupil.guardians.all(), key=lambda g: g.order)[:2]
-    for n in (1, 2):
+    existing = sorted(pupil.guardians.all(), key=lambda g: g.order)[:MAX_MEMBERS]
+    for n in range(1, MAX_MEMBERS + 1):
         old = existing[n - 1] if len(existing) >= n else None
         new = data.guardians[n - 1] if len(data.guardians) >= n else None
-        for attr in ("name", "relation", "id_type", "id_number", "is_guardian"):
-            pairs.append(
-                (f"g{n}_{attr}", getattr(old, attr) if old else None, getattr(new, attr) if new else None)
-            )
-        for f in GUARDIAN_FIELDS:
-            pairs.append((f"g{n}_{f.name}", getattr(old, f.name) if old else None,
-                          stored(f, getattr(new, f.name)) if new else None))
-    return [COLUMN_BY_KEY[key].header for key, old, new in pairs if old != new]
+        for name in MEMBER_FIELDS:
+            pairs.append((member_key(n, name), _member_value(old, name), _member_value(new, name)))
+    return [COLUMN_BY_KEY[key].header for key, old, new in pairs
+            if old != new and (present is None or key in present)]
+
+
+def _member_value(member: Guardian | GuardianData | None, name: str):
+    """A family member's field as compared: the stored value of a record's member and of a
+    checked row's alike (``None`` for no member)."""
+    if member is None:
+        return None
+    if name == "hukou_division_code":
+        return (member.hukou_division_id if isinstance(member, Guardian) else member.hukou_division_code) or ""
+    if name in GUARDIAN_FIELD_BY_NAME:
+        return stored(GUARDIAN_FIELD_BY_NAME[name], getattr(member, name))
+    return getattr(member, name)
 
 
 def _differs_error(pupil: Pupil, columns: list[str]) -> ValidationFailed:
@@ -165,7 +176,7 @@ def _check_in_file(rows: list[Row]) -> None:
                        column=COLUMN_BY_KEY["id_number"].header if row.data.id_number else COLUMN_BY_KEY["name"].header)
 
 
-def _check_against_registry(rows: list[Row], *, keep_likely: bool, user=None) -> None:
+def _check_against_registry(rows: list[Row], *, keep_likely: bool, user=None, present: set[str] | None = None) -> None:
     """Rules across records for one batch (``enrolment.checks``): a few queries, never one per row.
 
     An active record of the row's own school that is the same child (same resident ID, or
@@ -180,7 +191,7 @@ def _check_against_registry(rows: list[Row], *, keep_likely: bool, user=None) ->
             row.refuse(id_held_elsewhere_error(check.holder, user=user, name=row.data.name),
                        column=COLUMN_BY_KEY["id_number"].header)
         elif match is not None:
-            columns = differences(match, row.data)
+            columns = differences(match, row.data, present)
             if columns:
                 row.refuse(_differs_error(match, columns))
             else:
@@ -219,7 +230,7 @@ def check_rows(
     for start in range(0, len(rows), BATCH_SIZE):
         batch = rows[start : start + BATCH_SIZE]
         if registry_results is None:
-            _check_against_registry(batch, keep_likely=keep_likely_duplicates, user=user)
+            _check_against_registry(batch, keep_likely=keep_likely_duplicates, user=user, present=set(table.positions))
         else:
             _registry_results_of(batch, registry_results)
         if progress is not None:

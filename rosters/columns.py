@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kernel import identity
 from kernel.errors import RegistryError, ValidationFailed
-from registry.fields import GUARDIAN_FIELDS, PUPIL_FIELDS
+from registry.fields import MAX_MEMBERS, MEMBER_LABELS, PUPIL_FIELD_NAMES, PUPIL_FIELDS
 
 logger = logging.getLogger("rosters")
 
@@ -43,18 +43,18 @@ class Column:
     aliases: tuple[str, ...] = ()
 
 
-def _guardian_columns(n: int) -> list[Column]:
-    g = f"guardians[{n}]"
+def member_key(n: int, field: str) -> str:
+    """The column key of family member ``n``'s field (``g3_police_reference``)."""
+    return f"g{n}_{field}"
+
+
+def _member_columns(n: int) -> list[Column]:
+    """Family member ``n``'s columns: every field of ``registry.fields.MEMBER_LABELS``, in its
+    order (家庭成员3姓名 … 家庭成员3公安机关证明编号 … 家庭成员3职务)."""
     return [
-        Column(f"g{n}_name", f"家庭成员{n}姓名", f"{g}.name", (f"guardian{n}_name", f"member{n}_name")),
-        Column(f"g{n}_relation", f"家庭成员{n}关系", f"{g}.relation", (f"guardian{n}_relation", f"member{n}_relation")),
-        Column(f"g{n}_id_type", f"家庭成员{n}身份证件类型", f"{g}.id_type", (f"guardian{n}_id_type", f"member{n}_id_type")),
-        Column(f"g{n}_id_number", f"家庭成员{n}身份证件号", f"{g}.id_number",
-               (f"guardian{n}_id_number", f"member{n}_id_number")),
-        Column(f"g{n}_is_guardian", f"家庭成员{n}是否监护人", f"{g}.is_guardian",
-               (f"guardian{n}_is_guardian", f"member{n}_is_guardian")),
-        *(Column(f"g{n}_{f.name}", f"家庭成员{n}{f.label}", f"{g}.{f.name}", (f"guardian{n}_{f.name}",))
-          for f in GUARDIAN_FIELDS),
+        Column(member_key(n, name), f"家庭成员{n}{label}", f"guardians[{n}].{name}",
+               (f"guardian{n}_{name}", f"member{n}_{name}"))
+        for name, label in MEMBER_LABELS.items()
     ]
 
 
@@ -82,8 +82,7 @@ COLUMNS: list[Column] = [
     Column("migrant", "是否随迁子女", "migrant", ("migrant",)),
     # the standard's further fields, optional in a file (registry.fields)
     *(Column(f.name, f.label, f.name, (f.name,)) for f in PUPIL_FIELDS),
-    *_guardian_columns(1),
-    *_guardian_columns(2),
+    *(column for n in range(1, MAX_MEMBERS + 1) for column in _member_columns(n)),
 ]
 HEADERS = [c.header for c in COLUMNS]
 #: Optional columns of a registration (新生注册) that are not fields of the record: 学生来源
@@ -94,9 +93,15 @@ REGISTRATION_COLUMNS: list[Column] = [
 ]
 COLUMN_BY_KEY = {c.key: c for c in [*COLUMNS, *REGISTRATION_COLUMNS]}
 _COLUMN_BY_FIELD = {c.field: c for c in [*COLUMNS, *REGISTRATION_COLUMNS]}
-#: Columns a file must have; the second family member and the further fields are optional.
-OPTIONAL_KEYS = {f.name for f in PUPIL_FIELDS} | {f"g{n}_{f.name}" for n in (1, 2) for f in GUARDIAN_FIELDS}
-REQUIRED_KEYS = [c.key for c in COLUMNS if not c.key.startswith("g2_") and c.key not in OPTIONAL_KEYS]
+#: Columns a file must have: the core ones and the first family member's name, relation,
+#: identity and 是否监护人. The rest (the further fields, the first member's phone, 状况,
+#: police reference and date and 户籍所在地, members 2–4) may be absent: a file made from an
+#: older template (two members, fewer columns) is read as before, absent cells empty.
+_REQUIRED_MEMBER_FIELDS = ("name", "relation", "id_type", "id_number", "is_guardian")
+MEMBER_KEYS = {member_key(n, name) for n in range(1, MAX_MEMBERS + 1) for name in MEMBER_LABELS}
+REQUIRED_KEYS = [c.key for c in COLUMNS if c.key not in MEMBER_KEYS and c.key not in PUPIL_FIELD_NAMES] + [
+    member_key(1, name) for name in _REQUIRED_MEMBER_FIELDS]
+OPTIONAL_KEYS = {c.key for c in COLUMNS} - set(REQUIRED_KEYS)
 
 
 def fold_header(text: str) -> str:
@@ -113,26 +118,38 @@ for _column in [*COLUMNS, *REGISTRATION_COLUMNS]:
         HEADER_LOOKUP[fold_header(_alias)] = _column.key
 HEADER_LOOKUP[fold_header("国籍")] = "nationality"
 HEADER_LOOKUP[fold_header("班号")] = "class_number"
+for _n in range(1, MAX_MEMBERS + 1):  # the pupil's column is 户口所在地; a member's is also called so
+    HEADER_LOOKUP[fold_header(f"家庭成员{_n}户口所在地")] = member_key(_n, "hukou_division_code")
 
 
-def column_of(field_name: str | None) -> str:
-    """The template header a validation problem points at (``guardians[1].name`` → 家庭成员1姓名)."""
+def column_of(field_name: str | None, members: list[int] | None = None) -> str:
+    """The template header a validation problem points at (``guardians[1].name`` → 家庭成员1姓名,
+    ``guardians[3].police_reference`` → 家庭成员3公安机关证明编号); always a column the template has.
+    ``members`` are the column numbers of the record's members when the line left one empty
+    (members 1 and 3 filled: the record's second member is 家庭成员3)."""
     if not field_name:
         return ""
-    column = _COLUMN_BY_FIELD.get(field_name)
+    match = re.match(r"guardians\[(\d)\]\.?(\w*)", field_name)
+    column = _COLUMN_BY_FIELD.get(field_name) if match is None else None
     if column is not None:
         return column.header
-    match = re.match(r"guardians\[(\d)\]", field_name)
-    if match:
-        return f"家庭成员{match.group(1)}"
+    if match and 1 <= int(match.group(1)) <= MAX_MEMBERS:
+        n = int(match.group(1))
+        if members and n <= len(members):  # the i-th member of the record is in columns 家庭成员<members[i-1]>
+            n = members[n - 1]
+        # 第一监护人 has no column of its own: it is the first member marked 是否监护人
+        name = {"is_first_guardian": "is_guardian"}.get(match.group(2), match.group(2))
+        return (COLUMN_BY_KEY.get(member_key(n, name)) or COLUMN_BY_KEY[member_key(n, "name")]).header
     if field_name.startswith("guardian"):
-        return "家庭成员"
+        # a rule of the family as a whole (无户籍: the father is missing …): the members' first column
+        return COLUMN_BY_KEY[member_key(1, "name")].header
     return ""
 
 
-def problem(exc: ValidationFailed | RegistryError, *, column: str | None = None) -> dict:
+def problem(exc: ValidationFailed | RegistryError, *, column: str | None = None,
+            members: list[int] | None = None) -> dict:
     return {
-        "column": column if column is not None else column_of(exc.field),
+        "column": column if column is not None else column_of(exc.field, members),
         "field": exc.field,
         "code": exc.code,
         "message": str(exc.message),

@@ -21,9 +21,18 @@ from accounts.scope import get_in_scope, restrict
 from kernel.errors import Conflict, RegistryError, ValidationFailed
 from kernel.replica import replica_reads
 from registry import codes
-from registry.fields import CODE, DISTANCE, GUARDIAN_FIELDS, PUPIL_FIELDS, RecordField
-from registry.models import ACTIVE_STATUSES, FINISHED_STATUSES, Pupil, PupilStatus
-from rosters.columns import COLUMNS, HEADERS
+from registry.fields import (
+    CODE,
+    DISTANCE,
+    GUARDIAN_FIELD_BY_NAME,
+    MAX_MEMBERS,
+    MEMBER_FIELDS,
+    PUPIL_FIELDS,
+    RecordField,
+)
+from registry.models import ACTIVE_STATUSES, FINISHED_STATUSES, Guardian, Pupil, PupilStatus
+from registry.nohukou import VITAL_NAMES
+from rosters.columns import COLUMNS, HEADERS, member_key
 from rosters.jobs import unit_of
 from rosters.models import RosterExport
 from rosters.parsing import FORMULA_CHARS
@@ -109,7 +118,7 @@ def _bool_text(value: bool | None) -> str:
 def pupil_cells(pupil: Pupil) -> list[Any]:
     """One pupil as a roster line in ``COLUMNS`` order (codes written as their names)."""
     label = codes.label
-    guardians = sorted(pupil.guardians.all(), key=lambda g: g.order)[:2]
+    guardians = sorted(pupil.guardians.all(), key=lambda g: g.order)[:MAX_MEMBERS]
     line: list[Any] = [
         pupil.school.code,
         pupil.name,
@@ -132,17 +141,29 @@ def pupil_cells(pupil: Pupil) -> list[Any]:
         label("migrant", pupil.migrant),
         *(_field_cell(f, getattr(pupil, f.name)) for f in PUPIL_FIELDS),
     ]
-    for n in (1, 2):
+    for n in range(1, MAX_MEMBERS + 1):
         g = guardians[n - 1] if len(guardians) >= n else None
-        line += (
-            [g.name, label("relation", g.relation), label("id_type", g.id_type), g.id_number, _bool_text(g.is_guardian),
-             *(_field_cell(f, getattr(g, f.name)) for f in GUARDIAN_FIELDS)]
-            if g
-            else [""] * (5 + len(GUARDIAN_FIELDS))
-        )
+        line += [member_cell(g, name) if g else "" for name in MEMBER_FIELDS]
     line += [pupil.national_number, codes.status_label(pupil.status) if codes.status_code(pupil.status) != "99"
              else pupil.get_status_display()]
     return [neutralise(v) for v in line]
+
+
+def member_cell(member: Guardian, name: str) -> Any:
+    """A family member's field as its roster cell: codes and 状况 by their names, 是/否,
+    the police date a date, the 户籍所在地 its code."""
+    if name in ("relation", "id_type"):
+        return codes.label(name, member.relation if name == "relation" else member.id_type)
+    if name == "is_guardian":
+        return _bool_text(member.is_guardian)
+    if name == "vital":
+        return VITAL_NAMES.get(member.vital, member.vital)
+    if name == "hukou_division_code":
+        return member.hukou_division_id or ""
+    if name in GUARDIAN_FIELD_BY_NAME:
+        return _field_cell(GUARDIAN_FIELD_BY_NAME[name], getattr(member, name))
+    value = getattr(member, name)
+    return "" if value is None else value
 
 
 def _field_cell(spec: RecordField, value) -> Any:
@@ -157,9 +178,10 @@ def _field_cell(spec: RecordField, value) -> Any:
 
 
 #: Columns written as text cells (no scientific notation, leading zeros kept).
-TEXT_KEYS = {"school_code", "id_number", "g1_id_number", "g2_id_number", "hukou_division",
-             *(f.name for f in PUPIL_FIELDS if f.kind != DISTANCE)}
-_DATE_KEYS = {"birth_date", "enrolled_on"}
+TEXT_KEYS = {"school_code", "id_number", "hukou_division", *(f.name for f in PUPIL_FIELDS if f.kind != DISTANCE),
+             *(member_key(n, name) for n in range(1, MAX_MEMBERS + 1)
+               for name in ("id_number", "phone", "police_reference", "hukou_division_code"))}
+_DATE_KEYS = {"birth_date", "enrolled_on", *(member_key(n, "police_date") for n in range(1, MAX_MEMBERS + 1))}
 
 
 def _workbook_lines(sheet, lines: Iterable[list[Any]]) -> int:

@@ -17,10 +17,10 @@ from kernel.errors import RegistryError, ValidationFailed
 from provinces.divisions import join_division_names
 from provinces.models import Division
 from registry import codes, nohukou
-from registry.fields import GUARDIAN_FIELD_NAMES, PUPIL_FIELD_NAMES
+from registry.fields import GUARDIAN_FIELD_NAMES, MAX_MEMBERS, MEMBER_FIELDS, PUPIL_FIELD_NAMES
 from registry.records import GuardianData, PupilData
 from registry.synonyms import NO, YES
-from rosters.columns import COLUMN_BY_KEY, NEW, REFUSED, problem
+from rosters.columns import COLUMN_BY_KEY, NEW, REFUSED, member_key, problem
 from rosters.reading import Table
 from schools.models import GRADE_NAMES, School
 
@@ -104,9 +104,11 @@ class Row:
     refusals: list[RegistryError] = field(default_factory=list)
     #: Values read through a synonym (``registry.synonyms``): what each was read as.
     read_as: list[dict] = field(default_factory=list)
+    #: The column number (家庭成员n) of each family member of ``data``, in its order.
+    members: list[int] = field(default_factory=list)
 
     def refuse(self, exc: RegistryError, *, column: str | None = None) -> None:
-        self.problems.append(problem(exc, column=column))
+        self.problems.append(problem(exc, column=column, members=self.members))
         self.refusals.append(exc)
         self.outcome = REFUSED
 
@@ -201,44 +203,27 @@ def row_to_record(row: Row, table: Table, divisions: Divisions) -> None:
             return None
         return value
 
-    for key in ("id_number", "g1_id_number", "g2_id_number"):
+    for key in ("id_number", *(member_key(n, "id_number") for n in range(1, MAX_MEMBERS + 1))):
         if _SCIENTIFIC.match(cell(key)):
             refuse(key, _("%(column)s被 Excel 存成了数字（%(value)s），后几位已丢失；请把该列设为“文本”格式后重新填写")
                    % {"column": COLUMN_BY_KEY[key].header, "value": cell(key)}, "id_number_as_number")
 
-    hukou_text = cell("hukou_division")
-    hukou_code = ""
-    if hukou_text:
-        hukou_code = divisions.resolve(hukou_text) or ""
-        if not hukou_code:
-            refuse("hukou_division", _("户口所在地“%(value)s”不是有效的行政区划代码或名称") % {"value": hukou_text},
-                   "unknown_division")
+    def division_of(key: str) -> str:
+        text = cell(key)
+        if not text:
+            return ""
+        code = divisions.resolve(text) or ""
+        if not code:
+            refuse(key, _("%(column)s“%(value)s”不是有效的行政区划代码或名称")
+                   % {"column": COLUMN_BY_KEY[key].header, "value": text}, "unknown_division")
+        return code
 
+    hukou_code = division_of("hukou_division")
     guardians = []
-    for n in (1, 2):
-        values = {k: cell(f"g{n}_{k}")
-                  for k in ("name", "relation", "id_type", "id_number", "is_guardian", *GUARDIAN_FIELD_NAMES)}
-        if not any(values.values()):
-            continue
-        is_guardian = True
-        if values["is_guardian"]:
-            parsed = _parse_bool(values["is_guardian"])
-            if parsed is None:
-                refuse(f"g{n}_is_guardian", _("%(column)s应填写“是”或“否”，现为“%(value)s”")
-                       % {"column": COLUMN_BY_KEY[f"g{n}_is_guardian"].header, "value": values["is_guardian"]},
-                       "bad_boolean")
-            else:
-                is_guardian = parsed
-        guardians.append(
-            GuardianData(
-                name=values["name"],
-                relation=values["relation"],
-                id_type=values["id_type"] or "1",
-                id_number=values["id_number"],
-                is_guardian=is_guardian,
-                **{k: values[k] for k in GUARDIAN_FIELD_NAMES},
-            )
-        )
+    for n in range(1, MAX_MEMBERS + 1):
+        if (member := _member(n, cell, refuse, date_of, division_of)) is not None:
+            guardians.append(member)
+            row.members.append(n)
     first = next((g for g in guardians if g.is_guardian), None)
     if first is not None:
         first.is_first_guardian = True
@@ -275,6 +260,33 @@ def row_to_record(row: Row, table: Table, divisions: Divisions) -> None:
                                     id_type=_code_or_text("id_type", row.data.id_type))
         if nohukou.is_no_hukou(probe):
             first.hukou_division_code = hukou_code
+
+
+def _member(n: int, cell, refuse, date_of, division_of) -> GuardianData | None:
+    """Family member ``n`` of a line (``None`` when all its cells are empty): 是否监护人 as
+    是/否, 状况 by its name (``registry.nohukou.vital_of``), the police date as a date, the
+    户籍所在地 as a division code or name; the rest as written, for the record's rules."""
+    values = {name: cell(member_key(n, name)) for name in MEMBER_FIELDS}
+    if not any(values.values()):
+        return None
+    is_guardian = True
+    if values["is_guardian"]:
+        parsed = _parse_bool(values["is_guardian"])
+        key = member_key(n, "is_guardian")
+        if parsed is None:
+            refuse(key, _("%(column)s应填写“是”或“否”，现为“%(value)s”")
+                   % {"column": COLUMN_BY_KEY[key].header, "value": values["is_guardian"]}, "bad_boolean")
+        else:
+            is_guardian = parsed
+    return GuardianData(
+        **{name: values[name] for name in ("name", "relation", "id_number", "phone", "police_reference",
+                                           *GUARDIAN_FIELD_NAMES)},
+        id_type=values["id_type"] or "1",
+        is_guardian=is_guardian,
+        vital=nohukou.vital_of(values["vital"]),
+        police_date=date_of(member_key(n, "police_date")),
+        hukou_division_code=division_of(member_key(n, "hukou_division_code")),
+    )
 
 
 def _code_or_text(table: str, value: str) -> str:

@@ -14,6 +14,7 @@ from openpyxl.styles import Font
 
 from registry import codes
 from registry.fields import CODE, GUARDIAN_FIELD_BY_NAME, PUPIL_FIELD_BY_NAME
+from registry.nohukou import VITAL_NAMES
 from rosters.columns import COLUMNS, HEADERS, OUTCOME_LABELS
 from rosters.exporting import TEXT_KEYS, neutralise
 from rosters.jobs import load_rows
@@ -53,7 +54,9 @@ def roster_template() -> bytes:
     for number, name in GRADE_NAMES.items():
         tables.append([gettext("年级"), str(number), str(name), "年级"])
     for value in ("是", "否"):
-        tables.append([gettext("是否"), value, value, "家庭成员1是否监护人、家庭成员2是否监护人"])
+        tables.append([gettext("是否"), value, value, "、".join(c.header for c in COLUMNS if c.key.endswith("_is_guardian"))])
+    for name in VITAL_NAMES.values():
+        tables.append([gettext("状况"), name, name, "、".join(c.header for c in COLUMNS if c.key.endswith("_vital"))])
     notes = workbook.create_sheet(gettext("填写说明"))
     for line in (
         gettext("每行一名学生，表头不要修改；英文列名也可识别。"),
@@ -63,6 +66,8 @@ def roster_template() -> bytes:
         gettext("身份证件号、学校标识码请使用文本格式，避免 Excel 把号码变成科学计数法。"),
         gettext("没有身份证号的学生：身份证件类型填“其他”，身份证件号留空。"),
         gettext("户口所在地填写 6 位行政区划代码或完整名称。"),
+        gettext("家庭成员最多 4 位，第一位标记为监护人的是第一监护人；状况填“健在”“死亡”或“失踪”，"
+                "失踪须填写公安机关证明编号和日期。"),
     ):
         notes.append([line])
     buffer = io.BytesIO()

@@ -183,7 +183,7 @@ def test_nohukou_guardian_rules_are_reported(world, monkeypatch):
     monkeypatch.setattr(nohukou, "guardian_rule_problems", rule)
     row = _one(world, id_number="", id_type="其他")
     assert codes_of(row) == {"nohukou_parents_required"}
-    assert row["problems"][0]["column"] == "家庭成员"
+    assert row["problems"][0]["column"] == "家庭成员1姓名"  # a column the template has
 
 
 def test_likely_duplicate_is_refused_unless_kept(world):

@@ -65,15 +65,16 @@ FILE_COLUMNS = [*COLUMNS, *REGISTRATION_COLUMNS]
 FILE_HEADERS = [c.header for c in FILE_COLUMNS]
 
 
-def _lines(rows: list[dict]) -> list[list]:
-    return [[row.get(c.key, "") for c in FILE_COLUMNS] for row in rows]
+def _lines(rows: list[dict], columns=None) -> list[list]:
+    return [[row.get(c.key, "") for c in columns or FILE_COLUMNS] for row in rows]
 
 
-def xlsx_bytes(rows: list[dict], *, headers: list[str] | None = None) -> bytes:
+def xlsx_bytes(rows: list[dict], *, headers: list[str] | None = None, columns=None) -> bytes:
+    """An xlsx of ``rows``; ``columns`` (with their ``headers``) for a file of fewer columns."""
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append(headers or FILE_HEADERS)
-    for line in _lines(rows):
+    for line in _lines(rows, columns):
         sheet.append(line)
     buffer = io.BytesIO()
     workbook.save(buffer)
