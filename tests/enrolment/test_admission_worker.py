@@ -71,5 +71,5 @@ def test_a_large_list_is_previewed_and_applied_on_the_worker(celery_worker_proce
     assert done.state == "applied", done.error
     assert Pupil.objects.filter(name__startswith="新生", status=PupilStatus.PENDING).count() == 30
     assert [e.pupil_id for e in Progression.objects.get(school=world.school_a2).entries.all()] == [second.pk]
-    event = Pupil.pgh_event_model.objects.filter(name="新生00").select_related("pgh_context").get()
+    event = Pupil.pgh_event_model.objects.filter(name="新生甲一").select_related("pgh_context").get()
     assert event.pgh_context.metadata["username"] == world["a2"].operator.username
