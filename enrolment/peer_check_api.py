@@ -8,9 +8,10 @@ not be reached within ``EXCHANGE_QUERY_TIMEOUT``; the question is recorded on bo
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from accounts.models import Membership
 from accounts.permissions import require_role
@@ -24,13 +25,13 @@ Role = Membership.Role
 
 
 class NoIdChildIn(Schema):
-    name: str
+    name: str = Field(max_length=50)
     birth_date: dt.date
-    guardian_id_numbers: list[str]
+    guardian_id_numbers: list[Annotated[str, Field(max_length=32)]] = Field(max_length=4)
 
 
 class IdCheckIn(Schema):
-    id_number: str = ""
+    id_number: str = Field("", max_length=32)
     no_id_child: NoIdChildIn | None = None
 
 

@@ -41,6 +41,7 @@ from registry.models import Pupil, PupilStatus
 from transfers.exchange_handlers import REMOTE_LOOKUP_SALT
 from transfers.lookup import LOOKUP_MAX_AGE, _school_member
 from transfers.models import CrossTransfer, Transfer
+from transfers.services import check_destination, required_reason
 from transfers.states import OPEN_STATES, State
 from workflow import business
 
@@ -68,12 +69,15 @@ def transfer_apply_remote(*, user, ref: str, origin_school_code: str, pupil_name
                           dest_class_number: int, reason: str) -> CrossTransfer:
     """Apply for a pupil of another province's registry: stored here and sent there."""
     school = _school_member(user).school
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed(_("请填写转学原因"), code="reason_required", field="reason")
-    if dest_grade not in school.grades:
-        raise ValidationFailed(_("本校没有该年级"), code="grade_not_offered", field="dest_grade")
+    reason = required_reason(reason)
+    check_destination(school, dest_grade=dest_grade, dest_class_number=dest_class_number)
+    pupil_name = (pupil_name or "").strip()
+    if not pupil_name or len(pupil_name) > 50 or len(ref or "") > 300:
+        raise ValidationFailed(_("学生引用无效或已过期，请重新查询后申请"), code="ref_invalid", field="ref")
     code = (origin_school_code or "").strip()
+    if len(code) != 10:
+        raise BusinessRefused(_("学校标识码“%(code)s”不属于已联通的外省学籍系统") % {"code": code[:20]},
+                              code="peer_unknown_province", field="origin_school_code")
     if exchange.is_own_province(code) or exchange.peer_for(code[:2]) is None:
         raise BusinessRefused(_("学校标识码“%(code)s”不属于已联通的外省学籍系统") % {"code": code},
                               code="peer_unknown_province", field="origin_school_code")
@@ -152,7 +156,7 @@ def _closed(row: CrossTransfer, *, state: str, reason: str) -> None:
 def transfer_cancel_remote(*, user, pk: int, reason: str) -> CrossTransfer:
     """撤销申请: the destination school withdraws its open application; the origin is told."""
     _school_member(user)
-    reason = (reason or "").strip()
+    reason = (reason or "").strip()[:200]
     if not reason:
         raise ValidationFailed(_("请填写理由"), code="reason_required", field="reason")
     with transaction.atomic():

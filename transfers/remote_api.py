@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from transfers import cross_registry, remote
 
@@ -12,9 +12,9 @@ router = Router(tags=["transfers"])
 
 
 class RemoteLookupIn(Schema):
-    origin_school_code: str
-    name: str
-    id_number: str = ""
+    origin_school_code: str = Field(max_length=20)
+    name: str = Field(max_length=50)
+    id_number: str = Field("", max_length=32)
 
 
 class RemoteCardOut(Schema):
@@ -39,12 +39,12 @@ def remote_lookup(request, payload: RemoteLookupIn):
 
 
 class RemoteApplyIn(Schema):
-    ref: str
-    origin_school_code: str
-    pupil_name: str
-    dest_grade: int
-    dest_class_number: int
-    reason: str
+    ref: str = Field(max_length=300)
+    origin_school_code: str = Field(max_length=20)
+    pupil_name: str = Field(max_length=50)
+    dest_grade: int = Field(ge=1, le=12)
+    dest_class_number: int = Field(ge=1, le=99)
+    reason: str = Field(max_length=200)
 
 
 class RemoteApplyOut(Schema):
@@ -61,7 +61,7 @@ def remote_apply(request, payload: RemoteApplyIn):
 
 
 class RemoteCancelIn(Schema):
-    reason: str
+    reason: str = Field(max_length=200)
 
 
 @router.post("/transfers/remote/{pk}/cancel", response={200: RemoteApplyOut},

@@ -118,6 +118,12 @@ def test_the_destination_stores_its_application_and_sends_it_in_one_transaction(
     ({"reason": " "}, "reason_required"),
     ({"origin_school_code": "4401060001"}, "peer_unknown_province"),
     ({"origin_school_code": "4201020001"}, "peer_unknown_province"),
+    ({"origin_school_code": "45" * 40}, "peer_unknown_province"),
+    ({"dest_grade": 9}, "grade_not_offered"),
+    ({"dest_class_number": 0}, "invalid_class_number"),
+    ({"dest_class_number": 10**9}, "invalid_class_number"),
+    ({"pupil_name": "黄" * 51}, "ref_invalid"),
+    ({"ref": "x" * 301}, "ref_invalid"),
 ])
 def test_the_destination_refuses_a_bad_application_and_sends_nothing(peer_world, world, changes, code):
     operator = world["a1"].operator
@@ -187,3 +193,19 @@ def test_a_transfer_draft_here_for_the_pupil_refuses_the_peer(client, peer_world
                                                                                              world))))
     assert (response.status_code, response.json()["code"]) == (422, "open_business")
     assert not CrossTransfer.objects.exists()
+
+
+def test_an_over_long_reason_is_kept_to_its_200_characters(peer_world, world):
+    row = transfer_apply_remote(user=world["a1"].operator, ref="opaque", origin_school_code=DEST,
+                                pupil_name="黄小梅", dest_grade=3, dest_class_number=1, reason="因" * 5000)
+    assert len(row.reason) == 200 and len(OutboxMessage.objects.get().envelope["body"]["reason"]) == 200
+
+
+@pytest.mark.parametrize("field", ["reason", "pupil_name", "ref", "origin_school_code"])
+def test_the_api_refuses_over_long_text_with_422_and_writes_nothing(client, peer_world, world, api_token, field):
+    data = {"ref": "opaque", "origin_school_code": DEST, "pupil_name": "黄小梅", "dest_grade": 3,
+            "dest_class_number": 1, "reason": "随父母务工迁居", field: "9" * 5000}
+    response = client.post("/api/v1/transfers/remote-apply", json.dumps(data), content_type="application/json",
+                           **api_token(world["a1"].operator))
+    assert response.status_code == 422, response.content
+    assert not CrossTransfer.objects.exists() and not OutboxMessage.objects.exists()
