@@ -118,7 +118,7 @@ class Pupil(models.Model):
     id_valid_until = models.CharField(_("身份证件有效期"), max_length=40, blank=True)
     specialty = models.CharField(_("特长"), max_length=100, blank=True)
     class_seat = models.CharField(_("班内学号"), max_length=20, blank=True)
-    enrolment_mode = models.CharField(_("入学方式"), max_length=1, blank=True)
+    enrolment_mode = models.CharField(_("入学方式"), max_length=2, blank=True)
     current_address = models.CharField(_("现住址"), max_length=200, blank=True)
     postal_address = models.CharField(_("通信地址"), max_length=200, blank=True)
     home_address = models.CharField(_("家庭住址"), max_length=200, blank=True)

@@ -18,12 +18,15 @@ from registry.validation import guardian_problems, pupil_problems
 from tests.enrolment.test_registration import FATHER_ID, id_record
 
 migration = importlib.import_module("registry.migrations.0010_more_code_tables")
+national = importlib.import_module("registry.migrations.0012_national_enrolment_codes")
 
 
 @pytest.mark.parametrize(("table", "code", "name"), [
     ("id_type", "2", "军官证"), ("id_type", "3", "士兵证"), ("id_type", "4", "文职干部证"),
     ("id_type", "5", "部队离退休证"), ("id_type", "B", "户口簿"),
-    ("enrolment_mode", "1", "就近入学"), ("enrolment_mode", "3", "统一招生考试/统招"), ("enrolment_mode", "9", "其他"),
+    ("enrolment_mode", "11", "就近入学"), ("enrolment_mode", "12", "其他（义务教育）"),
+    ("enrolment_mode", "21", "统一招生考试/普通入学"), ("enrolment_mode", "22", "体育特招"),
+    ("enrolment_mode", "23", "艺术特招"), ("enrolment_mode", "99", "其他（高中）"), ("hmt", "51", "外国人"),
     ("disability", "1", "视力残疾"), ("disability", "7", "多重残疾"), ("disability", "9", "其他残疾"),
     ("political_status", "01", "中共党员"), ("political_status", "03", "共青团员"), ("political_status", "13", "群众"),
 ])
@@ -47,6 +50,34 @@ def test_the_migration_adds_missing_items_once_and_keeps_edited_ones(world):
     assert CodeItem.objects.filter(table="disability").count() == 8
     assert CodeItem.objects.get(table="id_type", code="B").name == "居民户口簿"
     assert CodeItem.objects.filter(table="political_status").count() == 13
+
+
+def test_everyday_names_of_the_enrolment_modes_read_as_the_national_codes(world):
+    codes.clear_cache()
+    assert codes.resolve("enrolment_mode", "相对就近入学") == "11"
+    assert codes.resolve("enrolment_mode", "统招") == "21"
+    with pytest.raises(ValidationFailed):
+        codes.resolve("enrolment_mode", "民办学校招生")
+
+
+def test_the_first_waves_enrolment_modes_move_to_the_national_codes(world):
+    from tests.factories import make_pupil
+
+    CodeItem.objects.filter(table="enrolment_mode").delete()
+    CodeItem.objects.bulk_create([CodeItem(table="enrolment_mode", code=c, name=n) for c, n in national.OLD_ITEMS.items()]
+                                 + [CodeItem(table="enrolment_mode", code="5", name="本省自定")])
+    CodeItem.objects.filter(table="hmt", code="51").update(code="42")
+    school = world.school_b2  # make_pupil does not check the stage, so grades 10 and 11 stand for senior
+    pupils = {old: make_pupil(school, grade=grade, enrolment_mode=old, hmt="42" if old == "1" else "00")
+              for old, grade in (("1", 3), ("2", 7), ("3", 10), ("4", 5), ("9", 11))}
+    national.to_national(global_apps, None)
+    national.to_national(global_apps, None)
+    moved = {old: type(p).objects.get(pk=p.pk).enrolment_mode for old, p in pupils.items()}
+    assert moved == {"1": "11", "2": "11", "3": "21", "4": "12", "9": "99"}
+    assert type(pupils["1"]).objects.get(pk=pupils["1"].pk).hmt == "51"
+    table = dict(CodeItem.objects.filter(table="enrolment_mode").values_list("code", "name"))
+    assert set(table) == {"5", *dict(national.NEW_ITEMS)}  # a province's own item is kept
+    assert CodeItem.objects.get(table="hmt", code="51").name == "外国人"
 
 
 def test_the_migration_leaves_an_empty_table_to_the_fixture(db):

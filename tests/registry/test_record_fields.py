@@ -55,7 +55,7 @@ def test_codes_are_given_as_codes_or_names_and_stored_as_codes(world):
     data = id_record(world.school_a1, **FURTHER)
     assert _codes_of(data) == {}
     assert (data.only_child, data.preschool, data.political_status, data.commute_mode) == ("1", "1", "13", "0")
-    assert data.enrolment_mode == "1" and data.disability == "0" and data.commute_distance == Decimal("2.5")
+    assert data.enrolment_mode == "11" and data.disability == "0" and data.commute_distance == Decimal("2.5")
 
 
 def test_empty_codes_take_their_defaults(world):
@@ -105,7 +105,7 @@ def test_the_api_registers_them_and_the_detail_returns_them(world, client, api_t
     pupil = Pupil.objects.get(national_number=response.json()["national_number"])
     assert (pupil.only_child, pupil.commute_distance, pupil.birthplace) == ("1", Decimal("2.5"), "440106")
     detail = client.get(f"/api/v1/pupils/{pupil.national_number}", **headers).json()
-    assert detail["commute_distance"] == 2.5 and detail["enrolment_mode"] == "1" and detail["postcode"] == "510000"
+    assert detail["commute_distance"] == 2.5 and detail["enrolment_mode"] == "11" and detail["postcode"] == "510000"
     assert detail["guardians"][0]["employer"] == "广州某厂"
 
 
