@@ -54,7 +54,7 @@ def test_compose_loads_reference_data_only_into_empty_tables_and_backs_up():
     compose = (BASE_DIR / "docker-compose.yml").read_text()
     assert "loaddata" not in compose
     assert "manage.py load_reference_data" in compose
-    assert "archive_command=pgbackrest --stanza=registry archive-push %p" in compose
+    assert "archive_command=registry-archive-push %p" in compose
     assert "registry-backup" in compose
 
 
@@ -67,3 +67,60 @@ def test_compose_runs_the_application_as_the_role_that_cannot_remove_audit():
     assert "manage.py grant_app_role registry_app" in migrate
     scale = (BASE_DIR / "docker-compose.scale.yml").read_text()
     assert "DATABASE_REPLICA_URL: postgres://registry_app:" in scale
+
+
+def _repo2_env(**variables) -> tuple[int, dict[str, str], str]:
+    """Source deploy/backup/repo2.sh in a POSIX shell with ``variables``: its exit status,
+    the PGBACKREST_* variables it exported and what it said."""
+    import subprocess
+
+    script = f'. "{BASE_DIR / "deploy/backup/repo2.sh"}" && env'
+    done = subprocess.run(["sh", "-c", script], env={"PATH": "/usr/bin:/bin", **variables},
+                          capture_output=True, text=True, timeout=10)
+    exported = dict(line.split("=", 1) for line in done.stdout.splitlines()
+                    if line.startswith("PGBACKREST_") and "=" in line)
+    return done.returncode, exported, done.stderr
+
+
+REPO2 = {"REPO2_S3_BUCKET": "registry-backup", "REPO2_S3_ENDPOINT": "oss.example.com",
+         "REPO2_S3_REGION": "cn-south-1", "REPO2_S3_KEY": "key", "REPO2_S3_KEY_SECRET": "secret",
+         "REPO2_CIPHER_PASS": "another"}
+
+
+def test_the_off_site_repository_comes_from_the_environment():
+    status, exported, _said = _repo2_env(**REPO2)
+    assert status == 0
+    assert exported["PGBACKREST_REPO2_TYPE"] == "s3"
+    assert exported["PGBACKREST_REPO2_S3_BUCKET"] == "registry-backup"
+    assert exported["PGBACKREST_REPO2_S3_KEY_SECRET"] == "secret"
+    assert exported["PGBACKREST_REPO2_CIPHER_TYPE"] == "aes-256-cbc"
+    assert exported["PGBACKREST_REPO2_CIPHER_PASS"] == "another"
+    assert exported["PGBACKREST_REPO2_RETENTION_FULL"] == "12"
+
+
+def test_without_a_bucket_there_is_no_off_site_repository():
+    status, exported, _said = _repo2_env(REPO2_S3_BUCKET="", REPO2_S3_KEY="stray")
+    assert status == 0
+    assert not [name for name in exported if name.startswith("PGBACKREST_REPO2")]
+
+
+def test_an_off_site_repository_configured_by_half_fails_closed():
+    status, exported, said = _repo2_env(**{**REPO2, "REPO2_CIPHER_PASS": ""})
+    assert status != 0
+    assert "REPO2_CIPHER_PASS" in said
+    assert not exported
+
+
+def test_wal_and_backups_go_to_both_repositories_through_the_same_settings():
+    compose = (BASE_DIR / "docker-compose.yml").read_text()
+    postgres = compose.split("\n  postgres:\n")[1].split("\n  backup:\n")[0]
+    backup = compose.split("\n  backup:\n")[1].split("\n  redis:\n")[0]
+    assert "<<: *repo2" in postgres and "<<: *repo2" in backup
+    push = (BASE_DIR / "deploy/postgres/archive-push.sh").read_text()
+    assert ". /usr/local/lib/registry/repo2.sh" in push and "archive-push" in push
+    run = (BASE_DIR / "deploy/backup/run.sh").read_text()
+    assert ". /usr/local/lib/registry/repo2.sh" in run
+    assert '--repo=2 --type="$1" backup' in run
+    dockerfile = (BASE_DIR / "deploy/postgres/Dockerfile").read_text()
+    assert "deploy/backup/repo2.sh /usr/local/lib/registry/repo2.sh" in dockerfile
+    assert "deploy/postgres/archive-push.sh /usr/local/bin/registry-archive-push" in dockerfile

@@ -8,6 +8,7 @@
 # (--listed-incremental) with each weekly incremental. MEDIA_RETENTION_MONTHS months of
 # media archives are kept (the same twelve as repo1-retention-full).
 set -eu
+. /usr/local/lib/registry/repo2.sh  # the off-site repository, when configured
 STANZA=registry
 BACKUP_HOUR="${BACKUP_HOUR:-2}"
 MEDIA_SOURCE=/data/media
@@ -39,12 +40,16 @@ media_archive() {  # $1 = full | incr
 
 run_backup() {  # $1 = full | incr
     log "pgBackRest $1 backup"
-    pgbackrest --stanza="$STANZA" --type="$1" backup
+    pgbackrest --stanza="$STANZA" --repo=1 --type="$1" backup
+    if [ -n "$REPO2" ]; then
+        log "pgBackRest $1 backup to the off-site repository (repo2)"
+        pgbackrest --stanza="$STANZA" --repo=2 --type="$1" backup
+    fi
     media_archive "$1"
     pgbackrest --stanza="$STANZA" info
 }
 
-has_full() { pgbackrest --stanza="$STANZA" --output=json info | grep -q '"type":"full"'; }
+has_full() { pgbackrest --stanza="$STANZA" --repo=1 --output=json info | grep -q '"type":"full"'; }
 
 case "${1:-schedule}" in
     full|incr) run_backup "$1"; exit 0 ;;
