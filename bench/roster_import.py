@@ -101,7 +101,7 @@ def generate_rows(n: int, seed: int = 2026) -> list[list]:
             row["name"] = ""
         elif bad < 0.03 and lines:
             row["id_number"] = lines[-1][6]
-        lines.append([row[c.key] for c in columns])
+        lines.append([row.get(c.key, "") for c in columns])  # further fields left empty
     return lines
 
 

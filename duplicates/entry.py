@@ -1,9 +1,10 @@
 """Duplicate check at entry (查重): is the record being entered probably a child already registered?
 
 ``likely_duplicates`` asks the database for the candidates of a new record in the whole
-province of its school (``matching.candidate_query_keys``: same birth date and sex, the same
-or a one-edit-apart ID number, a shared guardian ID number, the same name sound within the
-birth year) and scores them with ``matching.matches_for``. This is a system check across the
+province of its school (``matching.candidate_query_keys``: the same or a one-edit-apart ID
+number, a shared guardian ID number, the same name sound within the birth year, the same
+birth date with a look-alike name shape or the same given name's reading) and scores them
+with ``matching.matches_for``. This is a system check across the
 province, on purpose outside the user's scope: the operator is told only who holds the
 likely match (national number, name, school) so that a transfer can be started instead.
 
@@ -138,8 +139,7 @@ class _CandidatePool:
         # One indexed lookup per kind of key, united by id: a single query OR-ing them all
         # cannot use the indexes and compares every row with every key (seconds per batch).
         pupils = Pupil.objects.filter(county_code__startswith=province)
-        dates = sorted({(k["birth_date"], k["sex"]) for k in wanted})
-        lookups = [_born_on(province, dates)]
+        lookups = []
         if ids:
             lookups.append(pupils.filter(id_number__in=ids).values_list("pk", flat=True))
         if id_keys:
@@ -170,7 +170,6 @@ class _CandidatePool:
                 guardian_ids=tuple(sorted(guardians[pk])), county=county, id_type=id_type,
                 former_names=former_names(former), guardian_phones=tuple(sorted(phones[pk])),
             )
-            self.index[("date", birth, sex)].add(pk)
             if id_number:
                 self.index[("id", id_number)].add(pk)
             for key in stored_id_keys or ():
@@ -182,7 +181,7 @@ class _CandidatePool:
 
     def candidates_for(self, keys: dict) -> list[matching.PupilKey]:
         """The pool's pupils sharing one of ``keys`` (as ``candidate_query_keys`` gives them)."""
-        lookups = [("date", keys["birth_date"], keys["sex"])]
+        lookups = []
         if keys["id_number"]:
             lookups.append(("id", keys["id_number"]))
         for key in keys["stored_id_keys"]:
@@ -199,20 +198,6 @@ class _CandidatePool:
     @staticmethod
     def pupils(pks: set[int]) -> dict[int, Pupil]:
         return Pupil.objects.select_related("school__county").in_bulk(list(pks))
-
-
-def _born_on(province: str, dates: list[tuple]) -> list[int]:
-    """Pupils of the province born on one of the (birth date, sex) pairs (index pupil_birth_sex)."""
-    if not dates:
-        return []
-    table = connection.ops.quote_name(Pupil._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {table} WHERE (birth_date, sex) IN (SELECT * FROM unnest(%s::date[], %s::varchar[])) "
-            "AND county_code LIKE %s",
-            [[d for d, _sex in dates], [sex for _d, sex in dates], province + "%"],
-        )
-        return [row[0] for row in cursor.fetchall()]
 
 
 def _pool_rows(province: str, pks: list[int]) -> tuple[list[tuple], list[tuple]]:

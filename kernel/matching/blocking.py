@@ -109,6 +109,22 @@ def _name_keys(record: PupilKey, name: NameForm, number: str) -> list[str]:
             keys += [s_head + sound for sound in former.sound_keys if s_head + sound not in keys]
     if number and record.id_type in _RESIDENT_ID_TYPES:
         keys += id_variant_sweep_keys(number, name)
+    keys += _date_name_keys(name, d_head, e_head)
+    return keys
+
+
+def date_name_keys(record: PupilKey, name: NameForm | None = None) -> list[str]:
+    """The ``d:`` and ``e:`` keys of a record: the birth date with the name's look-alike shape,
+    and the birth date and sex with the given name's reading. The at-entry check stores and
+    looks them up like the sound keys (``matching.candidate_query_keys``), so that it meets
+    exactly the same-day records a sweep compares, not every child born that day."""
+    name = name or NAME_FORMS.get(record.name) or name_form(record.name)
+    _s_head, d_head, e_head = _HEADS.get((record.birth_date, record.sex)) or _heads(record.birth_date, record.sex)
+    return _date_name_keys(name, d_head, e_head)
+
+
+def _date_name_keys(name: NameForm, d_head: str, e_head: str) -> list[str]:
+    keys = []
     if name.has_lookalike:
         keys.append(d_head + name.shape)
     if name.given_sound:
