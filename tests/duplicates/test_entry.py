@@ -115,3 +115,25 @@ def test_no_id_record_with_a_birth_date_typo_is_found(world):
                                                is_first_guardian=True)])
     found = likely_duplicates(data)
     assert [f["national_number"] for f in found] == [a.national_number]
+
+
+def test_children_born_the_same_day_are_read_only_through_a_key_a_sweep_shares(world):
+    """The day alone makes no candidate (a province of a million holds ~150 a day and sex):
+    a same-day child is read when the given name reads the same (``e:``) or the names sound
+    alike, never for the date only."""
+    from duplicates.entry import _CandidatePool
+    from duplicates.keys import data_key
+    from kernel import matching
+
+    existing = world.pupils["a1"]  # 李娜
+    def born_with(name: str, n: int) -> Pupil:
+        pupil = make_pupil(world.school_b1, name=name, sex=existing.sex, birth_date=existing.birth_date)
+        pupil.guardians.update(id_number=resident_id(dt.date(1980, 2, 2 + n), "1", seq=600 + n))
+        return pupil
+
+    strangers = [born_with(name, n) for n, name in enumerate(["赵雪梅", "钱晓燕", "孙丽华", "周玉兰"])]
+    same_given = born_with("王娜", 9)
+    data = record_like(existing, world.school_b1, name="李纳")
+    pool = _CandidatePool("44", [matching.candidate_query_keys(data_key(data, county="440105"))], exclude_pk=None)
+    assert existing.pk in pool.keys and same_given.pk in pool.keys
+    assert not {s.pk for s in strangers} & set(pool.keys)
