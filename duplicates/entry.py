@@ -135,7 +135,9 @@ class _CandidatePool:
         ids |= {n[2:] for k in wanted for n in k["id_neighbour_keys"] if n.startswith("x:")}
         id_keys = sorted({n for k in wanted for n in k["stored_id_keys"]})
         guardian_ids = sorted({g for k in wanted for g in k["guardian_ids"]})
-        sound_keys = sorted({n for k in wanted for n in k["name_sound_keys"]})
+        # A sound key counts within the record's own birth year only (``candidates_for``):
+        # asked as (key, year) pairs, a common sound is not read for every year of the batch.
+        sound_keys = sorted({(n, k["birth_year"]) for k in wanted for n in k["name_sound_keys"]})
         # One indexed lookup per kind of key, united by id: a single query OR-ing them all
         # cannot use the indexes and compares every row with every key (seconds per batch).
         pupils = Pupil.objects.filter(county_code__startswith=province)
@@ -147,7 +149,8 @@ class _CandidatePool:
         if guardian_ids:
             lookups.append(Guardian.objects.filter(id_number__in=guardian_ids).values_list("pupil_id", flat=True))
         if sound_keys:
-            lookups.append(_holding_any("sound_keys", sound_keys, years=sorted({k["birth_year"] for k in wanted})))
+            lookups.append(_holding_any("sound_keys", [key for key, _year in sound_keys],
+                                        years=[year for _key, year in sound_keys]))
         found: set[int] = set()
         for lookup in lookups:
             found.update(lookup)
@@ -226,17 +229,20 @@ def _pool_rows(province: str, pks: list[int]) -> tuple[list[tuple], list[tuple]]
 
 def _holding_any(column: str, keys: list[str], *, years: list[int] | None = None) -> list[int]:
     """Pupils whose stored ``column`` (an indexed array of ``PupilMatchKey``) holds any of
-    ``keys`` (within ``years``). One GIN probe per key: for an overlap with hundreds of keys
-    the planner estimates most of the table and scans it, testing every row against every
-    key (seconds per batch)."""
+    ``keys`` (``years``, one per key: that key within that birth year). One GIN probe per
+    key: for an overlap with hundreds of keys the planner estimates most of the table and
+    scans it, testing every row against every key (seconds per batch)."""
     assert column in ("id_keys", "sound_keys")
     table = connection.ops.quote_name(MatchKey._meta.db_table)
-    sql = (f"SELECT DISTINCT m.pupil_id FROM unnest(%s::varchar[]) AS k(key) "
-           f"JOIN {table} m ON m.{column} @> ARRAY[k.key]")
-    params: list = [list(keys)]
-    if years is not None:
-        sql += " WHERE m.birth_year = ANY(%s)"
-        params.append(list(years))
+    if years is None:
+        sql = (f"SELECT DISTINCT m.pupil_id FROM unnest(%s::varchar[]) AS k(key) "
+               f"JOIN {table} m ON m.{column} @> ARRAY[k.key]")
+        params: list = [list(keys)]
+    else:
+        assert len(years) == len(keys)
+        sql = (f"SELECT DISTINCT m.pupil_id FROM unnest(%s::varchar[], %s::int[]) AS k(key, year) "
+               f"JOIN {table} m ON m.{column} @> ARRAY[k.key] AND m.birth_year = k.year")
+        params = [list(keys), list(years)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
