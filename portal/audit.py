@@ -5,17 +5,20 @@ Five kinds of rows, each read through the scope function: changes to pupils in w
 (``HistoryEntry``) and field by field (the pghistory events of ``Pupil``, kept by database
 triggers whatever wrote the row); lookups of pupils (transfer and 升学 lookups, by the
 asking school or of a pupil of the scope's schools); roster exports; and account events
-(logins, failed logins, lockouts, account changes). Each kind answers at most ``LIMIT``
-newest rows for one search; the export carries the same rows.
+(logins, failed logins, lockouts, account changes). On the page each kind answers at most
+``LIMIT`` newest rows for one search; the export (a job, ``portal.exports``) reads the same
+queries with no cap.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
+import heapq
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -64,6 +67,13 @@ class AuditFilter:
                    subject=(query.get("subject") or "").strip()[:150], action=(query.get("action") or "").strip()[:32],
                    date_from=day("date_from"), date_to=day("date_to"))
 
+    def as_dict(self) -> dict:
+        """The filters that are set, as JSON (``from_query`` reads it back)."""
+        values = {"kind": self.kind, "actor": self.actor, "subject": self.subject, "action": self.action,
+                  "date_from": self.date_from.isoformat() if self.date_from else "",
+                  "date_to": self.date_to.isoformat() if self.date_to else ""}
+        return {k: v for k, v in values.items() if v}
+
 
 @dataclass(frozen=True)
 class AuditRow:
@@ -96,9 +106,8 @@ def _changes(user, f: AuditFilter):
         rows = rows.filter(Q(pupil__national_number=f.subject) | Q(pupil__name=f.subject))
     if f.action:
         rows = rows.filter(kind=f.action)
-    for e in _dated(rows, "at", f)[:LIMIT]:
-        yield AuditRow(e.at, "change", e.kind, e.actor_name, e.unit_code, f"{e.pupil.national_number} {e.pupil.name}",
-                       e.summary)
+    return [(_dated(rows, "at", f), lambda e: AuditRow(
+        e.at, "change", e.kind, e.actor_name, e.unit_code, f"{e.pupil.national_number} {e.pupil.name}", e.summary))]
 
 
 def _records(user, f: AuditFilter):
@@ -110,11 +119,13 @@ def _records(user, f: AuditFilter):
         rows = rows.filter(Q(national_number=f.subject) | Q(name=f.subject))
     if f.action:
         rows = rows.filter(pgh_label=f.action)
-    for e in _dated(rows, "pgh_created_at", f)[:LIMIT]:
+    def row(e):
         meta = e.pgh_context.metadata if e.pgh_context_id else {}
-        yield AuditRow(e.pgh_created_at, "record", str(RECORD_LABELS.get(e.pgh_label, e.pgh_label)),
-                       meta.get("username", ""), meta.get("unit", ""), f"{e.national_number} {e.name}",
-                       meta.get("url", "") or meta.get("task", ""))
+        return AuditRow(e.pgh_created_at, "record", str(RECORD_LABELS.get(e.pgh_label, e.pgh_label)),
+                        meta.get("username", ""), meta.get("unit", ""), f"{e.national_number} {e.name}",
+                        meta.get("url", "") or meta.get("task", ""))
+
+    return [(_dated(rows, "pgh_created_at", f), row)]
 
 
 def _lookups(user, f: AuditFilter):
@@ -132,12 +143,14 @@ def _lookups(user, f: AuditFilter):
         transfer = transfer.none()
     if f.action not in ("", "graduate_lookup"):
         graduate = graduate.none()
-    for e in _dated(transfer, "at", f)[:LIMIT]:
-        yield AuditRow(e.at, "lookup", "transfer_lookup", e.actor_name, e.school.code, e.name,
-                       _("转学查询 %(origin)s：找到 %(found)s 条") % {"origin": e.origin_school.name, "found": e.found})
-    for e in _dated(graduate, "at", f)[:LIMIT]:
-        yield AuditRow(e.at, "lookup", "graduate_lookup", e.actor_name, e.school.code, f"{e.number} {e.name}",
-                       _("升学接收查询：找到 %(found)s 条") % {"found": e.found})
+    return [
+        (_dated(transfer, "at", f), lambda e: AuditRow(
+            e.at, "lookup", "transfer_lookup", e.actor_name, e.school.code, e.name,
+            _("转学查询 %(origin)s：找到 %(found)s 条") % {"origin": e.origin_school.name, "found": e.found})),
+        (_dated(graduate, "at", f), lambda e: AuditRow(
+            e.at, "lookup", "graduate_lookup", e.actor_name, e.school.code, f"{e.number} {e.name}",
+            _("升学接收查询：找到 %(found)s 条") % {"found": e.found})),
+    ]
 
 
 def _exports(user, f: AuditFilter):
@@ -146,9 +159,9 @@ def _exports(user, f: AuditFilter):
         rows = rows.filter(actor_name=f.actor)
     if f.subject or f.action not in ("", "roster_export"):
         rows = rows.none()
-    for e in _dated(rows, "at", f)[:LIMIT]:
-        yield AuditRow(e.at, "export", "roster_export", e.actor_name, e.unit_code, "",
-                       _("%(rows)s 行，条件 %(filters)s") % {"rows": e.row_count, "filters": e.filters})
+    return [(_dated(rows, "at", f), lambda e: AuditRow(
+        e.at, "export", "roster_export", e.actor_name, e.unit_code, "",
+        _("%(rows)s 行，条件 %(filters)s") % {"rows": e.row_count, "filters": e.filters}))]
 
 
 def _accounts(user, f: AuditFilter):
@@ -159,39 +172,78 @@ def _accounts(user, f: AuditFilter):
         rows = rows.filter(username=f.subject)
     if f.action:
         rows = rows.filter(action=f.action)
-    for e in _dated(rows, "created_at", f)[:LIMIT]:
+    def row(e):
         detail = " ".join(f"{k}={v}" for k, v in e.details.items())
-        yield AuditRow(e.created_at, "account", e.get_action_display(), e.actor_username, e.actor_unit, e.username,
-                       " ".join(part for part in (e.ip_address or "", detail) if part))
+        return AuditRow(e.created_at, "account", e.get_action_display(), e.actor_username, e.actor_unit, e.username,
+                        " ".join(part for part in (e.ip_address or "", detail) if part))
+
+    return [(_dated(rows, "created_at", f), row)]
 
 
 SOURCES = {"change": _changes, "record": _records, "lookup": _lookups, "export": _exports, "account": _accounts}
 
 
-def audit_search(user, f: AuditFilter) -> list[AuditRow]:
-    """The audit rows of ``user``'s scope matching ``f``, newest first (auditors only)."""
+def audit_queries(user, f: AuditFilter) -> list[tuple[QuerySet, Callable[[Any], AuditRow]]]:
+    """The scoped, filtered querysets (newest first) of the kinds ``f`` asks for, each with
+    the function turning one of its objects into an ``AuditRow`` (auditors only). The page
+    and the export job both read through these: the filter rules live here only."""
     require_auditor(user)
-    rows: list[AuditRow] = []
+    queries = []
     for kind, source in SOURCES.items():
         if not f.kind or f.kind == kind:
-            rows.extend(source(user, f))
+            queries.extend(source(user, f))
+    return queries
+
+
+def audit_search(user, f: AuditFilter) -> list[AuditRow]:
+    """The audit rows of ``user``'s scope matching ``f``, newest first, at most ``LIMIT``
+    per kind (the page)."""
+    rows = [to_row(e) for queryset, to_row in audit_queries(user, f) for e in queryset[:LIMIT]]
     rows.sort(key=lambda r: r.at, reverse=True)
     return rows
+
+
+def audit_count(user, f: AuditFilter) -> int:
+    """How many rows the export of ``f`` holds (no cap)."""
+    return sum(queryset.count() for queryset, _to_row in audit_queries(user, f))
+
+
+def audit_stream(user, f: AuditFilter, *, chunk_size: int = 2000) -> Iterator[AuditRow]:
+    """Every audit row of ``user``'s scope matching ``f``, newest first, with no cap: each
+    kind is read in batches of ``chunk_size`` and the kinds are merged by time."""
+    streams = [map(to_row, queryset.iterator(chunk_size=chunk_size)) for queryset, to_row in audit_queries(user, f)]
+    return heapq.merge(*streams, key=lambda r: r.at, reverse=True)
 
 
 HEADERS = [gettext_lazy("时间"), gettext_lazy("类别"), gettext_lazy("操作"), gettext_lazy("操作人"),
            gettext_lazy("操作人单位"), gettext_lazy("对象"), gettext_lazy("详情")]
 
 
-def audit_xlsx(rows: list[AuditRow]) -> bytes:
+#: Rows per sheet of the export workbook (Excel holds 1,048,576 lines a sheet); the rows
+#: after it continue on a further sheet, so the export has no row cap.
+SHEET_ROWS = 1_000_000
+
+
+def audit_workbook(rows: Iterable[AuditRow], out, *, progress: Callable[[int], None] | None = None,
+                   every: int = 2000) -> int:
+    """Write ``rows`` as an xlsx workbook to the file ``out`` (cells that would be formulas
+    are neutralised); ``progress(n)`` is called after every ``every`` rows. The row count."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("审计记录"))
-    sheet.append([str(h) for h in HEADERS])
+    sheet = None
+    count = 0
     for r in rows:
+        if count % SHEET_ROWS == 0:
+            title = _("审计记录") if count == 0 else f"{_('审计记录')} {count // SHEET_ROWS + 1}"
+            sheet = book.create_sheet(title)
+            sheet.append([str(h) for h in HEADERS])
         sheet.append([neutralise(v) for v in (timezone.localtime(r.at).strftime("%Y-%m-%d %H:%M:%S"), r.kind_label,
                                               r.action, r.actor, r.unit, r.subject, r.detail)])
-    out = io.BytesIO()
+        count += 1
+        if progress is not None and count % every == 0:
+            progress(count)
+    if sheet is None:
+        book.create_sheet(_("审计记录")).append([str(h) for h in HEADERS])
     book.save(out)
-    return out.getvalue()
+    return count

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.http import FileResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts.permissions import recorded_read
 from kernel.errors import RegistryError
 from portal import audit as audit_trail
+from portal import exports
+from portal.tasks import audit_export_start
 from registry import nohukou, selectors
 from workflow import business, engine, queue, workitems
 
@@ -60,26 +64,77 @@ def pupil_detail(request, national_number: str):
     )
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _error_page(request, exc: RegistryError):
+    return render(request, "registry/error.html", {"error": exc}, status=exc.status)
+
+
 @login_required
+@require_GET
 def audit(request):
-    """审计查询: the audit trail of the auditor's scope, filtered; ``?export=xlsx`` downloads it."""
+    """审计查询: the audit trail of the auditor's scope, filtered. The export is a job started
+    by a POST (``audit_export_create``); an old ``?export=xlsx`` link shows the page."""
     filters = audit_trail.AuditFilter.from_query(request.GET)
     try:
         rows = audit_trail.audit_search(request.user, filters)
     except RegistryError as exc:
-        return render(request, "registry/error.html", {"error": exc}, status=exc.status)
-    if request.GET.get("export") == "xlsx":
-        response = HttpResponse(
-            audit_trail.audit_xlsx(rows),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        response["Content-Disposition"] = f'attachment; filename="audit-{timezone.localdate():%Y%m%d}.xlsx"'
-        return response
+        return _error_page(request, exc)
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("export", None)
     return render(request, "portal/audit.html", {
         "page": page, "filters": filters, "kinds": audit_trail.KINDS.items(), "query": query.urlencode(),
-        "limit": audit_trail.LIMIT,
+        "limit": audit_trail.LIMIT, "exports": exports.audit_exports_of(request.user)[:10],
     })
+
+
+@login_required
+@require_POST
+@recorded_read
+def audit_export_create(request):
+    """Start the export of the audit trail with the page's filters (recorded: a POST)."""
+    filters = audit_trail.AuditFilter.from_query(request.POST)
+    try:
+        export = audit_export_start(user=request.user, filters=filters, request_id=getattr(request, "request_id", ""))
+    except RegistryError as exc:
+        return _error_page(request, exc)
+    return redirect("audit_export_detail", export_id=export.pk)
+
+
+@login_required
+@require_GET
+def audit_export_detail(request, export_id: int):
+    """An export being built by a worker (the page polls its status); its download once ready."""
+    try:
+        export = exports.audit_export_get(request.user, export_id)
+    except RegistryError as exc:
+        return _error_page(request, exc)
+    return render(request, "portal/audit_export.html", {"export": export})
+
+
+@login_required
+@require_GET
+def audit_export_status(request, export_id: int):
+    """The export's state as JSON, for ``static/js/audit-export.js``."""
+    try:
+        export = exports.audit_export_get(request.user, export_id)
+    except RegistryError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    return JsonResponse({
+        "id": export.pk, "status": export.status, "running": export.is_running,
+        "processed_rows": export.processed_rows, "total_rows": export.total_rows, "percent": export.percent,
+    })
+
+
+@login_required
+@require_GET
+def audit_export_download(request, export_id: int):
+    try:
+        export = exports.audit_export_ready(request.user, export_id)
+    except RegistryError as exc:
+        return _error_page(request, exc)
+    return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.file_name,
+                        content_type=XLSX_TYPE)

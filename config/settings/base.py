@@ -254,6 +254,7 @@ if env_bool("CELERY_SPLIT_QUEUES"):
         "duplicates.tasks.*": {"queue": "sweeps"},
         "photos.*": {"queue": "files"},
         "schools.roster_*": {"queue": "files"},
+        "portal.audit_export": {"queue": "files"},
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

@@ -18,6 +18,7 @@ from tests.factories import make_user
 AUDIT_MODELS = (
     "transfers.TransferLookup", "enrolment.GraduateLookup", "reports.ReportExport", "rosters.RosterExport",
     "accounts.AccountEvent", "registry.HistoryEntry", "workflow.ChainEvent", "reports.IssuedDocument",
+    "portal.AuditExport",
 )
 
 

@@ -50,7 +50,7 @@ def _recorded_read_page(path: str) -> bool:
 
 #: POSTs that only leave the record of a read (an export): open to a read-only role.
 RECORDED_READS = {"/api/v1/rosters/export", "/schools/roster/export/", "/statistics/export/",
-                  "/statistics/official/export/"}
+                  "/statistics/official/export/", "/audit/exports/"}
 #: A peer registry's endpoints: no user at all, only the message's signature (docs/exchange.md).
 PEER_ENDPOINTS = {"/api/v1/exchange/messages", "/api/v1/exchange/queries"}
 API_WRITES = [(m, p) for m, p in _api_writes() if p not in RECORDED_READ_PATHS and p not in PEER_ENDPOINTS]

@@ -61,6 +61,31 @@ def test_confirming_every_pupil_closes_the_schools_work_item_and_keeps_the_answe
                                            national_numbers=[pupil.national_number]) == 0
 
 
+def test_a_bulk_confirm_refreshes_the_planner_statistics(world, monkeypatch, django_capture_on_commit_callbacks):
+    """Without fresh statistics the unconfirmed list reads every confirmation once per pupil."""
+    from django.db import connection
+
+    campaign = _open(world)
+    second = make_pupil(world.school_a1, name="张三", sex="1", birth_date=dt.date(2016, 2, 2))
+
+    def reltuples() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'changes_leftbehindconfirmation'")
+            return cursor.fetchone()[0]
+
+    monkeypatch.setattr(left_behind, "ANALYZE_AFTER_ROWS", 3)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        left_behind.left_behind_confirm(user=world["a1"].operator, campaign_id=campaign.pk,
+                                        national_numbers=[world.pupils["a1"].national_number])
+    assert callbacks == []  # a small confirm leaves it to autovacuum
+    monkeypatch.setattr(left_behind, "ANALYZE_AFTER_ROWS", 1)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        left_behind.left_behind_confirm(user=world["a1"].operator, campaign_id=campaign.pk,
+                                        national_numbers=[second.national_number])
+    assert callbacks == [left_behind.confirmations_analyze]
+    assert reltuples() == LeftBehindConfirmation.objects.count() == 2
+
+
 def test_the_county_sees_progress_and_who_is_not_confirmed(world):
     campaign = _open(world)
     second = make_pupil(world.school_a1, name="张三", sex="1", birth_date=dt.date(2016, 2, 2))

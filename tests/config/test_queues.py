@@ -15,7 +15,8 @@ import django; django.setup()
 from config.celery import app
 from config.observability import celery_queues
 for name in ("workflow.tasks.deadlines_sweep", "duplicates.tasks.cases_recheck_due_task", "photos.import_run",
-             "schools.roster_export", "transfers.tasks.step_notify", "config.beat_heartbeat"):
+             "schools.roster_export", "portal.audit_export", "transfers.tasks.step_notify",
+             "config.beat_heartbeat"):
     print(name, app.amqp.router.route({}, name)["queue"].name)
 print("queues", ",".join(celery_queues()))
 """
@@ -34,6 +35,7 @@ def test_split_queues_send_sweeps_and_files_to_their_workers():
     assert got["duplicates.tasks.cases_recheck_due_task"] == "sweeps"
     assert got["photos.import_run"] == "files"
     assert got["schools.roster_export"] == "files"
+    assert got["portal.audit_export"] == "files"
     assert got["transfers.tasks.step_notify"] == "registry"
     assert got["config.beat_heartbeat"] == "registry"
     assert got["queues"] == "files,registry,sweeps"  # the queue-length metric covers all three

@@ -69,11 +69,13 @@ def test_filters_narrow_the_trail(client, login, auditor, trail, world):
     assert list(_rows(client.get("/audit/", {"date_from": tomorrow}))) == []
 
 
-def test_the_export_is_an_xlsx_of_the_same_rows(client, login, auditor, trail):
+def test_the_export_is_an_xlsx_of_the_same_rows(client, login, auditor, trail, settings, tmp_path):
+    settings.CELERY_TASK_ALWAYS_EAGER, settings.MEDIA_ROOT = True, str(tmp_path)
     login(auditor)
-    response = client.get("/audit/", {"kind": "account", "export": "xlsx"})
+    job = client.post("/audit/exports/", {"kind": "account"})
+    response = client.get(job.url + "download/")
     assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxml")
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     lines = list(sheet.iter_rows(values_only=True))
     assert lines[0][:3] == ("时间", "类别", "操作")
     assert len(lines) - 1 == AccountEvent.objects.filter(division_code="440106").count()
