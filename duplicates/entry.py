@@ -240,8 +240,11 @@ def _holding_any(column: str, keys: list[str], *, years: list[int] | None = None
         params: list = [list(keys)]
     else:
         assert len(years) == len(keys)
-        sql = (f"SELECT DISTINCT m.pupil_id FROM unnest(%s::varchar[], %s::int[]) AS k(key, year) "
-               f"JOIN {table} m ON m.{column} @> ARRAY[k.key] AND m.birth_year = k.year")
+        # OFFSET 0 keeps the probe per key: joined on the year, the planner hashes the years
+        # and scans the whole table, testing every row against every key (minutes per roster).
+        sql = (f"SELECT DISTINCT x.pupil_id FROM unnest(%s::varchar[], %s::int[]) AS k(key, year) "
+               f"CROSS JOIN LATERAL (SELECT m.pupil_id, m.birth_year FROM {table} m "
+               f"WHERE m.{column} @> ARRAY[k.key] OFFSET 0) x WHERE x.birth_year = k.year")
         params = [list(keys), list(years)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
