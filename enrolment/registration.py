@@ -13,6 +13,7 @@ registration; a refused record is 注册未通过 (closed, its number never issu
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 from django.db import IntegrityError, transaction
@@ -188,7 +189,7 @@ def _correct_record(pupil: Pupil, *, record: dict, guardians: list[GuardianData]
     """The record's corrected key fields and family, checked as at registration and written;
     the changes ``(label, old, new)``, also in the pupil's history."""
     data = record_of(pupil)
-    before = _shown(data)
+    before, members_before = _shown(data), [dataclasses.asdict(g) for g in data.guardians]
     for name in CORRECTABLE_FIELDS:
         if name in record:
             setattr(data, name, record[name])
@@ -200,14 +201,18 @@ def _correct_record(pupil: Pupil, *, record: dict, guardians: list[GuardianData]
                                               exclude_pk=pupil.pk)
     nohukou.derive_hukou(data)
     after = _shown(data)
+    members_changed = guardians is not None and [dataclasses.asdict(g) for g in data.guardians] != members_before
     changes = [(str(label), before[key], after[key]) for key, label in _SHOWN_LABELS.items()
-               if before[key] != after[key]]
+               if before[key] != after[key] or (key == "guardians" and members_changed)]
     if not changes:
         return []
+    if members_changed:
+        pupil.guardians.all().delete()
+        _create_guardians(pupil, data.guardians)
     for name in CORRECTABLE_FIELDS:
         setattr(pupil, name, getattr(data, name))
     pupil.hukou_division_id = data.hukou_division_code or None
-    try:
+    try:  # saved after its family: the matching keys (duplicates.keys) follow the save
         with transaction.atomic():
             pupil.save(update_fields=[*CORRECTABLE_FIELDS, "hukou_division", "updated_at"])
     except IntegrityError as exc:
@@ -215,9 +220,6 @@ def _correct_record(pupil: Pupil, *, record: dict, guardians: list[GuardianData]
             raise
         raise id_held_elsewhere_error(active_holder_of(data.id_number, exclude_pk=pupil.pk), user=user,
                                       name=data.name) from exc
-    if guardians is not None:
-        pupil.guardians.all().delete()
-        _create_guardians(pupil, data.guardians)
     record_event(pupil, kind="registration_corrected",
                  summary=_("退回修改后更正：%(changes)s") % {"changes": engine.changes_text(changes)}, user=user,
                  data={"changes": [{"field": f, "old": o, "new": n} for f, o, n in changes]})
@@ -237,7 +239,7 @@ _SHOWN_LABELS = {"name": _("姓名"), "id_type": _("身份证件类型"), "id_nu
 def _shown(data: PupilData) -> dict[str, str]:
     """The corrected fields of a record as the log shows them."""
     members = "、".join(
-        f"{g.name}（{codes.label('relation', g.relation)}{'，' + g.id_number if g.id_number else ''}）"
+        f"{g.name}（{'，'.join(filter(None, (codes.label('relation', g.relation), g.id_number, g.phone)))}）"
         for g in data.guardians
     )
     return {

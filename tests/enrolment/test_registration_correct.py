@@ -204,3 +204,13 @@ def test_a_pupil_record_is_its_own_no_hukou_match_only_by_exclusion(world):
     assert own.same_child == no_id or own.refusals
     [excluded] = check_against_registry([data], [world.school_a1], exclude_pk=no_id.pk)
     assert excluded.same_child is None and not excluded.refusals and not excluded.likely
+
+
+def test_a_member_s_phone_alone_is_corrected_and_logged(world):
+    pupil, row = sent_back(world)
+    members = [GuardianData(name="黄大强", relation="51", id_number=FATHER_ID, is_first_guardian=True,
+                            phone="13800138000")]
+    row = registration.registration_correct(user=world["a1"].operator, registration_id=row.pk, guardians=members)
+    assert pupil.guardians.get().phone == "13800138000"
+    reason = Registration.objects.get(pk=row.pk).log.last().reason
+    assert f"家庭成员：黄大强（父亲，{FATHER_ID}） → 黄大强（父亲，{FATHER_ID}，13800138000）" in reason
