@@ -23,6 +23,7 @@ from provinces.divisions import division_full_name
 from registry import codes, fields
 from registry.models import Guardian
 from registry.records import GuardianData
+from registry.validation import members_problem
 
 #: Family members a pupil may have (家庭成员1–4 of the collection form).
 MAX_MEMBERS = fields.MAX_MEMBERS
@@ -121,10 +122,8 @@ def members_apply_to_record(guardians: list[Guardian], members: list[GuardianDat
             added.append(member)
             touched[order] = member
     kept = [m for g, m in zip(guardians, members, strict=True) if touched.get(g.order, m) is not None]
-    if len(kept) + len(added) > MAX_MEMBERS:
-        raise ValidationFailed(
-            _("每名学生最多登记%(max)s位家庭成员") % {"max": MAX_MEMBERS}, code="too_many_members", field="guardians"
-        )
+    if (problem := members_problem([*kept, *added])) is not None:
+        raise problem
     return kept + added, touched
 
 

@@ -145,9 +145,12 @@ def peers_unreachable_warning(names: list[str]) -> str:
                % {"peers": "、".join(names)})
 
 
-def check_against_registry(records: list[PupilData], schools: list[School], *, likely: bool = True
-                           ) -> list[RegistryCheck]:
+def check_against_registry(records: list[PupilData], schools: list[School], *, likely: bool = True,
+                           exclude_pk: int | None = None) -> list[RegistryCheck]:
     """One ``RegistryCheck`` per record (records already valid on their own), in order.
+
+    ``exclude_pk``: the record whose values these are (a registration corrected after 退回修改),
+    never found as its own holder, same child, no-hukou record or likely duplicate.
 
     A record whose resident ID is held gets no further checks; a no-ID record matching an
     existing one gets its no-hukou refusals but no likely duplicates. Whether a match is a
@@ -157,9 +160,10 @@ def check_against_registry(records: list[PupilData], schools: list[School], *, l
     ids = {data.id_number for data in records if has_resident_id(data)}
     holders: dict[str, Pupil] = {}
     earlier: dict[str, Pupil] = {}  # a finished or dead record of the ID, when none is active
+    others = Pupil.objects.exclude(pk=exclude_pk) if exclude_pk is not None else Pupil.objects.all()
     if ids:
         for pupil in (
-            Pupil.objects.filter(id_number__in=ids, status__in=SAME_CHILD_STATUSES)
+            others.filter(id_number__in=ids, status__in=SAME_CHILD_STATUSES)
             .select_related("school__county", "school_class")
             .prefetch_related("guardians")
             .order_by("-id")
@@ -172,7 +176,7 @@ def check_against_registry(records: list[PupilData], schools: list[School], *, l
     same_child: dict[tuple, Pupil] = {}
     if no_id:
         existing = (
-            Pupil.objects.filter(
+            others.filter(
                 school_id__in={school.pk for _data, school in no_id},
                 name__in={data.name for data, _school in no_id},
                 birth_date__in={data.birth_date for data, _school in no_id},
@@ -200,10 +204,11 @@ def check_against_registry(records: list[PupilData], schools: list[School], *, l
         if known is not None and known.status == PupilStatus.DECEASED and known.name != data.name:
             check.refusals = [deceased_id_error(known)]
             continue
-        check.refusals = list(nohukou.registration_problems(data))
+        check.refusals = list(nohukou.registration_problems(data, exclude_pk=exclude_pk))
         if not check.refusals and check.same_child is None:
             fresh.append(index)
     if likely and fresh:
-        for index, found in zip(fresh, entry.likely_duplicates_many([records[i] for i in fresh])):
+        for index, found in zip(fresh, entry.likely_duplicates_many([records[i] for i in fresh],
+                                                                     exclude_pk=exclude_pk)):
             checks[index].likely = found
     return checks

@@ -13,6 +13,7 @@ registration; a refused record is 注册未通过 (closed, its number never issu
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 from django.db import IntegrityError, transaction
@@ -25,6 +26,7 @@ from duplicates import entry
 from enrolment import review
 from enrolment.chains import REGISTRATION
 from enrolment.checks import (
+    RegistryCheck,
     active_holder_of,
     check_against_registry,
     id_held_elsewhere_error,
@@ -36,10 +38,10 @@ from enrolment.models import Registration, RegistrationState, StudentSource
 from enrolment.review import source_problems
 from kernel.errors import BusinessRefused, ValidationFailed
 from provinces.models import ProvincePolicy
-from registry import fields, nohukou, numbers
+from registry import codes, fields, nohukou, numbers
 from registry.history import record_event
 from registry.models import Guardian, Pupil, PupilStatus
-from registry.records import PupilData
+from registry.records import GuardianData, PupilData, record_of
 from registry.validation import has_resident_id, pupil_problems
 from schools.classes import class_for
 from schools.models import School
@@ -59,21 +61,7 @@ def pupil_register(*, user, data: PupilData, duplicate_reason: str = "") -> Pupi
     school = school_for_write(user=user, school_code=data.school_code)
     _raise_all(pupil_problems(data, school=school) + source_problems(data))
     [check] = check_against_registry([data], [school])
-    if check.holder is not None:
-        raise id_held_elsewhere_error(check.holder, user=user, name=data.name)
-    sibling = nohukou.multiple_birth_override(check.refusals, data, duplicate_reason)
-    if sibling is None:
-        _raise_all(check.refusals)
-    across = peers_holding(data, user=user) if check.same_child is None else None
-    if across is not None and across.holders:
-        raise id_held_in_other_province_error(across.holders[0])
-    likely = check.likely if sibling is None else entry.likely_duplicates(data)
-    if likely and not duplicate_reason.strip():
-        raise BusinessRefused(
-            _("发现疑似重复的学籍，请核对；如确认不是同一学生，请填写理由后再保存"),
-            code="likely_duplicate",
-            details=entry.likely_shown_to(user, likely),
-        )
+    sibling, across, likely = _entry_refusals(check, data, user=user, duplicate_reason=duplicate_reason)
 
     nohukou.derive_hukou(data)
     with transaction.atomic(), acting_as(user):
@@ -149,29 +137,141 @@ def registration_resubmit(*, user, registration_id: int, reason: str = "") -> Re
     return engine.move(REGISTRATION, user=user, pk=registration_id, action=engine.RESUBMIT, reason=reason)
 
 
-def registration_correct(*, user, registration_id: int, source: str, source_reason: str,
-                         note: str = "") -> Registration:
+#: The record's key fields the registrar corrects after 退回修改 (besides the family members).
+CORRECTABLE_FIELDS = ("name", "id_type", "id_number", "birth_date", "sex")
+
+
+def registration_correct(*, user, registration_id: int, source: str | None = None, source_reason: str | None = None,
+                         note: str = "",
+                         record: dict | None = None, guardians: list[GuardianData] | None = None,
+                         duplicate_reason: str = "") -> Registration:
     """退回修改 answered: the person who registered the pupil corrects the registration's own
-    fields — 学生来源 and 注册原因, by the rules of registration (``source_problems``) — and
-    resubmits it to the school's review through the chain engine; whether the county reviews
-    it is decided again. The log names each change (old → new). The record's key fields are
-    corrected by a key change (关键信息变更) once it is approved."""
+    fields — 学生来源 and 注册原因, by the rules of registration (``source_problems``) — and,
+    when given, the record's key fields (``record``: any of ``CORRECTABLE_FIELDS``) and its
+    family members (``guardians``, all of them, replacing the stored ones), then resubmits it
+    to the school's review through the chain engine; whether the county reviews it is decided
+    again. Corrected values pass every check of registration (the record's own rules, an ID
+    held elsewhere or in another province, the no-hukou existing record, likely duplicates
+    unless ``duplicate_reason``), the record itself never counting as its own match. A field
+    given as ``None`` stays as it is. The log
+    and the pupil's history name each change (old → new). The national number stays."""
     with transaction.atomic(), acting_as(user):
         row = REGISTRATION.hooks.lock(REGISTRATION, user, registration_id)
+        if row.state != RegistrationState.RETURNED and REGISTRATION.initiator_id(row) == user.pk:
+            raise engine.state_conflict(REGISTRATION, row)  # the registrar's, but not sent back (now)
         engine.require_allowed(REGISTRATION, user, row, engine.RESUBMIT)
-        entered = SimpleNamespace(source=source, source_reason=source_reason, grade=row.grade)
-        _raise_all(source_problems(entered))
+        entered = SimpleNamespace(source=row.source if source is None else source, grade=row.grade,
+                                  source_reason=row.source_reason if source_reason is None else source_reason)
+        problems = source_problems(entered)
+        pupil = Pupil.objects.select_for_update(of=("self",)).select_related("school__county", "school_class").get(
+            pk=row.pupil_id)
+        changes = []
+        if record or guardians is not None:
+            changes = _correct_record(pupil, record=record or {}, guardians=guardians, problems=problems, user=user,
+                                      duplicate_reason=duplicate_reason)
+        else:
+            _raise_all(problems)
         before = (row.get_source_display(), row.source_reason)
         row.source, row.source_reason = entered.source or StudentSource.NORMAL, entered.source_reason
         row.county_review = review.county_review_needed(
-            no_hukou=nohukou.pupil_is_no_hukou(row.pupil), grade=row.grade, source=row.source,
+            no_hukou=nohukou.pupil_is_no_hukou(pupil), grade=row.grade, source=row.source,
             policy=ProvincePolicy.for_province(row.county_code))
         row.save(update_fields=["source", "source_reason", "county_review"])
-        changes = [(str(Registration._meta.get_field(name).verbose_name), old or "—", new or "—")
-                   for name, old, new in (("source", before[0], row.get_source_display()),
-                                          ("source_reason", before[1], row.source_reason)) if old != new]
+        changes += [(str(Registration._meta.get_field(name).verbose_name), old or "—", new or "—")
+                    for name, old, new in (("source", before[0], row.get_source_display()),
+                                           ("source_reason", before[1], row.source_reason)) if old != new]
         return engine.move(REGISTRATION, user=user, pk=registration_id, action=engine.RESUBMIT,
                            reason=engine.changes_text(changes, note))
+
+
+def _correct_record(pupil: Pupil, *, record: dict, guardians: list[GuardianData] | None, problems: list, user,
+                    duplicate_reason: str) -> list[tuple[str, str, str]]:
+    """The record's corrected key fields and family, checked as at registration and written;
+    the changes ``(label, old, new)``, also in the pupil's history."""
+    data = record_of(pupil)
+    before, members_before = _shown(data), [dataclasses.asdict(g) for g in data.guardians]
+    for name in CORRECTABLE_FIELDS:
+        if name in record:
+            setattr(data, name, record[name])
+    if guardians is not None:
+        data.guardians = guardians
+    _raise_all(pupil_problems(data, school=pupil.school) + problems)
+    [check] = check_against_registry([data], [pupil.school], exclude_pk=pupil.pk)
+    sibling, across, likely = _entry_refusals(check, data, user=user, duplicate_reason=duplicate_reason,
+                                              exclude_pk=pupil.pk)
+    nohukou.derive_hukou(data)
+    after = _shown(data)
+    members_changed = guardians is not None and [dataclasses.asdict(g) for g in data.guardians] != members_before
+    changes = [(str(label), before[key], after[key]) for key, label in _SHOWN_LABELS.items()
+               if before[key] != after[key] or (key == "guardians" and members_changed)]
+    if not changes:
+        return []
+    if members_changed:
+        pupil.guardians.all().delete()
+        _create_guardians(pupil, data.guardians)
+    for name in CORRECTABLE_FIELDS:
+        setattr(pupil, name, getattr(data, name))
+    pupil.hukou_division_id = data.hukou_division_code or None
+    try:  # saved after its family: the matching keys (duplicates.keys) follow the save
+        with transaction.atomic():
+            pupil.save(update_fields=[*CORRECTABLE_FIELDS, "hukou_division", "updated_at"])
+    except IntegrityError as exc:
+        if "one_active_pupil_per_id_number" not in str(exc):
+            raise
+        raise id_held_elsewhere_error(active_holder_of(data.id_number, exclude_pk=pupil.pk), user=user,
+                                      name=data.name) from exc
+    record_event(pupil, kind="registration_corrected",
+                 summary=_("退回修改后更正：%(changes)s") % {"changes": engine.changes_text(changes)}, user=user,
+                 data={"changes": [{"field": f, "old": o, "new": n} for f, o, n in changes]})
+    if across is not None and across.unreachable:
+        record_event(pupil, kind="peer_check_skipped", summary=peers_unreachable_warning(across.unreachable),
+                     user=user, data={"peers": across.unreachable})
+    kept = likely + ([sibling] if sibling else [])
+    if kept:
+        entry.record_entry_override(pupil=pupil, likely=kept, reason=duplicate_reason, user=user)
+    return changes
+
+
+_SHOWN_LABELS = {"name": _("姓名"), "id_type": _("身份证件类型"), "id_number": _("身份证件号"),
+                 "birth_date": _("出生日期"), "sex": _("性别"), "guardians": _("家庭成员")}
+
+
+def _shown(data: PupilData) -> dict[str, str]:
+    """The corrected fields of a record as the log shows them."""
+    members = "、".join(
+        f"{g.name}（{'，'.join(filter(None, (codes.label('relation', g.relation), g.id_number, g.phone)))}）"
+        for g in data.guardians
+    )
+    return {
+        "name": data.name, "id_type": codes.label("id_type", data.id_type), "id_number": data.id_number or "—",
+        "birth_date": data.birth_date.isoformat() if data.birth_date else "—", "sex": codes.label("sex", data.sex),
+        "guardians": members or "—",
+    }
+
+
+def _entry_refusals(check: RegistryCheck, data: PupilData, *, user, duplicate_reason: str,
+                    exclude_pk: int | None = None):
+    """What the registry's answer (``check``) refuses, in the order registration refuses it:
+    an ID held by an active record, the no-hukou refusals (unless a declared multiple birth),
+    a holder in another province, likely duplicates without the operator's reason. Returns
+    ``(sibling, across, likely)``: what is kept and recorded once the record is written.
+    ``exclude_pk`` is the record being corrected (退回修改), never its own duplicate."""
+    if check.holder is not None:
+        raise id_held_elsewhere_error(check.holder, user=user, name=data.name)
+    sibling = nohukou.multiple_birth_override(check.refusals, data, duplicate_reason)
+    if sibling is None:
+        _raise_all(check.refusals)
+    across = peers_holding(data, user=user) if check.same_child is None else None
+    if across is not None and across.holders:
+        raise id_held_in_other_province_error(across.holders[0])
+    likely = check.likely if sibling is None else entry.likely_duplicates(data, exclude_pk=exclude_pk)
+    if likely and not duplicate_reason.strip():
+        raise BusinessRefused(
+            _("发现疑似重复的学籍，请核对；如确认不是同一学生，请填写理由后再保存"),
+            code="likely_duplicate",
+            details=entry.likely_shown_to(user, likely),
+        )
+    return sibling, across, likely
 
 
 def _raise_all(problems: list) -> None:
@@ -212,6 +312,11 @@ def _create_pupil(*, school: School, data: PupilData) -> Pupil:
         grade=data.grade,
         county_code=school.county_id,
     )
+    _create_guardians(pupil, data.guardians)
+    return pupil
+
+
+def _create_guardians(pupil: Pupil, guardians: list[GuardianData]) -> None:
     Guardian.objects.bulk_create(
         Guardian(
             pupil=pupil,
@@ -229,6 +334,5 @@ def _create_pupil(*, school: School, data: PupilData) -> Pupil:
             hukou_division_id=g.hukou_division_code or None,
             **fields.guardian_values(g),
         )
-        for index, g in enumerate(data.guardians, start=1)
+        for index, g in enumerate(guardians, start=1)
     )
-    return pupil

@@ -1,6 +1,7 @@
 """新生注册审核 API: ``/api/v1/registrations``.
 
-Registrations under review in the caller's scope, one registration, approve and refuse.
+Registrations under review in the caller's scope, one registration, approve and refuse,
+send back (退回修改), resubmit unchanged or corrected.
 Each open registration shows its current step, the acting unit and the due date.
 """
 
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from enrolment import registration, selectors
+from enrolment.api import GuardianIn
 from enrolment.chains import REGISTRATION
 from enrolment.models import Registration
+from registry.records import GuardianData
 from registry.selectors import paginate
 from workflow import engine
 from workflow.schemas import ReasonIn, WaitingOut, waiting_fields
@@ -115,4 +118,36 @@ def registration_resubmit(request, registration_id: int, payload: ReasonIn | Non
     """After 退回修改: the person who registered it hands it to the school's review again."""
     registration.registration_resubmit(user=request.user, registration_id=registration_id,
                                        reason=payload.reason if payload else "")
+    return _detail(request, registration_id)
+
+
+class CorrectionIn(Schema):
+    """退回修改 answered: the registration's fields and, when given, the record's key fields and
+    its family members (all of them, up to four, replacing the stored ones); a field left out
+    stays as it is."""
+
+    source: str | None = Field(None, description="学生来源（代码或中文）；非起始年级必填")
+    source_reason: str | None = Field(None, description="注册原因；非起始年级必填")
+    reason: str = Field("", description="修改说明（可选）")
+    name: str | None = None
+    sex: str | None = Field(None, description="1 男 / 2 女")
+    birth_date: dt.date | None = None
+    id_type: str | None = None
+    id_number: str | None = None
+    guardians: list[GuardianIn] | None = Field(None, description="家庭成员（全部，最多4位）；不填则不变")
+    duplicate_reason: str = Field("", description="确认不是同一学生时的理由（更正后存在疑似重复时必填）")
+
+
+@router.post("/registrations/{registration_id}/correct", response=RegistrationDetailOut)
+def registration_correct(request, registration_id: int, payload: CorrectionIn):
+    """After 退回修改: the person who registered it corrects the record (checked again as at
+    registration, the record never its own duplicate) and resubmits it to the school's review."""
+    record = {name: value for name in registration.CORRECTABLE_FIELDS
+              if (value := getattr(payload, name)) is not None}
+    guardians = None if payload.guardians is None else [GuardianData(**g.dict()) for g in payload.guardians]
+    registration.registration_correct(
+        user=request.user, registration_id=registration_id, source=payload.source,
+        source_reason=payload.source_reason, note=payload.reason, record=record, guardians=guardians,
+        duplicate_reason=payload.duplicate_reason,
+    )
     return _detail(request, registration_id)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.permissions import membership_of
 from enrolment import registration, selectors
 from enrolment.chains import REGISTRATION
-from enrolment.forms import PupilRegisterForm
+from enrolment.forms import PupilRegisterForm, RegistrationCorrectForm
 from enrolment.models import RegistrationState, StudentSource
 from kernel.errors import RegistryError
 from workflow import engine
@@ -93,24 +93,40 @@ def registration_detail(request, registration_id: int):
         "current": engine.current_steps(REGISTRATION, [row])[row.pk],
         "log": engine.timeline(REGISTRATION, row),
         "sent_back": engine.sent_back(REGISTRATION, row),
+        "correct_form": RegistrationCorrectForm(initial=RegistrationCorrectForm.initial_for(row)),
     })
+
+
+def _resubmit(request, registration_id: int, correct_form: RegistrationCorrectForm | None):
+    """The page's form sends the record's and the registration's fields to correct (an older
+    page only 学生来源 and 注册原因); without them, resubmitted unchanged."""
+    if correct_form is not None:
+        return registration.registration_correct(user=request.user, registration_id=registration_id,
+                                                 **correct_form.correction())
+    if "source" in request.POST:
+        return registration.registration_correct(
+            user=request.user, registration_id=registration_id, source=request.POST["source"],
+            source_reason=request.POST.get("source_reason", ""), note=request.POST.get("reason", ""))
+    return registration.registration_resubmit(user=request.user, registration_id=registration_id,
+                                              reason=request.POST.get("reason", ""))
 
 
 @login_required
 @require_POST
 def registration_act(request, registration_id: int, action: str):
+    correct_form = RegistrationCorrectForm(request.POST) if "name" in request.POST else None
+    if action == engine.RESUBMIT and correct_form is not None and not correct_form.is_valid():
+        for field, errors in correct_form.errors.items():
+            label = correct_form.fields[field].label if field in correct_form.fields else ""
+            messages.error(request, f"{label}：{'；'.join(errors)}" if label else "；".join(errors))
+        return redirect("registration_detail", registration_id)
     services = {
         "approve": lambda: registration.registration_approve(user=request.user, registration_id=registration_id),
         "refuse": lambda: registration.registration_refuse(user=request.user, registration_id=registration_id,
                                                            reason=request.POST.get("reason", "")),
         engine.SEND_BACK: lambda: registration.registration_send_back(
             user=request.user, registration_id=registration_id, reason=request.POST.get("reason", "")),
-        # the page's form sends the registration's fields to correct; without them, unchanged
-        engine.RESUBMIT: lambda: registration.registration_correct(
-            user=request.user, registration_id=registration_id, source=request.POST["source"],
-            source_reason=request.POST.get("source_reason", ""), note=request.POST.get("reason", ""),
-        ) if "source" in request.POST else registration.registration_resubmit(
-            user=request.user, registration_id=registration_id, reason=request.POST.get("reason", "")),
+        engine.RESUBMIT: lambda: _resubmit(request, registration_id, correct_form),
     }
     if action not in services:
         raise Http404

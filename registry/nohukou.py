@@ -369,7 +369,7 @@ def derive_hukou(data: PupilData) -> None:
 # Rules across records ------------------------------------------------------------------
 
 
-def existing_record_of(data: PupilData, *, province_code: str):
+def existing_record_of(data: PupilData, *, province_code: str, exclude_pk: int | None = None):
     """A no-hukou pupil of the province, active or with a finished stage, that is probably
     the child of ``data``.
 
@@ -377,6 +377,8 @@ def existing_record_of(data: PupilData, *, province_code: str):
     or guardians' AND the same name or the same birth date. One query on the indexed
     ``Guardian.id_number``; deliberately registry-wide within the province (not the user's
     scope): the refusal only names the school holding the record, as for an ID number.
+    ``exclude_pk``: the record whose values these are (corrected after 退回修改), never its
+    own existing record.
     """
     id_numbers = sorted(
         {
@@ -387,8 +389,9 @@ def existing_record_of(data: PupilData, *, province_code: str):
     )
     if not id_numbers:
         return None
+    members = Guardian.objects.exclude(pupil_id=exclude_pk) if exclude_pk is not None else Guardian.objects.all()
     match = (
-        Guardian.objects.filter(
+        members.filter(
             id_number__in=id_numbers,
             pupil__status__in=(*ACTIVE_STATUSES, *FINISHED_STATUSES),
             pupil__county_code__startswith=province_code,
@@ -402,7 +405,7 @@ def existing_record_of(data: PupilData, *, province_code: str):
     return match.pupil if match is not None else None
 
 
-def registration_problems(data: PupilData) -> list[ValidationFailed]:
+def registration_problems(data: PupilData, *, exclude_pk: int | None = None) -> list[ValidationFailed]:
     """Rules across records for a new no-hukou pupil: an existing record of the same child.
 
     Seed 004: within the province the receiving school must start a transfer (转学) found
@@ -413,7 +416,7 @@ def registration_problems(data: PupilData) -> list[ValidationFailed]:
     school = School.objects.filter(code=data.school_code).only("county_id").first()
     if school is None:
         return []
-    holder = existing_record_of(data, province_code=school.county_id[:2])
+    holder = existing_record_of(data, province_code=school.county_id[:2], exclude_pk=exclude_pk)
     if holder is None:
         return []
     if holder.status in FINISHED_STATUSES and holder.name == data.name:

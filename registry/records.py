@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from registry import fields
+
 
 @dataclass
 class GuardianData:
@@ -80,3 +82,29 @@ class PupilData:
     #: registration outside an entry grade; not fields of the record itself.
     source: str = ""
     source_reason: str = ""
+
+
+def guardian_record_of(guardian) -> GuardianData:
+    """A stored family member (``registry.models.Guardian``) as an input record."""
+    return GuardianData(
+        name=guardian.name, relation=guardian.relation, id_type=guardian.id_type, id_number=guardian.id_number,
+        phone=guardian.phone, is_guardian=guardian.is_guardian, is_first_guardian=guardian.is_first_guardian,
+        vital=guardian.vital, police_reference=guardian.police_reference, police_date=guardian.police_date,
+        hukou_division_code=guardian.hukou_division_id or "",
+        **{name: getattr(guardian, name) for name in fields.GUARDIAN_FIELD_NAMES},
+    )
+
+
+def record_of(pupil) -> PupilData:
+    """A stored pupil (``registry.models.Pupil``) as the record it was registered from, its
+    family members in their order: what a correction changes and the rules check again."""
+    return PupilData(
+        school_code=pupil.school.code, name=pupil.name, sex=pupil.sex, birth_date=pupil.birth_date,
+        grade=pupil.grade, class_number=pupil.school_class.number if pupil.school_class_id else None,
+        enrolled_on=pupil.enrolled_on, id_type=pupil.id_type, id_number=pupil.id_number,
+        former_name=pupil.former_name, ethnicity=pupil.ethnicity, nationality=pupil.nationality, hmt=pupil.hmt,
+        hukou_division_code=pupil.hukou_division_id or "", hukou_nature=pupil.hukou_nature, health=pupil.health,
+        boarding=pupil.boarding, left_behind=pupil.left_behind, migrant=pupil.migrant,
+        **{name: getattr(pupil, name) for name in fields.PUPIL_FIELD_NAMES},
+        guardians=[guardian_record_of(g) for g in sorted(pupil.guardians.all(), key=lambda g: g.order)],
+    )

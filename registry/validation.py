@@ -139,6 +139,8 @@ def pupil_problems(data: PupilData, *, school=None, today: dt.date | None = None
 
     problems += record_field_problems(data, fields.PUPIL_FIELDS)
 
+    if (problem := members_problem(data.guardians)) is not None:
+        problems.append(problem)
     for index, guardian in enumerate(data.guardians, start=1):
         problems += guardian_problems(guardian, index=index)
     problems += nohukou.guardian_rule_problems(data)
@@ -203,6 +205,16 @@ def document_number_problem(id_type: str, number: str, *, field: str, who: str =
         % {"who": who, "type": codes.label("id_type", id_type), "number": number, "hint": hint},
         code="invalid_id_number",
         field=field,
+    )
+
+
+def members_problem(members: list) -> ValidationFailed | None:
+    """The one limit of family members (家庭成员): at most ``fields.MAX_MEMBERS`` (the
+    collection form's four), in the registration form, the API, the roster and 信息维护."""
+    if len(members) <= fields.MAX_MEMBERS:
+        return None
+    return ValidationFailed(
+        _("每名学生最多登记%(max)s位家庭成员") % {"max": fields.MAX_MEMBERS}, code="too_many_members", field="guardians"
     )
 
 

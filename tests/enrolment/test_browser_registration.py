@@ -76,3 +76,24 @@ def test_admission_list_preview_then_apply(world, graduates, page, browser_login
     page.wait_for_selector("[data-testid=state][data-state=applied]")
     assert Pupil.objects.get(name="浏览新生").status == "pending"
     assert Progression.objects.get().entries.get().pupil_id == graduates[0].pk
+
+
+def test_register_with_a_third_member_opened_from_its_fold(world, page, browser_login):
+    """Members 3 and 4 are folded (no script: a <details>); opened, the third is filled."""
+    from tests.enrolment.test_registration import id_record
+
+    browser_login(world["a1"].operator)
+    page.goto("/pupils/new/")
+    assert not page.is_visible("[name=g3_name]")
+    _fill(page, form_post(id_record(world.school_a1)))
+    page.click("[data-testid=member-3] summary")
+    page.fill("[name=g3_name]", "黄老伯")
+    page.select_option("[name=g3_relation]", "61")
+    page.select_option("[name=g3_vital]", "deceased")
+    with page.expect_navigation():
+        page.click("button.primary")
+    page.wait_for_url("**/pupils/L*/")
+    pupil = Pupil.objects.get(name="黄小梅")
+    # member 2 left empty: the filled members are numbered in order
+    assert [(g.order, g.name, g.vital) for g in pupil.guardians.order_by("order")] == [
+        (1, "黄大强", "alive"), (2, "黄老伯", "deceased")]

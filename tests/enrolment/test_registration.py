@@ -299,7 +299,7 @@ def form_post(data: PupilData, **extra) -> dict:
     for n in (1, 2):
         post[f"g{n}_id_type"] = "1"
         post[f"g{n}_vital"] = "alive"
-    for n, g in enumerate(data.guardians[:2], start=1):
+    for n, g in enumerate(data.guardians[:4], start=1):
         post.update({f"g{n}_name": g.name, f"g{n}_relation": g.relation, f"g{n}_id_type": g.id_type,
                      f"g{n}_id_number": g.id_number, f"g{n}_phone": g.phone, f"g{n}_is_guardian": "on"})
         post.update({f"g{n}_vital": g.vital, f"g{n}_police_reference": g.police_reference,
