@@ -19,6 +19,7 @@ from django.core.files.storage import default_storage
 from exchange.models import InboxMessage, OutboxMessage
 from kernel.errors import BusinessRefused, Conflict, Forbidden
 from registry.models import Guardian, Pupil, PupilStatus
+from tests.changes.conftest import open_request
 from tests.exchange.test_cross_transfer import DEST, applied, card_ref, post, to_origin
 from transfers.cross_registry import CROSS_TRANSFER, cross_transfer_move, transfer_apply_remote
 from transfers.models import CrossTransfer
@@ -173,6 +174,9 @@ def test_the_origin_county_releases_the_whole_record_and_keeps_it_read_only(clie
     assert pupil.get_status_display() == "转出"
     assert pupil.history.filter(kind="transferred_out").exists()
     require_no_open_business(pupil)
+    with pytest.raises(BusinessRefused) as read_only:  # 信息维护 of the 转出 record is refused
+        open_request(world, "record_update", {"left_behind": "1"}, today=dt.date(2026, 11, 23))
+    assert read_only.value.code == "not_active"
 
 
 def test_the_release_is_refused_when_the_pupil_left_meanwhile(client, peer_world, world):
