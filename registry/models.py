@@ -54,6 +54,8 @@ class PupilStatus(models.TextChoices):
     DECEASED = "deceased", _("死亡")
     DELETED = "deleted", _("已删除")
     NOT_ADMITTED = "not_admitted", _("注册未通过")
+    #: 转出: moved to another province's registry (跨省转学); the record stays here read-only.
+    TRANSFERRED_OUT = "transferred_out", _("转出")
 
 
 #: A record in one of these states holds its ID number: a second active record is refused.

@@ -29,21 +29,26 @@ import uuid
 
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, ConfigDict, Field
 
+from accounts.permissions import membership_of
 from accounts.scope import get_in_scope
 from exchange import protocol
 from exchange import services as exchange
 from kernel.errors import BusinessRefused, Conflict, ValidationFailed
 from registry.models import Pupil, PupilStatus
+from transfers import cross_release
+from transfers.chain import APPROVE, APPROVERS, REFUSE, SUBMIT, Role
 from transfers.exchange_handlers import REMOTE_LOOKUP_SALT
-from transfers.lookup import LOOKUP_MAX_AGE, _school_member
+from transfers.lookup import _school_member
 from transfers.models import CrossTransfer, Transfer
 from transfers.services import check_destination, required_reason
 from transfers.states import OPEN_STATES, State
-from workflow import business
+from workflow import business, engine
 
 APPLIED = "transfer.applied"
 
@@ -67,7 +72,9 @@ class AppliedBody(BaseModel):
 
 def transfer_apply_remote(*, user, ref: str, origin_school_code: str, pupil_name: str, dest_grade: int,
                           dest_class_number: int, reason: str) -> CrossTransfer:
-    """Apply for a pupil of another province's registry: stored here and sent there."""
+    """File an application for a pupil of another province's registry: stored here waiting for
+    the school's review (待学校审核); it travels to the origin once the destination county
+    approved it (``CROSS_TRANSFER``)."""
     school = _school_member(user).school
     reason = required_reason(reason)
     check_destination(school, dest_grade=dest_grade, dest_class_number=dest_class_number)
@@ -86,20 +93,31 @@ def transfer_apply_remote(*, user, ref: str, origin_school_code: str, pupil_name
             application=uuid.uuid4(), side=CrossTransfer.Side.DEST, peer_province=code[:2], origin_ref=ref,
             pupil_name=pupil_name, origin_school_code=code, dest_school=school, dest_school_code=school.code,
             dest_school_name=school.name, dest_county_code=school.county_id, dest_grade=dest_grade,
-            dest_class_number=dest_class_number, reason=reason, applicant=user.get_username(),
+            dest_class_number=dest_class_number, reason=reason, applicant=user.get_username(), filed_by=user,
+            state=State.DRAFT,
         )
-        exchange.message_send(type=APPLIED, province=code, body={
-            "application": str(row.application), "ref": ref, "origin_school_code": code, "pupil_name": pupil_name,
-            "dest_school_code": school.code, "dest_school_name": school.name, "dest_county_code": school.county_id,
-            "dest_grade": dest_grade, "dest_class_number": dest_class_number, "reason": reason,
-            "applicant": row.applicant,
-        })
+        engine.start(CROSS_TRANSFER, row, user=user)
     return row
+
+
+def _applied_body(row: CrossTransfer) -> dict:
+    return {
+        "application": str(row.application), "ref": row.origin_ref, "origin_school_code": row.origin_school_code,
+        "pupil_name": row.pupil_name, "dest_school_code": row.dest_school_code,
+        "dest_school_name": row.dest_school_name, "dest_county_code": row.dest_county_code,
+        "dest_grade": row.dest_grade, "dest_class_number": row.dest_class_number, "reason": row.reason,
+        "applicant": row.applicant,
+    }
+
+
+#: How long the origin accepts its lookup reference in an application: the application
+#: travels only after the destination school's and county's approval (days, not minutes).
+APPLIED_REF_MAX_AGE = 90 * 24 * 3600
 
 
 def _referenced_pupil(body: dict) -> Pupil:
     try:
-        pupil_id, asking_school = signing.loads(body["ref"], salt=REMOTE_LOOKUP_SALT, max_age=LOOKUP_MAX_AGE)
+        pupil_id, asking_school = signing.loads(body["ref"], salt=REMOTE_LOOKUP_SALT, max_age=APPLIED_REF_MAX_AGE)
     except (signing.BadSignature, TypeError, ValueError):
         pupil_id, asking_school = None, None
     if asking_school != body["dest_school_code"]:
@@ -127,13 +145,17 @@ def applied_receive(body: dict, envelope: dict, peer) -> None:
         dest_school_code=body["dest_school_code"], dest_school_name=body["dest_school_name"],
         dest_county_code=body["dest_county_code"], dest_grade=body["dest_grade"],
         dest_class_number=body["dest_class_number"], reason=body["reason"], applicant=body["applicant"],
-        state=State.ORIGIN_SCHOOL,
+        state=State.ORIGIN_SCHOOL, submitted_at=timezone.now(),
     )
     business.business_begin(pupil=pupil, kind="transfer", subject=row)  # 在办业务 until it closes
+    engine.start_by_system(CROSS_TRANSFER, row, action="apply", actor_name=body["applicant"],
+                           unit_code=body["dest_school_code"], unit_name=body["dest_school_name"])
 
 
 REFUSED = "transfer.refused"
 CANCELLED = "transfer.cancelled"
+STEP = "transfer.step"
+RELEASED = "transfer.released"
 
 
 class ClosedBody(BaseModel):
@@ -145,53 +167,211 @@ class ClosedBody(BaseModel):
     by: str = Field(max_length=150, description="who closed it: the user's name and unit")
 
 
-def _closed(row: CrossTransfer, *, state: str, reason: str) -> None:
-    row.state = state
-    row.closed_reason = reason
-    row.closed_at = timezone.now()
-    row.save(update_fields=["state", "closed_reason", "closed_at", "updated_at"])
-    business.business_end(subject=row)
+class StepBody(BaseModel):
+    """``transfer.step``: a step of the chain done on the sender's side; the chain now waits
+    at ``state`` (a state of the sender's side)."""
+
+    model_config = ConfigDict(extra="forbid")
+    application: uuid.UUID = Field(description="the application's id, the same on both registries")
+    step: str = Field(pattern=r"^(origin_school|origin_province)$", description="the state whose step was done")
+    action: str = Field(pattern=r"^approve$", description="what was done there")
+    state: str = Field(pattern=r"^(origin_county|origin_province)$", description="where the chain waits now")
+    actor: str = Field(max_length=150, description="who did it")
+    unit_code: str = Field(max_length=10, description="the acting unit: a school code or a division code")
+    unit_name: str = Field(max_length=150)
+
+
+def _by(user, unit_name) -> str:
+    return f"{user.get_username()}（{unit_name}）"[:150]
+
+
+# --- the chain on each side ------------------------------------------------------------
+
+#: The steps each side takes here; the other side's are done there and arrive as messages.
+DEST_STEPS = (State.DRAFT, State.DEST_COUNTY)
+ORIGIN_STEPS = (State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY)
+
+
+def _side_party(side: str, party):
+    """A party of one side only: on the other registry's row its unit is ``None`` (no 待办)."""
+    return engine.Party(unit=lambda row: party.unit(row) if row.side == side else None,
+                        match=lambda unit: (q & Q(side=side)) if (q := party.match(unit)) is not None else None)
+
+
+class CrossTransferHooks(engine.Hooks):
+    def plan(self, chain, row):
+        return [State.DRAFT, State.DEST_COUNTY, State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY]
+
+    def lock(self, chain, user, pk):
+        return get_in_scope(CrossTransfer.objects.select_for_update(of=("self",)), user, pk=pk)
+
+    def pupil(self, chain, row):
+        return row.pupil
+
+    def home(self, chain, row):
+        if row.side == CrossTransfer.Side.DEST:
+            return row.dest_county_code, row.dest_school
+        return row.origin_county_code, row.origin_school
+
+    def title(self, chain, row):
+        return str(_("跨省转学%(state)s：%(name)s（%(origin)s → %(dest)s）")
+                   % {"state": State(row.state).label, "name": row.pupil_name,
+                      "origin": row.origin_school_name or row.origin_school_code, "dest": row.dest_school_name})
+
+    def url(self, chain, row):
+        return reverse("transfers:remote_detail", args=[row.pk])
+
+    def check(self, chain, row, action, user, **options):
+        if row.side == CrossTransfer.Side.ORIGIN and action == "approve" and row.state == State.ORIGIN_COUNTY:
+            pupil = Pupil.objects.select_for_update(of=("self",)).get(pk=row.pupil_id)
+            if pupil.school_id != row.origin_school_id or pupil.status not in (PupilStatus.ENROLLED,
+                                                                               PupilStatus.SUSPENDED):
+                raise BusinessRefused(
+                    _("该学生学籍状态已变为“%(status)s”，不能完成转学；请填写理由后不予通过")
+                    % {"status": pupil.get_status_display()}, code="pupil_not_enrolled")
+
+    def moved(self, chain, row, action, source, target, user, reason):
+        membership = membership_of(user)
+        unit_name = str(membership.unit_name) if membership else ""
+        peer = row.peer_province
+        if row.side == CrossTransfer.Side.DEST:
+            if action == "approve" and target == State.ORIGIN_SCHOOL:  # the destination's own steps done
+                exchange.message_send(type=APPLIED, province=peer, body=_applied_body(row))
+            elif action == "cancel":
+                row.closed_reason = reason
+                row.save(update_fields=["closed_reason"])
+                if source in ORIGIN_STEPS:  # the origin knows it: tell it
+                    exchange.message_send(type=CANCELLED, province=peer, body={
+                        "application": str(row.application), "reason": reason, "by": _by(user, unit_name)})
+            elif action == "refuse":
+                row.closed_reason = reason
+                row.save(update_fields=["closed_reason"])
+            return
+        if action == "approve" and target in ORIGIN_STEPS:
+            exchange.message_send(type=STEP, province=peer, body={
+                "application": str(row.application), "step": source, "action": action, "state": target,
+                "actor": user.get_username(), "unit_code": membership.unit_code if membership else "",
+                "unit_name": unit_name})
+        elif action == "refuse":
+            row.closed_reason = reason
+            row.save(update_fields=["closed_reason"])
+            business.business_end(subject=row)
+            exchange.message_send(type=REFUSED, province=peer, body={
+                "application": str(row.application), "reason": reason, "by": _by(user, unit_name)})
+        elif target == State.COMPLETED:
+            business.business_end(subject=row)
+            exchange.message_send(type=RELEASED, province=peer, body=cross_release.release(row, user=user))
+
+
+CROSS_TRANSFER = engine.Chain(
+    kind="cross_transfer",
+    label=_("跨省转学申请"),
+    model=CrossTransfer,
+    states=State,
+    first=State.DRAFT,
+    done=State.COMPLETED,
+    steps=(
+        engine.Step(State.DRAFT, "dest_school", APPROVERS, (SUBMIT,)),
+        engine.Step(State.DEST_COUNTY, "dest_county", APPROVERS, (APPROVE, REFUSE)),
+        engine.Step(State.ORIGIN_SCHOOL, "origin_school", APPROVERS, (APPROVE, REFUSE)),
+        engine.Step(State.ORIGIN_COUNTY, "origin_county", APPROVERS, (APPROVE, REFUSE)),
+    ),
+    parties={
+        "dest_school": _side_party(CrossTransfer.Side.DEST, engine.school_party("dest_school", "dest_county_code")),
+        "dest_county": _side_party(CrossTransfer.Side.DEST, engine.county_party("dest_county_code")),
+        "origin_school": _side_party(CrossTransfer.Side.ORIGIN,
+                                     engine.school_party("origin_school", "origin_county_code")),
+        "origin_county": _side_party(CrossTransfer.Side.ORIGIN, engine.county_party("origin_county_code")),
+    },
+    standing=(engine.Standing(
+        engine.Action("cancel", _("撤销申请"), target=State.CANCELLED, reason_required=True, two_person=False),
+        party="dest_school", roles=(Role.OPERATOR, Role.APPROVER),
+        refusal=("not_destination", _("只有转入学校可以撤销转学申请"))),),
+    pupil_business=False,  # the origin side holds its pupil's 在办业务 itself (the destination has no pupil)
+    initiator_field="filed_by",
+    hooks=CrossTransferHooks(),
+)
+
+ACTIONS = ("submit", "approve", "refuse", "cancel")
+
+
+def cross_transfer_move(*, user, pk: int, action: str, reason: str = "") -> CrossTransfer:
+    """One step of this side's chain by a user here (submit, approve, refuse, cancel)."""
+    if action not in ACTIONS:
+        raise ValidationFailed(_("未知的操作"), code="unknown_action", field="action")
+    return engine.move(CROSS_TRANSFER, user=user, pk=pk, action=action, reason=reason)
 
 
 def transfer_cancel_remote(*, user, pk: int, reason: str) -> CrossTransfer:
-    """撤销申请: the destination school withdraws its open application; the origin is told."""
-    _school_member(user)
+    """撤销申请: the destination school withdraws its open application; the origin is told
+    when the application had reached it."""
     reason = (reason or "").strip()[:200]
     if not reason:
         raise ValidationFailed(_("请填写理由"), code="reason_required", field="reason")
-    with transaction.atomic():
-        row = get_in_scope(CrossTransfer.objects.select_for_update(of=("self",)), user, pk=pk,
-                           side=CrossTransfer.Side.DEST)
-        if row.state not in OPEN_STATES:
-            raise Conflict(_("该跨省转学申请已办结，不能撤销"), code="state_conflict", details={"state": row.state})
-        _closed(row, state=State.CANCELLED, reason=reason)
-        exchange.message_send(type=CANCELLED, province=row.peer_province, body={
-            "application": str(row.application), "reason": reason, "by": f"{user.get_username()}（{row.dest_school_name}）"})
-    return row
+    return cross_transfer_move(user=user, pk=pk, action="cancel", reason=reason)
 
 
-def _close_received(body: dict, envelope: dict, *, side: str, state: str) -> None:
-    row = CrossTransfer.objects.select_for_update().filter(
+def _received_row(body: dict, envelope: dict, *, side: str) -> CrossTransfer:
+    row = CrossTransfer.objects.select_for_update(of=("self",)).filter(
         application=body["application"], side=side, peer_province=envelope["sender"]).first()
     if row is None:
         raise ValidationFailed(_("本系统没有该跨省转学申请"), code="application_unknown", field="application")
-    if row.state not in OPEN_STATES:
-        raise Conflict(_("该跨省转学申请在本系统已办结（%(state)s）") % {"state": row.get_state_display()},
-                       code="state_conflict", details={"state": row.state})
-    _closed(row, state=state, reason=f"{body['reason']}（{body['by']}）")
+    return row
+
+
+def _state_conflict(row: CrossTransfer) -> Conflict:
+    return Conflict(_("该跨省转学申请在本系统已办结或不在此环节（%(state)s）") % {"state": row.get_state_display()},
+                    code="state_conflict", details={"state": row.state})
+
+
+def _close_received(body: dict, envelope: dict, *, side: str, state: str, waiting: tuple[str, ...]) -> None:
+    row = _received_row(body, envelope, side=side)
+    if row.state not in waiting:
+        raise _state_conflict(row)
+    row.closed_reason = f"{body['reason']}（{body['by']}）"[:700]
+    row.save(update_fields=["closed_reason"])
+    action = "refuse" if state == State.REFUSED else "cancel"
+    engine.move_by_system(CROSS_TRANSFER, row, action=action, target=state, reason=body["reason"],
+                          actor_name=body["by"], unit_code=envelope["sender"])
+    if row.side == CrossTransfer.Side.ORIGIN:
+        business.business_end(subject=row)
 
 
 def refused_receive(body: dict, envelope: dict, peer) -> None:
     """The origin refused the application: closed here, with its reason."""
-    _close_received(body, envelope, side=CrossTransfer.Side.DEST, state=State.REFUSED)
+    _close_received(body, envelope, side=CrossTransfer.Side.DEST, state=State.REFUSED, waiting=ORIGIN_STEPS)
 
 
 def cancelled_receive(body: dict, envelope: dict, peer) -> None:
     """The destination withdrew its application: closed here, with its reason."""
-    _close_received(body, envelope, side=CrossTransfer.Side.ORIGIN, state=State.CANCELLED)
+    _close_received(body, envelope, side=CrossTransfer.Side.ORIGIN, state=State.CANCELLED, waiting=ORIGIN_STEPS)
+
+
+def step_receive(body: dict, envelope: dict, peer) -> None:
+    """A step done at the origin: the destination's row shows where the chain waits now."""
+    row = _received_row(body, envelope, side=CrossTransfer.Side.DEST)
+    if row.state != body["step"]:
+        raise _state_conflict(row)
+    engine.move_by_system(CROSS_TRANSFER, row, action=body["action"], target=body["state"],
+                          actor_name=body["actor"], unit_code=body["unit_code"], unit_name=body["unit_name"])
+
+
+def released_receive(body: dict, envelope: dict, peer) -> None:
+    """The origin county's final approval: the pupil is created here, at the destination
+    school, with the same national number; the chain completes here."""
+    row = _received_row(body, envelope, side=CrossTransfer.Side.DEST)
+    if row.state not in ORIGIN_STEPS:
+        raise _state_conflict(row)
+    pupil = cross_release.receive(row, body)
+    row.pupil = pupil
+    row.save(update_fields=["pupil"])
+    engine.move_by_system(CROSS_TRANSFER, row, action="approve", target=State.COMPLETED,
+                          actor_name=body["by"], unit_code=body["unit_code"], unit_name=body["unit_name"])
 
 
 def register() -> None:
     protocol.register_message(APPLIED, schema=AppliedBody, apply=applied_receive)
     protocol.register_message(REFUSED, schema=ClosedBody, apply=refused_receive)
     protocol.register_message(CANCELLED, schema=ClosedBody, apply=cancelled_receive)
+    protocol.register_message(STEP, schema=StepBody, apply=step_receive)
+    protocol.register_message(RELEASED, schema=cross_release.ReleasedBody, apply=released_receive)

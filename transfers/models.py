@@ -229,11 +229,17 @@ class CrossTransfer(models.Model):
     reason = models.CharField(_("转学原因"), max_length=200)
     state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.ORIGIN_SCHOOL)
     applicant = models.CharField(_("申请人"), max_length=150)
+    #: The user here who filed it (the destination side), the chain's initiator; none on the origin side.
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("申请人"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("申请时间"), default=timezone.now)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     #: Why it was refused or cancelled, and by whom (on either registry).
     closed_reason = models.CharField(_("理由"), max_length=700, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: 审核记录 of this side's chain (steps done on the other registry arrive as messages).
+    log = GenericRelation(ChainEvent)
 
     scope_paths = (("dest_county_code", "dest_school"), ("origin_county_code", "origin_school"))
 

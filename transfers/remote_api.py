@@ -65,7 +65,34 @@ class RemoteCancelIn(Schema):
 
 
 @router.post("/transfers/remote/{pk}/cancel", response={200: RemoteApplyOut},
-             summary="撤销向外省学籍系统提出的跨省转学申请（通知对方）")
+             summary="撤销向外省学籍系统提出的跨省转学申请（已送达对方的，通知对方）")
 def remote_cancel(request, pk: int, payload: RemoteCancelIn):
     row = cross_registry.transfer_cancel_remote(user=request.user, pk=pk, reason=payload.reason)
     return {"id": row.pk, "application": str(row.application), "state": row.state}
+
+
+class RemoteStepIn(Schema):
+    reason: str = Field("", max_length=500, description="理由（不予通过时必填）")
+
+
+def _moved(request, pk: int, action: str, reason: str = ""):
+    row = cross_registry.cross_transfer_move(user=request.user, pk=pk, action=action, reason=reason)
+    return {"id": row.pk, "application": str(row.application), "state": row.state}
+
+
+@router.post("/transfers/remote/{pk}/submit", response={200: RemoteApplyOut},
+             summary="跨省转学：转入学校审核并上报（转入方）")
+def remote_submit(request, pk: int):
+    return _moved(request, pk, "submit")
+
+
+@router.post("/transfers/remote/{pk}/approve", response={200: RemoteApplyOut},
+             summary="跨省转学：本方审核通过（转入区县通过后申请送达对方；转出区县通过后学籍转出）")
+def remote_approve(request, pk: int, payload: RemoteStepIn | None = None):
+    return _moved(request, pk, "approve", payload.reason if payload else "")
+
+
+@router.post("/transfers/remote/{pk}/refuse", response={200: RemoteApplyOut},
+             summary="跨省转学：本方审核不通过（理由必填；转出方的不通过通知对方）")
+def remote_refuse(request, pk: int, payload: RemoteStepIn):
+    return _moved(request, pk, "refuse", payload.reason)

@@ -17,4 +17,6 @@ urlpatterns = [
     path("<int:pk>/correct/", views.transfer_correct, name="correct"),
     path("<int:pk>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
     path("<int:pk>/snapshot/", views.snapshot, name="snapshot"),
+    path("remote/<int:pk>/", views.remote_detail, name="remote_detail"),
+    path("remote/<int:pk>/<str:action>/", views.remote_act, name="remote_act"),
 ]

@@ -14,12 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import membership_of
+from accounts.scope import get_in_scope
 from kernel.errors import RegistryError
 from registry.selectors import paginate
-from transfers import lookup, search, selectors, services
+from transfers import cross_registry, lookup, search, selectors, services
 from transfers.chain import TRANSFER
 from transfers.forms import ApplyForm, CorrectForm, LookupForm
-from transfers.models import TransferAttachment
+from transfers.models import CrossTransfer, TransferAttachment
 from transfers.states import State
 from workflow import engine
 
@@ -273,3 +274,34 @@ def transfer_send_back(request, pk: int):
 @require_POST
 def transfer_resubmit(request, pk: int):
     return _act(request, pk, engine.RESUBMIT)
+
+
+@login_required
+def remote_detail(request, pk: int):
+    """跨省转学: this registry's side of one application, with where the whole chain stands
+    (the other registry's steps as its messages reported them)."""
+    try:
+        row = get_in_scope(CrossTransfer.objects.all(), request.user, pk=pk)
+    except RegistryError as exc:
+        return _error(request, exc)
+    chain = cross_registry.CROSS_TRANSFER
+    return render(request, "transfers/remote_detail.html", {
+        "row": row, "progress": engine.progress(chain, row), "log": engine.timeline(chain, row),
+        "actions": engine.actions_for(chain, request.user, row), "action_labels": engine.action_labels(chain),
+    })
+
+
+@login_required
+@require_POST
+def remote_act(request, pk: int, action: str):
+    try:
+        row = cross_registry.cross_transfer_move(user=request.user, pk=pk, action=action,
+                                                 reason=request.POST.get("reason", ""))
+    except RegistryError as exc:
+        messages.error(request, exc.as_html())
+        if exc.status == 404:
+            return _error(request, exc)
+    else:
+        messages.success(request, _("%(action)s：当前状态“%(state)s”") % {
+            "action": engine.action_labels(cross_registry.CROSS_TRANSFER)[action], "state": State(row.state).label})
+    return redirect("transfers:remote_detail", pk=pk)

@@ -25,6 +25,10 @@ The engine does the rest, the same way for every chain:
 - ``waiting_for``: which chains wait for the user's unit, as a query;
 - ``current_steps``: where each open chain waits (state, acting unit, the deadline of its
   待办 item), for the API.
+- ``start_by_system`` / ``move_by_system``: the same without a local user, for a row
+  started or moved because a peer registry's message arrived (the log names the remote
+  actor and unit) or the system closed it; a party whose unit is ``None`` on a row is
+  another registry's (a step done there: no 待办 here).
 
 Error codes (the old codes of the same events stay in ``aliases`` for one release):
 ``not_a_party`` 403, ``role_forbidden`` 403, ``two_person_rule`` 403, ``step_not_reached``
@@ -619,23 +623,59 @@ def close_by_system(chain: Chain, row, *, action: str, target: str, reason: str)
     """Close an open chain row without a person (a draft past its time): the same log, work
     items and open business as a person's move, the actor empty. In the caller's transaction,
     with the row locked."""
+    move_by_system(chain, row, action=action, target=target, reason=reason)
+
+
+def start_by_system(chain: Chain, row, *, action: str, actor_name: str, unit_code: str = "",
+                    unit_name: str = "", reason: str = "") -> None:
+    """``start`` without a local user: a row created because a message arrived (e.g. a peer
+    registry's application). The log names the remote actor and unit as the message did;
+    the first step's work item opens with its deadline on this registry's calendar."""
+    _log_system(chain, row, action=action, source="", target=row.state, reason=reason,
+                actor_name=actor_name, unit_code=unit_code, unit_name=unit_name)
+    if chain.pupil_business and not chain.business_at_submit:
+        business.business_begin(pupil=chain.hooks.pupil(chain, row), kind=chain.hooks.kind(chain, row), subject=row)
+    _enter(chain, row, chain.step(row.state), now=timezone.now())
+
+
+def move_by_system(chain: Chain, row, *, action: str, target: str, reason: str = "", actor_name: str = "",
+                   unit_code: str = "", unit_name: str = "") -> None:
+    """Move an open chain row without a local user: a draft past its time (the actor is the
+    system) or a step done elsewhere (a peer registry's message: its actor and unit as the
+    message named them). The same log, work items and open business as a person's move;
+    no party, role or two-person check (the caller checked the message). In the caller's
+    transaction, with the row locked; the caller applies any effect."""
     source = row.state
     now = timezone.now()
     row.state = target
-    setattr(row, chain.closed_field, now)
-    changed = ["state", chain.closed_field]
+    changed = ["state"]
+    step = chain.step(target)
+    if step is not None and step.reveals and getattr(row, step.reveals) is None:
+        setattr(row, step.reveals, now)
+        changed.append(step.reveals)
+    if step is None:
+        setattr(row, chain.closed_field, now)
+        changed.append(chain.closed_field)
     if any(f.name == "updated_at" for f in chain.model._meta.concrete_fields):
         changed.append("updated_at")
     row.save(update_fields=changed)
-    county_code, school = chain.hooks.home(chain, row)
-    ChainEvent.objects.create(
-        content_type=ContentType.objects.get_for_model(row), object_id=row.pk, action=action, from_state=source,
-        to_state=target, actor=None, actor_name=str(_("系统")), reason=str(reason)[:500], county_code=county_code,
-        school=school,
-    )
+    _log_system(chain, row, action=action, source=source, target=target, reason=reason,
+                actor_name=actor_name or str(_("系统")), unit_code=unit_code, unit_name=unit_name)
     workitems.workitem_close(subject=row)
-    if chain.pupil_business:
+    if step is not None:
+        _enter(chain, row, step, now=now)
+    elif chain.pupil_business:
         business.business_end(subject=row)
+
+
+def _log_system(chain: Chain, row, *, action: str, source: str, target: str, reason: str, actor_name: str,
+                unit_code: str, unit_name: str) -> ChainEvent:
+    county_code, school = chain.hooks.home(chain, row)
+    return ChainEvent.objects.create(
+        content_type=ContentType.objects.get_for_model(row), object_id=row.pk, action=action, from_state=source,
+        to_state=target, actor=None, actor_name=str(actor_name)[:150], unit_code=str(unit_code)[:10],
+        unit_name=str(unit_name)[:150], reason=str(reason)[:500], county_code=county_code, school=school,
+    )
 
 
 def _target(chain: Chain, row, action: Action) -> str:
@@ -651,6 +691,8 @@ def _enter(chain: Chain, row, step: Step | None, *, now) -> None:
     if step is None or step.party == INITIATOR:
         return
     unit = chain.units_of(row, step.party)
+    if unit is None:  # a step another registry's party takes: no 待办 here
+        return
     workitems.workitem_open(
         subject=row,
         kind=chain.hooks.kind(chain, row),
@@ -777,6 +819,8 @@ def notify(chain: Chain, row) -> int:
     if step is None or step.party == INITIATOR:
         return 0
     unit = chain.units_of(row, step.party)
+    if unit is None:
+        return 0
     users = get_user_model().objects.filter(is_active=True, membership__role__in=step.roles)
     users = users.filter(membership__school_id=unit.school_id) if unit.school_id else users.filter(
         membership__division_id=unit.division_code)

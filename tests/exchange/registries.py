@@ -195,7 +195,12 @@ school = School.objects.create(code={school_code!r}, name={school_name!r}, count
 operator = make_user("op-{label}", role=Membership.Role.OPERATOR, school=school)
 make_user("province-{label}", role=Membership.Role.OPERATOR, division=Division.objects.get(code={province!r}))
 _, token = ApiToken.issue(operator, access=ApiToken.Access.WRITE)
+approver = make_user("approver-{label}", role=Membership.Role.APPROVER, school=school)
+county = make_user("county-{label}", role=Membership.Role.APPROVER, division=Division.objects.get(code={county!r}))
+_, approver_token = ApiToken.issue(approver, access=ApiToken.Access.WRITE)
+_, county_token = ApiToken.issue(county, access=ApiToken.Access.WRITE)
 Peer.objects.create(name={peer_name!r}, provinces=[{peer_province!r}], base_url={peer_url!r},
                     public_key={peer_key!r})
-print({mark!r} + json.dumps({{"token": token, "school": school.code}}))
+print({mark!r} + json.dumps({{"token": token, "school": school.code, "approver": approver_token,
+                               "county": county_token}}))
 """

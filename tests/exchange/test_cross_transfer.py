@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from exchange.models import InboxMessage, OutboxMessage
 from kernel.errors import BusinessRefused, Conflict, NotFound, ValidationFailed
 from tests.transfers.chain import apply, open_season  # noqa: F401 (a fixture)
-from transfers.cross_registry import transfer_apply_remote, transfer_cancel_remote
+from transfers.cross_registry import cross_transfer_move, transfer_apply_remote, transfer_cancel_remote
 from transfers.models import CrossTransfer
 from workflow.business import require_no_open_business
 from workflow.models import OpenBusiness
@@ -102,12 +102,21 @@ def test_a_pupil_busy_here_is_refused_to_the_peer(client, peer_world, world):
     assert not CrossTransfer.objects.exists()
 
 
-def test_the_destination_stores_its_application_and_sends_it_in_one_transaction(peer_world, world):
+def to_origin(world, row):
+    """The destination's own steps: its school approver submits, its county approves (sent)."""
+    cross_transfer_move(user=world["a1"].approver, pk=row.pk, action="submit")
+    return cross_transfer_move(user=world["county_a"].approver, pk=row.pk, action="approve")
+
+
+def test_the_destination_files_its_application_and_sends_it_once_its_county_approved(peer_world, world):
     operator = world["a1"].operator
     row = transfer_apply_remote(user=operator, ref="opaque", origin_school_code=DEST, pupil_name="黄小梅",
                                 dest_grade=3, dest_class_number=1, reason="随父母务工迁居")
-    assert (row.side, row.dest_school, row.origin_school_code, row.peer_province) == (
-        "dest", world.school_a1, DEST, "45")
+    assert (row.side, row.dest_school, row.origin_school_code, row.peer_province, row.state) == (
+        "dest", world.school_a1, DEST, "45", "draft")
+    assert not OutboxMessage.objects.exists()  # its own steps first
+    row = to_origin(world, row)
+    assert row.state == "origin_school"
     message = OutboxMessage.objects.get()
     assert (message.type, message.peer, message.envelope["recipient"]) == ("transfer.applied", peer_world.peer, "45")
     assert message.envelope["body"]["application"] == str(row.application)
@@ -142,6 +151,7 @@ def closed(application, reason="不符合转学条件") -> dict:
 def test_the_origin_refusal_closes_the_destination_application_with_its_reason(client, peer_world, world):
     row = transfer_apply_remote(user=world["a1"].operator, ref="opaque", origin_school_code=DEST,
                                 pupil_name="黄小梅", dest_grade=3, dest_class_number=1, reason="随父母务工迁居")
+    to_origin(world, row)
     response = post(client, peer_world.envelope("transfer.refused", closed(str(row.application))))
     assert response.status_code == 202, response.content
     row.refresh_from_db()
@@ -152,10 +162,15 @@ def test_the_origin_refusal_closes_the_destination_application_with_its_reason(c
     assert (unknown.status_code, unknown.json()["code"]) == (422, "application_unknown")
 
 
-def test_the_destination_cancels_and_the_origin_is_told(client, peer_world, world):
+def test_the_destination_cancels_and_the_origin_is_told_once_it_knows(client, peer_world, world):
     operator = world["a1"].operator
-    row = transfer_apply_remote(user=operator, ref="opaque", origin_school_code=DEST, pupil_name="黄小梅",
-                                dest_grade=3, dest_class_number=1, reason="随父母务工迁居")
+    draft = transfer_apply_remote(user=operator, ref="opaque", origin_school_code=DEST, pupil_name="黄小梅",
+                                  dest_grade=3, dest_class_number=1, reason="随父母务工迁居")
+    cancel(operator, draft)
+    assert not OutboxMessage.objects.exists()  # a draft never reached the origin
+    row = to_origin(world, transfer_apply_remote(
+        user=operator, ref="opaque", origin_school_code=DEST, pupil_name="黄小梅", dest_grade=3,
+        dest_class_number=1, reason="随父母务工迁居"))
     with pytest.raises(ValidationFailed):
         cancel(operator, row, reason=" ")
     with pytest.raises(NotFound):
@@ -198,6 +213,7 @@ def test_a_transfer_draft_here_for_the_pupil_refuses_the_peer(client, peer_world
 def test_an_over_long_reason_is_kept_to_its_200_characters(peer_world, world):
     row = transfer_apply_remote(user=world["a1"].operator, ref="opaque", origin_school_code=DEST,
                                 pupil_name="黄小梅", dest_grade=3, dest_class_number=1, reason="因" * 5000)
+    to_origin(world, row)
     assert len(row.reason) == 200 and len(OutboxMessage.objects.get().envelope["body"]["reason"]) == 200
 
 

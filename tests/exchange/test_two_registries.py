@@ -188,6 +188,18 @@ def test_a_replayed_and_a_tampered_message_are_refused_and_logged(registries):
     assert logged == [("message_replayed", envelope["id"]), ("bad_signature", tampered["id"])]
 
 
+def bearer(registry, who: str) -> dict:
+    return {"Authorization": f"Bearer {registry.setup[who]}"}
+
+
+def approve_at_destination(a, pk: int) -> None:
+    """The destination's own steps: its school approver submits, its county approves (sent)."""
+    status, moved = post(f"{a.url}/api/v1/transfers/remote/{pk}/submit", {}, bearer(a, "approver"))
+    assert (status, moved["state"]) == (200, "dest_county"), moved
+    status, moved = post(f"{a.url}/api/v1/transfers/remote/{pk}/approve", {}, bearer(a, "county"))
+    assert (status, moved["state"]) == (200, "origin_school"), moved
+
+
 def test_a_destination_school_applies_and_the_origin_registry_holds_the_application_at_its_school(registries):
     a, b = registries
     auth = {"Authorization": f"Bearer {a.setup['token']}"}
@@ -198,6 +210,7 @@ def test_a_destination_school_applies_and_the_origin_registry_holds_the_applicat
                    "dest_grade": 3, "dest_class_number": 1, "reason": "随父母务工迁居"}
     status, applied = post(f"{a.url}/api/v1/transfers/remote-apply", application, auth)
     assert status == 201, applied
+    approve_at_destination(a, applied["id"])
     wait_for(lambda: a.query("SELECT state FROM exchange_outboxmessage WHERE type = 'transfer.applied'")
              == [("delivered",)], what="the application delivered")
     assert b.query("SELECT side, application::text, pupil_name, dest_school_code, state FROM transfers_crosstransfer") == [
@@ -208,6 +221,7 @@ def test_a_destination_school_applies_and_the_origin_registry_holds_the_applicat
     # A second application for the same pupil is refused there; the reason is on the sender's page.
     status, again = post(f"{a.url}/api/v1/transfers/remote-apply", application, auth)
     assert status == 201, again
+    approve_at_destination(a, again["id"])
     wait_for(lambda: a.query("SELECT state, refusal_code FROM exchange_outboxmessage"
                              " WHERE type = 'transfer.applied' ORDER BY id")[-1] == ("refused", "open_business"),
              what="the second application refused")
@@ -220,3 +234,31 @@ def test_a_destination_school_applies_and_the_origin_registry_holds_the_applicat
     assert (status, cancelled["state"]) == (200, "cancelled"), cancelled
     wait_for(lambda: b.query("SELECT state FROM transfers_crosstransfer") == [("cancelled",)],
              what="the cancel at the origin")
+
+
+def test_a_full_chain_releases_the_record_to_the_destination_with_the_same_national_number(registries):
+    a, b = registries
+    status, found = post(f"{a.url}/api/v1/transfers/remote-lookup",
+                         {"origin_school_code": "4501020001", "name": "黄小梅", "id_number": HELD_IN_B}, bearer(a, "token"))
+    assert status == 200, found
+    application = {"ref": found["found"][0]["ref"], "origin_school_code": "4501020001", "pupil_name": "黄小梅",
+                   "dest_grade": 3, "dest_class_number": 1, "reason": "随父母务工迁居"}
+    status, applied = post(f"{a.url}/api/v1/transfers/remote-apply", application, bearer(a, "token"))
+    assert status == 201, applied
+    approve_at_destination(a, applied["id"])
+    origin = wait_for(lambda: b.query("SELECT id FROM transfers_crosstransfer WHERE application::text = %s"
+                                      " AND state = 'origin_school'", [applied["application"]]),
+                      what="the application at the origin school")[0][0]
+    status, moved = post(f"{b.url}/api/v1/transfers/remote/{origin}/approve", {}, bearer(b, "approver"))
+    assert (status, moved["state"]) == (200, "origin_county"), moved
+    wait_for(lambda: a.query("SELECT state FROM transfers_crosstransfer WHERE id = %s", [applied["id"]])
+             == [("origin_county",)], what="the origin school's step shown at the destination")
+    status, moved = post(f"{b.url}/api/v1/transfers/remote/{origin}/approve", {}, bearer(b, "county"))
+    assert (status, moved["state"]) == (200, "completed"), moved
+    wait_for(lambda: a.query("SELECT state FROM transfers_crosstransfer WHERE id = %s", [applied["id"]])
+             == [("completed",)], what="the release at the destination")
+    [(number, status_b)] = b.query("SELECT national_number, status FROM registry_pupil WHERE id_number = %s",
+                                   [HELD_IN_B])
+    assert status_b == "transferred_out"
+    assert a.query("SELECT national_number, status, name FROM registry_pupil WHERE id_number = %s", [HELD_IN_B]) == [
+        (number, "enrolled", "黄小梅")]
