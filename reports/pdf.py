@@ -114,18 +114,50 @@ HEADING = ParagraphStyle("heading", fontName=FONT, fontSize=8.5, leading=10)
 RECORD_TITLE = ParagraphStyle("record_title", parent=TITLE, fontSize=15, leading=18, spaceAfter=2 * mm)
 
 
-def _cell(text: str):
-    return Paragraph(escape(str(text)), CELL)
+class _Text(str):
+    """A box's text, laid out by ``_fit`` once the box's width is known."""
+
+    style = CELL
 
 
-def _label(text: str):
-    return Paragraph(escape(str(text)), LABEL)
+class _LabelText(_Text):
+    style = LABEL
+
+
+def _cell(text: str) -> _Text:
+    return _Text(text)
+
+
+def _label(text: str) -> _Text:
+    return _LabelText(text)
+
+
+def _fit(rows: list, widths: list) -> list:
+    """Text that fits its box on one line stays a plain string (drawn as is, ~10× cheaper than
+    a Paragraph: a class batch lays out thousands of boxes); longer text wraps in a Paragraph."""
+    out = []
+    for row in rows:
+        line = []
+        for column, cell in enumerate(row):
+            if isinstance(cell, _Text):
+                room = widths[column] - 4.5
+                if "\n" not in cell and pdfmetrics.stringWidth(cell, FONT, cell.style.fontSize) <= room:
+                    cell = str(cell)
+                else:
+                    cell = Paragraph(escape(str(cell)), cell.style)
+            line.append(cell)
+        out.append(line)
+    return out
+
+
+#: Plain-string boxes: the value size (labels that fit are drawn at the same size).
+PLAIN = [("FONTSIZE", (0, 0), (-1, -1), CELL.fontSize), ("LEADING", (0, 0), (-1, -1), CELL.leading)]
 
 
 def _grid(rows: list, widths: list, extra: list = ()) -> Table:
     """A boxed table, its first row the section heading across it."""
-    table = Table(rows, colWidths=widths)
-    table.setStyle(TableStyle([*GRID.getCommands(), *TIGHT, ("SPAN", (0, 0), (-1, 0)),
+    table = Table(_fit(rows, widths), colWidths=widths)
+    table.setStyle(TableStyle([*GRID.getCommands(), *PLAIN, *TIGHT, ("SPAN", (0, 0), (-1, 0)),
                                ("BACKGROUND", (0, 0), (-1, 0), SECTION_BG), *extra]))
     return table
 
@@ -151,10 +183,15 @@ def _section(title: str, items: list[tuple[str, str]], *, pairs: int = 3, photo=
     return _grid(rows, widths, style)
 
 
+#: Family members the form has room for (家庭成员1–4); a fifth gets a column of its own.
+FAMILY_COLUMNS = 4
+
+
 def _family(sheet: RecordSheet) -> Table:
     """六、家庭成员或监护人信息: one column a member (the national form's four), one row a field."""
-    members = sheet.guardians or [[""] * len(GUARDIAN_COLUMNS)]
-    width = (PAGE_WIDTH - 24 * mm) / max(len(members), 2)
+    blank = [""] * len(GUARDIAN_COLUMNS)
+    members = sheet.guardians + [blank] * (FAMILY_COLUMNS - len(sheet.guardians))  # the form's four, blank or not
+    width = (PAGE_WIDTH - 24 * mm) / len(members)
     rows: list = [[Paragraph(escape(gettext("六、学生家庭成员或监护人信息")), HEADING)] + [""] * len(members)]
     rows += [[_label(column)] + [_cell(member[i]) for member in members] for i, column in enumerate(GUARDIAN_COLUMNS)]
     if not sheet.guardians:
@@ -178,9 +215,10 @@ def _signatures(sheet: RecordSheet, verify_url: str) -> Table:
         gettext("编号：%(number)s<br/>扫描二维码或访问以下网址核验本文书的真实性：<br/>%(url)s")
         % {"number": sheet.document.number, "url": escape(verify_url)}, SMALL)
     width = PAGE_WIDTH - 26 * mm
-    signs = Table([row, day, [words, "", "", "", "", ""]],
-                  colWidths=[w * width / 174 for w in (24, 34, 18, 34, 24, 40)], rowHeights=[12 * mm, None, None])
-    signs.setStyle(TableStyle([*GRID.getCommands(), *TIGHT, ("BACKGROUND", (0, 0), (0, 1), LABEL_BG),
+    widths = [w * width / 174 for w in (24, 34, 18, 34, 24, 40)]
+    signs = Table(_fit([row, day, [words, "", "", "", "", ""]], widths), colWidths=widths,
+                  rowHeights=[12 * mm, None, None])
+    signs.setStyle(TableStyle([*GRID.getCommands(), *PLAIN, *TIGHT, ("BACKGROUND", (0, 0), (0, 1), LABEL_BG),
                                ("BACKGROUND", (2, 0), (2, 0), LABEL_BG), ("BACKGROUND", (4, 0), (4, 0), LABEL_BG),
                                ("SPAN", (1, 1), (-1, 1)), ("SPAN", (0, 2), (-1, 2)),
                                ("LINEBELOW", (0, 2), (-1, 2), 0, colors.white),
@@ -198,9 +236,10 @@ def _record_story(sheet: RecordSheet, verify_url: str) -> list:
     one column a member, the history, and at the foot the signatures with the verification
     QR code: one A4 page for a record with every field filled."""
     school = sheet.pupil.school
-    head = Table([[_label(gettext("学校名称")), _cell(school.name), _label(gettext("学校标识码")), _cell(school.code)]],
-                 colWidths=[20 * mm, PAGE_WIDTH - 84 * mm, 20 * mm, 44 * mm])
-    head.setStyle(TableStyle([*GRID.getCommands(), *TIGHT, ("BACKGROUND", (0, 0), (0, 0), LABEL_BG),
+    widths = [20 * mm, PAGE_WIDTH - 84 * mm, 20 * mm, 44 * mm]
+    head = Table(_fit([[_label(gettext("学校名称")), _cell(school.name), _label(gettext("学校标识码")),
+                        _cell(school.code)]], widths), colWidths=widths)
+    head.setStyle(TableStyle([*GRID.getCommands(), *PLAIN, *TIGHT, ("BACKGROUND", (0, 0), (0, 0), LABEL_BG),
                               ("BACKGROUND", (2, 0), (2, 0), LABEL_BG)]))
     story = [Paragraph(gettext("学生学籍信息表"), RECORD_TITLE), head, Spacer(1, GAP)]
     for index, (title, items) in enumerate(sheet.sections):
