@@ -20,6 +20,7 @@ from accounts.permissions import membership_of
 from duplicates import deletion, selectors, sweeps
 from duplicates import sweeps as sweeps_module
 from kernel.errors import NotFound, RegistryError, ValidationFailed
+from registry.partials import render_page
 
 
 def _error(request, exc: RegistryError):
@@ -94,7 +95,7 @@ def case_list(request):
     deadlines = selectors.case_deadlines(cases)
     for case in cases:
         case.due_on = deadlines.get(case.pk)
-    return render(request, "duplicates/cases.html", {
+    return render_page(request, "duplicates/cases.html", "duplicates/_case_results.html", {
         "today": timezone.localdate(),
         "cases": cases, "page": page, "status": status, "county": county, "counties": counties,
         "capped": len(found) >= CASE_LIST_LIMIT, "limit": CASE_LIST_LIMIT,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import membership_of
 from accounts.scope import restrict
 from registry import selectors
 from registry.models import ACTIVE_STATUSES, PupilStatus
+from registry.partials import render_page
 from schools.models import School
 
 #: The list's columns: (sort key or "", heading).
@@ -51,9 +51,10 @@ def pupil_list(request):
     query.pop("page", None)
     unsorted = query.copy()
     unsorted.pop("sort", None)
-    return render(
+    return render_page(
         request,
         "registry/pupil_list.html",
+        "registry/_pupil_results.html",
         {
             "page": page,
             "filters": filters,

@@ -9,6 +9,7 @@ signature and shows only the masked name, the school, the status at issue and th
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.core import signing
@@ -19,9 +20,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import membership_of, require_membership
 from accounts.scope import get_in_scope, restrict
+from enrolment.models import Registration
 from kernel.errors import BusinessRefused, Forbidden, NotFound, ValidationFailed
-from registry import codes, selectors
-from registry.models import Pupil, PupilStatus
+from registry import codes, fields, selectors
+from registry.models import Guardian, Pupil, PupilStatus
 from reports.models import IssuedDocument
 from schools.models import SchoolClass
 
@@ -131,9 +133,11 @@ class RecordSheet:
     """What a document shows, read once for the page and the PDF.
 
     ``sections`` follow the national 学生基本信息表 (the collection form of the national
-    system): 学生个人基础信息, 学生学籍基本信息, 学生个人扩展信息, each a list of (label,
-    value) in the form's order, for the fields the registry holds; then the family
-    (家庭成员或监护人信息, the form's column order) and the status history.
+    system): 学生个人基础信息, 学生学籍基本信息, 学生个人联系信息, 学生个人扩展信息,
+    学生上下学交通方式, each a list of (label, value) in the form's order, for every field the
+    record holds (an empty field is a blank box); then the family (家庭成员或监护人信息, one
+    row per member in ``GUARDIAN_COLUMNS`` order) and the status history. Codes are shown by
+    their names (``registry.fields.shown``, as on the pupil's page).
     """
 
     document: IssuedDocument
@@ -147,43 +151,84 @@ class RecordSheet:
         return [item for _title, items in self.sections for item in items]
 
 
-#: The family table's columns, in the national form's order (of those the registry holds).
-GUARDIAN_COLUMNS = (_("姓名"), _("关系"), _("户口所在地"), _("联系电话"), _("是否监护人"), _("身份证件类型"),
-                    _("身份证件号"))
-
+#: The family table's columns: the national form's (姓名 … 职务), then the record's own
+#: (状况, 第一监护人, the police certificate of a member dead or missing).
+GUARDIAN_COLUMNS = (_("姓名"), _("关系"), _("关系说明"), _("民族"), _("工作单位"), _("现住址"), _("户口所在地"),
+                    _("联系电话"), _("是否监护人"), _("身份证件类型"), _("身份证件号"), _("职务"), _("状况"),
+                    _("第一监护人"), _("公安机关证明编号"), _("公安机关证明日期"))
 
 def _division_name(division) -> str:
-    return division.full_name() if division is not None else "—"
+    return division.full_name() if division is not None else ""
+
+
+def _further(pupil: Pupil, name: str) -> tuple[str, str]:
+    """A further field as (label, value in words), blank when empty."""
+    spec = fields.PUPIL_FIELD_BY_NAME[name]
+    value = getattr(pupil, name)
+    return str(spec.verbose_name), "" if value in (None, "") else fields.shown(spec, value)
+
+
+def _member_further(guardian: Guardian, name: str) -> str:
+    value = getattr(guardian, name)
+    return "" if value in (None, "") else fields.shown(fields.GUARDIAN_FIELD_BY_NAME[name], value)
+
+
+def _yes_no(value: bool) -> str:
+    return gettext("是") if value else gettext("否")
+
+
+def _guardian_row(g: Guardian) -> list[str]:
+    label = codes.label
+    return [g.name, label("relation", g.relation) if g.relation else "", _member_further(g, "relation_note"),
+            _member_further(g, "ethnicity"), _member_further(g, "employer"), _member_further(g, "address"),
+            _division_name(g.hukou_division), g.phone, _yes_no(g.is_guardian),
+            label("id_type", g.id_type) if g.id_type else "", g.id_number, _member_further(g, "job_title"),
+            g.get_vital_display(), _yes_no(g.is_first_guardian), g.police_reference,
+            g.police_date.isoformat() if g.police_date else ""]
+
+
+def _student_source(pupil: Pupil) -> str:
+    """学生来源, recorded by the pupil's registration (blank for a record that had none)."""
+    registration = Registration.objects.filter(pupil=pupil).only("source").first()
+    return registration.get_source_display() if registration is not None else ""
 
 
 def record_sheet(document: IssuedDocument) -> RecordSheet:
     pupil = Pupil.objects.select_related("school__county", "school_class", "hukou_division").get(pk=document.pupil_id)
-    label = codes.label
+
+    def label(table: str, code: str) -> str:
+        return codes.label(table, code) if code else ""
+
+    f = functools.partial(_further, pupil)
     basic = [
         (gettext("姓名"), pupil.name), (gettext("性别"), label("sex", pupil.sex)),
-        (gettext("出生日期"), pupil.birth_date.isoformat()), (gettext("民族"), label("ethnicity", pupil.ethnicity)),
+        (gettext("出生日期"), pupil.birth_date.isoformat()), f("birthplace"), f("native_place"),
+        (gettext("民族"), label("ethnicity", pupil.ethnicity)),
         (gettext("国籍/地区"), label("nationality", pupil.nationality)),
-        (gettext("身份证件类型"), label("id_type", pupil.id_type)), (gettext("身份证件号"), pupil.id_number or "—"),
-        (gettext("港澳台侨外"), label("hmt", pupil.hmt)), (gettext("健康状况"), label("health", pupil.health)),
-        (gettext("曾用名"), pupil.former_name or "—"),
+        (gettext("身份证件类型"), label("id_type", pupil.id_type)), (gettext("身份证件号"), pupil.id_number),
+        f("id_valid_until"), (gettext("港澳台侨外"), label("hmt", pupil.hmt)), f("political_status"),
+        (gettext("健康状况"), label("health", pupil.health)), (gettext("曾用名"), pupil.former_name),
         (gettext("户口所在地"), _division_name(pupil.hukou_division)),
-        (gettext("户口性质"), label("hukou_nature", pupil.hukou_nature) if pupil.hukou_nature else "—"),
+        (gettext("户口性质"), label("hukou_nature", pupil.hukou_nature)), f("specialty"),
     ]
     status = [
         (gettext("全国学籍号"), pupil.national_number), (gettext("学籍状态"), pupil.get_status_display()),
         (gettext("年级"), str(pupil.grade)),
-        (gettext("班级"), str(pupil.school_class.number) if pupil.school_class_id else "—"),
-        (gettext("入学年月"), f"{pupil.enrolled_on:%Y-%m}"), (gettext("就读方式"), label("boarding", pupil.boarding)),
+        (gettext("班级"), str(pupil.school_class.number) if pupil.school_class_id else ""), f("class_seat"),
+        (gettext("入学年月"), f"{pupil.enrolled_on:%Y-%m}"), f("enrolment_mode"),
+        (gettext("就读方式"), label("boarding", pupil.boarding)), (gettext("学生来源"), _student_source(pupil)),
     ]
+    contact = [f("current_address"), f("postal_address"), f("home_address"), f("phone"), f("postcode")]
     extended = [
-        (gettext("是否留守儿童"), label("left_behind", pupil.left_behind)),
-        (gettext("是否进城务工人员随迁子女"), label("migrant", pupil.migrant)),
+        f("only_child"), f("preschool"), (gettext("是否留守儿童"), label("left_behind", pupil.left_behind)),
+        (gettext("是否进城务工人员随迁子女"), label("migrant", pupil.migrant)), f("orphan"), f("martyr_child"),
+        f("disability"), f("needs_aid"), f("one_subsidy"),
     ]
+    transport = [f("commute_distance"), f("commute_mode"), f("school_bus")]
     sections = [(gettext("一、学生个人基础信息"), basic), (gettext("二、学生学籍基本信息"), status),
-                (gettext("三、学生个人扩展信息"), extended)]
-    guardians = [[g.name, label("relation", g.relation), _division_name(g.hukou_division), g.phone or "—",
-                  gettext("是") if g.is_guardian else gettext("否"), label("id_type", g.id_type), g.id_number or "—"]
-                 for g in pupil.guardians.select_related("hukou_division").order_by("order", "pk")]
+                (gettext("三、学生个人联系信息"), contact), (gettext("四、学生个人扩展信息"), extended),
+                (gettext("五、学生上下学交通方式"), transport)]
+    guardians = [_guardian_row(g) for g in pupil.guardians.select_related("hukou_division").order_by("order", "pk")]
     history = [(timezone.localtime(e.at).strftime("%Y-%m-%d"), e.summary)
                for e in selectors.pupil_history(pupil).order_by("at")[:40]]
     return RecordSheet(document, pupil, sections, guardians, history)

@@ -91,100 +91,161 @@ def _photo(sheet: RecordSheet):
         return Paragraph(gettext("（无照片）"), SMALL)
     try:
         with default_storage.open(sheet.pupil.photo.name, "rb") as handle:
-            return Image(io.BytesIO(handle.read()), width=26 * mm, height=32 * mm)
+            return Image(io.BytesIO(handle.read()), width=24 * mm, height=30 * mm)
     except Exception:  # a missing or unreadable file: the sheet is still printed, without it
         logger.warning("photo of pupil %s could not be read for a document", sheet.pupil.pk)
         return Paragraph(gettext("（照片无法读取）"), SMALL)
 
 
-#: The record sheet's grid: label, value, label, value, and the photo column of section 一.
-WIDTHS = [24 * mm, 48 * mm, 24 * mm, 48 * mm, 30 * mm]
+#: The record sheet's page: A4 less the margins (mm), every box drawn tight so a full record
+#: (every field, four family members, a few history lines) keeps to one page.
+MARGIN = 12 * mm
+PAGE_WIDTH = A4[0] - 2 * MARGIN
+PHOTO_WIDTH = 28 * mm
 SECTION_BG = colors.HexColor("#e8e8e8")
 LABEL_BG = colors.HexColor("#f5f5f5")
+TIGHT = [("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+         ("LEFTPADDING", (0, 0), (-1, -1), 2), ("RIGHTPADDING", (0, 0), (-1, -1), 2)]
+GAP = 1.5 * mm
+
+CELL = ParagraphStyle("cell", fontName=FONT, fontSize=8, leading=9.5)
+LABEL = ParagraphStyle("label", fontName=FONT, fontSize=7.5, leading=9)
+HEADING = ParagraphStyle("heading", fontName=FONT, fontSize=8.5, leading=10)
+RECORD_TITLE = ParagraphStyle("record_title", parent=TITLE, fontSize=15, leading=18, spaceAfter=2 * mm)
 
 
-CELL = ParagraphStyle("cell", fontName=FONT, fontSize=9, leading=11)
+class _Text(str):
+    """A box's text, laid out by ``_fit`` once the box's width is known."""
+
+    style = CELL
 
 
-LABEL = ParagraphStyle("label", fontName=FONT, fontSize=8.5, leading=10)
+class _LabelText(_Text):
+    style = LABEL
 
 
-def _cell(text: str):
-    return Paragraph(escape(str(text)), CELL)
+def _cell(text: str) -> _Text:
+    return _Text(text)
 
 
-def _label(text: str):
-    return Paragraph(escape(str(text)), LABEL)
+def _label(text: str) -> _Text:
+    return _LabelText(text)
 
 
-def _section(title: str, items: list[tuple[str, str]], *, photo=None) -> Table:
-    """One section of the form: a heading across the grid, then two (label, value) boxes a
-    line; section 一 keeps its right-hand column for the photo box (照片), as the form does."""
-    columns = 4 if photo is None else 5
-    rows = [[title] + [""] * (columns - 1)]
-    for i in range(0, len(items), 2):
-        pair = items[i:i + 2] + [("", "")] * (2 - len(items[i:i + 2]))
-        rows.append([_label(pair[0][0]), _cell(pair[0][1]), _label(pair[1][0]), _cell(pair[1][1])]
-                    + ([""] if photo else []))
-    widths = WIDTHS[:4] if photo is not None else [WIDTHS[0], WIDTHS[1] + WIDTHS[4] / 2, WIDTHS[2],
-                                                   WIDTHS[3] + WIDTHS[4] / 2]
-    if photo is not None:
-        rows[1][4] = photo
-        widths = WIDTHS
-    style = [*GRID.getCommands(), ("SPAN", (0, 0), (-1, 0)), ("BACKGROUND", (0, 0), (-1, 0), SECTION_BG),
-             ("BACKGROUND", (0, 1), (0, -1), LABEL_BG), ("BACKGROUND", (2, 1), (2, -1), LABEL_BG)]
-    if photo is not None:
-        style += [("SPAN", (4, 1), (4, -1)), ("ALIGN", (4, 1), (4, 1), "CENTER")]
-    table = Table(rows, colWidths=widths, rowHeights=[7 * mm] + [8.5 * mm] * (len(rows) - 1))
-    table.setStyle(TableStyle(style))
+def _fit(rows: list, widths: list) -> list:
+    """Text that fits its box on one line stays a plain string (drawn as is, ~10× cheaper than
+    a Paragraph: a class batch lays out thousands of boxes); longer text wraps in a Paragraph."""
+    out = []
+    for row in rows:
+        line = []
+        for column, cell in enumerate(row):
+            if isinstance(cell, _Text):
+                room = widths[column] - 4.5
+                if "\n" not in cell and pdfmetrics.stringWidth(cell, FONT, cell.style.fontSize) <= room:
+                    cell = str(cell)
+                else:
+                    cell = Paragraph(escape(str(cell)), cell.style)
+            line.append(cell)
+        out.append(line)
+    return out
+
+
+#: Plain-string boxes: the value size (labels that fit are drawn at the same size).
+PLAIN = [("FONTSIZE", (0, 0), (-1, -1), CELL.fontSize), ("LEADING", (0, 0), (-1, -1), CELL.leading)]
+
+
+def _grid(rows: list, widths: list, extra: list = ()) -> Table:
+    """A boxed table, its first row the section heading across it."""
+    table = Table(_fit(rows, widths), colWidths=widths)
+    table.setStyle(TableStyle([*GRID.getCommands(), *PLAIN, *TIGHT, ("SPAN", (0, 0), (-1, 0)),
+                               ("BACKGROUND", (0, 0), (-1, 0), SECTION_BG), *extra]))
     return table
+
+
+def _section(title: str, items: list[tuple[str, str]], *, pairs: int = 3, photo=None) -> Table:
+    """One section of the form: a heading across the grid, then ``pairs`` (label, value) boxes
+    a line; section 一 keeps a right-hand column for the photo box (照片), as the form does.
+    An empty field is a blank box."""
+    width = PAGE_WIDTH - (PHOTO_WIDTH if photo is not None else 0)
+    label_width = 20 * mm
+    value_width = width / pairs - label_width
+    rows: list = [[Paragraph(escape(title), HEADING)] + [""] * (2 * pairs - 1 + (photo is not None))]
+    for i in range(0, len(items), pairs):
+        chunk = items[i:i + pairs] + [("", "")] * (pairs - len(items[i:i + pairs]))
+        row = [box for label, value in chunk for box in (_label(label), _cell(value))]
+        rows.append(row + ([""] if photo is not None else []))
+    widths = [label_width, value_width] * pairs + ([PHOTO_WIDTH] if photo is not None else [])
+    style = [("BACKGROUND", (2 * k, 1), (2 * k, -1), LABEL_BG) for k in range(pairs)]
+    if photo is not None:
+        rows[1][-1] = photo
+        style += [("SPAN", (-1, 1), (-1, -1)), ("ALIGN", (-1, 1), (-1, 1), "CENTER"),
+                  ("VALIGN", (-1, 1), (-1, 1), "TOP")]
+    return _grid(rows, widths, style)
+
+
+#: Family members the form has room for (家庭成员1–4); a fifth gets a column of its own.
+FAMILY_COLUMNS = 4
 
 
 def _family(sheet: RecordSheet) -> Table:
-    columns = [_label(c) for c in GUARDIAN_COLUMNS]
-    rows = [[gettext("四、学生家庭成员或监护人信息")] + [""] * (len(columns) - 1), columns]
-    rows += [[_cell(c) for c in g] for g in sheet.guardians] or [[gettext("无")] + [""] * (len(columns) - 1)]
-    table = Table(rows, colWidths=[20 * mm, 16 * mm, 38 * mm, 26 * mm, 16 * mm, 18 * mm, 40 * mm])
-    table.setStyle(TableStyle([*GRID.getCommands(), ("SPAN", (0, 0), (-1, 0)), ("BACKGROUND", (0, 0), (-1, 0), SECTION_BG),
-                               ("BACKGROUND", (0, 1), (-1, 1), LABEL_BG), ("FONTSIZE", (0, 1), (-1, 1), 8.5)]))
-    return table
+    """六、家庭成员或监护人信息: one column a member (the national form's four), one row a field."""
+    blank = [""] * len(GUARDIAN_COLUMNS)
+    members = sheet.guardians + [blank] * (FAMILY_COLUMNS - len(sheet.guardians))  # the form's four, blank or not
+    width = (PAGE_WIDTH - 24 * mm) / len(members)
+    rows: list = [[Paragraph(escape(gettext("六、学生家庭成员或监护人信息")), HEADING)] + [""] * len(members)]
+    rows += [[_label(column)] + [_cell(member[i]) for member in members] for i, column in enumerate(GUARDIAN_COLUMNS)]
+    if not sheet.guardians:
+        rows[1][1] = _cell(gettext("无"))
+    widths = [24 * mm] + [width] * len(members)
+    return _grid(rows, widths, [("BACKGROUND", (0, 1), (0, -1), LABEL_BG)])
 
 
 def _history(sheet: RecordSheet) -> Table:
-    rows = [[gettext("五、学籍变动记录"), ""], [gettext("日期"), gettext("变动情况")]]
-    rows += [[day, _cell(text)] for day, text in sheet.history] or [["—", gettext("无")]]
-    table = Table(rows, colWidths=[26 * mm, 148 * mm])
-    table.setStyle(TableStyle([*GRID.getCommands(), ("SPAN", (0, 0), (-1, 0)), ("BACKGROUND", (0, 0), (-1, 0), SECTION_BG),
-                               ("BACKGROUND", (0, 1), (-1, 1), LABEL_BG)]))
-    return table
+    rows = [[Paragraph(escape(gettext("七、学籍变动记录")), HEADING), ""], [_label(gettext("日期")), _label(gettext("变动情况"))]]
+    rows += [[_cell(day), _cell(text)] for day, text in sheet.history] or [["", _cell(gettext("无"))]]
+    return _grid(rows, [24 * mm, PAGE_WIDTH - 24 * mm], [("BACKGROUND", (0, 1), (-1, 1), LABEL_BG)])
 
 
-def _signatures(sheet: RecordSheet) -> Table:
-    """The form's foot: who signs and who checks (学生（家长）签字, 班主任, 学校审核（盖章）)."""
+def _signatures(sheet: RecordSheet, verify_url: str) -> Table:
+    """The form's foot: who signs and who checks (学生（家长）签字, 班主任, 学校审核（盖章）), the
+    print date and number, and the verification QR code beside them."""
     row = [_label(gettext("学生（家长）签字")), "", _label(gettext("班主任")), "", _label(gettext("学校审核（盖章）")), ""]
-    day = [_label(gettext("打印日期")), sheet.document.issued_at.strftime("%Y-%m-%d"), "", "", "", ""]
-    table = Table([row, day], colWidths=[24 * mm, 34 * mm, 18 * mm, 34 * mm, 24 * mm, 40 * mm],
-                  rowHeights=[14 * mm, 7 * mm])
-    table.setStyle(TableStyle([*GRID.getCommands(), ("BACKGROUND", (0, 0), (0, -1), LABEL_BG),
+    day = [_label(gettext("打印日期")), _cell(sheet.document.issued_at.strftime("%Y-%m-%d")), "", "", "", ""]
+    words = Paragraph(
+        gettext("编号：%(number)s<br/>扫描二维码或访问以下网址核验本文书的真实性：<br/>%(url)s")
+        % {"number": sheet.document.number, "url": escape(verify_url)}, SMALL)
+    width = PAGE_WIDTH - 26 * mm
+    widths = [w * width / 174 for w in (24, 34, 18, 34, 24, 40)]
+    signs = Table(_fit([row, day, [words, "", "", "", "", ""]], widths), colWidths=widths,
+                  rowHeights=[12 * mm, None, None])
+    signs.setStyle(TableStyle([*GRID.getCommands(), *PLAIN, *TIGHT, ("BACKGROUND", (0, 0), (0, 1), LABEL_BG),
                                ("BACKGROUND", (2, 0), (2, 0), LABEL_BG), ("BACKGROUND", (4, 0), (4, 0), LABEL_BG),
-                               ("SPAN", (1, 1), (-1, 1))]))
+                               ("SPAN", (1, 1), (-1, 1)), ("SPAN", (0, 2), (-1, 2)),
+                               ("LINEBELOW", (0, 2), (-1, 2), 0, colors.white),
+                               ("LINEBEFORE", (0, 2), (0, 2), 0, colors.white),
+                               ("LINEAFTER", (-1, 2), (-1, 2), 0, colors.white)]))
+    table = Table([[signs, QrFlowable(verify_url, size=24 * mm)]], colWidths=[width, 26 * mm])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("ALIGN", (1, 0), (1, 0), "RIGHT")]))
     return table
 
 
 def _record_story(sheet: RecordSheet, verify_url: str) -> list:
     """The 学生学籍信息表 laid out as the national 学生基本信息表: the school's line, then the
-    form's sections in its field order, boxed, the photo box beside section 一, the
-    signatures at the foot; the verification QR below."""
+    form's sections in its field order, boxed, the photo box beside section 一, the family
+    one column a member, the history, and at the foot the signatures with the verification
+    QR code: one A4 page for a record with every field filled."""
     school = sheet.pupil.school
-    head = Table([[gettext("学校名称"), _cell(school.name), gettext("学校标识码"), school.code]],
-                 colWidths=[24 * mm, 84 * mm, 24 * mm, 42 * mm])
-    head.setStyle(TableStyle([*GRID.getCommands(), ("BACKGROUND", (0, 0), (0, 0), LABEL_BG),
+    widths = [20 * mm, PAGE_WIDTH - 84 * mm, 20 * mm, 44 * mm]
+    head = Table(_fit([[_label(gettext("学校名称")), _cell(school.name), _label(gettext("学校标识码")),
+                        _cell(school.code)]], widths), colWidths=widths)
+    head.setStyle(TableStyle([*GRID.getCommands(), *PLAIN, *TIGHT, ("BACKGROUND", (0, 0), (0, 0), LABEL_BG),
                               ("BACKGROUND", (2, 0), (2, 0), LABEL_BG)]))
-    story = [Paragraph(gettext("学生学籍信息表"), TITLE), head, Spacer(1, 3 * mm)]
+    story = [Paragraph(gettext("学生学籍信息表"), RECORD_TITLE), head, Spacer(1, GAP)]
     for index, (title, items) in enumerate(sheet.sections):
-        story += [_section(title, items, photo=_photo(sheet) if index == 0 else None), Spacer(1, 3 * mm)]
-    story += [_family(sheet), Spacer(1, 3 * mm), _history(sheet), Spacer(1, 3 * mm), _signatures(sheet),
-              Spacer(1, 4 * mm), _footer(sheet.document, verify_url)]
+        story += [_section(title, items, pairs=2 if index == 0 else 3, photo=_photo(sheet) if index == 0 else None),
+                  Spacer(1, GAP)]
+    story += [_family(sheet), Spacer(1, GAP), _history(sheet), Spacer(1, GAP), _signatures(sheet, verify_url)]
     return story
 
 
@@ -218,8 +279,8 @@ def _footer(document: IssuedDocument, verify_url: str):
 def documents_pdf(sheets: list[tuple[RecordSheet, str]]) -> bytes:
     """One PDF, a page (or more) per document, from ``(sheet, verification URL)`` pairs."""
     buffer = io.BytesIO()
-    pdf = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                            bottomMargin=16 * mm, title=gettext("学籍文书"))
+    pdf = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+                            bottomMargin=MARGIN, title=gettext("学籍文书"))
     story: list = []
     for index, (sheet, url) in enumerate(sheets):
         if index:

@@ -130,3 +130,18 @@ def test_the_sweep_page_defaults_its_partitions_under_advanced(world, login):
     advanced = body[body.index('data-testid="sweep-advanced"'):]
     assert 'name="partitions" value="8"' in advanced[:600]
     assert body.index('data-testid="start-sweep"') < body.index('data-testid="sweep-advanced"')
+
+
+def test_an_htmx_request_gets_only_the_case_results(world, login):
+    pinyin_pair(world)
+    sweeps.sweep_run_inline(user=world["province"].admin, province_code="44", partitions=1)
+    case = open_cases().get()
+    client = login(world["province"].admin)
+    body = client.get("/province/cases/?status=all", HTTP_HX_REQUEST="true").content.decode()
+    assert body.lstrip().startswith('<div id="case-results"') and "<html" not in body
+    assert 'data-testid="case-filters"' not in body and f"#{case.pk}</a>" in body and "共 1 件" in body
+    assert f"#{case.pk}</a>" not in client.get("/province/cases/?status=resolved", HTTP_HX_REQUEST="true").content.decode()
+    other = login(world["other_province"].admin).get("/province/cases/?status=all", HTTP_HX_REQUEST="true")
+    assert f"#{case.pk}</a>" not in other.content.decode()  # scoped as the page is
+    full = client.get("/province/cases/").content.decode()
+    assert "<html" in full and 'hx-target="#case-results"' in full and 'id="case-results"' in full
