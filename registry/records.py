@@ -6,8 +6,10 @@ validator and one service serve every way a pupil enters the registry.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from registry import fields
 
@@ -108,3 +110,37 @@ def record_of(pupil) -> PupilData:
         **{name: getattr(pupil, name) for name in fields.PUPIL_FIELD_NAMES},
         guardians=[guardian_record_of(g) for g in sorted(pupil.guardians.all(), key=lambda g: g.order)],
     )
+
+
+# --- as JSON ------------------------------------------------------------------------------
+# A checked record kept between a roster's dry run and its import (``rosters.jobs``): the
+# dates as ISO text, the distance as a decimal string, the family members as objects.
+
+_DATES = {"birth_date", "enrolled_on", "police_date"}
+
+
+def record_as_json(data: PupilData) -> dict:
+    def plain(value):
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, Decimal):
+            return str(value)
+        return value
+
+    out = {f.name: plain(getattr(data, f.name)) for f in dataclasses.fields(data) if f.name != "guardians"}
+    out["guardians"] = [{f.name: plain(getattr(g, f.name)) for f in dataclasses.fields(g)} for g in data.guardians]
+    return out
+
+
+def record_from_json(value: dict) -> PupilData:
+    """The inverse of ``record_as_json``."""
+
+    def typed(name: str, item):
+        if item is not None and name in _DATES:
+            return dt.date.fromisoformat(item)
+        if item is not None and name == "commute_distance" and item != "":
+            return Decimal(item)
+        return item
+
+    guardians = [GuardianData(**{k: typed(k, v) for k, v in g.items()}) for g in value.get("guardians", [])]
+    return PupilData(**{k: typed(k, v) for k, v in value.items() if k != "guardians"}, guardians=guardians)

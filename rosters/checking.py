@@ -21,9 +21,9 @@ from kernel.errors import ValidationFailed
 from registry import codes
 from registry.fields import GUARDIAN_FIELD_BY_NAME, MAX_MEMBERS, MEMBER_FIELDS, PUPIL_FIELDS, stored
 from registry.models import Guardian, Pupil
-from registry.records import GuardianData, PupilData
+from registry.records import GuardianData, PupilData, record_from_json
 from registry.validation import pupil_problems
-from rosters.columns import BATCH_SIZE, COLUMN_BY_KEY, REFUSED, UNCHANGED, column_of, member_key
+from rosters.columns import BATCH_SIZE, COLUMN_BY_KEY, NEW, REFUSED, UNCHANGED, column_of, member_key
 from rosters.parsing import Divisions, Row, row_to_record
 from rosters.reading import Table
 from schools.models import School
@@ -241,6 +241,33 @@ def check_rows(
                 row.refuse(exc)
         if row.problems:
             row.outcome = REFUSED
+    return rows
+
+
+def rows_of_dry_run(*, user, reports: list[dict], records: dict[int, dict]) -> list[Row] | None:
+    """The rows of a dry run, rebuilt from its report and the checked records of its new
+    rows (``rosters.jobs``), for an import when nothing in the registry changed since: the
+    outcomes as the dry run found them, the school of each new row asked again of
+    ``school_for_write`` (the uploader may have lost the right meanwhile). ``None`` when a
+    new row's record is missing: the file is then checked again."""
+    schools = _Schools(user)
+    rows = []
+    for report in reports:
+        row = Row(number=report["row"], cells=[], outcome=report["outcome"], likely=report.get("likely") or [],
+                  read_as=report.get("read_as") or [], national_number=report.get("national_number", ""),
+                  problems=list(report.get("problems") or []), saved=report)
+        record = records.get(row.number) if row.outcome == NEW else None
+        if record is not None:
+            row.data = record_from_json(record["data"])
+            row.members = record["members"]
+            school = schools.get(row.data.school_code)
+            if isinstance(school, ValidationFailed):
+                row.refuse(school, column=COLUMN_BY_KEY["school_code"].header)
+            else:
+                row.school = school
+        elif row.outcome == NEW:
+            return None
+        rows.append(row)
     return rows
 
 

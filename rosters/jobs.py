@@ -21,7 +21,8 @@ from accounts.models import Membership
 from accounts.permissions import membership_of, require_role
 from accounts.scope import get_in_scope, restrict, scope_of
 from kernel.errors import Conflict, Forbidden, ValidationFailed
-from rosters.checking import check_rows, registry_changed_since
+from registry.records import record_as_json
+from rosters.checking import check_rows, registry_changed_since, rows_of_dry_run
 from rosters.columns import NEW, REFUSED, UNCHANGED
 from rosters.models import RosterImport
 from rosters.parsing import Row
@@ -85,6 +86,35 @@ def _save_rows_file(job: RosterImport, rows: list[Row]) -> None:
     job.rows_file = name
 
 
+def _save_records_file(job: RosterImport, rows: list[Row]) -> None:
+    """The checked record of every new row, as the dry run left it (codes resolved, names
+    normalised), with the day it was checked: the import writes these instead of reading
+    and checking the file again when nothing in the registry changed since."""
+    payload = {
+        "day": timezone.localdate().isoformat(),
+        "records": {str(r.number): {"data": record_as_json(r.data), "members": r.members} for r in rows
+                    if r.outcome == NEW},
+    }
+    blob = gzip.compress(json.dumps(payload, ensure_ascii=False).encode(), compresslevel=1)
+    name = default_storage.save(f"rosters/{timezone.now():%Y/%m}/{job.file.name.rsplit('/', 1)[-1]}.records.json.gz",
+                                ContentFile(blob))
+    if job.records_file and job.records_file != name:
+        default_storage.delete(job.records_file)
+    job.records_file = name
+
+
+def _load_records(job: RosterImport) -> dict | None:
+    """The dry run's checked records, if they were checked today (the rules that count
+    from today, such as ages and dates not in the future, were judged on that day)."""
+    if not job.records_file:
+        return None
+    with default_storage.open(job.records_file, "rb") as handle:
+        payload = json.loads(gzip.decompress(handle.read()))
+    if payload.get("day") != timezone.localdate().isoformat():
+        return None
+    return {int(number): item for number, item in payload["records"].items()}
+
+
 def load_rows(job: RosterImport) -> list[dict]:
     """The per-row report of a checked or finished job (row, outcome, problems…)."""
     if not job.rows_file:
@@ -107,7 +137,7 @@ def _summarise(job: RosterImport, rows: list[Row]) -> None:
     job.unchanged_rows = sum(1 for r in rows if r.outcome == UNCHANGED)
     job.refused_rows = sum(1 for r in rows if r.outcome == REFUSED)
     job.refused = [
-        {"row": r.number, "name": r.data.name if r.data else "", "problems": r.problems}
+        {"row": r.number, "name": r.data.name if r.data else r.saved.get("name", ""), "problems": r.problems}
         for r in rows
         if r.outcome == REFUSED
     ]
@@ -141,6 +171,7 @@ def roster_check(*, job_id: int) -> RosterImport:
     )
     _summarise(job, rows)
     _save_rows_file(job, rows)
+    _save_records_file(job, rows)
     job.status = RosterImport.Status.CHECKED
     job.checked_at = timezone.now()
     with acting_as(user, roster_import=job.pk):
@@ -176,20 +207,28 @@ def roster_confirm(*, user, job_id: int, mode: str) -> RosterImport:
 
 
 def roster_import_rows(*, job_id: int) -> RosterImport:
-    """Re-check a claimed job and write it: all good rows, or nothing unless all are good."""
+    """Write a claimed job: all good rows, or nothing unless all are good. The dry run's
+    outcomes are taken as they are when nothing in the registry changed since it (on the
+    same day); otherwise every row is checked again."""
     job = RosterImport.objects.select_related("created_by__membership").get(pk=job_id)
     if job.status != RosterImport.Status.IMPORTING:
         return job
     user = job.created_by
-    table = _read_job_table(job)
+    table = None
     for attempt in range(3):
-        # The dry run's checks against the registry still hold when nothing changed since;
-        # a write that loses a race anyway (IntegrityError) is checked again in full.
+        # When nothing in the registry changed since the dry run, its outcomes still hold and
+        # its checked records are written as they are (the school's permission asked again);
+        # otherwise the file is read and checked again. A write that loses a race anyway
+        # (IntegrityError) is checked again in full.
         unchanged = attempt == 0 and not registry_changed_since(job.checked_at)
-        rows = check_rows(
-            user=user, table=table, keep_likely_duplicates=job.keep_likely_duplicates, progress=_progress(job),
-            registry_results={r["row"]: r for r in load_rows(job)} if unchanged else None,
-        )
+        records = _load_records(job) if unchanged else None
+        rows = rows_of_dry_run(user=user, reports=load_rows(job), records=records) if records is not None else None
+        if rows is None:
+            table = table or _read_job_table(job)
+            rows = check_rows(
+                user=user, table=table, keep_likely_duplicates=job.keep_likely_duplicates, progress=_progress(job),
+                registry_results={r["row"]: r for r in load_rows(job)} if unchanged else None,
+            )
         refused = [r for r in rows if r.outcome == REFUSED]
         if job.mode == RosterImport.Mode.ALL_OR_NOTHING and refused:
             imported = 0
@@ -212,6 +251,9 @@ def roster_import_rows(*, job_id: int) -> RosterImport:
     job.new_rows = sum(1 for r in rows if r.outcome in (NEW, "imported"))
     job.imported_rows = imported
     _save_rows_file(job, rows)
+    if job.records_file:  # written or refused: the checked records are not needed again
+        default_storage.delete(job.records_file)
+        job.records_file = ""
     job.finished_at = timezone.now()
     with acting_as(user, roster_import=job.pk):
         job.save()

@@ -86,6 +86,9 @@ class RosterImport(models.Model):
     refused = models.JSONField(default=list, blank=True)
     #: Storage name of the parsed rows and their outcomes (gzip JSON), for the row report.
     rows_file = models.CharField(max_length=200, blank=True)
+    #: Storage name of the dry run's checked records of its new rows (gzip JSON): what the
+    #: import writes when nothing in the registry changed since (``rosters.jobs``).
+    records_file = models.CharField(max_length=200, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
     checked_at = models.DateTimeField(null=True, blank=True)

@@ -106,6 +106,8 @@ class Row:
     read_as: list[dict] = field(default_factory=list)
     #: The column number (家庭成员n) of each family member of ``data``, in its order.
     members: list[int] = field(default_factory=list)
+    #: A row taken from a dry run's report without its record (refused or unchanged).
+    saved: dict = field(default_factory=dict)
 
     def refuse(self, exc: RegistryError, *, column: str | None = None) -> None:
         self.problems.append(problem(exc, column=column, members=self.members))
@@ -121,9 +123,9 @@ class Row:
         return {
             "row": self.number,
             "outcome": self.outcome,
-            "name": data.name if data else "",
-            "id_number": data.id_number if data else "",
-            "school_code": data.school_code if data else "",
+            "name": data.name if data else self.saved.get("name", ""),
+            "id_number": data.id_number if data else self.saved.get("id_number", ""),
+            "school_code": data.school_code if data else self.saved.get("school_code", ""),
             "national_number": self.national_number,
             "problems": self.problems,
             "likely": self.likely,

@@ -162,3 +162,50 @@ def test_confirm_reuses_the_dry_run_when_nothing_changed(world, django_assert_ma
     monkeypatch.setattr(checking, "_check_against_registry", lambda *a, **k: pytest.fail("checked the registry again"))
     job = _import(user, job, RosterImport.Mode.GOOD_ROWS)
     assert job.imported_rows == 1
+
+
+def test_confirm_writes_the_dry_runs_checked_records_without_reading_the_file_again(world, monkeypatch):
+    """Nothing changed since the dry run: the import writes the records as the dry run
+    checked them (codes resolved), and keeps no copy of them afterwards."""
+    user = world["a1"].operator
+    job = _checked(user, [roster_row(world.school_a1, seq=73, ethnicity="汉族")])
+    assert job.records_file
+    monkeypatch.setattr(jobs, "_read_job_table", lambda job: pytest.fail("read the file again"))
+    job = _import(user, job, RosterImport.Mode.GOOD_ROWS)
+    assert job.imported_rows == 1 and not job.records_file
+    pupil = Pupil.objects.get(id_number=roster_row(world.school_a1, seq=73)["id_number"])
+    assert pupil.ethnicity == "01" and pupil.guardians.count() == 1
+
+
+def test_confirm_on_a_later_day_checks_every_row_again(world):
+    """Rules that count from today (a birth date not in the future, ages) were judged on
+    the dry run's day: confirmed on another day, the file is read and checked again."""
+    import time_machine
+
+    user = world["a1"].operator
+    job = _checked(user, [roster_row(world.school_a1, seq=74)])
+    read = []
+    original = jobs._read_job_table
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=1), tick=True):
+        jobs.roster_confirm(user=user, job_id=job.pk, mode=RosterImport.Mode.GOOD_ROWS)
+        jobs._read_job_table = lambda job: read.append(job.pk) or original(job)
+        try:
+            job = jobs.roster_import_rows(job_id=job.pk)
+        finally:
+            jobs._read_job_table = original
+    assert read == [job.pk] and job.imported_rows == 1
+
+
+def test_confirm_refuses_the_rows_of_a_school_the_uploader_may_no_longer_write(world):
+    """The school of each checked row is asked again at the import: an uploader moved to
+    another county meanwhile writes nothing into the old county's schools, and is told why."""
+    user = world["county_a"].operator
+    job = _checked(user, [roster_row(world.school_a1, seq=75)])
+    assert job.new_rows == 1
+    jobs.roster_confirm(user=user, job_id=job.pk, mode=RosterImport.Mode.GOOD_ROWS)
+    user.membership.division = world.county_b
+    user.membership.save()
+    job = jobs.roster_import_rows(job_id=job.pk)
+    assert job.imported_rows == 0
+    [row] = [r for r in jobs.load_rows(job) if r["row"] == 2]
+    assert row["outcome"] == "refused" and row["problems"][0]["column"] == "学校标识码"
