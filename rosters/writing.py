@@ -182,8 +182,12 @@ def _open_registrations(batch: list[Row], pupil_ids: list[int], *, user) -> None
             for row, pupil_id in zip(batch, pupil_ids)
         ])
     audit.record_bulk_inserts(Registration, [r.pk for r in created], user=user)
-    rows = Registration.objects.filter(pk__in=[r.pk for r in created]).select_related("pupil", "school")
-    engine.start_many(REGISTRATION, rows, user=user, action="register")
+    # The chain needs each review's pupil only for its pk, name and number (the 待办 title):
+    # given here rather than read back with every field.
+    for review_row, row, pupil_id in zip(created, batch, pupil_ids):
+        review_row.pupil = Pupil(pk=pupil_id, name=row.data.name, national_number=row.national_number,
+                                 school=row.school)
+    engine.start_many(REGISTRATION, created, user=user, action="register")
 
 
 def _insert_pupils_and_guardians(batch: list[Row], classes: dict, now) -> tuple[list[int], list[int]]:
