@@ -154,7 +154,8 @@ def registration_correct(*, user, registration_id: int, source: str | None = Non
     held elsewhere or in another province, the no-hukou existing record, likely duplicates
     unless ``duplicate_reason``), the record itself never counting as its own match. A field
     given as ``None`` stays as it is. The log
-    and the pupil's history name each change (old → new). The national number stays."""
+    and the pupil's history name each change (old → new). The national number stays unless
+    it was derived from a corrected value (``_renumber``)."""
     with transaction.atomic(), acting_as(user):
         row = REGISTRATION.hooks.lock(REGISTRATION, user, registration_id)
         if row.state != RegistrationState.RETURNED and REGISTRATION.initiator_id(row) == user.pk:
@@ -212,9 +213,12 @@ def _correct_record(pupil: Pupil, *, record: dict, guardians: list[GuardianData]
     for name in CORRECTABLE_FIELDS:
         setattr(pupil, name, getattr(data, name))
     pupil.hukou_division_id = data.hukou_division_code or None
+    renumbered = _renumber(pupil, data)
+    if renumbered is not None:
+        changes.append((str(_("全国学籍号")), *renumbered))
     try:  # saved after its family: the matching keys (duplicates.keys) follow the save
         with transaction.atomic():
-            pupil.save(update_fields=[*CORRECTABLE_FIELDS, "hukou_division", "updated_at"])
+            pupil.save(update_fields=[*CORRECTABLE_FIELDS, "hukou_division", "national_number", "updated_at"])
     except IntegrityError as exc:
         if "one_active_pupil_per_id_number" not in str(exc):
             raise
@@ -230,6 +234,24 @@ def _correct_record(pupil: Pupil, *, record: dict, guardians: list[GuardianData]
     if kept:
         entry.record_entry_override(pupil=pupil, likely=kept, reason=duplicate_reason, user=user)
     return changes
+
+
+def _renumber(pupil: Pupil, data: PupilData) -> tuple[str, str] | None:
+    """A record still under review whose number was derived from a corrected value — the
+    birth date in an L or J number, L for a resident ID and J without one — is given the
+    number the corrected record would have had (``registry.numbers``); the old one is
+    retired, never given again. A G number (the resident ID itself) is never changed here.
+    ``(old, new)``, or ``None`` when the number still agrees."""
+    old = pupil.national_number
+    resident = has_resident_id(data)
+    if old[:1] not in ("L", "J") or data.birth_date is None:
+        return None
+    if (old[0] == "L") == resident and old[7:15] == f"{data.birth_date:%Y%m%d}":
+        return None
+    pupil.national_number = numbers.new_national_number(county_code=pupil.county_code, birth_date=data.birth_date,
+                                                        resident_id=resident)
+    numbers.retire(pupil=pupil, number=old)
+    return old, pupil.national_number
 
 
 _SHOWN_LABELS = {"name": _("姓名"), "id_type": _("身份证件类型"), "id_number": _("身份证件号"),

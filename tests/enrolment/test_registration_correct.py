@@ -214,3 +214,38 @@ def test_a_member_s_phone_alone_is_corrected_and_logged(world):
     assert pupil.guardians.get().phone == "13800138000"
     reason = Registration.objects.get(pk=row.pk).log.last().reason
     assert f"家庭成员：黄大强（父亲，{FATHER_ID}） → 黄大强（父亲，{FATHER_ID}，13800138000）" in reason
+
+
+def test_a_corrected_birth_date_gives_the_number_the_record_would_have_had(world):
+    """The L number carries the birth date: corrected, the record gets a new L number of the
+    right date, and the old one is retired (never given again) and logged."""
+    from registry.models import RetiredNumber
+
+    pupil, row = sent_back(world)
+    old = pupil.national_number
+    assert old.startswith("L") and old[7:15] == BIRTH.strftime("%Y%m%d")
+    row = registration.registration_correct(user=world["a1"].operator, registration_id=row.pk,
+                                            record={"id_number": NEW_ID, "birth_date": NEW_BIRTH})
+    pupil.refresh_from_db()
+    assert pupil.national_number.startswith("L" + pupil.county_code + "20160309")
+    assert RetiredNumber.objects.filter(number=old, pupil=pupil).exists()
+    reason = Registration.objects.get(pk=row.pk).log.last().reason
+    assert f"全国学籍号：{old} → {pupil.national_number}" in reason
+
+
+def test_a_number_that_still_agrees_stays(world):
+    pupil, row = sent_back(world)
+    old = pupil.national_number
+    registration.registration_correct(user=world["a1"].operator, registration_id=row.pk, record={"name": "黄晓梅"})
+    pupil.refresh_from_db()
+    assert pupil.national_number == old
+
+
+def test_a_record_corrected_to_no_resident_id_gets_a_j_number(world):
+    pupil, row = sent_back(world)
+    old = pupil.national_number
+    family = no_id_record(world.school_a1).guardians  # without an ID, the no-hukou rules' family
+    registration.registration_correct(user=world["a1"].operator, registration_id=row.pk,
+                                      record={"id_type": "Z", "id_number": ""}, guardians=family)
+    pupil.refresh_from_db()
+    assert pupil.national_number.startswith("J" + pupil.county_code + BIRTH.strftime("%Y%m%d")), old
