@@ -118,7 +118,7 @@ def audit_export_detail(request, export_id: int):
 @login_required
 @require_GET
 def audit_export_status(request, export_id: int):
-    """The export's state as JSON, for ``static/js/audit-export.js``."""
+    """The export's state as JSON, for ``static/js/job-progress.js``."""
     try:
         export = exports.audit_export_get(request.user, export_id)
     except RegistryError as exc:

@@ -156,3 +156,21 @@ def test_a_requester_who_lost_the_role_gets_a_failed_export(client, login, audit
     page = client.get(f"/audit/exports/{export.pk}/")
     assert page.status_code == 200 and b'data-testid="export-error"' in page.content
     assert client.get(f"/audit/exports/{export.pk}/download/").status_code == 409
+
+
+@pytest.mark.browser
+def test_the_export_page_follows_the_job_and_shows_how_it_ended(world, auditor, browser_login):
+    """The one progress script (``static/js/job-progress.js``) shows the rows written while
+    the job runs and reloads the page when it has ended."""
+    export = AuditExport.objects.create(requested_by=auditor, requested_by_name=auditor.username,
+                                        unit_code="440106", scope_code="440106", status=AuditExport.Status.RUNNING,
+                                        total_rows=10, processed_rows=3)
+    page = browser_login(auditor)
+    page.goto(f"/audit/exports/{export.pk}/")
+    assert page.inner_text("[data-testid=export-processed]") == "3"
+    AuditExport.objects.filter(pk=export.pk).update(processed_rows=7)
+    page.wait_for_selector("[data-testid=export-processed]:text-is('7')")  # CSP: no script from the test
+    assert page.get_attribute("[data-testid=progress]", "aria-valuenow") == "70"
+    AuditExport.objects.filter(pk=export.pk).update(status=AuditExport.Status.FAILED, error="磁盘已满")
+    page.wait_for_selector("[data-testid=export-error]")
+    assert "磁盘已满" in page.inner_text("[data-testid=export-error]")
