@@ -77,6 +77,8 @@ def decode_csv(content: bytes) -> str:
 
 def cell_text(value: Any) -> str:
     """One cell as text: dates as ISO, whole numbers without ``.0``, booleans as 是/否."""
+    if type(value) is str:  # most cells: first, before the other types are asked
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import school_for_write
@@ -126,6 +127,7 @@ def _likely_summary(item: dict) -> str:
 
 
 def _check_records(rows: list[Row], schools: _Schools, today: dt.date) -> None:
+    template = gettext(READ_AS)  # translated once, not once per value read
     for row in rows:
         data = row.data
         school = schools.get(data.school_code) if data.school_code else None
@@ -139,17 +141,19 @@ def _check_records(rows: list[Row], schools: _Schools, today: dt.date) -> None:
             problems = pupil_problems(data, school=school, today=today)
         for exc in problems:
             row.refuse(exc)
-        row.read_as = [read_as(item) for item in used]
+        row.read_as = [read_as(item, template) for item in used]
 
 
-def read_as(item: dict) -> dict:
-    """A value read through a synonym, for the row report: ``户口性质“非农业”读作“非农业户口”``."""
+READ_AS = gettext_noop("%(column)s“%(value)s”读作“%(name)s”")
+
+
+def read_as(item: dict, template: str | None = None) -> dict:
+    """A value read through a synonym, for the row report: ``户口性质“非农业”读作“非农业户口”``
+    (``template``: ``READ_AS`` already translated)."""
     column = column_of(item["field"]) or str(codes.TABLE_LABELS.get(item["table"], item["table"]))
-    return {
-        "column": column, "field": item["field"], "value": item["value"], "code": item["code"],
-        "message": str(_("%(column)s“%(value)s”读作“%(name)s”") % {"column": column, "value": item["value"],
-                                                                 "name": item["name"]}),
-    }
+    message = (template or gettext(READ_AS)) % {"column": column, "value": item["value"], "name": item["name"]}
+    return {"column": column, "field": item["field"], "value": item["value"], "code": item["code"],
+            "message": message}
 
 
 def _check_in_file(rows: list[Row]) -> None:

@@ -170,13 +170,13 @@ class Divisions:
 
 def row_to_record(row: Row, table: Table, divisions: Divisions) -> None:
     """Fill ``row.data`` from its cells; a cell that cannot be read becomes a problem."""
-    positions = table.positions
+    cells = row.cells
+    width = len(cells)
+    # Every cell of the line once, stripped and unquoted (a line has a hundred columns).
+    values = {key: _unquote(cells[index].strip()) for key, index in table.positions.items() if index < width}
 
     def cell(key: str) -> str:
-        index = positions.get(key)
-        if index is None or index >= len(row.cells):
-            return ""
-        return _unquote(row.cells[index].strip())
+        return values.get(key, "")
 
     def refuse(key: str, message, code: str) -> None:
         column = COLUMN_BY_KEY[key]
