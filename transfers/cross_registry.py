@@ -12,6 +12,9 @@ to the origin registry as a one-way message (``transfer.applied``) through the o
   here (side origin) waiting for the origin school (待转出学校审核) and holds the pupil's
   open business until it closes. A pupil that changed meanwhile is refused (``pupil_changed``),
   and the code and reason show on the sender's exchange page;
+- ``applied_refused`` (destination side, when the origin refused ``transfer.applied`` with
+  one of ``APPLIED_REFUSALS``): the destination's row is closed as refused (已拒绝) with the
+  origin's reason, on its page and in its log; the school may look up and apply again;
 - ``transfer_cancel_remote`` (destination side, 撤销申请): the destination school withdraws
   its open application and the origin is told (``transfer.cancelled``); the origin's refusal
   (``transfer.refused``) closes the destination's row the same way (``refused_receive``,
@@ -347,6 +350,32 @@ def cancelled_receive(body: dict, envelope: dict, peer) -> None:
     _close_received(body, envelope, side=CrossTransfer.Side.ORIGIN, state=State.CANCELLED, waiting=ORIGIN_STEPS)
 
 
+#: The origin's refusals of an application on arrival (``applied_receive``): the
+#: destination's row closes as refused with the origin's reason. Any other refusal of the
+#: message (a fault of the link or of the message itself) leaves the row waiting: the
+#: exchange staff put it right and send it again.
+APPLIED_REFUSALS = ("ref_invalid", "pupil_changed", "open_business")
+
+
+def applied_refused(body: dict, envelope: dict, code: str, reason: str) -> None:
+    """The origin refused the application on arrival (the sender's side of ``transfer.applied``):
+    the destination's row is closed as refused with the origin's reason, in the log as the
+    origin registry's act; the school may apply again (a new lookup, a new application)."""
+    if code not in APPLIED_REFUSALS:
+        return
+    row = CrossTransfer.objects.select_for_update(of=("self",)).filter(
+        application=body["application"], side=CrossTransfer.Side.DEST, peer_province=envelope["recipient"]).first()
+    if row is None or row.state not in ORIGIN_STEPS:
+        return  # cancelled here meanwhile, or closed by this refusal already (a retried message)
+    peer = exchange.peer_for(row.peer_province)
+    by = str(_("%(peer)s学籍系统") % {"peer": peer.name if peer else row.peer_province})
+    reason = (reason or code)[:500]
+    row.closed_reason = f"{reason}（{by}）"[:700]
+    row.save(update_fields=["closed_reason"])
+    engine.move_by_system(CROSS_TRANSFER, row, action="refuse", target=State.REFUSED, reason=reason,
+                          actor_name=by, unit_code=row.peer_province, unit_name=by)
+
+
 def step_receive(body: dict, envelope: dict, peer) -> None:
     """A step done at the origin: the destination's row shows where the chain waits now."""
     row = _received_row(body, envelope, side=CrossTransfer.Side.DEST)
@@ -370,7 +399,7 @@ def released_receive(body: dict, envelope: dict, peer) -> None:
 
 
 def register() -> None:
-    protocol.register_message(APPLIED, schema=AppliedBody, apply=applied_receive)
+    protocol.register_message(APPLIED, schema=AppliedBody, apply=applied_receive, refused=applied_refused)
     protocol.register_message(REFUSED, schema=ClosedBody, apply=refused_receive)
     protocol.register_message(CANCELLED, schema=ClosedBody, apply=cancelled_receive)
     protocol.register_message(STEP, schema=StepBody, apply=step_receive)

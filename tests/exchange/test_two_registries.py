@@ -226,6 +226,10 @@ def test_a_destination_school_applies_and_the_origin_registry_holds_the_applicat
                              " WHERE type = 'transfer.applied' ORDER BY id")[-1] == ("refused", "open_business"),
              what="the second application refused")
     assert b.query("SELECT count(*) FROM transfers_crosstransfer")[0][0] == 1
+    # ... and the destination's row is closed as refused with the origin's reason.
+    [(state, reason)] = a.query("SELECT state, closed_reason FROM transfers_crosstransfer WHERE id = %s",
+                                [again["id"]])
+    assert state == "refused" and reason.startswith("该学生已有正在办理的转学申请"), (state, reason)
 
     # The destination withdraws the first application: the origin's record is closed too.
     [(first_id,)] = a.query("SELECT id FROM transfers_crosstransfer WHERE application::text = %s",
