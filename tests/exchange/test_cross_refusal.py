@@ -11,7 +11,6 @@ from exchange import services, transport
 from exchange.models import OutboxMessage
 from tests.exchange.test_cross_chain import filed, open_items
 from tests.exchange.test_cross_transfer import DEST, to_origin
-from tests.exchange.test_outbox import replies  # noqa: F401 (a fixture)
 from transfers.cross_registry import transfer_apply_remote
 
 
