@@ -43,6 +43,7 @@ from accounts.scope import get_in_scope
 from exchange import protocol
 from exchange import services as exchange
 from kernel.errors import BusinessRefused, Conflict, ValidationFailed
+from provinces.models import ProvincePolicy
 from registry.models import Pupil, PupilStatus
 from transfers import cross_release
 from transfers.chain import APPROVE, APPROVERS, REFUSE, SUBMIT, Role
@@ -71,6 +72,8 @@ class AppliedBody(BaseModel):
     dest_class_number: int = Field(ge=1, le=99)
     reason: str = Field(min_length=1, max_length=200)
     applicant: str = Field(max_length=150, description="the applying user's name, for the origin's record")
+    dest_province_step: bool = Field(default=False, description="whether the destination province approved it "
+                                                                "too (its policy's province step), for the chain shown")
 
 
 def transfer_apply_remote(*, user, ref: str, origin_school_code: str, pupil_name: str, dest_grade: int,
@@ -109,7 +112,7 @@ def _applied_body(row: CrossTransfer) -> dict:
         "pupil_name": row.pupil_name, "dest_school_code": row.dest_school_code,
         "dest_school_name": row.dest_school_name, "dest_county_code": row.dest_county_code,
         "dest_grade": row.dest_grade, "dest_class_number": row.dest_class_number, "reason": row.reason,
-        "applicant": row.applicant,
+        "applicant": row.applicant, "dest_province_step": State.DEST_PROVINCE in row.steps,
     }
 
 
@@ -149,6 +152,7 @@ def applied_receive(body: dict, envelope: dict, peer) -> None:
         dest_county_code=body["dest_county_code"], dest_grade=body["dest_grade"],
         dest_class_number=body["dest_class_number"], reason=body["reason"], applicant=body["applicant"],
         state=State.ORIGIN_SCHOOL, submitted_at=timezone.now(),
+        steps=origin_steps(pupil.school.county_id, dest_province_step=body.get("dest_province_step", False)),
     )
     business.business_begin(pupil=pupil, kind="transfer", subject=row)  # 在办业务 until it closes
     engine.start_by_system(CROSS_TRANSFER, row, action="apply", actor_name=body["applicant"],
@@ -176,7 +180,7 @@ class StepBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     application: uuid.UUID = Field(description="the application's id, the same on both registries")
-    step: str = Field(pattern=r"^(origin_school|origin_province)$", description="the state whose step was done")
+    step: str = Field(pattern=r"^(origin_school|origin_county)$", description="the state whose step was done")
     action: str = Field(pattern=r"^approve$", description="what was done there")
     state: str = Field(pattern=r"^(origin_county|origin_province)$", description="where the chain waits now")
     actor: str = Field(max_length=150, description="who did it")
@@ -191,8 +195,43 @@ def _by(user, unit_name) -> str:
 # --- the chain on each side ------------------------------------------------------------
 
 #: The steps each side takes here; the other side's are done there and arrive as messages.
-DEST_STEPS = (State.DRAFT, State.DEST_COUNTY)
-ORIGIN_STEPS = (State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY)
+#: A province step (转入省 / 转出省审核) is in a side's plan when that side's province policy
+#: asks for it (``transfer_cross_province_province_step``), as in the chain within one registry.
+DEST_STEPS = (State.DRAFT, State.DEST_COUNTY, State.DEST_PROVINCE)
+ORIGIN_STEPS = (State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY, State.ORIGIN_PROVINCE)
+#: The steps of the origin a ``transfer.step`` may report: (the step done, where it waits now).
+ORIGIN_MOVES = ((State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY), (State.ORIGIN_COUNTY, State.ORIGIN_PROVINCE))
+NATIONAL_STEPS = [State.DEST_COUNTY, State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY]
+
+
+def _province_step(county_code: str) -> bool:
+    return ProvincePolicy.for_province(county_code[:2]).transfer_cross_province_province_step
+
+
+def dest_steps(dest_county_code: str) -> list[str]:
+    """The destination's plan after its school's review, fixed at submit: its province step
+    when its own policy asks; the origin's steps as far as the destination knows them."""
+    steps = [State.DEST_COUNTY, *([State.DEST_PROVINCE] if _province_step(dest_county_code) else []),
+             State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY]
+    return [str(step) for step in steps]
+
+
+def origin_steps(origin_county_code: str, *, dest_province_step: bool) -> list[str]:
+    """The origin's plan, fixed when the application arrives: the destination's steps as the
+    message reported them, then the origin's, its province step when its own policy asks."""
+    steps = [State.DEST_COUNTY, *([State.DEST_PROVINCE] if dest_province_step else []), State.ORIGIN_SCHOOL,
+             State.ORIGIN_COUNTY, *([State.ORIGIN_PROVINCE] if _province_step(origin_county_code) else [])]
+    return [str(step) for step in steps]
+
+
+def cross_steps(row: CrossTransfer) -> list[str]:
+    """This side's plan after the destination school's review: as fixed, or (a draft here)
+    what submit would fix."""
+    if row.steps:
+        return list(row.steps)
+    if row.side == CrossTransfer.Side.DEST and row.state == State.DRAFT:
+        return dest_steps(row.dest_county_code)
+    return [str(step) for step in NATIONAL_STEPS]
 
 
 def _side_party(side: str, party):
@@ -203,7 +242,13 @@ def _side_party(side: str, party):
 
 class CrossTransferHooks(engine.Hooks):
     def plan(self, chain, row):
-        return [State.DRAFT, State.DEST_COUNTY, State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY]
+        return [State.DRAFT, *cross_steps(row)]
+
+    def moving(self, chain, row, action, source, target, user, reason):
+        if row.side == CrossTransfer.Side.DEST and action == "submit":
+            row.steps = cross_steps(row)
+            return ["steps"]
+        return []
 
     def lock(self, chain, user, pk):
         return get_in_scope(CrossTransfer.objects.select_for_update(of=("self",)), user, pk=pk)
@@ -225,7 +270,7 @@ class CrossTransferHooks(engine.Hooks):
         return reverse("transfers:remote_detail", args=[row.pk])
 
     def check(self, chain, row, action, user, **options):
-        if row.side == CrossTransfer.Side.ORIGIN and action == "approve" and row.state == State.ORIGIN_COUNTY:
+        if row.side == CrossTransfer.Side.ORIGIN and action == "approve" and row.state == self.plan(chain, row)[-1]:
             pupil = Pupil.objects.select_for_update(of=("self",)).get(pk=row.pupil_id)
             if pupil.school_id != row.origin_school_id or pupil.status not in (PupilStatus.ENROLLED,
                                                                                PupilStatus.SUSPENDED):
@@ -276,15 +321,19 @@ CROSS_TRANSFER = engine.Chain(
     steps=(
         engine.Step(State.DRAFT, "dest_school", APPROVERS, (SUBMIT,)),
         engine.Step(State.DEST_COUNTY, "dest_county", APPROVERS, (APPROVE, REFUSE)),
+        engine.Step(State.DEST_PROVINCE, "dest_province", APPROVERS, (APPROVE, REFUSE)),
         engine.Step(State.ORIGIN_SCHOOL, "origin_school", APPROVERS, (APPROVE, REFUSE)),
         engine.Step(State.ORIGIN_COUNTY, "origin_county", APPROVERS, (APPROVE, REFUSE)),
+        engine.Step(State.ORIGIN_PROVINCE, "origin_province", APPROVERS, (APPROVE, REFUSE)),
     ),
     parties={
         "dest_school": _side_party(CrossTransfer.Side.DEST, engine.school_party("dest_school", "dest_county_code")),
         "dest_county": _side_party(CrossTransfer.Side.DEST, engine.county_party("dest_county_code")),
+        "dest_province": _side_party(CrossTransfer.Side.DEST, engine.province_party("dest_county_code")),
         "origin_school": _side_party(CrossTransfer.Side.ORIGIN,
                                      engine.school_party("origin_school", "origin_county_code")),
         "origin_county": _side_party(CrossTransfer.Side.ORIGIN, engine.county_party("origin_county_code")),
+        "origin_province": _side_party(CrossTransfer.Side.ORIGIN, engine.province_party("origin_county_code")),
     },
     standing=(engine.Standing(
         engine.Action("cancel", _("撤销申请"), target=State.CANCELLED, reason_required=True, two_person=False),
@@ -379,8 +428,14 @@ def applied_refused(body: dict, envelope: dict, code: str, reason: str) -> None:
 def step_receive(body: dict, envelope: dict, peer) -> None:
     """A step done at the origin: the destination's row shows where the chain waits now."""
     row = _received_row(body, envelope, side=CrossTransfer.Side.DEST)
+    if (body["step"], body["state"]) not in ORIGIN_MOVES:
+        raise ValidationFailed(_("跨省转学环节“%(step)s”之后不能是“%(state)s”") % {"step": body["step"], "state": body["state"]},
+                               code="invalid_message", field="state")
     if row.state != body["step"]:
         raise _state_conflict(row)
+    if body["state"] not in cross_steps(row):  # the origin's province step, its policy's: now known here
+        row.steps = [*cross_steps(row), body["state"]]
+        row.save(update_fields=["steps"])
     engine.move_by_system(CROSS_TRANSFER, row, action=body["action"], target=body["state"],
                           actor_name=body["actor"], unit_code=body["unit_code"], unit_name=body["unit_name"])
 
