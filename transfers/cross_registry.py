@@ -21,6 +21,10 @@ to the origin registry as a one-way message (``transfer.applied``) through the o
   ``cancelled_receive``). A message for an application already closed on the receiving side
   is refused (``state_conflict``), for one it does not know ``application_unknown``.
 
+The chain (``CROSS_TRANSFER``) runs each step on the registry of its party; a side whose
+province policy asks for it adds its province step (转入省 / 转出省审核) after its county,
+on its own registry (``dest_steps``, ``origin_steps``; the plan kept in ``steps``).
+
 Error codes: ``reason_required``, ``grade_not_offered``, ``peer_unknown_province`` (422),
 ``state_conflict`` (409); to the sender: ``ref_invalid``, ``pupil_changed``,
 ``open_business``, ``application_unknown``, ``state_conflict``.
