@@ -9,9 +9,12 @@ Its ``body`` has a JSON schema per type: a pydantic model registered here, whose
 ``model_json_schema()`` is the published schema. The apps above this layer register their
 types in their ``ready()`` (like the chains register with ``workflow.engine``):
 
-- ``register_message(type, schema, apply)`` — a one-way message, sent through the outbox
-  and applied once from the inbox: ``apply(body, envelope, peer)`` runs in the transaction
-  of the inbox row and refuses with a ``RegistryError`` (its code reaches the sender);
+- ``register_message(type, schema, apply, refused=None)`` — a one-way message, sent through
+  the outbox and applied once from the inbox: ``apply(body, envelope, peer)`` runs in the
+  transaction of the inbox row and refuses with a ``RegistryError`` (its code reaches the
+  sender); on the sender, ``refused(body, envelope, code, reason)`` runs when the peer
+  refused it, in the transaction that records the refusal on the outbox row (what waited
+  for the message closes with the peer's reason);
 - ``register_query(type, schema, answer, answer_schema)`` — a question answered at once
   (``answer(body, envelope, peer) -> dict``), e.g. whether an ID number is held there.
 
@@ -56,6 +59,7 @@ class MessageType:
     name: str
     schema: type[BaseModel]
     apply: Callable[..., Any] | None = None
+    refused: Callable[..., Any] | None = None
     answer: Callable[..., dict] | None = None
     answer_schema: type[BaseModel] | None = None
 
@@ -67,8 +71,9 @@ class MessageType:
 _TYPES: dict[str, MessageType] = {}
 
 
-def register_message(name: str, *, schema: type[BaseModel], apply: Callable[..., Any]) -> None:
-    _TYPES[name] = MessageType(name=name, schema=schema, apply=apply)
+def register_message(name: str, *, schema: type[BaseModel], apply: Callable[..., Any],
+                     refused: Callable[..., Any] | None = None) -> None:
+    _TYPES[name] = MessageType(name=name, schema=schema, apply=apply, refused=refused)
 
 
 def register_query(name: str, *, schema: type[BaseModel], answer: Callable[..., dict],

@@ -5,7 +5,8 @@
 - ``outbox_flush`` delivers a peer's waiting messages in the order they were written,
   stopping at the first that cannot be delivered (it waits, with exponential backoff, and
   is dead after ``EXCHANGE_MAX_ATTEMPTS``); a refusal by the peer is final and kept with
-  its code and reason for the sender's page;
+  its code and reason for the sender's page, and its type's ``refused`` handler runs in
+  the same transaction (``protocol.register_message``);
 - ``envelope_receive`` checks an incoming message (shape, recipient, sender, signature,
   type, body), applies it once in the transaction of its inbox row, and answers; every
   message turned away is logged (``InboxRefusal``);
@@ -158,11 +159,24 @@ def _settle(message: OutboxMessage, state: str, *, code: str = "", reason: str =
     message.refusal_code, message.refusal_message = code[:64], reason[:500]
     if state == State.DELIVERED:
         message.delivered_at = timezone.now()
-    message.save(update_fields=["state", "attempts", "last_error", "refusal_code", "refusal_message",
-                                "delivered_at"])
+    with transaction.atomic():
+        message.save(update_fields=["state", "attempts", "last_error", "refusal_code", "refusal_message",
+                                    "delivered_at"])
+        if state == State.REFUSED:
+            _refused(message)
     if state != State.DELIVERED:
         log.warning("exchange: %s %s: %s %s", message.message_id, state, code, reason)
     return state
+
+
+def _refused(message: OutboxMessage) -> None:
+    """The peer refused the message: its type's sender-side handler closes what waited for it."""
+    kind = protocol.message_type(message.type)
+    if kind is None or kind.refused is None:
+        return
+    with acting_as(None, task=f"exchange:{message.type}:refused", peer=message.peer.name,
+                   message_id=str(message.message_id)):
+        kind.refused(message.envelope["body"], message.envelope, message.refusal_code, message.refusal_message)
 
 
 def outbox_due_peers() -> list[int]:

@@ -12,11 +12,18 @@ to the origin registry as a one-way message (``transfer.applied``) through the o
   here (side origin) waiting for the origin school (待转出学校审核) and holds the pupil's
   open business until it closes. A pupil that changed meanwhile is refused (``pupil_changed``),
   and the code and reason show on the sender's exchange page;
+- ``applied_refused`` (destination side, when the origin refused ``transfer.applied`` with
+  one of ``APPLIED_REFUSALS``): the destination's row is closed as refused (已拒绝) with the
+  origin's reason, on its page and in its log; the school may look up and apply again;
 - ``transfer_cancel_remote`` (destination side, 撤销申请): the destination school withdraws
   its open application and the origin is told (``transfer.cancelled``); the origin's refusal
   (``transfer.refused``) closes the destination's row the same way (``refused_receive``,
   ``cancelled_receive``). A message for an application already closed on the receiving side
   is refused (``state_conflict``), for one it does not know ``application_unknown``.
+
+The chain (``CROSS_TRANSFER``) runs each step on the registry of its party; a side whose
+province policy asks for it adds its province step (转入省 / 转出省审核) after its county,
+on its own registry (``dest_steps``, ``origin_steps``; the plan kept in ``steps``).
 
 Error codes: ``reason_required``, ``grade_not_offered``, ``peer_unknown_province`` (422),
 ``state_conflict`` (409); to the sender: ``ref_invalid``, ``pupil_changed``,
@@ -40,6 +47,7 @@ from accounts.scope import get_in_scope
 from exchange import protocol
 from exchange import services as exchange
 from kernel.errors import BusinessRefused, Conflict, ValidationFailed
+from provinces.models import ProvincePolicy
 from registry.models import Pupil, PupilStatus
 from transfers import cross_release
 from transfers.chain import APPROVE, APPROVERS, REFUSE, SUBMIT, Role
@@ -68,6 +76,8 @@ class AppliedBody(BaseModel):
     dest_class_number: int = Field(ge=1, le=99)
     reason: str = Field(min_length=1, max_length=200)
     applicant: str = Field(max_length=150, description="the applying user's name, for the origin's record")
+    dest_province_step: bool = Field(default=False, description="whether the destination province approved it "
+                                                                "too (its policy's province step), for the chain shown")
 
 
 def transfer_apply_remote(*, user, ref: str, origin_school_code: str, pupil_name: str, dest_grade: int,
@@ -106,7 +116,7 @@ def _applied_body(row: CrossTransfer) -> dict:
         "pupil_name": row.pupil_name, "dest_school_code": row.dest_school_code,
         "dest_school_name": row.dest_school_name, "dest_county_code": row.dest_county_code,
         "dest_grade": row.dest_grade, "dest_class_number": row.dest_class_number, "reason": row.reason,
-        "applicant": row.applicant,
+        "applicant": row.applicant, "dest_province_step": State.DEST_PROVINCE in row.steps,
     }
 
 
@@ -146,6 +156,7 @@ def applied_receive(body: dict, envelope: dict, peer) -> None:
         dest_county_code=body["dest_county_code"], dest_grade=body["dest_grade"],
         dest_class_number=body["dest_class_number"], reason=body["reason"], applicant=body["applicant"],
         state=State.ORIGIN_SCHOOL, submitted_at=timezone.now(),
+        steps=origin_steps(pupil.school.county_id, dest_province_step=body.get("dest_province_step", False)),
     )
     business.business_begin(pupil=pupil, kind="transfer", subject=row)  # 在办业务 until it closes
     engine.start_by_system(CROSS_TRANSFER, row, action="apply", actor_name=body["applicant"],
@@ -173,7 +184,7 @@ class StepBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     application: uuid.UUID = Field(description="the application's id, the same on both registries")
-    step: str = Field(pattern=r"^(origin_school|origin_province)$", description="the state whose step was done")
+    step: str = Field(pattern=r"^(origin_school|origin_county)$", description="the state whose step was done")
     action: str = Field(pattern=r"^approve$", description="what was done there")
     state: str = Field(pattern=r"^(origin_county|origin_province)$", description="where the chain waits now")
     actor: str = Field(max_length=150, description="who did it")
@@ -188,8 +199,43 @@ def _by(user, unit_name) -> str:
 # --- the chain on each side ------------------------------------------------------------
 
 #: The steps each side takes here; the other side's are done there and arrive as messages.
-DEST_STEPS = (State.DRAFT, State.DEST_COUNTY)
-ORIGIN_STEPS = (State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY)
+#: A province step (转入省 / 转出省审核) is in a side's plan when that side's province policy
+#: asks for it (``transfer_cross_province_province_step``), as in the chain within one registry.
+DEST_STEPS = (State.DRAFT, State.DEST_COUNTY, State.DEST_PROVINCE)
+ORIGIN_STEPS = (State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY, State.ORIGIN_PROVINCE)
+#: The steps of the origin a ``transfer.step`` may report: (the step done, where it waits now).
+ORIGIN_MOVES = ((State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY), (State.ORIGIN_COUNTY, State.ORIGIN_PROVINCE))
+NATIONAL_STEPS = [State.DEST_COUNTY, State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY]
+
+
+def _province_step(county_code: str) -> bool:
+    return ProvincePolicy.for_province(county_code[:2]).transfer_cross_province_province_step
+
+
+def dest_steps(dest_county_code: str) -> list[str]:
+    """The destination's plan after its school's review, fixed at submit: its province step
+    when its own policy asks; the origin's steps as far as the destination knows them."""
+    steps = [State.DEST_COUNTY, *([State.DEST_PROVINCE] if _province_step(dest_county_code) else []),
+             State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY]
+    return [str(step) for step in steps]
+
+
+def origin_steps(origin_county_code: str, *, dest_province_step: bool) -> list[str]:
+    """The origin's plan, fixed when the application arrives: the destination's steps as the
+    message reported them, then the origin's, its province step when its own policy asks."""
+    steps = [State.DEST_COUNTY, *([State.DEST_PROVINCE] if dest_province_step else []), State.ORIGIN_SCHOOL,
+             State.ORIGIN_COUNTY, *([State.ORIGIN_PROVINCE] if _province_step(origin_county_code) else [])]
+    return [str(step) for step in steps]
+
+
+def cross_steps(row: CrossTransfer) -> list[str]:
+    """This side's plan after the destination school's review: as fixed, or (a draft here)
+    what submit would fix."""
+    if row.steps:
+        return list(row.steps)
+    if row.side == CrossTransfer.Side.DEST and row.state == State.DRAFT:
+        return dest_steps(row.dest_county_code)
+    return [str(step) for step in NATIONAL_STEPS]
 
 
 def _side_party(side: str, party):
@@ -200,7 +246,13 @@ def _side_party(side: str, party):
 
 class CrossTransferHooks(engine.Hooks):
     def plan(self, chain, row):
-        return [State.DRAFT, State.DEST_COUNTY, State.ORIGIN_SCHOOL, State.ORIGIN_COUNTY]
+        return [State.DRAFT, *cross_steps(row)]
+
+    def moving(self, chain, row, action, source, target, user, reason):
+        if row.side == CrossTransfer.Side.DEST and action == "submit":
+            row.steps = cross_steps(row)
+            return ["steps"]
+        return []
 
     def lock(self, chain, user, pk):
         return get_in_scope(CrossTransfer.objects.select_for_update(of=("self",)), user, pk=pk)
@@ -222,7 +274,7 @@ class CrossTransferHooks(engine.Hooks):
         return reverse("transfers:remote_detail", args=[row.pk])
 
     def check(self, chain, row, action, user, **options):
-        if row.side == CrossTransfer.Side.ORIGIN and action == "approve" and row.state == State.ORIGIN_COUNTY:
+        if row.side == CrossTransfer.Side.ORIGIN and action == "approve" and row.state == self.plan(chain, row)[-1]:
             pupil = Pupil.objects.select_for_update(of=("self",)).get(pk=row.pupil_id)
             if pupil.school_id != row.origin_school_id or pupil.status not in (PupilStatus.ENROLLED,
                                                                                PupilStatus.SUSPENDED):
@@ -273,15 +325,19 @@ CROSS_TRANSFER = engine.Chain(
     steps=(
         engine.Step(State.DRAFT, "dest_school", APPROVERS, (SUBMIT,)),
         engine.Step(State.DEST_COUNTY, "dest_county", APPROVERS, (APPROVE, REFUSE)),
+        engine.Step(State.DEST_PROVINCE, "dest_province", APPROVERS, (APPROVE, REFUSE)),
         engine.Step(State.ORIGIN_SCHOOL, "origin_school", APPROVERS, (APPROVE, REFUSE)),
         engine.Step(State.ORIGIN_COUNTY, "origin_county", APPROVERS, (APPROVE, REFUSE)),
+        engine.Step(State.ORIGIN_PROVINCE, "origin_province", APPROVERS, (APPROVE, REFUSE)),
     ),
     parties={
         "dest_school": _side_party(CrossTransfer.Side.DEST, engine.school_party("dest_school", "dest_county_code")),
         "dest_county": _side_party(CrossTransfer.Side.DEST, engine.county_party("dest_county_code")),
+        "dest_province": _side_party(CrossTransfer.Side.DEST, engine.province_party("dest_county_code")),
         "origin_school": _side_party(CrossTransfer.Side.ORIGIN,
                                      engine.school_party("origin_school", "origin_county_code")),
         "origin_county": _side_party(CrossTransfer.Side.ORIGIN, engine.county_party("origin_county_code")),
+        "origin_province": _side_party(CrossTransfer.Side.ORIGIN, engine.province_party("origin_county_code")),
     },
     standing=(engine.Standing(
         engine.Action("cancel", _("撤销申请"), target=State.CANCELLED, reason_required=True, two_person=False),
@@ -347,11 +403,43 @@ def cancelled_receive(body: dict, envelope: dict, peer) -> None:
     _close_received(body, envelope, side=CrossTransfer.Side.ORIGIN, state=State.CANCELLED, waiting=ORIGIN_STEPS)
 
 
+#: The origin's refusals of an application on arrival (``applied_receive``): the
+#: destination's row closes as refused with the origin's reason. Any other refusal of the
+#: message (a fault of the link or of the message itself) leaves the row waiting: the
+#: exchange staff put it right and send it again.
+APPLIED_REFUSALS = ("ref_invalid", "pupil_changed", "open_business")
+
+
+def applied_refused(body: dict, envelope: dict, code: str, reason: str) -> None:
+    """The origin refused the application on arrival (the sender's side of ``transfer.applied``):
+    the destination's row is closed as refused with the origin's reason, in the log as the
+    origin registry's act; the school may apply again (a new lookup, a new application)."""
+    if code not in APPLIED_REFUSALS:
+        return
+    row = CrossTransfer.objects.select_for_update(of=("self",)).filter(
+        application=body["application"], side=CrossTransfer.Side.DEST, peer_province=envelope["recipient"]).first()
+    if row is None or row.state not in ORIGIN_STEPS:
+        return  # cancelled here meanwhile, or closed by this refusal already (a retried message)
+    peer = exchange.peer_for(row.peer_province)
+    by = str(_("%(peer)s学籍系统") % {"peer": peer.name if peer else row.peer_province})
+    reason = (reason or code)[:500]
+    row.closed_reason = f"{reason}（{by}）"[:700]
+    row.save(update_fields=["closed_reason"])
+    engine.move_by_system(CROSS_TRANSFER, row, action="refuse", target=State.REFUSED, reason=reason,
+                          actor_name=by, unit_code=row.peer_province, unit_name=by)
+
+
 def step_receive(body: dict, envelope: dict, peer) -> None:
     """A step done at the origin: the destination's row shows where the chain waits now."""
     row = _received_row(body, envelope, side=CrossTransfer.Side.DEST)
+    if (body["step"], body["state"]) not in ORIGIN_MOVES:
+        raise ValidationFailed(_("跨省转学环节“%(step)s”之后不能是“%(state)s”") % {"step": body["step"], "state": body["state"]},
+                               code="invalid_message", field="state")
     if row.state != body["step"]:
         raise _state_conflict(row)
+    if body["state"] not in cross_steps(row):  # the origin's province step, its policy's: now known here
+        row.steps = [*cross_steps(row), body["state"]]
+        row.save(update_fields=["steps"])
     engine.move_by_system(CROSS_TRANSFER, row, action=body["action"], target=body["state"],
                           actor_name=body["actor"], unit_code=body["unit_code"], unit_name=body["unit_name"])
 
@@ -370,7 +458,7 @@ def released_receive(body: dict, envelope: dict, peer) -> None:
 
 
 def register() -> None:
-    protocol.register_message(APPLIED, schema=AppliedBody, apply=applied_receive)
+    protocol.register_message(APPLIED, schema=AppliedBody, apply=applied_receive, refused=applied_refused)
     protocol.register_message(REFUSED, schema=ClosedBody, apply=refused_receive)
     protocol.register_message(CANCELLED, schema=ClosedBody, apply=cancelled_receive)
     protocol.register_message(STEP, schema=StepBody, apply=step_receive)

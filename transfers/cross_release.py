@@ -7,9 +7,13 @@ record read-only with status 转出 (``PupilStatus.TRANSFERRED_OUT``).
 - ``release`` (origin side, in the transaction of the approval): the message body, and the
   record marked 转出 with an entry in its history;
 - ``receive`` (destination side, in the transaction of the inbox row): the record created
-  here; refused when the photo's bytes do not match their hash (``photo_hash_mismatch``,
-  422), when the national number is already a record here (``national_number_held``, 409)
-  or the ID number is held by an active record here (``id_number_held``, 409).
+  here — or, for a pupil coming back to a registry that kept his record as 转出 (moved away
+  from here earlier), that record re-activated: every field, the family and the photo as
+  the message carries them, the history entries this registry does not have yet added, 在读
+  at the destination school, an entry in its history; never a second record. Refused when
+  the photo's bytes do not match their hash (``photo_hash_mismatch``, 422), when the
+  national number is a record here that is not 转出 (``national_number_held``, 409) or the
+  ID number is held by another active record here (``id_number_held``, 409).
 """
 
 from __future__ import annotations
@@ -132,52 +136,81 @@ def _division(code: str) -> str | None:
     return code if code and Division.objects.filter(code=code).exists() else None
 
 
+def _photo_bytes(body: dict) -> bytes | None:
+    if not body.get("photo"):
+        return None
+    try:
+        photo = base64.b64decode(body["photo"]["content"], validate=True)
+    except ValueError:
+        photo = b""
+    if hashlib.sha256(photo).hexdigest() != body["photo"]["sha256"]:
+        raise ValidationFailed(_("照片内容与其SHA-256校验值不符"), code="photo_hash_mismatch", field="photo")
+    return photo
+
+
+def _history_key(kind: str, at, summary: str) -> tuple:
+    at = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    return kind, at.replace(microsecond=0), summary
+
+
 def receive(row, body: dict) -> Pupil:
-    """Create the released pupil at ``row``'s destination school, with the same national number."""
-    record = body["record"]
-    number = record["national_number"]
-    photo = None
-    if body.get("photo"):
-        try:
-            photo = base64.b64decode(body["photo"]["content"], validate=True)
-        except ValueError:
-            photo = b""
-        if hashlib.sha256(photo).hexdigest() != body["photo"]["sha256"]:
-            raise ValidationFailed(_("照片内容与其SHA-256校验值不符"), code="photo_hash_mismatch", field="photo")
-    if Pupil.objects.filter(national_number=number).exists():
+    """The released pupil at ``row``'s destination school, with the same national number:
+    a new record, or the record this registry kept as 转出 when the pupil comes back."""
+    number = body["record"]["national_number"]
+    photo = _photo_bytes(body)
+    kept = Pupil.objects.select_for_update(of=("self",)).filter(national_number=number).first()
+    if kept is not None and kept.status != PupilStatus.TRANSFERRED_OUT:
         raise Conflict(_("全国学籍号 %(number)s 在本系统已有学籍") % {"number": number},
                        code="national_number_held", details={"national_number": number})
-    school = row.dest_school
-    grade = row.dest_grade
-    pupil = Pupil(**_values(Pupil, record, LOCAL_FIELDS))
-    pupil.school = school
-    pupil.grade = grade
-    pupil.school_class = class_for(school, grade, row.dest_class_number)
-    pupil.county_code = school.county_id
-    pupil.status = PupilStatus.ENROLLED
-    pupil.hukou_division_id = _division(record.get("hukou_division", ""))
+    pupil = _record_set(kept or Pupil(), row, body["record"])
     try:
         with transaction.atomic():
             pupil.save()
     except IntegrityError:
         raise Conflict(_("该学生的身份证件号已被本系统在籍学生使用"), code="id_number_held",
                        field="id_number") from None
+    if kept is not None:
+        pupil.guardians.all().delete()  # the family as the origin holds it now
     for data in body["guardians"]:
         guardian = Guardian(pupil=pupil, **_values(Guardian, data, GUARDIAN_LOCAL))
         guardian.hukou_division_id = _division(data.get("hukou_division", ""))
         guardian.save()
+    here = {_history_key(h.kind, h.at, h.summary) for h in pupil.history.all()} if kept is not None else set()
     HistoryEntry.objects.bulk_create([
         HistoryEntry(pupil=pupil, kind=h["kind"], summary=h["summary"], at=h["at"], actor_name=h["actor_name"],
                      data={"from_province": row.peer_province})
-        for h in body["history"]
+        for h in body["history"] if _history_key(h["kind"], h["at"], h["summary"]) not in here
     ])
     if photo is not None:
         digest = hashlib.sha256(photo).hexdigest()
         pupil.photo.name = default_storage.save(photo_storage_name(pupil, digest), ContentFile(photo))
         pupil.save(update_fields=["photo"])
+    elif kept is not None and pupil.photo:
+        pupil.photo = ""  # the origin holds none: the old one here is not the pupil's photo now
+        pupil.save(update_fields=["photo"])
+    summary = (_("跨省转学转入：由%(origin)s（%(code)s）转回，恢复本系统保留的学籍，全国学籍号 %(number)s 不变")
+               if kept is not None else
+               _("跨省转学转入：由%(origin)s（%(code)s）转入，全国学籍号 %(number)s 不变"))
     record_event(pupil, kind="transferred_in",
-                 summary=_("跨省转学转入：由%(origin)s（%(code)s）转入，全国学籍号 %(number)s 不变")
-                 % {"origin": row.origin_school_name or row.origin_school_code, "code": row.origin_school_code,
-                    "number": number},
-                 school=school, data={"application": str(row.application), "from_province": row.peer_province})
+                 summary=summary % {"origin": row.origin_school_name or row.origin_school_code,
+                                    "code": row.origin_school_code, "number": number},
+                 school=row.dest_school, data={"application": str(row.application), "from_province": row.peer_province,
+                                               "reactivated": kept is not None})
+    return pupil
+
+
+def _record_set(pupil: Pupil, row, record: dict) -> Pupil:
+    """Every field of the record as the message carries it, and this registry's own: the
+    destination school, grade and class, 在读."""
+    for name, value in _values(Pupil, record, LOCAL_FIELDS).items():
+        setattr(pupil, name, value)
+    school = row.dest_school
+    pupil.school = school
+    pupil.grade = row.dest_grade
+    pupil.school_class = class_for(school, row.dest_grade, row.dest_class_number)
+    pupil.county_code = school.county_id
+    pupil.status = PupilStatus.ENROLLED
+    pupil.status_until = None
+    pupil.basic_data_locked = Pupil._meta.get_field("basic_data_locked").get_default()
+    pupil.hukou_division_id = _division(record.get("hukou_division", ""))
     return pupil

@@ -228,6 +228,11 @@ class CrossTransfer(models.Model):
     dest_class_number = models.PositiveSmallIntegerField(_("转入班号"))
     reason = models.CharField(_("转学原因"), max_length=200)
     state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.ORIGIN_SCHOOL)
+    #: The approval steps after the destination school's review, as this side knows them: the
+    #: destination fixes its own at submit (its province step when its policy asks), the origin
+    #: its own on arrival; the other side's province step is added when a message reports it.
+    #: Empty: the four national steps.
+    steps = models.JSONField(_("审核环节"), default=list, blank=True)
     applicant = models.CharField(_("申请人"), max_length=150)
     #: The user here who filed it (the destination side), the chain's initiator; none on the origin side.
     filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("申请人"), null=True, blank=True,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from exchange import protocol, signing
+from exchange import protocol, services, signing, transport
 from exchange.models import Peer
 
 
@@ -43,3 +43,18 @@ def peer_world(db, own_key) -> PeerWorld:
     private, public = signing.key_generate()
     peer = Peer.objects.create(name="广西", provinces=["45"], base_url="http://127.0.0.1:9", public_key=public)
     return PeerWorld(peer=peer, peer_key=signing.private_key_of(private))
+
+
+@pytest.fixture
+def replies(monkeypatch):
+    """The peer's answers, in order; every POST is recorded (nothing leaves the machine)."""
+    sent: list[dict] = []
+    queue: list[transport.Reply] = []
+
+    def post(base_url, path, envelope, *, timeout):
+        sent.append(envelope)
+        return queue.pop(0) if queue else transport.Reply(202, {"status": "applied"})
+
+    monkeypatch.setattr(transport, "post", post)
+    monkeypatch.setattr(services, "_queue_flush", lambda peer_id, countdown=0: None)
+    return sent, queue

@@ -13,21 +13,6 @@ from exchange import services, transport
 from exchange.models import OutboxMessage
 
 
-@pytest.fixture
-def replies(monkeypatch):
-    """The peer's answers, in order; every POST is recorded."""
-    sent: list[dict] = []
-    queue: list[transport.Reply] = []
-
-    def post(base_url, path, envelope, *, timeout):
-        sent.append(envelope)
-        return queue.pop(0) if queue else transport.Reply(202, {"status": "applied"})
-
-    monkeypatch.setattr(transport, "post", post)
-    monkeypatch.setattr(services, "_queue_flush", lambda peer_id, countdown=0: None)
-    return sent, queue
-
-
 def test_the_message_is_written_with_the_business_change_or_not_at_all(peer_world, replies):
     with pytest.raises(RuntimeError), transaction.atomic():
         services.message_send(type="exchange.ping", province="450102", body={"note": "一"})

@@ -226,6 +226,10 @@ def test_a_destination_school_applies_and_the_origin_registry_holds_the_applicat
                              " WHERE type = 'transfer.applied' ORDER BY id")[-1] == ("refused", "open_business"),
              what="the second application refused")
     assert b.query("SELECT count(*) FROM transfers_crosstransfer")[0][0] == 1
+    # ... and the destination's row is closed as refused with the origin's reason.
+    [(state, reason)] = a.query("SELECT state, closed_reason FROM transfers_crosstransfer WHERE id = %s",
+                                [again["id"]])
+    assert state == "refused" and "正在办理" in reason and reason.endswith("（广西学籍系统）"), (state, reason)
 
     # The destination withdraws the first application: the origin's record is closed too.
     [(first_id,)] = a.query("SELECT id FROM transfers_crosstransfer WHERE application::text = %s",
@@ -262,3 +266,83 @@ def test_a_full_chain_releases_the_record_to_the_destination_with_the_same_natio
     assert status_b == "transferred_out"
     assert a.query("SELECT national_number, status, name FROM registry_pupil WHERE id_number = %s", [HELD_IN_B]) == [
         (number, "enrolled", "黄小梅")]
+
+
+def test_the_pupil_moves_back_and_the_record_kept_there_is_re_activated(registries):
+    a, b = registries  # after the full chain: enrolled on A, kept as 转出 on B
+    [(number,)] = a.query("SELECT national_number FROM registry_pupil WHERE id_number = %s", [HELD_IN_B])
+    status, found = post(f"{b.url}/api/v1/transfers/remote-lookup",
+                         {"origin_school_code": "4401060001", "name": "黄小梅", "id_number": HELD_IN_B}, bearer(b, "token"))
+    assert status == 200, found
+    application = {"ref": found["found"][0]["ref"], "origin_school_code": "4401060001", "pupil_name": "黄小梅",
+                   "dest_grade": 3, "dest_class_number": 2, "reason": "随父母返回原籍"}
+    status, applied = post(f"{b.url}/api/v1/transfers/remote-apply", application, bearer(b, "token"))
+    assert status == 201, applied
+    approve_at_destination(b, applied["id"])
+    origin = wait_for(lambda: a.query("SELECT id FROM transfers_crosstransfer WHERE application::text = %s"
+                                      " AND state = 'origin_school'", [applied["application"]]),
+                      what="the application at A's school")[0][0]
+    for who in ("approver", "county"):
+        status, moved = post(f"{a.url}/api/v1/transfers/remote/{origin}/approve", {}, bearer(a, who))
+        assert status == 200, moved
+    wait_for(lambda: b.query("SELECT state FROM transfers_crosstransfer WHERE id = %s", [applied["id"]])
+             == [("completed",)], what="the release back at B")
+    assert b.query("SELECT national_number, status FROM registry_pupil WHERE id_number = %s", [HELD_IN_B]) == [
+        (number, "enrolled")]  # the one record B kept, enrolled again
+    assert a.query("SELECT status FROM registry_pupil WHERE national_number = %s", [number]) == [("transferred_out",)]
+    assert b.query("SELECT h.kind, h.summary FROM registry_historyentry h JOIN registry_pupil p ON p.id = h.pupil_id"
+                   " WHERE p.national_number = %s GROUP BY h.kind, h.summary, date_trunc('second', h.at)"
+                   " HAVING count(*) > 1", [number]) == []  # the history B had is not copied back twice
+
+
+PROVINCE_STEPS = """
+import json
+from accounts.models import ApiToken, Membership
+from provinces.models import Division, ProvincePolicy
+from tests.factories import make_user
+ProvincePolicy.objects.update_or_create(province_id={province!r}, defaults={{"transfer_cross_province_province_step": True}})
+user = make_user("province-approver-{label}", role=Membership.Role.APPROVER, division=Division.objects.get(code={province!r}))
+_, token = ApiToken.issue(user, access=ApiToken.Access.WRITE)
+print({mark!r} + json.dumps(token))
+"""
+
+
+def test_each_provinces_step_runs_on_its_own_registry_when_its_policy_asks(registries):
+    a, b = registries  # the pupil is on B again; both provinces now add their province step
+    for registry in (a, b):
+        registry.setup["province"] = registry.run(PROVINCE_STEPS.format(province=registry.province,
+                                                                        label=registry.label, mark=MARK))
+    status, found = post(f"{a.url}/api/v1/transfers/remote-lookup",
+                         {"origin_school_code": "4501020001", "name": "黄小梅", "id_number": HELD_IN_B}, bearer(a, "token"))
+    assert status == 200, found
+    application = {"ref": found["found"][0]["ref"], "origin_school_code": "4501020001", "pupil_name": "黄小梅",
+                   "dest_grade": 3, "dest_class_number": 1, "reason": "随父母务工迁居"}
+    status, applied = post(f"{a.url}/api/v1/transfers/remote-apply", application, bearer(a, "token"))
+    assert status == 201, applied
+    pk = applied["id"]
+    status, moved = post(f"{a.url}/api/v1/transfers/remote/{pk}/submit", {}, bearer(a, "approver"))
+    assert (status, moved["state"]) == (200, "dest_county"), moved
+    status, moved = post(f"{a.url}/api/v1/transfers/remote/{pk}/approve", {}, bearer(a, "county"))
+    assert (status, moved["state"]) == (200, "dest_province"), moved  # A's province, on A, before it travels
+    assert a.query("SELECT division_id FROM registry_workitem WHERE state = 'open' AND object_id = %s"
+                   " AND kind = 'cross_transfer'", [pk]) == [("44",)]
+    assert not a.query("SELECT 1 FROM exchange_outboxmessage WHERE type = 'transfer.applied'"
+                       " AND envelope->'body'->>'application' = %s", [applied["application"]])
+    status, moved = post(f"{a.url}/api/v1/transfers/remote/{pk}/approve", {}, bearer(a, "province"))
+    assert (status, moved["state"]) == (200, "origin_school"), moved
+    origin = wait_for(lambda: b.query("SELECT id FROM transfers_crosstransfer WHERE application::text = %s"
+                                      " AND state = 'origin_school'", [applied["application"]]),
+                      what="the application at B's school")[0][0]
+    for who, state in (("approver", "origin_county"), ("county", "origin_province")):
+        status, moved = post(f"{b.url}/api/v1/transfers/remote/{origin}/approve", {}, bearer(b, who))
+        assert (status, moved["state"]) == (200, state), moved
+    assert b.query("SELECT division_id FROM registry_workitem WHERE state = 'open' AND object_id = %s"
+                   " AND kind = 'cross_transfer'", [origin]) == [("45",)]  # B's province, on B
+    wait_for(lambda: a.query("SELECT state, steps FROM transfers_crosstransfer WHERE id = %s", [pk]) == [
+        ("origin_province", ["dest_county", "dest_province", "origin_school", "origin_county", "origin_province"])],
+        what="B's province step shown on A")
+    status, moved = post(f"{b.url}/api/v1/transfers/remote/{origin}/approve", {}, bearer(b, "province"))
+    assert (status, moved["state"]) == (200, "completed"), moved
+    wait_for(lambda: a.query("SELECT state FROM transfers_crosstransfer WHERE id = %s", [pk]) == [("completed",)],
+             what="the release at A")
+    assert a.query("SELECT status FROM registry_pupil WHERE id_number = %s", [HELD_IN_B]) == [("enrolled",)]
