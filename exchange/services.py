@@ -22,13 +22,14 @@ Error codes: ``invalid_envelope``, ``wrong_recipient``, ``unknown_peer``, ``bad_
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pydantic import ValidationError as SchemaError
@@ -81,9 +82,18 @@ def message_send(*, type: str, province: str, body: dict) -> OutboxMessage:
     return message
 
 
+#: A flush already queued for a peer (in the shared cache): another message committed before
+#: it starts is delivered by it, so it is not queued again (one task, not one per message).
+FLUSH_QUEUED_KEY = "exchange:flush-queued:{peer_id}"
+
+
 def _queue_flush(peer_id: int, *, countdown: float = 0) -> None:
+    from django.core.cache import cache
+
     from exchange.tasks import outbox_flush_task
 
+    if not countdown and not cache.add(FLUSH_QUEUED_KEY.format(peer_id=peer_id), 1, timeout=300):
+        return
     outbox_flush_task.apply_async((peer_id,), countdown=countdown)
 
 
@@ -93,55 +103,147 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(seconds, settings.EXCHANGE_BACKOFF_MAX_SECONDS))
 
 
+#: At most this many messages, and about this many bytes of envelopes (the first message
+#: always goes), in one request to ``transport.BATCH_PATH``; the receiver takes up to
+#: ``BATCH_RECEIVE_MAX``. One request is one delivery attempt (``EXCHANGE_DELIVERY_TIMEOUT``).
+BATCH_MESSAGES = 25
+BATCH_BYTES = 4 * 1024 * 1024
+BATCH_RECEIVE_MAX = 100
+#: When another worker holds the peer's queue, look again this many seconds later (a
+#: message committed while that flush was ending is not left for the periodic re-kick).
+BUSY_RETRY_SECONDS = 1.0
+
+
 @dataclass
 class FlushResult:
     delivered: int = 0
     refused: int = 0
     dead: int = 0
     retry_in: float | None = None  # seconds until the next attempt, when this flush failed one
+    requests: int = 0
 
 
 def outbox_flush(peer_id: int) -> FlushResult:
-    """Deliver the peer's waiting messages in order (one flusher per peer at a time)."""
+    """Deliver the peer's waiting messages in order (one flusher per peer at a time), several
+    in one request (``_deliver_batch``)."""
+    from django.core.cache import cache
+
     result = FlushResult()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [0x45584348, peer_id])
         if not cursor.fetchone()[0]:
-            return result  # another worker delivers this peer's queue right now
+            result.retry_in = BUSY_RETRY_SECONDS  # another worker delivers this peer's queue right now
+            return result
+    cache.delete(FLUSH_QUEUED_KEY.format(peer_id=peer_id))  # a message committed from now queues again
     try:
         peer = Peer.objects.get(pk=peer_id)
         while True:
-            message = (OutboxMessage.objects.filter(peer=peer, state=State.WAITING).order_by("id").first())
-            if message is None:
+            batch = _batch_due(peer)
+            if not batch:
+                # Nothing waiting, or the first is not due: the flush that failed it has queued
+                # the next attempt (and beat re-kicks due queues every minute).
                 return result
-            if message.next_attempt_at > timezone.now():
-                # Not due: the flush that failed it has queued the next attempt (and beat
-                # re-kicks due queues every minute), so this one ends without queuing another.
+            outcomes = _deliver_batch(peer, batch, result)
+            for outcome in outcomes:
+                if outcome != State.WAITING:
+                    setattr(result, outcome, getattr(result, outcome) + 1)
+            if outcomes and outcomes[-1] == State.WAITING:
+                failed = batch[len(outcomes) - 1]
+                result.retry_in = (failed.next_attempt_at - timezone.now()).total_seconds()
                 return result
-            outcome = _deliver(peer, message)
-            if outcome == State.WAITING:
-                result.retry_in = (message.next_attempt_at - timezone.now()).total_seconds()
-                return result
-            setattr(result, outcome, getattr(result, outcome) + 1)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [0x45584348, peer_id])
+
+
+def _batch_due(peer: Peer) -> list[OutboxMessage]:
+    """The first waiting messages in order, up to the first one not due, within the batch's bounds."""
+    now = timezone.now()
+    batch, size = [], 0
+    for message in OutboxMessage.objects.filter(peer=peer, state=State.WAITING).order_by("id")[:BATCH_MESSAGES]:
+        if message.next_attempt_at > now:
+            break
+        size += len(json.dumps(message.envelope, ensure_ascii=False).encode("utf-8"))
+        if batch and size > BATCH_BYTES:
+            break
+        batch.append(message)
+    return batch
+
+
+def _deliver_batch(peer: Peer, batch: list[OutboxMessage], result: FlushResult) -> list[str]:
+    """POST the batch; the outcome of each message in order, ending at the first that waits.
+    A peer without the batch endpoint (or refusing the batch as a whole) gets them one by one."""
+    result.requests += 1
+    reply = transport.post(peer.base_url, transport.BATCH_PATH, {"messages": [m.envelope for m in batch]},
+                           timeout=settings.EXCHANGE_DELIVERY_TIMEOUT)
+    if not _transient(reply):
+        answers = reply.body.get("results") if 200 <= reply.status < 300 else None
+        if not _answers_valid(answers, batch):
+            return _deliver_each(peer, batch, result)
+        outcomes, delivered = [], []
+        for message, answer in zip(batch, answers):
+            single = transport.Reply(int(answer["status"]), answer.get("body") or {})
+            message.attempts += 1
+            if _is_delivered(single):
+                delivered.append(message)
+                outcomes.append(State.DELIVERED)
+                continue
+            outcomes.append(_settle_reply(peer, message, single))
+            if outcomes[-1] == State.WAITING:
+                break
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in delivered]).update(
+            state=State.DELIVERED, attempts=models.F("attempts") + 1, delivered_at=timezone.now(),
+            refusal_code="", refusal_message="")
+        return outcomes
+    batch[0].attempts += 1
+    return [_settle_reply(peer, batch[0], reply)]
+
+
+def _answers_valid(answers: Any, batch: list[OutboxMessage]) -> bool:
+    return (isinstance(answers, list) and 0 < len(answers) <= len(batch)
+            and all(isinstance(a, dict) and str(a.get("id")) == str(m.message_id)
+                    and isinstance(a.get("status"), int) for a, m in zip(answers, batch)))
+
+
+def _deliver_each(peer: Peer, batch: list[OutboxMessage], result: FlushResult) -> list[str]:
+    outcomes = []
+    for message in batch:
+        outcomes.append(_deliver(peer, message))
+        result.requests += 1
+        if outcomes[-1] == State.WAITING:
+            break
+    return outcomes
 
 
 def _deliver(peer: Peer, message: OutboxMessage) -> str:
     reply = transport.post(peer.base_url, transport.MESSAGES_PATH, message.envelope,
                            timeout=settings.EXCHANGE_DELIVERY_TIMEOUT)
     message.attempts += 1
+    return _settle_reply(peer, message, reply)
+
+
+def _transient(reply: transport.Reply) -> bool:
+    """The peer could not take it now: no answer, 5xx, 408, 425, 429 (try again later)."""
+    return not reply.reached or reply.status >= 500 or reply.status in (408, 425, 429)
+
+
+def _is_delivered(reply: transport.Reply) -> bool:
+    replayed = reply.status == 409 and str(reply.body.get("code", "")) == "message_replayed"
+    if replayed:
+        return (reply.body.get("details") or {}).get("first_outcome") == InboxMessage.State.APPLIED
+    return 200 <= reply.status < 300
+
+
+def _settle_reply(peer: Peer, message: OutboxMessage, reply: transport.Reply) -> str:
+    """The message settled by the peer's answer to it (its ``attempts`` already counted)."""
     code = str(reply.body.get("code", ""))
+    if _is_delivered(reply):
+        return _settle(message, State.DELIVERED)
     if reply.status == 409 and code == "message_replayed":
         first = (reply.body.get("details") or {})
-        if first.get("first_outcome") == InboxMessage.State.APPLIED:
-            return _settle(message, State.DELIVERED)
         return _settle(message, State.REFUSED, code=str(first.get("refusal_code") or code),
                        reason=str(first.get("refusal_message") or reply.body.get("message", "")))
-    if 200 <= reply.status < 300:
-        return _settle(message, State.DELIVERED)
-    if 400 <= reply.status < 500 and reply.status not in (408, 425, 429):
+    if not _transient(reply):
         return _settle(message, State.REFUSED, code=code or f"http_{reply.status}",
                        reason=str(reply.body.get("message", reply.error)))
     message.last_error = (reply.error or f"HTTP {reply.status}")[:500]
@@ -243,8 +345,9 @@ def _refuse(envelope: Any, exc: RegistryError, remote_address: str) -> RegistryE
     return exc
 
 
-def envelope_check(envelope: Any, *, query: bool, remote_address: str = ""):
-    """(peer, kind, body) of a well-formed, signed message to us; refuses (and logs) anything else."""
+def envelope_check(envelope: Any, *, query: bool, remote_address: str = "", peers: dict | None = None):
+    """(peer, kind, body) of a well-formed, signed message to us; refuses (and logs) anything else.
+    ``peers`` caches the peer of each sender over the messages of one batch."""
     try:
         if not isinstance(envelope, dict):
             raise ValidationFailed(_("消息不是 JSON 对象"), code="invalid_envelope")
@@ -258,7 +361,10 @@ def envelope_check(envelope: Any, *, query: bool, remote_address: str = ""):
         if not is_own_province(envelope["recipient"]):
             raise ValidationFailed(_("本系统不服务于收件省份 %(code)s") % {"code": envelope["recipient"]},
                                    code="wrong_recipient", field="recipient")
-        peer = peer_for(envelope["sender"])
+        sender = envelope["sender"]
+        peer = peers[sender] if peers is not None and sender in peers else peer_for(sender)
+        if peers is not None:
+            peers[sender] = peer
         if peer is None:
             raise Forbidden(_("发件省份 %(code)s 不是已登记的对端") % {"code": envelope["sender"]},
                             code="unknown_peer", field="sender")
@@ -274,10 +380,10 @@ def envelope_check(envelope: Any, *, query: bool, remote_address: str = ""):
     return peer, kind, body
 
 
-def envelope_receive(envelope: Any, *, remote_address: str = "") -> dict:
+def envelope_receive(envelope: Any, *, remote_address: str = "", peers: dict | None = None) -> dict:
     """Apply a message once. Returns the answer body (status 202); raises a ``RegistryError``
     for a refusal (a replay answers ``message_replayed`` 409 with the first outcome)."""
-    peer, kind, body = envelope_check(envelope, query=False, remote_address=remote_address)
+    peer, kind, body = envelope_check(envelope, query=False, remote_address=remote_address, peers=peers)
     first = InboxMessage.objects.filter(message_id=envelope["id"]).first()
     if first is None:
         try:
@@ -301,6 +407,38 @@ def envelope_receive(envelope: Any, *, remote_address: str = "") -> dict:
         details={"first_outcome": first.state, "refusal_code": first.refusal_code,
                  "refusal_message": first.refusal_message},
     ), remote_address)
+
+
+class InvalidBatch(ValidationFailed):
+    default_code = "invalid_batch"
+
+
+def envelopes_receive(payload: Any, *, remote_address: str = "") -> dict:
+    """Apply a batch of messages in their order, each as ``envelope_receive`` would (its own
+    savepoint: applied wholly or not at all), committed together: ``{"results": [{"id",
+    "status", "body"}, …]}``, each the status and body the single endpoint would answer.
+    An unexpected error stops the batch there (status 500, nothing of that message kept);
+    the messages after it are not answered, and the sender sends them again."""
+    messages = payload.get("messages") if isinstance(payload, dict) else None
+    if not isinstance(messages, list) or not 1 <= len(messages) <= BATCH_RECEIVE_MAX or set(payload) != {"messages"}:
+        raise InvalidBatch(_("批量消息应为 {\"messages\": [信封, …]}，含 1 到 %(max)s 条")
+                           % {"max": BATCH_RECEIVE_MAX}, field="messages")
+    results, peers = [], {}
+    with transaction.atomic():
+        for envelope in messages:
+            message_id = str(envelope.get("id", ""))[:64] if isinstance(envelope, dict) else ""
+            try:
+                with transaction.atomic():
+                    try:
+                        answer = (202, envelope_receive(envelope, remote_address=remote_address, peers=peers))
+                    except RegistryError as exc:
+                        answer = (exc.status, exc.as_dict())
+            except Exception:
+                log.exception("exchange: batch message %s from %s failed", message_id, remote_address)
+                results.append({"id": message_id, "status": 500, "body": {"code": "server_error"}})
+                break
+            results.append({"id": message_id, "status": answer[0], "body": answer[1]})
+    return {"results": results}
 
 
 # --- questions -------------------------------------------------------------------------

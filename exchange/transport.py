@@ -10,6 +10,7 @@ from typing import Any
 
 MESSAGES_PATH = "/api/v1/exchange/messages"
 QUERIES_PATH = "/api/v1/exchange/queries"
+BATCH_PATH = "/api/v1/exchange/messages/batch"  # several one-way messages in one request
 
 
 @dataclass

@@ -47,14 +47,34 @@ def peer_world(db, own_key) -> PeerWorld:
 
 @pytest.fixture
 def replies(monkeypatch):
-    """The peer's answers, in order; every POST is recorded (nothing leaves the machine)."""
+    """The peer's answers to each message, in order; every message sent is recorded. The
+    peer takes batches (``requests`` records each request's path and its messages): a
+    message it cannot take now ends the batch there, as the real endpoint does."""
     sent: list[dict] = []
     queue: list[transport.Reply] = []
+    requests: list[tuple[str, int]] = []
 
-    def post(base_url, path, envelope, *, timeout):
+    def answer(envelope) -> transport.Reply:
         sent.append(envelope)
         return queue.pop(0) if queue else transport.Reply(202, {"status": "applied"})
 
+    def post(base_url, path, payload, *, timeout):
+        if path == transport.MESSAGES_PATH:
+            requests.append((path, 1))
+            return answer(payload)
+        results = []
+        for envelope in payload["messages"]:
+            reply = answer(envelope)
+            if not reply.reached and not results:
+                requests.append((path, 1))
+                return reply  # the peer is down: the batch as a whole fails
+            results.append({"id": envelope["id"], "status": reply.status or 503, "body": reply.body})
+            if reply.status == 0 or reply.status >= 500:
+                break
+        requests.append((path, len(results)))
+        return transport.Reply(200, {"results": results})
+
     monkeypatch.setattr(transport, "post", post)
     monkeypatch.setattr(services, "_queue_flush", lambda peer_id, countdown=0: None)
+    post.requests = requests
     return sent, queue

@@ -118,3 +118,72 @@ def test_only_the_flush_that_failed_a_message_queues_the_next_attempt(peer_world
     queue.append(transport.Reply(0, {}, error="connection refused"))
     assert services.outbox_flush(peer_world.peer.pk).retry_in is not None
     assert services.outbox_flush(peer_world.peer.pk).retry_in is None  # not due: nothing more queued
+
+
+def test_waiting_messages_go_in_one_request_and_each_is_settled_by_its_own_answer(peer_world, replies):
+    sent, queue = replies
+    messages = [services.message_send(type="exchange.ping", province="45", body={"note": str(n)}) for n in range(4)]
+    queue.extend([transport.Reply(202, {"status": "applied"}),
+                  transport.Reply(422, {"code": "pupil_changed", "message": "学生已变更"}),
+                  transport.Reply(409, {"code": "message_replayed", "details": {"first_outcome": "applied"}})])
+    result = services.outbox_flush(peer_world.peer.pk)
+    assert (result.delivered, result.refused, result.requests) == (3, 1, 1)
+    assert transport.post.requests == [(transport.BATCH_PATH, 4)]
+    states = [(m.state, m.attempts, m.refusal_code) for m in OutboxMessage.objects.order_by("id")]
+    assert states == [("delivered", 1, ""), ("refused", 1, "pupil_changed"), ("delivered", 1, ""),
+                      ("delivered", 1, "")]
+    assert [e["id"] for e in sent] == [m.envelope["id"] for m in messages]
+
+
+def test_a_message_the_peer_cannot_take_now_stops_the_batch_there_with_its_backoff(peer_world, replies):
+    sent, queue = replies
+    for n in range(3):
+        services.message_send(type="exchange.ping", province="45", body={"note": str(n)})
+    queue.extend([transport.Reply(202, {}), transport.Reply(503, {"code": "server_error"})])
+    result = services.outbox_flush(peer_world.peer.pk)
+    assert result.delivered == 1 and result.retry_in == pytest.approx(2, abs=0.5)
+    states = [(m.state, m.attempts) for m in OutboxMessage.objects.order_by("id")]
+    assert states == [("delivered", 1), ("waiting", 1), ("waiting", 0)]
+    assert [e["body"]["note"] for e in sent] == ["0", "1"]  # the third is not sent before the second
+
+
+def test_a_batch_is_bounded_by_its_number_of_messages(peer_world, replies, monkeypatch):
+    monkeypatch.setattr(services, "BATCH_MESSAGES", 2)
+    for n in range(5):
+        services.message_send(type="exchange.ping", province="45", body={"note": str(n)})
+    assert services.outbox_flush(peer_world.peer.pk).requests == 3
+    assert [n for _path, n in transport.post.requests] == [2, 2, 1]
+
+
+def test_a_peer_without_the_batch_endpoint_gets_the_messages_one_by_one(peer_world, replies, monkeypatch):
+    sent = []
+
+    def post(base_url, path, payload, *, timeout):
+        if path == transport.BATCH_PATH:
+            return transport.Reply(404, {"detail": "Not Found"}, error="HTTP 404")
+        sent.append(payload["body"]["note"])
+        return transport.Reply(202, {"status": "applied"})
+
+    monkeypatch.setattr(transport, "post", post)
+    for n in range(3):
+        services.message_send(type="exchange.ping", province="45", body={"note": str(n)})
+    result = services.outbox_flush(peer_world.peer.pk)
+    assert (result.delivered, result.requests, sent) == (3, 4, ["0", "1", "2"])
+
+
+def test_a_flush_is_queued_once_until_it_starts(peer_world, monkeypatch):
+    from django.core.cache import cache
+
+    from exchange import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.outbox_flush_task, "apply_async", lambda args, countdown=0: queued.append(args))
+    monkeypatch.setattr(transport, "post", lambda *a, **k: transport.Reply(200, {"results": []}))
+    cache.delete(services.FLUSH_QUEUED_KEY.format(peer_id=peer_world.peer.pk))
+    services._queue_flush(peer_world.peer.pk)
+    services._queue_flush(peer_world.peer.pk)
+    assert queued == [(peer_world.peer.pk,)]
+    services.outbox_flush(peer_world.peer.pk)  # started: a message committed from now queues again
+    services._queue_flush(peer_world.peer.pk)
+    assert queued == [(peer_world.peer.pk,)] * 2
+    cache.delete(services.FLUSH_QUEUED_KEY.format(peer_id=peer_world.peer.pk))

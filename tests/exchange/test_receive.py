@@ -107,3 +107,58 @@ def test_a_session_or_token_does_not_replace_the_signature(client, peer_world, a
     response = client.post(URL, json.dumps(envelope), content_type="application/json",
                            **api_token(world["province"].admin))
     assert response.json()["code"] == "bad_signature"
+
+
+BATCH_URL = "/api/v1/exchange/messages/batch"
+
+
+def post_batch(client, messages):
+    return client.post(BATCH_URL, json.dumps({"messages": messages}), content_type="application/json")
+
+
+def test_a_batch_is_applied_in_order_each_message_answered_as_alone(client, peer_world, applied):
+    first = peer_world.envelope("test.count", {"note": "一"})
+    tampered = peer_world.envelope("test.count", {"note": "二"})
+    tampered["body"]["note"] = "篡改"
+    refused = peer_world.envelope("test.count", {"note": "refuse"})
+    last = peer_world.envelope("test.count", {"note": "三"})
+    response = post_batch(client, [first, tampered, refused, first, last])
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [(r["id"], r["status"], r["body"].get("code")) for r in results] == [
+        (first["id"], 202, None), (tampered["id"], 401, "bad_signature"), (refused["id"], 422, "pupil_changed"),
+        (first["id"], 409, "message_replayed"), (last["id"], 202, None)]
+    assert results[0]["body"] == {"status": "applied", "id": first["id"]}
+    assert applied == ["一", "三"]
+    assert list(InboxMessage.objects.order_by("id").values_list("state", flat=True)) == [
+        "applied", "refused", "applied"]
+    assert list(InboxRefusal.objects.order_by("id").values_list("code", flat=True)) == [
+        "bad_signature", "message_replayed"]
+
+
+def test_an_unexpected_error_stops_the_batch_there_and_keeps_what_came_before(client, peer_world, applied):
+    def broken(body, envelope, peer):
+        InboxRefusal.objects.create(code="written", reason="by the broken handler")  # rolled back with it
+        raise RuntimeError("a bug")
+
+    protocol.register_message("test.broken", schema=protocol.PingBody, apply=broken)
+    try:
+        messages = [peer_world.envelope("test.count", {"note": "一"}), peer_world.envelope("test.broken", {}),
+                    peer_world.envelope("test.count", {"note": "二"})]
+        response = post_batch(client, messages)
+    finally:
+        protocol._TYPES.pop("test.broken", None)
+    assert response.status_code == 200
+    assert [(r["id"], r["status"]) for r in response.json()["results"]] == [
+        (messages[0]["id"], 202), (messages[1]["id"], 500)]
+    assert applied == ["一"]
+    assert list(InboxMessage.objects.values_list("type", flat=True)) == ["test.count"]
+    assert not InboxRefusal.objects.exists()
+
+
+@pytest.mark.parametrize("payload", [[], {"messages": []}, {"messages": "x"}, {"messages": [{}], "more": 1},
+                                     {"messages": [{}] * 101}])
+def test_a_batch_of_the_wrong_shape_is_refused_as_a_whole(client, peer_world, payload):
+    response = client.post(BATCH_URL, json.dumps(payload), content_type="application/json")
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_batch")
+    assert not InboxRefusal.objects.exists()
