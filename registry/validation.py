@@ -11,6 +11,8 @@ import datetime as dt
 import re
 
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kernel import identity
@@ -218,6 +220,20 @@ def members_problem(members: list) -> ValidationFailed | None:
     )
 
 
+def _member_named(n: int, name: str) -> str:
+    return gettext("家庭成员%(n)s（%(name)s）的") % {"n": n, "name": name}
+
+
+def _member_numbered(n: int) -> str:
+    return gettext("家庭成员%(n)s的") % {"n": n}
+
+
+# Who a message is about, translated only when a message names them: a roster checks two to
+# four members on each of tens of thousands of lines, nearly all without a problem.
+member_named = lazy(_member_named, str)
+member_numbered = lazy(_member_numbered, str)
+
+
 def guardian_problems(guardian: GuardianData, *, index: int) -> list[ValidationFailed]:
     """Problems of one family member (家庭成员), fields named ``guardians[i].field``."""
     prefix = f"guardians[{index}]"
@@ -228,12 +244,12 @@ def guardian_problems(guardian: GuardianData, *, index: int) -> list[ValidationF
             ValidationFailed(_("家庭成员%(n)s的姓名不能为空") % {"n": index}, code="required", field=f"{prefix}.name")
         )
     elif (problem := name_problem(guardian.name, field=f"{prefix}.name", label=_("姓名"),
-                                  who=_("家庭成员%(n)s的") % {"n": index})) is not None:
+                                  who=member_numbered(index))) is not None:
         problems.append(problem)
     guardian.police_reference = str(guardian.police_reference or "").strip()
     if len(guardian.police_reference) > 64:
         problems.append(text_too_long(_("公安机关证明编号"), 64, field=f"{prefix}.police_reference",
-                                      who=_("家庭成员%(n)s的") % {"n": index}))
+                                      who=member_numbered(index)))
     try:
         guardian.relation = codes.resolve("relation", guardian.relation, field=f"{prefix}.relation")
     except ValidationFailed as exc:
@@ -245,7 +261,7 @@ def guardian_problems(guardian: GuardianData, *, index: int) -> list[ValidationF
     guardian.id_number = identity.normalize_id_number(guardian.id_number or "")
     if len(guardian.id_number) > 32:
         problems.append(text_too_long(_("身份证件号"), 32, field=f"{prefix}.id_number",
-                                      who=_("家庭成员%(n)s的") % {"n": index}))
+                                      who=member_numbered(index)))
     if guardian.phone and not PHONE_FORM.fullmatch(str(guardian.phone).strip()):
         problems.append(
             ValidationFailed(
@@ -257,10 +273,10 @@ def guardian_problems(guardian: GuardianData, *, index: int) -> list[ValidationF
         )
     problems += record_field_problems(
         guardian, fields.GUARDIAN_FIELDS, prefix=f"{prefix}.",
-        who=_("家庭成员%(n)s（%(name)s）的") % {"n": index, "name": guardian.name},
+        who=member_named(index, guardian.name),
     )
     problem = document_number_problem(guardian.id_type, guardian.id_number, field=f"{prefix}.id_number",
-                                      who=_("家庭成员%(n)s（%(name)s）的") % {"n": index, "name": guardian.name})
+                                      who=member_named(index, guardian.name))
     if problem:
         problems.append(problem)
     if guardian.id_type == RESIDENT_ID and guardian.id_number:
