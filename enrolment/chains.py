@@ -33,9 +33,7 @@ Either approver may send it back (退回修改, with a reason): it waits, the pu
 
 from __future__ import annotations
 
-import functools
-
-from django.urls import get_script_prefix, reverse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership
@@ -182,22 +180,13 @@ class RegistrationHooks(Hooks):
         )
 
     def url(self, chain, row):
-        # Reversed once per script prefix: a roster import opens tens of thousands at once.
-        return _registration_url(get_script_prefix()).replace(str(_PK_MARK), str(row.pk))
+        return reverse("registration_detail", args=[row.pk])
 
     def pupil(self, chain, row):
         return row.pupil
 
     def home(self, chain, row):
         return row.county_code, row.school
-
-
-_PK_MARK = 2_147_483_647  # beyond any pk: its digits in the reversed address stand for one
-
-
-@functools.lru_cache(maxsize=8)
-def _registration_url(prefix: str) -> str:
-    return reverse("registration_detail", args=[_PK_MARK])
 
 
 REGISTRATION = Chain(
