@@ -5,11 +5,9 @@ registration review (``enrolment.chains.REGISTRATION``) starts at the school's a
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -20,6 +18,7 @@ from duplicates.keys import match_keys_refresh
 from enrolment import registration
 from enrolment.chains import REGISTRATION
 from enrolment.models import Registration
+from kernel.bulk import insert_objects, insert_rows
 from provinces.models import ProvincePolicy
 from registry import nohukou, numbers
 from registry.fields import guardian_values, pupil_values
@@ -67,45 +66,6 @@ def _assign_numbers(rows: list[Row], rng: random.Random) -> None:
         row.national_number = number
 
 
-def _insert(model, rows: list[dict]) -> list[int]:
-    """INSERT many rows in one statement, returning their ids in order.
-
-    Django's ``bulk_create`` spends most of its time building model instances and per-value
-    SQL; this writes the column values directly. Database defaults come from the model's
-    field defaults. Audit: see ``_write_batch``.
-    """
-    if not rows:
-        return []
-    now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    defaults = {}
-    for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            defaults[f.attname] = now
-        elif f.has_default():
-            defaults[f.attname] = f.get_default()
-        else:
-            defaults[f.attname] = None if f.null else ""
-    json_fields = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params: list = []
-    for row in rows:
-        for f in fields:
-            value = row.get(f.attname, defaults[f.attname])
-            if f.attname in json_fields:
-                value = json.dumps(value, ensure_ascii=False, default=str)
-            params.append(value)
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES "
-        + ", ".join([one] * len(rows))
-        + " RETURNING id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [r[0] for r in cursor.fetchall()]
-
-
 def write_rows(*, user, rows: list[Row], job: RosterImport | None = None, rng: random.Random | None = None) -> int:
     """Create a pupil for every ``new`` row, in bulk, in the caller's transaction.
 
@@ -139,7 +99,7 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
     audit.record_bulk_inserts(Guardian, guardian_ids, user=user, roster_import=job.pk if job else None)
     match_keys_refresh(pupil_ids, new=True)  # name-sound / ID-neighbour keys of the at-entry duplicate check
     _open_registrations(batch, pupil_ids, user=user)
-    _insert(
+    insert_rows(
         HistoryEntry,
         [
             {
@@ -175,12 +135,13 @@ def _open_registrations(batch: list[Row], pupil_ids: list[int], *, user) -> None
     for row in batch:
         if row.school.county_id[:2] not in policies:
             policies[row.school.county_id[:2]] = ProvincePolicy.for_province(row.school.county_id)
+    created = [
+        registration.registration_new(pupil_id=pupil_id, school=row.school, data=row.data, user=user,
+                                      policy=policies[row.school.county_id[:2]])
+        for row, pupil_id in zip(batch, pupil_ids)
+    ]
     with audit.skip_insert_triggers(Registration):
-        created = Registration.objects.bulk_create([
-            registration.registration_new(pupil_id=pupil_id, school=row.school, data=row.data, user=user,
-                                          policy=policies[row.school.county_id[:2]])
-            for row, pupil_id in zip(batch, pupil_ids)
-        ])
+        insert_objects(created)
     audit.record_bulk_inserts(Registration, [r.pk for r in created], user=user)
     # The chain needs each review's pupil only for its pk, name and number (the 待办 title):
     # given here rather than read back with every field.
@@ -191,7 +152,7 @@ def _open_registrations(batch: list[Row], pupil_ids: list[int], *, user) -> None
 
 
 def _insert_pupils_and_guardians(batch: list[Row], classes: dict, now) -> tuple[list[int], list[int]]:
-    pupil_ids = _insert(
+    pupil_ids = insert_rows(
         Pupil,
         [
             {
@@ -224,7 +185,7 @@ def _insert_pupils_and_guardians(batch: list[Row], classes: dict, now) -> tuple[
             for row in batch
         ],
     )
-    guardian_ids = _insert(
+    guardian_ids = insert_rows(
         Guardian,
         [
             {

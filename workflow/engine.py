@@ -56,6 +56,7 @@ from accounts.audit import acting_as
 from accounts.models import Membership, Unit
 from accounts.permissions import membership_of, require_membership, require_writer
 from accounts.scope import restrict
+from kernel import bulk
 from kernel.errors import Conflict, Forbidden, ValidationFailed
 from provinces import calendar
 from provinces.divisions import division_full_name
@@ -519,7 +520,8 @@ def start(chain: Chain, row, *, user, action: str = "apply", reason: str = "") -
 
 def start_many(chain: Chain, rows, *, user, action: str = "apply") -> None:
     """``start`` for many rows just created in bulk: the log rows, open businesses and first
-    work items in one INSERT each (a deadline is computed once per unit and day)."""
+    work items in one INSERT each (``kernel.bulk``; a deadline is computed once per unit and
+    day)."""
     rows = list(rows)
     if not rows:
         return
@@ -527,38 +529,39 @@ def start_many(chain: Chain, rows, *, user, action: str = "apply") -> None:
     content_type = ContentType.objects.get_for_model(chain.model)
     now = timezone.now()
     today = timezone.localdate(now)
-    actor_name = user.get_full_name() or user.get_username()
+    actor = {"actor_id": user.pk, "actor_name": user.get_full_name() or user.get_username(),
+             "unit_code": membership.unit_code if membership else "",
+             "unit_name": str(membership.unit_name) if membership else "",
+             "role": membership.role if membership else ""}
     events, businesses, items, due = [], [], [], {}
     for row in rows:
         county_code, school = chain.hooks.home(chain, row)
-        events.append(ChainEvent(
-            content_type=content_type, object_id=row.pk, action=action, from_state="", to_state=row.state,
-            actor=user, actor_name=actor_name, unit_code=membership.unit_code if membership else "",
-            unit_name=str(membership.unit_name) if membership else "", role=membership.role if membership else "",
-            county_code=county_code, school=school, at=now,
-        ))
+        events.append({"content_type_id": content_type.pk, "object_id": row.pk, "action": action, "from_state": "",
+                       "to_state": row.state, **actor, "county_code": county_code,
+                       "school_id": school.pk if school is not None else None, "at": now})
         if chain.pupil_business:
-            businesses.append(OpenBusiness(pupil=chain.hooks.pupil(chain, row), kind=chain.hooks.kind(chain, row),
-                                           content_type=content_type, object_id=row.pk, started_at=now))
+            businesses.append({"pupil_id": chain.hooks.pupil(chain, row).pk, "kind": chain.hooks.kind(chain, row),
+                               "content_type_id": content_type.pk, "object_id": row.pk, "started_at": now})
         step = chain.step(row.state)
         if step is None or step.party == INITIATOR:
             continue
         unit = chain.units_of(row, step.party)
         if unit.code not in due:
             due[unit.code] = calendar.due_date(today, province_code=unit.code)
-        items.append(WorkItem(
-            content_type=content_type, object_id=row.pk, kind=chain.hooks.kind(chain, row),
-            title=str(chain.hooks.title(chain, row))[:200], url=chain.hooks.url(chain, row), role=step.roles[0],
-            school_id=unit.school_id, division_id=None if unit.school_id else unit.division_code,
-            scope_code=unit.code, opened_on=today, due_on=due[unit.code],
-        ))
-    ChainEvent.objects.bulk_create(events)
+        items.append({
+            "content_type_id": content_type.pk, "object_id": row.pk, "kind": chain.hooks.kind(chain, row),
+            "title": str(chain.hooks.title(chain, row))[:200], "url": chain.hooks.url(chain, row),
+            "role": step.roles[0], "school_id": unit.school_id,
+            "division_id": None if unit.school_id else unit.division_code, "scope_code": unit.code,
+            "opened_on": today, "due_on": due[unit.code],
+        })
+    bulk.insert_rows(ChainEvent, events)
     try:
         with transaction.atomic():
-            OpenBusiness.objects.bulk_create(businesses)
+            bulk.insert_rows(OpenBusiness, businesses)
     except IntegrityError:
         raise business.business_refusal(None) from None
-    WorkItem.objects.bulk_create(items)
+    bulk.insert_rows(WorkItem, items)
 
 
 def move(chain: Chain, *, user, pk: int, action: str, reason: str = "", **options):
