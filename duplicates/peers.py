@@ -1,7 +1,7 @@
 """跨省批量查重: many resident ID numbers (or no-ID children) asked of the peer registries
 (``exchange``) in one signed question, ``registry.ids_held`` — by the roster import (花名册)
 a batch at a time, and by the incremental province sweep (全省查重) for the records changed
-since the last one.
+since the last one, where a held one becomes a ``PeerHolding`` (跨省在籍, a problem record).
 
 The question is the batch question of ``registry.id_held`` (``enrolment.exchange_handlers``)
 and tells no more: each held item is answered with one minimal card — province, school (name
@@ -13,13 +13,20 @@ side, with the number of items in the question (``count``).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
+from django.db import transaction
+from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from accounts.audit import acting_as
 from exchange import protocol
 from exchange import services as exchange
 from registry.models import ACTIVE_STATUSES, Pupil
+from registry.validation import RESIDENT_ID
+
+log = logging.getLogger(__name__)
 
 IDS_HELD = "registry.ids_held"
 #: The most items one question may carry (the roster's batch, ``rosters.columns.BATCH_SIZE``).
@@ -159,3 +166,48 @@ def peers_holding_items(items: list[dict], *, user, peers) -> PeersHeld:
                     result.holders.setdefault(start + holder["item"],
                                               {k: v for k, v in holder.items() if k != "item"})
     return result
+
+
+# --- asked by the incremental sweep ---------------------------------------------------------
+
+def sweep_ask_peers(sweep, pupil_ids: list[int]) -> int:
+    """Ask every active peer whether the resident IDs of these records (a partition's changed
+    records of an incremental sweep; the active ones with a resident ID) are held there, in
+    questions of ``MAX_ITEMS``. A held one becomes an open ``PeerHolding`` of the record's
+    county (a problem record, ``duplicates.problems``); an open one the peer no longer holds
+    is resolved. A peer that does not answer changes nothing. Returns the holdings opened."""
+    peers = list(exchange.peers_active()) if pupil_ids else []
+    if not peers:
+        return 0
+    records = list(Pupil.objects.filter(pk__in=pupil_ids, status__in=ACTIVE_STATUSES, id_type=RESIDENT_ID)
+                   .exclude(id_number="").order_by("pk").values_list("pk", "id_number", "county_code"))
+    opened = 0
+    for start in range(0, len(records), MAX_ITEMS):
+        chunk = records[start : start + MAX_ITEMS]
+        answers = exchange.query_ask(user=sweep.started_by, type=IDS_HELD,
+                                     body={"count": len(chunk), "items": [{"id_number": n} for _pk, n, _c in chunk]},
+                                     peers=peers, held=lambda found: bool(found and found["held"]))
+        with transaction.atomic(), acting_as(sweep.started_by, sweep=sweep.pk):
+            for answer in answers:
+                if answer.answer is not None:
+                    opened += _holdings_follow(answer.peer.name, chunk, answer.answer["holders"], sweep=sweep)
+    if opened:
+        log.info("sweep %s: %s records held in other provinces' registries", sweep.pk, opened)
+    return opened
+
+
+def _holdings_follow(peer_name: str, chunk: list[tuple], holders: list[dict], *, sweep) -> int:
+    """One peer's answer about ``chunk`` (pk, ID number, county): open what it holds, resolve
+    what it no longer holds."""
+    from duplicates.models import PeerHolding
+
+    held = {card["item"]: card for card in holders if card["item"] < len(chunk)}
+    mine = PeerHolding.objects.filter(peer_name=peer_name, status=PeerHolding.Status.OPEN)
+    mine.filter(pupil_id__in=[pk for i, (pk, _n, _c) in enumerate(chunk) if i not in held]).update(
+        status=PeerHolding.Status.RESOLVED, resolved_at=timezone.now())
+    known = set(mine.filter(pupil_id__in=[chunk[i][0] for i in held]).values_list("pupil_id", flat=True))
+    new = [PeerHolding(pupil_id=chunk[i][0], county_code=chunk[i][2], peer_name=peer_name, sweep=sweep,
+                       card={k: v for k, v in card.items() if k != "item"})
+           for i, card in sorted(held.items()) if chunk[i][0] not in known]
+    PeerHolding.objects.bulk_create(new)
+    return len(new)
