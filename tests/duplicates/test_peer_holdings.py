@@ -65,3 +65,12 @@ def test_a_peer_that_does_not_answer_the_sweep_changes_nothing(world, answers):
     sweep = incremental(world)
     assert sweep.status == "finished" and len(asked) == 1
     assert not PeerHolding.objects.exists() and PeerQuery.objects.get().outcome == "unreachable"
+
+
+def test_the_county_sees_its_pupils_held_in_another_province_on_the_problem_record_page(world, login):
+    held = make_pupil(world.school_b1, name="黄小梅", sex="2", birth_date=dt.date(2015, 6, 7))
+    PeerHolding.objects.create(pupil=held, county_code=held.county_code, peer_name="广西", card=CARD)
+    page = login(world["county_b"].approver).get("/province/cases/").content.decode()
+    assert 'data-testid="peer-holdings"' in page and held.national_number in page and CARD["school_name"] in page
+    neighbour = login(world["county_a"].approver).get("/province/cases/").content.decode()
+    assert held.national_number not in neighbour
