@@ -218,18 +218,37 @@ def _check_against_registry(rows: list[Row], *, keep_likely: bool, user=None, pr
                 row.refuse(_likely_error(row.likely))
 
 
-def _check_against_peers(rows: list[Row], *, user, peers: list) -> None:
+class _Peers:
+    """The peer registries a dry run asks (``exchange.services.peers_active``, read once). A
+    peer that does not answer a batch is not asked again for the later ones — one timeout
+    per file, not per batch — and is named in the warning of every later row."""
+
+    def __init__(self, peers) -> None:
+        self.up = list(peers)
+        self.down: list[str] = []
+
+
+def _check_against_peers(rows: list[Row], *, user, peers: _Peers) -> None:
     """跨省查重 for one batch: every new row asked of each peer registry in one question
     (``enrolment.checks.peers_holding_many``). A row held there is refused as at the form;
     a peer that does not answer leaves the row importable with a ``peer_check_skipped``
     warning, recorded in the pupil's history when it is written."""
     asked = [row for row in rows if row.ok and row.outcome == NEW]
-    for row, check in zip(asked, peers_holding_many([row.data for row in asked], user=user, peers=peers)):
+    if not asked or not (peers.up or peers.down):
+        return
+    checks = peers_holding_many([row.data for row in asked], user=user, peers=peers.up)
+    down = list(peers.down)
+    for check in checks:
+        for name in check.unreachable:
+            if name not in peers.down:
+                peers.down.append(name)
+    peers.up = [peer for peer in peers.up if peer.name not in peers.down]
+    for row, check in zip(asked, checks):
         if check.holders:
             column = "id_number" if row.data.id_number else "name"
             row.refuse(id_held_in_other_province_error(check.holders[0]), column=COLUMN_BY_KEY[column].header)
-        elif check.unreachable:
-            row.warnings.append(peer_check_skipped(check.unreachable))
+        elif check.unreachable or down:
+            row.warnings.append(peer_check_skipped(down + [n for n in check.unreachable if n not in down]))
 
 
 def peer_check_skipped(peers: list[str]) -> dict:
@@ -260,7 +279,7 @@ def check_rows(
         row_to_record(row, table, divisions)
     _check_records(rows, schools, today)
     _check_in_file(rows)
-    peers = list(peers_active()) if registry_results is None else []
+    peers = _Peers(peers_active() if registry_results is None else [])
     for start in range(0, len(rows), BATCH_SIZE):
         batch = rows[start : start + BATCH_SIZE]
         if registry_results is None:

@@ -161,3 +161,18 @@ def test_without_peers_the_dry_run_asks_nobody_and_looks_once(world, monkeypatch
         job = jobs.roster_check(job_id=job.pk)
     assert job.new_rows == 1
     assert sum('"exchange_' in q["sql"] for q in queries.captured_queries) == 1
+
+
+@pytest.mark.usefixtures("fast_passwords", "roster_media")
+def test_a_peer_that_does_not_answer_one_batch_is_not_waited_for_again_and_every_later_row_is_warned(
+        world, peer_batches, monkeypatch):
+    from rosters import checking
+
+    state, asked = peer_batches
+    state["answer"] = lambda items: None
+    monkeypatch.setattr(checking, "BATCH_SIZE", 1)
+    rows = [roster_row(world.school_a1, seq=71), roster_row(world.school_a1, name="钱小红", sex="女", seq=72)]
+    job = _checked(world["a1"].operator, rows)
+    assert len(asked) == 1  # one timeout for the file, not one per batch
+    assert [rows_of(job)[n]["warnings"][0]["peers"] for n in (2, 3)] == [["广西"], ["广西"]]
+    assert job.new_rows == 2
