@@ -13,8 +13,10 @@ Terms of the national system, named once here:
 - ``PromotionRun`` — L→G 转正 (临时学籍号转正式学籍号) of many pupils, run in batches
 - ``DeletionRequest`` — 删除学籍申请: a case's 删除, proposed by one person and approved by another
 - ``PupilMatchKey`` — the indexed matching keys of one pupil (at-entry check)
+- ``PeerHolding`` — 跨省在籍: an active record whose resident ID an active record in another
+  province's registry also holds, found by an incremental sweep asking the peers
 
-A pupil with an open case or a failed identity check is a problem record (问题学籍,
+A pupil with an open case, an open ``PeerHolding`` or a failed identity check is a problem record (问题学籍,
 ``duplicates.problems``): it blocks transfers and L→G promotion.
 """
 
@@ -379,4 +381,38 @@ class DeletionRequest(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case"], condition=models.Q(state="county_review"),
                                     name="one_open_deletion_per_case"),
+        ]
+
+
+@pghistory.track()
+class PeerHolding(models.Model):
+    """跨省在籍: an active record of this registry whose resident ID is also held by an active
+    record in another province's registry (``exchange``), as that registry answered an
+    incremental sweep (``duplicates.peers.sweep_ask_peers``): a problem record for its county
+    while open; resolved when a later sweep's answer no longer holds it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处理")
+        RESOLVED = "resolved", _("已处理")
+
+    pupil = models.ForeignKey(Pupil, verbose_name=_("学生"), on_delete=models.PROTECT, related_name="peer_holdings")
+    county_code = models.CharField(_("所在区县代码"), max_length=6)
+    peer_name = models.CharField(_("外省学籍系统"), max_length=100)
+    #: The peer's minimal card of its holder: province, school code and name, status.
+    card = models.JSONField(_("外省在籍信息"))
+    sweep = models.ForeignKey(DuplicateSweep, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="peer_holdings")
+    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    found_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    scope_paths = (("county_code", "pupil__school"),)
+
+    class Meta:
+        verbose_name = _("跨省在籍")
+        verbose_name_plural = _("跨省在籍")
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["pupil", "peer_name"], condition=models.Q(status="open"),
+                                    name="one_open_peer_holding_per_pupil_and_peer"),
         ]

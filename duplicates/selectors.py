@@ -52,6 +52,15 @@ def case_detail_for(user, case_id: int) -> DuplicateCase:
     return cases_visible_to(user, status=None).get(pk=case.pk)
 
 
+def peer_holdings_visible_to(user, *, limit: int = 200) -> list:
+    """The open 跨省在籍 records (``PeerHolding``) of the user's scope, newest first: a county
+    sees its pupils' (with ``restrict``, as for cases)."""
+    from duplicates.models import PeerHolding
+
+    return list(restrict(PeerHolding.objects.filter(status=PeerHolding.Status.OPEN), user)
+                .select_related("pupil__school").order_by("-found_at", "-pk")[:limit])
+
+
 def sweeps_visible_to(user):
     """Sweeps of the user's province (province and its admins only)."""
     scope = scope_of(user)

@@ -23,6 +23,7 @@ from duplicates.models import (
     DuplicateSweep,
     SweepPartition,
 )
+from duplicates.peers import sweep_ask_peers
 from kernel import matching
 from kernel.errors import Conflict, NotFound, ValidationFailed
 
@@ -151,6 +152,7 @@ def _incremental_matches(sweep: DuplicateSweep, index: int, clean: set, stats: m
     changed = changed_records(sweep.province_id, sweep.since)
     changed_pks = {record.pk for record in changed}
     mine = [record for record in changed if record.pk % total == index]
+    sweep_ask_peers(sweep, [record.pk for record in mine])  # 跨省在籍: the changed IDs held elsewhere
     matches = []
     for m in matches_in_province(sweep.province_id, mine, stats=stats):
         low_changed_elsewhere = m.a_pk in changed_pks and m.a_pk % total != index

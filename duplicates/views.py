@@ -20,7 +20,7 @@ from accounts.permissions import membership_of
 from duplicates import deletion, selectors, sweeps
 from duplicates import sweeps as sweeps_module
 from kernel.errors import NotFound, RegistryError, ValidationFailed
-from registry.partials import render_page
+from registry.partials import render_page, wants_partial
 
 
 def _error(request, exc: RegistryError):
@@ -99,6 +99,7 @@ def case_list(request):
         "today": timezone.localdate(),
         "cases": cases, "page": page, "status": status, "county": county, "counties": counties,
         "capped": len(found) >= CASE_LIST_LIMIT, "limit": CASE_LIST_LIMIT,
+        "holdings": [] if wants_partial(request) else selectors.peer_holdings_visible_to(request.user),
     })
 
 

@@ -20,7 +20,8 @@ records in a few queries:
   the no-ID child with the same name, birth date and family — in another province's
   registry (``exchange``) is refused as within one province
   (``id_number_held_in_other_province``); a peer that does not answer within
-  ``EXCHANGE_QUERY_TIMEOUT`` seconds is named in a warning and entry goes on.
+  ``EXCHANGE_QUERY_TIMEOUT`` seconds is named in a warning and entry goes on. The roster
+  asks a batch at a time (``peers_holding_many``, one question per peer per batch).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 
 from duplicates import entry
+from duplicates.peers import peers_holding_items
 from kernel.errors import BusinessRefused, RegistryError
 from registry import disclosure, nohukou
 from registry.lifelong import deceased_id_error, finished_record_error
@@ -107,14 +109,8 @@ def peers_holding(data: PupilData, *, user) -> PeerCheck:
     from enrolment import exchange_handlers
     from exchange import services as exchange
 
-    if has_resident_id(data):
-        question = {"id_number": data.id_number}
-    elif not data.id_number and guardian_ids(data.guardians):
-        question = {"no_id_child": {"name": data.name, "birth_date": data.birth_date.isoformat(),
-                                    "guardian_id_numbers": sorted(guardian_ids(data.guardians))}}
-    else:
-        return PeerCheck()
-    if not exchange.peers_active().exists():
+    question = peer_question(data)
+    if question is None or not exchange.peers_active().exists():
         return PeerCheck()
     check = PeerCheck()
     for answer in exchange.query_ask(user=user, type=exchange_handlers.ID_HELD, body=question,
@@ -124,6 +120,33 @@ def peers_holding(data: PupilData, *, user) -> PeerCheck:
         else:
             check.unreachable.append(answer.peer.name)
     return check
+
+
+def peer_question(data: PupilData) -> dict | None:
+    """What the peers are asked of a record: its resident ID, or without an ID the child by
+    name, birth date and family; ``None`` when there is nothing to ask by."""
+    if has_resident_id(data):
+        return {"id_number": data.id_number}
+    if not data.id_number and data.birth_date and guardian_ids(data.guardians):
+        return {"no_id_child": {"name": data.name, "birth_date": data.birth_date.isoformat(),
+                                "guardian_id_numbers": sorted(guardian_ids(data.guardians))[:4]}}
+    return None
+
+
+def peers_holding_many(records: list[PupilData], *, user, peers: list) -> list[PeerCheck]:
+    """``peers_holding`` for many records (a roster batch): one question to each of ``peers``
+    (``exchange.services.peers_active``) for the lot, ``registry.ids_held``
+    (``duplicates.peers``); one ``PeerCheck`` per record, in order. No peers: nothing asked."""
+    checks = [PeerCheck() for _ in records]
+    if not peers:
+        return checks
+    asked = [(index, question) for index, question in enumerate(map(peer_question, records)) if question is not None]
+    found = peers_holding_items([question for _index, question in asked], user=user, peers=peers)
+    for position, (index, _question) in enumerate(asked):
+        if position in found.holders:
+            checks[index].holders.append(found.holders[position])
+        checks[index].unreachable = list(found.unreachable)
+    return checks
 
 
 def id_held_in_other_province_error(card: dict) -> BusinessRefused:

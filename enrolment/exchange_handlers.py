@@ -1,6 +1,7 @@
 """跨省查重: whether an ID number (or a no-ID child's family) is held by an active record
 of this registry, asked by another province's registry (``exchange``), and the question
-this registry asks its peers at entry (``enrolment.checks.peers_holding``).
+this registry asks its peers at entry (``enrolment.checks.peers_holding``); its batch form,
+``registry.ids_held``, asked by the roster import and the sweeps, is ``duplicates.peers``.
 
 The answer is the minimal card of each holder: province, school (name and 学校标识码) and
 status — never the national number, the name or the family.
@@ -8,10 +9,10 @@ status — never the national number, the name or the family.
 
 from __future__ import annotations
 
-import datetime as dt
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
+from duplicates import peers
+from duplicates.peers import HeldItem, HolderCard, card
 from enrolment.checks import active_holder_of, guardian_ids
 from exchange import protocol
 from registry.models import ACTIVE_STATUSES, Pupil
@@ -19,45 +20,14 @@ from registry.models import ACTIVE_STATUSES, Pupil
 ID_HELD = "registry.id_held"
 
 
-class NoIdChild(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=50)
-    birth_date: dt.date
-    guardian_id_numbers: list[str] = Field(min_length=1, max_length=4, description="the family's ID numbers")
-
-
-class IdHeldQuestion(BaseModel):
+class IdHeldQuestion(HeldItem):
     """Is this resident ID number — or this no-ID child (name, birth date, family) — held?"""
-
-    model_config = ConfigDict(extra="forbid")
-    id_number: str = Field(default="", max_length=18, pattern=r"^(\d{17}[\dX])?$")
-    no_id_child: NoIdChild | None = None
-
-    @model_validator(mode="after")
-    def _one_of(self):
-        if bool(self.id_number) == (self.no_id_child is not None):
-            raise ValueError("give either id_number or no_id_child")
-        return self
-
-
-class HolderCard(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    province: str = Field(pattern=r"^\d{2}$")
-    school_code: str = Field(max_length=10)
-    school_name: str = Field(max_length=100)
-    status: str = Field(max_length=16, description="registry.models.PupilStatus value, e.g. enrolled")
-    status_label: str = Field(max_length=16)
 
 
 class IdHeldAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
     held: bool
     holders: list[HolderCard] = Field(default_factory=list, max_length=10)
-
-
-def card(pupil: Pupil) -> dict:
-    return {"province": pupil.county_code[:2], "school_code": pupil.school.code, "school_name": pupil.school.name,
-            "status": pupil.status, "status_label": str(pupil.get_status_display())}
 
 
 def holders_of(question: dict) -> list[Pupil]:
@@ -79,3 +49,4 @@ def id_held_answer(body: dict, envelope: dict, peer) -> dict:
 
 def register() -> None:
     protocol.register_query(ID_HELD, schema=IdHeldQuestion, answer=id_held_answer, answer_schema=IdHeldAnswer)
+    peers.register()

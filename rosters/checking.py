@@ -1,5 +1,6 @@
 """The dry run (预检): every row gets one outcome (new, unchanged, refused with every reason),
-checked against the file and the registry in batches of a few queries."""
+checked against the file and the registry in batches of a few queries, and — when peer
+registries are configured (跨省查重, ``exchange``) — against them, one question per batch."""
 
 
 from __future__ import annotations
@@ -16,8 +17,15 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import school_for_write
 from duplicates import entry
-from enrolment.checks import check_against_registry, guardian_ids, id_held_elsewhere_error
+from enrolment.checks import (
+    check_against_registry,
+    guardian_ids,
+    id_held_elsewhere_error,
+    id_held_in_other_province_error,
+    peers_holding_many,
+)
 from enrolment.review import source_problems
+from exchange.services import peers_active
 from kernel.errors import ValidationFailed
 from registry import codes
 from registry.fields import GUARDIAN_FIELD_BY_NAME, MAX_MEMBERS, MEMBER_FIELDS, PUPIL_FIELDS, stored
@@ -210,6 +218,46 @@ def _check_against_registry(rows: list[Row], *, keep_likely: bool, user=None, pr
                 row.refuse(_likely_error(row.likely))
 
 
+class _Peers:
+    """The peer registries a dry run asks (``exchange.services.peers_active``, read once). A
+    peer that does not answer a batch is not asked again for the later ones — one timeout
+    per file, not per batch — and is named in the warning of every later row."""
+
+    def __init__(self, peers) -> None:
+        self.up = list(peers)
+        self.down: list[str] = []
+
+
+def _check_against_peers(rows: list[Row], *, user, peers: _Peers) -> None:
+    """跨省查重 for one batch: every new row asked of each peer registry in one question
+    (``enrolment.checks.peers_holding_many``). A row held there is refused as at the form;
+    a peer that does not answer leaves the row importable with a ``peer_check_skipped``
+    warning, recorded in the pupil's history when it is written."""
+    asked = [row for row in rows if row.ok and row.outcome == NEW]
+    if not asked or not (peers.up or peers.down):
+        return
+    checks = peers_holding_many([row.data for row in asked], user=user, peers=peers.up)
+    down = list(peers.down)
+    for check in checks:
+        for name in check.unreachable:
+            if name not in peers.down:
+                peers.down.append(name)
+    peers.up = [peer for peer in peers.up if peer.name not in peers.down]
+    for row, check in zip(asked, checks):
+        if check.holders:
+            column = "id_number" if row.data.id_number else "name"
+            row.refuse(id_held_in_other_province_error(check.holders[0]), column=COLUMN_BY_KEY[column].header)
+        elif check.unreachable or down:
+            row.warnings.append(peer_check_skipped(down + [n for n in check.unreachable if n not in down]))
+
+
+def peer_check_skipped(peers: list[str]) -> dict:
+    """The row report's warning of peers not asked (their names)."""
+    return {"code": "peer_check_skipped", "peers": peers, "message": str(
+        _("未能向外省学籍系统（%(peers)s）核对该学生是否已有学籍：对端暂时无法连接，导入时仍将建立学籍")
+        % {"peers": "、".join(peers)})}
+
+
 def check_rows(
     *,
     user,
@@ -231,10 +279,12 @@ def check_rows(
         row_to_record(row, table, divisions)
     _check_records(rows, schools, today)
     _check_in_file(rows)
+    peers = _Peers(peers_active() if registry_results is None else [])
     for start in range(0, len(rows), BATCH_SIZE):
         batch = rows[start : start + BATCH_SIZE]
         if registry_results is None:
             _check_against_registry(batch, keep_likely=keep_likely_duplicates, user=user, present=set(table.positions))
+            _check_against_peers(batch, user=user, peers=peers)
         else:
             _registry_results_of(batch, registry_results)
         if progress is not None:
@@ -259,7 +309,7 @@ def rows_of_dry_run(*, user, reports: list[dict], records: dict[int, dict]) -> l
     for report in reports:
         row = Row(number=report["row"], cells=[], outcome=report["outcome"], likely=report.get("likely") or [],
                   read_as=report.get("read_as") or [], national_number=report.get("national_number", ""),
-                  problems=list(report.get("problems") or []), saved=report)
+                  problems=list(report.get("problems") or []), saved=report, warnings=report.get("warnings") or [])
         record = records.get(row.number) if row.outcome == NEW else None
         if record is not None:
             row.data = record_from_json(record["data"])
@@ -288,6 +338,7 @@ def _registry_results_of(rows: list[Row], saved: dict[int, dict]) -> None:
             row.outcome = UNCHANGED
             row.national_number = report["national_number"]
         row.likely = report.get("likely") or []
+        row.warnings = report.get("warnings") or []
 
 
 def registry_changed_since(moment) -> bool:

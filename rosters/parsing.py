@@ -108,6 +108,8 @@ class Row:
     members: list[int] = field(default_factory=list)
     #: A row taken from a dry run's report without its record (refused or unchanged).
     saved: dict = field(default_factory=dict)
+    #: What did not stop the row but is said of it: a peer registry not asked (``peer_check_skipped``).
+    warnings: list[dict] = field(default_factory=list)
 
     def refuse(self, exc: RegistryError, *, column: str | None = None) -> None:
         self.problems.append(problem(exc, column=column, members=self.members))
@@ -130,6 +132,7 @@ class Row:
             "problems": self.problems,
             "likely": self.likely,
             "read_as": self.read_as,
+            "warnings": self.warnings,
         }
 
 

@@ -87,10 +87,12 @@ def report_lines(job: RosterImport) -> list[list[str]]:
         if row["problems"]:
             for p in row["problems"]:
                 lines.append(base + [p["column"], p["code"], p["message"]])
-        elif not row.get("read_as"):
+        elif not row.get("read_as") and not row.get("warnings"):
             lines.append(base + ["", "", ""])
         for note in row.get("read_as", ()):
             lines.append(base + [note["column"], "read_as", note["message"]])
+        for warning in row.get("warnings") or ():
+            lines.append(base + ["", warning["code"], warning["message"]])
     return lines
 
 

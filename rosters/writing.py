@@ -17,6 +17,7 @@ from duplicates import entry
 from duplicates.keys import match_keys_refresh
 from enrolment import registration
 from enrolment.chains import REGISTRATION
+from enrolment.checks import peers_unreachable_warning
 from enrolment.models import Registration
 from kernel.bulk import insert_objects, insert_rows
 from provinces.models import ProvincePolicy
@@ -114,7 +115,8 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
                 "at": now,
             }
             for row, pupil_id in zip(batch, pupil_ids)
-        ],
+        ]
+        + _peer_check_skipped(batch, pupil_ids, job=job, user=user, actor_name=actor_name, unit_code=unit_code, at=now),
     )
     pupils = Pupil.objects.in_bulk(pupil_ids) if any(row.likely for row in batch) else {}
     for row, pupil_id in zip(batch, pupil_ids):
@@ -126,6 +128,28 @@ def _write_batch(*, user, batch: list[Row], job, rng, now, unit_code: str, actor
                 % {"job": job.pk if job else "-", "row": row.number},
                 user=user,
             )
+
+
+def _peer_check_skipped(batch: list[Row], pupil_ids: list[int], *, job, user, actor_name: str, unit_code: str,
+                        at) -> list[dict]:
+    """The history entry of each new pupil whose row could not be asked of a peer registry
+    (跨省查重, the row's ``peer_check_skipped`` warning), as the form records it."""
+    return [
+        {
+            "pupil_id": pupil_id,
+            "kind": "peer_check_skipped",
+            "summary": peers_unreachable_warning(warning["peers"]),
+            "data": {"peers": warning["peers"], "roster_import": job.pk if job else None, "row": row.number},
+            "school_id": row.school.pk,
+            "actor_id": user.pk,
+            "actor_name": actor_name,
+            "unit_code": unit_code,
+            "at": at,
+        }
+        for row, pupil_id in zip(batch, pupil_ids)
+        for warning in row.warnings
+        if warning.get("code") == "peer_check_skipped"
+    ]
 
 
 def _open_registrations(batch: list[Row], pupil_ids: list[int], *, user) -> None:

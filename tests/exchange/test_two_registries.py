@@ -346,3 +346,36 @@ def test_each_provinces_step_runs_on_its_own_registry_when_its_policy_asks(regis
     wait_for(lambda: a.query("SELECT state FROM transfers_crosstransfer WHERE id = %s", [pk]) == [("completed",)],
              what="the release at A")
     assert a.query("SELECT status FROM registry_pupil WHERE id_number = %s", [HELD_IN_B]) == [("enrolled",)]
+
+
+ROSTER_BIRTH = dt.date(2018, 5, 3)
+ROSTER_HELD_IN_B = resident_id(ROSTER_BIRTH, "1", region="450102", seq=78)
+
+
+def test_a_roster_dry_run_asks_the_other_registry_once_and_refuses_a_row_held_there(registries):
+    a, b = registries
+    b.run(f"""
+from schools.models import School
+from tests.factories import make_pupil
+make_pupil(School.objects.get(code="4501020001"), name="黄小刚", sex="1", birth_date={ROSTER_BIRTH!r},
+           id_number={ROSTER_HELD_IN_B!r})
+""".replace("datetime.date", "__import__('datetime').date"))
+    outcomes = a.run(f"""
+import datetime, json
+from django.contrib.auth import get_user_model
+from schools.models import School
+from rosters.checking import check_rows
+from rosters.reading import parse_table, read_table
+from tests.rosters.test_support import roster_row, xlsx_bytes
+school = School.objects.get(code="4401060001")
+lines = [roster_row(school, seq=61), roster_row(school, name="黄小刚", birth=datetime.date(2018, 5, 3),
+                                                id_number={ROSTER_HELD_IN_B!r})]
+rows = check_rows(user=get_user_model().objects.get(username="op-a"), table=parse_table(read_table(xlsx_bytes(lines))[1]))
+print({MARK!r} + json.dumps([[row.outcome, [p["code"] for p in row.problems]] for row in rows]))
+""")
+    assert outcomes[1] == ["refused", ["id_number_held_in_other_province"]], outcomes
+    assert outcomes[0][1] != ["id_number_held_in_other_province"]
+    assert a.query("SELECT direction, outcome, (question->>'count')::int FROM exchange_peerquery"
+                   " WHERE type = 'registry.ids_held'") == [("asked", "held", 2)]
+    assert b.query("SELECT direction, outcome, (question->>'count')::int FROM exchange_peerquery"
+                   " WHERE type = 'registry.ids_held'") == [("answered", "held", 2)]
