@@ -101,32 +101,59 @@ READ_CHUNK = 20000
 
 def partition_pupil_ids(province_code: str, partition: int, partitions: int) -> list[int]:
     """The pupils having a sweep key in one partition: those whose stored buckets meet the
-    partition's (one probe of the buckets' GIN index), in id order."""
-    buckets = matching.partition_buckets(partition, partitions)
+    partition's, in id order.
+
+    From 8 partitions on, one probe of the buckets' GIN index (``&&``); with fewer, most
+    pupils are read anyway and a plain scan testing each stored bucket modulo the
+    partitions is faster (an ``&&`` with 512 or more buckets evaluated on every row took
+    18 s on a million pupils, the modulo test 3.5 s; BENCHMARKS.md).
+    """
+    table = PupilMatchKey._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT pupil_id FROM {PupilMatchKey._meta.db_table} WHERE province_code = %s"
-            " AND sweep_buckets && %s::smallint[] ORDER BY pupil_id",
-            [province_code[:2], buckets],
-        )
-        return [row[0] for row in cursor.fetchall()]
+        if partitions >= 8:
+            cursor.execute(f"SELECT pupil_id FROM {table} WHERE province_code = %s AND sweep_buckets && %s::smallint[]",
+                           [province_code[:2], matching.partition_buckets(partition, partitions)])
+        else:
+            cursor.execute(f"SELECT pupil_id FROM {table} WHERE province_code = %s"
+                           " AND EXISTS (SELECT 1 FROM unnest(sweep_buckets) AS b WHERE b %% %s = %s)",
+                           [province_code[:2], partitions, partition])
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def partition_records(province_code: str, partition: int, partitions: int) -> list[matching.PupilKey]:
     """The records one sweep partition needs (every record with a key in it): the ids from the
-    stored buckets, then the pupils and their family members by id, in chunks. The whole
-    province for a single partition."""
+    stored buckets, then the pupils and their family members by id (``= ANY`` of an array,
+    in chunks; an ORM ``IN`` of 20,000 parameters was ten times slower). The whole province
+    for a single partition."""
     if partitions <= 1:
         return province_records(province_code)
     ids = partition_pupil_ids(province_code, partition, partitions)
     records: list[matching.PupilKey] = []
     for start in range(0, len(ids), READ_CHUNK):
-        chunk = ids[start:start + READ_CHUNK]
-        records += _records(
-            Pupil.objects.filter(pk__in=chunk, county_code__startswith=province_code, status__in=SAME_CHILD_STATUSES),
-            Guardian.objects.filter(pupil_id__in=chunk),
-        )
+        records += _records_by_id(province_code, ids[start:start + READ_CHUNK])
     return records
+
+
+def _records_by_id(province_code: str, ids: list[int]) -> list[matching.PupilKey]:
+    """``_records`` of some pupils by id (those of the province in ``SAME_CHILD_STATUSES``)."""
+    guardians: dict[int, list[str]] = {}
+    phones: dict[int, list[str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pupil_id, id_number, phone FROM {Guardian._meta.db_table}"
+                       " WHERE pupil_id = ANY(%s) AND (id_number <> '' OR phone <> '')", [ids])
+        for pupil_id, number, phone in cursor.fetchall():
+            if number:
+                guardians.setdefault(pupil_id, []).append(number)
+            if phone:
+                phones.setdefault(pupil_id, []).append(phone)
+        cursor.execute(f"SELECT id, name, former_name, sex, birth_date, id_number, county_code, id_type"
+                       f" FROM {Pupil._meta.db_table} WHERE id = ANY(%s) AND status = ANY(%s)"
+                       " AND county_code LIKE %s ORDER BY id",
+                       [ids, [str(status) for status in SAME_CHILD_STATUSES], province_code + "%"])
+        rows = cursor.fetchall()
+    return [matching.PupilKey(pk, name, sex, birth, number or "", tuple(sorted(set(guardians.get(pk, ())))), county,
+                              id_type, former_names(former), tuple(sorted(set(phones.get(pk, ())))))
+            for pk, name, former, sex, birth, number, county, id_type in rows]
 
 
 def phone_holders(province_code: str):
