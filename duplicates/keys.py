@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -203,10 +203,18 @@ def _records(pupils, guardian_rows) -> list[matching.PupilKey]:
     return records
 
 
-def pupil_saved(sender, instance, raw=False, **kwargs) -> None:
-    """post_save of a pupil: its matching keys follow every save (bulk writers refresh theirs)."""
+def pupil_saved(sender, instance, created=False, raw=False, **kwargs) -> None:
+    """post_save of a pupil: its matching keys follow every save (bulk writers refresh theirs).
+
+    A new record's family is often written right after it in the same transaction, in bulk
+    and so without signals (a registration): its keys are written again on commit, or the
+    guardians' keys would be missing from its sweep buckets and the partitions of those
+    keys would not read it."""
     if not raw:
         match_keys_refresh([instance.pk])
+        if created and connection.in_atomic_block:
+            pk = instance.pk
+            transaction.on_commit(lambda: match_keys_refresh([pk]))
 
 
 def guardian_changed(sender, instance, raw=False, **kwargs) -> None:

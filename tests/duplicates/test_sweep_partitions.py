@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+from django.db import transaction
+
 from bench.dupgen import generate
 from duplicates import sweeps
 from duplicates.keys import match_keys_fill_missing, partition_records, province_records
@@ -13,7 +15,7 @@ from duplicates.models import DuplicateCase, PupilMatchKey
 from kernel import matching
 from registry.models import Guardian, Pupil, PupilStatus, SchoolClass
 from tests.duplicates.helpers import open_cases, pair_of
-from tests.factories import make_pupil
+from tests.factories import make_pupil, resident_id
 
 
 def run_all(sweep):
@@ -102,6 +104,15 @@ def test_buckets_follow_a_save_of_the_pupil_and_of_a_family_member(world):
     guardian.save()
     assert PupilMatchKey.objects.get(pupil=pupil).sweep_buckets != after_rename and stored_buckets_are_right()
     Guardian.objects.create(pupil=pupil, name="李母", relation="52", id_number="", phone="13900139000")
+    assert stored_buckets_are_right()
+
+
+def test_a_family_written_in_bulk_after_a_new_record_is_in_its_buckets_on_commit(
+        world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        pupil = make_pupil(world.school_a1, name="王芳", sex="2", birth_date=dt.date(2014, 6, 1))
+        Guardian.objects.bulk_create([Guardian(pupil=pupil, name="王母", relation="52",
+                                               id_number=resident_id(dt.date(1986, 2, 2), "2"), phone="13700137000")])
     assert stored_buckets_are_right()
 
 
