@@ -40,7 +40,8 @@ class PupilMatchKey(models.Model):
     Maintained by ``duplicates.keys.match_keys_refresh``: on every save of a pupil (a
     signal) and, for rows written in bulk, by every sweep. Guardian and ID lookups use the
     existing indexes of ``Pupil``/``Guardian``; this table adds what they cannot: the name
-    sound keys within a birth year, and the ID-neighbour keys of IDs failing their check char.
+    sound keys within a birth year, and the ID-neighbour keys of IDs failing their check char;
+    and for the sweeps, the buckets of the pupil's sweep keys (which partitions read it).
     """
 
     pupil = models.OneToOneField(Pupil, primary_key=True, on_delete=models.CASCADE, related_name="match_key")
@@ -48,6 +49,9 @@ class PupilMatchKey(models.Model):
     birth_year = models.PositiveSmallIntegerField()
     sound_keys = ArrayField(models.CharField(max_length=80), default=list)
     id_keys = ArrayField(models.CharField(max_length=40), default=list)
+    # The buckets of every sweep key (``matching.record_buckets``): a sweep partition reads
+    # only the pupils having one of its buckets. Null until computed (``match_keys_fill_missing``).
+    sweep_buckets = ArrayField(models.SmallIntegerField(), null=True)
     # When the keys were last written: an incremental sweep takes the pupils changed since
     # the previous sweep started (every save of a pupil or family member, every bulk write).
     changed_at = models.DateTimeField(default=timezone.now)
@@ -62,6 +66,7 @@ class PupilMatchKey(models.Model):
             # (milliseconds per probe instead of microseconds).
             GinIndex(fields=["sound_keys"], name="matchkey_sound_gin", fastupdate=False),
             GinIndex(fields=["id_keys"], name="matchkey_id_gin", fastupdate=False),
+            GinIndex(fields=["sweep_buckets"], name="matchkey_buckets_gin", fastupdate=False),
         ]
 
 

@@ -16,7 +16,14 @@ from accounts.audit import acting_as
 from accounts.permissions import require_province_admin
 from duplicates.cases import create_cases, known_pairs
 from duplicates.entry import matches_in_province
-from duplicates.keys import case_threshold, changed_records, match_keys_fill_missing, province_records
+from duplicates.keys import (
+    case_threshold,
+    changed_records,
+    match_keys_fill_missing,
+    partition_records,
+    phone_holders,
+    province_records,
+)
 from duplicates.models import (
     CleanPair,
     DuplicateCase,
@@ -101,8 +108,9 @@ def sweep_resume(*, user, sweep_id: int, stale_after: timedelta = STALE_AFTER, d
 
 
 def sweep_run_partition(*, sweep_id: int, index: int, records: list[matching.PupilKey] | None = None) -> bool:
-    """Run one partition: claim it (conditional update), score its blocks, open cases for new
-    pairs, and finish the sweep when it was the last. False when someone else holds it."""
+    """Run one partition: claim it (conditional update), read the records with a key in it
+    (unless ``records``, the whole province, are given), score its blocks, open cases for
+    new pairs, and finish the sweep when it was the last. False when someone else holds it."""
     claimed = SweepPartition.objects.filter(
         sweep_id=sweep_id, index=index, status=SweepPartition.Status.PENDING,
         sweep__status=DuplicateSweep.Status.RUNNING,
@@ -117,9 +125,15 @@ def sweep_run_partition(*, sweep_id: int, index: int, records: list[matching.Pup
     if sweep.mode == DuplicateSweep.Mode.INCREMENTAL:
         matches = _incremental_matches(sweep, index, clean, stats)
     else:
+        holders = None
         if records is None:
-            records = province_records(province)
-        matches = matching.sweep_partition(records, index, sweep.partitions_total, exclude_pairs=clean, stats=stats)
+            # Only the records with a key in this partition, by their stored buckets; the
+            # keys of rows written in bulk are filled first (the prepare task may still run).
+            match_keys_fill_missing(province)
+            records = partition_records(province, index, sweep.partitions_total)
+            holders = phone_holders(province)
+        matches = matching.sweep_partition(records, index, sweep.partitions_total, exclude_pairs=clean, stats=stats,
+                                           phone_holders=holders)
     threshold = case_threshold(province)
     with transaction.atomic(), acting_as(sweep.started_by, sweep=sweep.pk, partition=index):
         part = SweepPartition.objects.select_for_update().get(sweep_id=sweep_id, index=index)

@@ -132,10 +132,15 @@ columns ``name_sound_key(s)`` and ``id_neighbour_keys``.
 
 Partitions and processes
 ------------------------
-``partition_of(key, partitions)`` is a stable hash (CRC-32) of a blocking key;
+``bucket_of(key)`` is a stable hash (CRC-32) of a blocking key into ``SWEEP_BUCKETS``
+(4096) buckets, and ``partition_of(key, partitions)`` is the bucket modulo the partitions;
 ``sweep_partition(records, partition, partitions)`` scores the blocks of one partition, and
 the union over all partitions equals ``find_matches``. A Celery task per partition needs
-only the records that have a key in it (``record_partitions``).
+only the records that have a key in it: the database stores each record's
+``record_buckets`` and a partition reads the records having one of its
+``partition_buckets``; ``phone_holders`` answers the one question such a subset cannot (a
+shared phone of two records with guardian IDs counts for the owner partition only when a
+record without a guardian ID elsewhere has it too).
 
 ``find_matches`` itself runs in this process below ``PARALLEL_MIN_RECORDS`` records and
 otherwise forks two workers that split the work by key family (identity keys ``g:``/``p:``/``x:``
@@ -143,7 +148,16 @@ and name keys ``s:``/``d:``/``e:``/``v:``), so that each computes only half of t
 normalises only the records of its own candidate pairs. Same result either way.
 """
 
-from kernel.matching.blocking import blocks, partition_of, record_keys, record_partitions
+from kernel.matching.blocking import (
+    SWEEP_BUCKETS,
+    blocks,
+    bucket_of,
+    partition_buckets,
+    partition_of,
+    record_buckets,
+    record_keys,
+    record_partitions,
+)
 from kernel.matching.entry import candidate_query_keys, matches_for
 from kernel.matching.ids import id_is_valid, id_neighbour_keys, normalize_id
 from kernel.matching.names import (
@@ -166,9 +180,11 @@ from kernel.matching.sweep import MAX_BLOCK, PARALLEL_MIN_RECORDS, SweepStats, f
 
 __all__ = [
     "CASE_THRESHOLD", "ID_TYPE_RESIDENT", "LOOKALIKE_TABLE", "MAX_BLOCK", "MAX_FUZZY_SCORE", "MAX_SOUND_KEYS",
-    "PARALLEL_MIN_RECORDS", "Match", "PupilKey", "SweepStats", "blocks", "candidate_query_keys",
+    "PARALLEL_MIN_RECORDS", "SWEEP_BUCKETS", "Match", "PupilKey", "SweepStats", "blocks", "bucket_of",
+    "candidate_query_keys",
     "chars_look_alike", "clean_name", "explain_pair", "find_matches", "former_names", "id_is_valid", "id_neighbour_keys",
     "lookalikes", "matches_for", "name_readings", "name_sound_key", "name_sound_keys", "normalize_id",
-    "partition_of", "record_keys", "record_partitions", "score_pair", "simplified_name", "sounds_alike",
+    "partition_buckets", "partition_of", "record_buckets", "record_keys", "record_partitions", "score_pair",
+    "simplified_name", "sounds_alike",
     "sweep_partition", "warm",
 ]

@@ -164,12 +164,13 @@ def lone_phone_keys(prepared: Iterable[Prepared]) -> set[str]:
     return {key for p in prepared if p.phone_keys and not p.guardians for key in p.phone_keys}
 
 
-def add_phone_keys(prepared: list[Prepared]) -> None:
+def add_phone_keys(prepared: list[Prepared], lone: set[str] | None = None) -> None:
     """Give each record the phone keys that can meet a record without a guardian ID: all of
-    its own when it has none, else those such a record shares. The pairs left out (both
-    with guardian IDs, none shared) get nothing from a shared phone; most records have
-    guardian IDs, so this spares about two keys a record."""
-    lone = lone_phone_keys(prepared)
+    its own when it has none, else those such a record shares (``lone``, by default those
+    of ``prepared``). The pairs left out (both with guardian IDs, none shared) get nothing
+    from a shared phone; most records have guardian IDs, so this spares about two keys a
+    record."""
+    lone = lone_phone_keys(prepared) if lone is None else lone
     if not lone:
         return
     for p in prepared:
@@ -235,9 +236,33 @@ def record_keys(record: PupilKey) -> tuple[str, ...]:
     return p.keys + p.phone_keys
 
 
+# A blocking key falls in one of SWEEP_BUCKETS buckets (CRC-32: stable across processes and
+# machines, unlike ``hash``), and bucket b in partition b % partitions. The database stores
+# each record's buckets (``record_buckets``), so that a partition reads only its records;
+# 4096 buckets share out evenly (within 1/16) among any number of partitions up to 256.
+SWEEP_BUCKETS = 4096
+
+
+def bucket_of(key: str) -> int:
+    """The bucket of a blocking key, 0 ≤ bucket < ``SWEEP_BUCKETS``."""
+    return zlib.crc32(key.encode("utf-8")) % SWEEP_BUCKETS
+
+
 def partition_of(key: str, partitions: int) -> int:
     """The partition a blocking key belongs to: stable across processes and machines."""
-    return zlib.crc32(key.encode("utf-8")) % partitions if partitions > 1 else 0
+    return bucket_of(key) % partitions if partitions > 1 else 0
+
+
+def partition_buckets(partition: int, partitions: int) -> list[int]:
+    """The buckets of one partition (of ``partitions``)."""
+    return list(range(partition, SWEEP_BUCKETS, partitions)) if partitions > 1 else list(range(SWEEP_BUCKETS))
+
+
+def record_buckets(record: PupilKey) -> list[int]:
+    """The buckets of every sweep key of a record, its phone keys included (whether or not
+    another record lets them count): a partition must read every record having one of its
+    buckets."""
+    return sorted({bucket_of(key) for key in record_keys(record)})
 
 
 def record_partitions(record: PupilKey, partitions: int) -> set[int]:

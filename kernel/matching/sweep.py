@@ -2,7 +2,8 @@
 
 ``sweep_partition(records, partition, partitions)`` scores the blocks whose key hashes to
 one partition; the union over all partitions equals ``find_matches``, so a Celery task per
-partition needs only the records with a key in it (``record_partitions``).
+partition needs only the records with a key in it (``record_partitions``, stored as
+``record_buckets``) and, through ``phone_holders``, a look at a few records elsewhere.
 ``find_matches`` runs in this process below ``PARALLEL_MIN_RECORDS`` records and otherwise
 forks two workers that split the work by key family (see ``_fork_worker``).
 """
@@ -14,11 +15,21 @@ import multiprocessing
 import operator
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from kernel.matching.blocking import Prepared, add_phone_keys, identity_keys, identity_parts, name_keys, partition_of
+from kernel.matching.blocking import (
+    Prepared,
+    add_phone_keys,
+    guardians_of,
+    identity_keys,
+    identity_parts,
+    lone_phone_keys,
+    name_keys,
+    partition_of,
+    phones_of,
+)
 from kernel.matching.records import Match, PupilKey
 from kernel.matching.scoring import score_prepared
 
@@ -119,6 +130,7 @@ def sweep_partition(
     *,
     exclude_pairs: Iterable[frozenset[int]] = frozenset(),
     stats: SweepStats | None = None,
+    phone_holders: Callable[[set[str]], Iterable[PupilKey]] | None = None,
 ) -> list[Match]:
     """Matches found in the blocks whose key falls in ``partition`` (of ``partitions``).
 
@@ -126,13 +138,46 @@ def sweep_partition(
     ``record_partitions`` tells which). Each pair is scored in exactly one partition, the
     one of the smallest key the two records share, so the union over
     ``range(partitions)`` is the whole sweep, without duplicates.
+
+    When ``records`` are only this partition's, ``phone_holders(keys)`` must return the
+    records of the whole sweep holding any of these ``p:`` keys: whether two records with
+    guardian IDs share a phone key depends on a third record without one (``add_phone_keys``),
+    which may live in another partition only; the smallest shared key, hence the owner
+    partition, depends on it. Only the phones two of this partition's records share are asked.
     """
     stats = stats if stats is not None else SweepStats()
     prepared = [Prepared(record) for record in records]
-    add_phone_keys(prepared)
+    lone = lone_phone_keys(prepared)
+    if partitions > 1 and phone_holders is not None:
+        lone |= _lone_elsewhere(prepared, lone, partition, partitions, phone_holders)
+    add_phone_keys(prepared, lone)
     stats.records = len(prepared)
     mine = (lambda key: partition_of(key, partitions) == partition) if partitions > 1 else None
     return _finish(_score_blocks(_group(prepared, mine), stats), exclude_pairs, stats)
+
+
+def _lone_elsewhere(prepared: list[Prepared], lone: set[str], partition: int, partitions: int,
+                    phone_holders: Callable[[set[str]], Iterable[PupilKey]]) -> set[str]:
+    """The phone keys of other partitions that two records with guardian IDs share here and
+    a record without a guardian ID (read through ``phone_holders``) holds too."""
+    seen: set[str] = set()
+    asked: set[str] = set()
+    for p in prepared:
+        if p.guardians and p.phone_keys:
+            for key in p.phone_keys:
+                if key in lone or partition_of(key, partitions) == partition:
+                    continue
+                if key in seen:
+                    asked.add(key)
+                else:
+                    seen.add(key)
+    if not asked:
+        return set()
+    found = set()
+    for record in phone_holders(asked):
+        if record.guardian_phones and not guardians_of(record.guardian_ids)[0]:
+            found.update(key for key in phones_of(record.guardian_phones)[1] if key in asked)
+    return found
 
 
 # find_matches with several processes forks workers that inherit the input records
