@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('duplicates', '0011_match_keys_same_day_keys'),
+        ('duplicates', '0012_peer_holdings'),
         ('registry', '0013_transferred_out_status'),
     ]
 
