@@ -52,7 +52,7 @@ def _recorded_read_page(path: str) -> bool:
 RECORDED_READS = {"/api/v1/rosters/export", "/schools/roster/export/", "/statistics/export/",
                   "/statistics/official/export/", "/audit/exports/"}
 #: A peer registry's endpoints: no user at all, only the message's signature (docs/exchange.md).
-PEER_ENDPOINTS = {"/api/v1/exchange/messages", "/api/v1/exchange/queries"}
+PEER_ENDPOINTS = {"/api/v1/exchange/messages", "/api/v1/exchange/messages/batch", "/api/v1/exchange/queries"}
 API_WRITES = [(m, p) for m, p in _api_writes() if p not in RECORDED_READ_PATHS and p not in PEER_ENDPOINTS]
 PAGES = [r for r in _page_routes() if r not in OWN_PAGES and not r.startswith("/account/")
          and not _recorded_read_page(r)]
