@@ -108,8 +108,12 @@ def _load_records(job: RosterImport) -> dict | None:
     from today, such as ages and dates not in the future, were judged on that day)."""
     if not job.records_file:
         return None
-    with default_storage.open(job.records_file, "rb") as handle:
-        payload = json.loads(gzip.decompress(handle.read()))
+    try:
+        with default_storage.open(job.records_file, "rb") as handle:
+            payload = json.loads(gzip.decompress(handle.read()))
+    except (OSError, ValueError):  # gone or unreadable: the file is checked again instead
+        logger.warning("roster job=%s: checked records unreadable, checking the file again", job.pk)
+        return None
     if payload.get("day") != timezone.localdate().isoformat():
         return None
     return {int(number): item for number, item in payload["records"].items()}

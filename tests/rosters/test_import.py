@@ -209,3 +209,13 @@ def test_confirm_refuses_the_rows_of_a_school_the_uploader_may_no_longer_write(w
     assert job.imported_rows == 0
     [row] = [r for r in jobs.load_rows(job) if r["row"] == 2]
     assert row["outcome"] == "refused" and row["problems"][0]["column"] == "学校标识码"
+
+
+def test_confirm_checks_the_file_again_when_the_checked_records_are_gone(world):
+    from django.core.files.storage import default_storage
+
+    user = world["a1"].operator
+    job = _checked(user, [roster_row(world.school_a1, seq=76)])
+    default_storage.delete(job.records_file)
+    job = _import(user, job, RosterImport.Mode.GOOD_ROWS)
+    assert job.status == RosterImport.Status.IMPORTED and job.imported_rows == 1
