@@ -132,6 +132,12 @@ def _date_name_keys(name: NameForm, d_head: str, e_head: str) -> list[str]:
     return keys
 
 
+#: ``Prepared(record, with_keys=IDENTITY_KEYS)``: only the guardian and ID keys, all that
+#: scoring a pair reads of its keys (an ``x:`` key shared: IDs one edit apart), for records
+#: that are scored but never blocked (the candidates of the entry check).
+IDENTITY_KEYS = "identity"
+
+
 class Prepared:
     """A record with its normalised fields (and, unless asked not to, its blocking keys).
 
@@ -141,7 +147,7 @@ class Prepared:
 
     __slots__ = ("pk", "name", "formers", "sex", "birth", "id", "guardians", "phones", "phone_keys", "keys")
 
-    def __init__(self, record: PupilKey, with_keys: bool = True) -> None:
+    def __init__(self, record: PupilKey, with_keys: bool | str = True) -> None:
         self.pk = record.pk
         self.name = name = NAME_FORMS.get(record.name) or name_form(record.name)
         self.formers = former_name_forms(record) if record.former_names else ()
@@ -153,7 +159,9 @@ class Prepared:
             self.phones, self.phone_keys = phones_of(record.guardian_phones)
         else:
             self.phones, self.phone_keys = _NO_GUARDIANS, ()
-        if with_keys:
+        if with_keys == IDENTITY_KEYS:
+            self.keys = tuple(_identity_keys(record, number, guardian_keys, ()))
+        elif with_keys:
             self.keys = tuple(_identity_keys(record, number, guardian_keys, ()) + _name_keys(record, name, number))
         else:
             self.keys = ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kernel.matching.blocking import Prepared, date_name_keys, id_variant_key, phones_of
+from kernel.matching.blocking import IDENTITY_KEYS, Prepared, date_name_keys, id_variant_key, phones_of
 from kernel.matching.ids import id_keys
 from kernel.matching.records import Match, PupilKey
 from kernel.matching.scoring import score_prepared
@@ -61,11 +61,11 @@ def matches_for(new: PupilKey, candidates: Iterable[PupilKey], *, prepared: dict
         if candidate.pk == new.pk:
             continue
         if prepared is None:
-            other = Prepared(candidate)
+            other = Prepared(candidate, with_keys=IDENTITY_KEYS)
         else:
             other = prepared.get(candidate.pk)
             if other is None:
-                other = prepared[candidate.pk] = Prepared(candidate)
+                other = prepared[candidate.pk] = Prepared(candidate, with_keys=IDENTITY_KEYS)
         match = score_prepared(p, other)
         if match is not None:
             found.append(match)

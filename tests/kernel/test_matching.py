@@ -279,3 +279,18 @@ def test_ids_one_edit_apart_always_share_a_neighbour_key(body, position, digit, 
             digit = "0"
         typo = number[:position] + digit + number[position + 1:]
     assert set(id_neighbour_keys(number)) & set(id_neighbour_keys(typo))
+
+
+@pytest.mark.parametrize("typo", [
+    CHILD_ID[:3] + "9" + CHILD_ID[4:],
+    CHILD_ID[:12] + CHILD_ID[13] + CHILD_ID[12] + CHILD_ID[14:],
+])
+def test_the_entry_check_scores_an_id_one_edit_apart_as_the_sweep_does(typo):
+    """The entry check prepares its candidates with their identity keys only: the ``x:``
+    keys two IDs one edit apart share are among them, so the kind is the sweep's."""
+    from kernel.matching.entry import matches_for
+
+    new = pupil(2, "李娜", id_number=typo, guardians=())
+    [match] = matches_for(new, [pupil(1, "李娜")], prepared={})
+    [swept] = find_matches([pupil(1, "李娜"), new])
+    assert (match.kind, match.score) == (swept.kind, swept.score) == ("id_typo", swept.score)
