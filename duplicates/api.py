@@ -10,7 +10,7 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from accounts.scope import get_in_scope
-from duplicates import deletion, identity, promotion, selectors, sweeps
+from duplicates import deletion, identity, peers, promotion, selectors, sweeps
 from duplicates.models import DeletionRequest as DeletionRequestModel
 from duplicates.models import DuplicateCase
 from kernel.errors import NotFound
@@ -268,3 +268,38 @@ def deletion_withdraw(request, request_id: int, payload: DeletionReasonIn = None
 def deletion_undo(request, request_id: int, payload: DeletionReasonIn = None):
     return deletion_out(deletion.deletion_undo(user=request.user, request_id=request_id,
                                                reason=payload.reason if payload else ""))
+
+
+# --- 跨省在籍 resolved by the county ------------------------------------------------------------
+
+class PeerHoldingResolveIn(Schema):
+    reason: str = ""
+
+
+class PeerHoldingOut(Schema):
+    id: int
+    national_number: str
+    name: str
+    county_code: str
+    peer_name: str
+    card: dict
+    status: str
+    found_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolved_by: str
+    resolution_reason: str
+
+
+def peer_holding_out(holding) -> dict:
+    return {"id": holding.pk, "national_number": holding.pupil.national_number, "name": holding.pupil.name,
+            "county_code": holding.county_code, "peer_name": holding.peer_name, "card": holding.card,
+            "status": holding.status, "found_at": holding.found_at, "resolved_at": holding.resolved_at,
+            "resolved_by": holding.resolved_by.get_username() if holding.resolved_by else "",
+            "resolution_reason": holding.resolution_reason}
+
+
+@router.post("/peer-holdings/{holding_id}/resolve", response=PeerHoldingOut, tags=["duplicates"])
+def peer_holding_resolve(request, holding_id: int, payload: PeerHoldingResolveIn):
+    """已处理: the approver of the pupil's county resolves an open 跨省在籍 with a ``reason``."""
+    return peer_holding_out(peers.peer_holding_resolve(user=request.user, holding_id=holding_id,
+                                                       reason=payload.reason))

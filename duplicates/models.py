@@ -394,7 +394,8 @@ class PeerHolding(models.Model):
     """跨省在籍: an active record of this registry whose resident ID is also held by an active
     record in another province's registry (``exchange``), as that registry answered an
     incremental sweep (``duplicates.peers.sweep_ask_peers``): a problem record for its county
-    while open; resolved when a later sweep's answer no longer holds it."""
+    while open; resolved when a later sweep's answer no longer holds it, or by the county's
+    approver with a reason (``duplicates.peers.peer_holding_resolve``, 已处理)."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("待处理")
@@ -410,6 +411,10 @@ class PeerHolding(models.Model):
     status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.OPEN)
     found_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    #: Who resolved it by hand and why (empty when a sweep's answer resolved it).
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("处理人"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    resolution_reason = models.CharField(_("处理理由"), max_length=200, blank=True)
 
     scope_paths = (("county_code", "pupil__school"),)
 
