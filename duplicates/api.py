@@ -24,6 +24,7 @@ class SweepIn(Schema):
     province: str
     partitions: int = sweeps.DEFAULT_PARTITIONS
     incremental: bool = False  # only records written since the previous sweep started
+    ask_peers: bool = False  # a full sweep also asks the peer registries (跨省在籍): every active ID to every peer
 
 
 class SweepOut(Schema):
@@ -31,6 +32,7 @@ class SweepOut(Schema):
     province: str
     status: str
     mode: str
+    ask_peers: bool  # a full sweep that also asks the peer registries (an incremental one always does)
     since: str | None
     partitions_done: int
     partitions_total: int
@@ -45,7 +47,7 @@ class SweepOut(Schema):
 @router.post("/duplicate-sweeps", response={201: SweepOut}, tags=["duplicates"])
 def sweep_create(request, payload: SweepIn):
     sweep = sweeps.sweep_start(user=request.user, province_code=payload.province, partitions=payload.partitions,
-                               incremental=payload.incremental)
+                               incremental=payload.incremental, ask_peers=payload.ask_peers)
     return Status(201, selectors.sweep_progress(sweep))
 
 

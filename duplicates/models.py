@@ -86,6 +86,9 @@ class DuplicateSweep(models.Model):
     mode = models.CharField(_("方式"), max_length=16, choices=Mode.choices, default=Mode.FULL)
     # Incremental: the records whose keys changed from this moment on (the previous sweep's start).
     since = models.DateTimeField(_("增量起点"), null=True, blank=True)
+    #: A full sweep that also asks the peers (跨省在籍) about every active record with a
+    #: resident ID: chosen at start or by the province policy. An incremental sweep always asks.
+    ask_peers = models.BooleanField(_("询问外省学籍系统"), default=False)
     partitions_total = models.PositiveIntegerField(_("分区总数"))
     partitions_done = models.PositiveIntegerField(_("已完成分区"), default=0)
     blocks_total = models.PositiveBigIntegerField(_("分块数"), default=0)

@@ -178,13 +178,14 @@ def peers_holding_items(items: list[dict], *, user, peers) -> PeersHeld:
 
 # --- asked by the incremental sweep ---------------------------------------------------------
 
-def sweep_ask_peers(sweep, pupil_ids: list[int]) -> int:
+def sweep_ask_peers(sweep, pupil_ids) -> int:
     """Ask every active peer whether the resident IDs of these records (a partition's changed
-    records of an incremental sweep; the active ones with a resident ID) are held there, in
+    records of an incremental sweep, or a partition's records of a full sweep that asks —
+    ``pupil_ids`` a list or a query of pks; the active ones with a resident ID) are held there, in
     questions of ``MAX_ITEMS``. A held one becomes an open ``PeerHolding`` of the record's
     county (a problem record, ``duplicates.problems``); an open one the peer no longer holds
     is resolved. A peer that does not answer changes nothing. Returns the holdings opened."""
-    peers = list(exchange.peers_active()) if pupil_ids else []
+    peers = [] if isinstance(pupil_ids, list) and not pupil_ids else list(exchange.peers_active())
     if not peers:
         return 0
     records = list(Pupil.objects.filter(pk__in=pupil_ids, status__in=ACTIVE_STATUSES, id_type=RESIDENT_ID)

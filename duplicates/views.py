@@ -49,7 +49,8 @@ def sweep_list(request):
 def sweep_start(request):
     try:
         partitions = int(request.POST.get("partitions") or sweeps.DEFAULT_PARTITIONS)
-        sweeps.sweep_start(user=request.user, province_code=_province_of(request.user), partitions=partitions)
+        sweeps.sweep_start(user=request.user, province_code=_province_of(request.user), partitions=partitions,
+                           ask_peers=bool(request.POST.get("ask_peers")))
     except ValueError:
         return _error(request, ValidationFailed(_("分区数应为整数"), code="invalid_partitions", field="partitions"))
     except RegistryError as exc:

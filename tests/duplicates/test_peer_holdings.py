@@ -10,14 +10,15 @@ import datetime as dt
 import pytest
 
 from accounts.models import Membership
-from duplicates import peers
-from duplicates.models import PeerHolding
+from duplicates import peers, sweeps
+from duplicates.models import DuplicateSweep, PeerHolding
 from duplicates.peers import REASON_MAX
 from duplicates.problems import pupil_problem_reasons
 from exchange.models import PeerQuery
 from kernel.errors import Forbidden, NotFound
-from registry.models import HistoryEntry
-from tests.duplicates.test_incremental import full_sweep, incremental
+from provinces.models import ProvincePolicy
+from registry.models import ACTIVE_STATUSES, HistoryEntry, Pupil
+from tests.duplicates.test_incremental import full_sweep, incremental, run_all
 from tests.exchange.conftest import own_key, peer_world  # noqa: F401
 from tests.exchange.test_ids_held import CARD, _held_in_guangxi, peer_batches  # noqa: F401
 from tests.factories import make_pupil, make_user
@@ -152,3 +153,54 @@ def test_the_page_of_another_county_cannot_resolve_it(world, holding, login):
     page = login(world["county_b"].operator).get("/province/cases/").content.decode()
     assert holding.pupil.national_number in page and 'data-testid="peer-holding-resolve"' not in page
     assert PeerHolding.objects.get().status == "open"
+
+
+# --- a full sweep that asks the peers ----------------------------------------------------------
+
+def _full(world, **options):
+    return run_all(sweeps.sweep_start(user=world["province"].admin, province_code="44", partitions=2,
+                                      dispatch=False, **options))
+
+
+def test_a_full_sweep_started_with_ask_peers_asks_about_every_active_resident_id_once_in_batches(
+        world, answers, monkeypatch):
+    state, asked = answers
+    monkeypatch.setattr(peers, "MAX_ITEMS", 2)
+    held = make_pupil(world.school_b1, name="黄小梅", sex="2", birth_date=dt.date(2015, 6, 7))
+    for i, name in enumerate(("陈小东", "赵小南", "钱小西", "孙小北")):
+        make_pupil(world.school_a1, name=name, birth_date=dt.date(2015, 7, 8 + i))
+    make_pupil(world.school_a1, name="刘已毕", birth_date=dt.date(2012, 1, 9), status="graduated")
+    state["answer"] = _held_in_guangxi(held.id_number)
+    sweep = _full(world, ask_peers=True)
+    assert sweep.ask_peers and sweep.status == "finished"
+    expected = sorted(Pupil.objects.filter(county_code__startswith="44", status__in=ACTIVE_STATUSES)
+                      .exclude(id_number="").values_list("id_number", flat=True))
+    assert len(expected) == 7  # the world's two, five here; not the graduate, not province 42's
+    assert all(len(q["body"]["items"]) <= 2 for q in asked)
+    assert sorted(item["id_number"] for q in asked for item in q["body"]["items"]) == expected
+    holding = PeerHolding.objects.get()
+    assert (holding.pupil, holding.sweep, holding.status) == (held, sweep, "open")
+
+
+def test_the_province_policy_makes_every_full_sweep_ask_and_the_default_does_not(world, answers):
+    state, asked = answers
+    sweep = _full(world)
+    assert not sweep.ask_peers and not asked
+    ProvincePolicy.objects.update_or_create(province_id="44", defaults={"full_sweep_asks_peers": True})
+    sweep = _full(world)
+    assert sweep.ask_peers and len(asked) == 2  # one question a partition (two records, one peer)
+
+
+def test_the_sweep_page_and_the_api_start_a_full_sweep_that_asks_only_when_chosen(world, login, client, api_token,
+                                                                                   monkeypatch):
+    monkeypatch.setattr(sweeps, "_dispatch", lambda *a, **k: None)
+    admin = world["province"].admin
+    page = login(admin)
+    assert 'data-testid="sweep-ask-peers"' in page.get("/province/sweeps/").content.decode()
+    assert page.post("/province/sweeps/start/", {"partitions": "2", "ask_peers": "1"}).status_code == 302
+    assert DuplicateSweep.objects.get().ask_peers
+    DuplicateSweep.objects.update(status="finished")
+    response = client.post("/api/v1/duplicate-sweeps", {"province": "44", "partitions": 2},
+                           content_type="application/json", **api_token(admin))
+    assert response.status_code == 201 and response.json()["ask_peers"] is False
+    assert not DuplicateSweep.objects.get(pk=response.json()["id"]).ask_peers
