@@ -395,8 +395,8 @@ class DeletionRequest(models.Model):
 @pghistory.track()
 class PeerHolding(models.Model):
     """跨省在籍: an active record of this registry whose resident ID is also held by an active
-    record in another province's registry (``exchange``), as that registry answered an
-    incremental sweep (``duplicates.peers.sweep_ask_peers``): a problem record for its county
+    record in another province's registry (``exchange``), as that registry answered a sweep
+    (``duplicates.peers.sweep_ask_peers``; a full one only when it asks): a problem record for its county
     while open; resolved when a later sweep's answer no longer holds it, or by the county's
     approver with a reason (``duplicates.peers.peer_holding_resolve``, 已处理)."""
 

@@ -1,7 +1,9 @@
 """跨省批量查重: many resident ID numbers (or no-ID children) asked of the peer registries
 (``exchange``) in one signed question, ``registry.ids_held`` — by the roster import (花名册)
 a batch at a time, and by the incremental province sweep (全省查重) for the records changed
-since the last one, where a held one becomes a ``PeerHolding`` (跨省在籍, a problem record).
+since the last one (by a full sweep for every active record, when it asks), where a held one
+becomes a ``PeerHolding`` (跨省在籍, a problem record), which the county's approver may also
+resolve by hand with a reason.
 
 The question is the batch question of ``registry.id_held`` (``enrolment.exchange_handlers``)
 and tells no more: each held item is answered with one minimal card — province, school (name
