@@ -14,7 +14,8 @@ POLICY_SECTIONS = (
     (_("新生注册"), ("registration_county_review_all",)),
     (_("学生照片"), ("photo_max_kb", "photo_min_width", "photo_min_height", "photo_aspect_tolerance",
                  "photo_background_refuses")),
-    (_("查重与删除"), ("duplicate_case_threshold", "identity_min_match_share", "deletion_undo_days")),
+    (_("查重与删除"), ("duplicate_case_threshold", "identity_min_match_share", "deletion_undo_days",
+                       "full_sweep_asks_peers")),
 )
 
 

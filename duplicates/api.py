@@ -10,7 +10,7 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from accounts.scope import get_in_scope
-from duplicates import deletion, identity, promotion, selectors, sweeps
+from duplicates import deletion, identity, peers, promotion, selectors, sweeps
 from duplicates.models import DeletionRequest as DeletionRequestModel
 from duplicates.models import DuplicateCase
 from kernel.errors import NotFound
@@ -24,6 +24,7 @@ class SweepIn(Schema):
     province: str
     partitions: int = sweeps.DEFAULT_PARTITIONS
     incremental: bool = False  # only records written since the previous sweep started
+    ask_peers: bool = False  # a full sweep also asks the peer registries (跨省在籍): every active ID to every peer
 
 
 class SweepOut(Schema):
@@ -31,6 +32,7 @@ class SweepOut(Schema):
     province: str
     status: str
     mode: str
+    ask_peers: bool  # a full sweep that also asks the peer registries (an incremental one always does)
     since: str | None
     partitions_done: int
     partitions_total: int
@@ -45,7 +47,7 @@ class SweepOut(Schema):
 @router.post("/duplicate-sweeps", response={201: SweepOut}, tags=["duplicates"])
 def sweep_create(request, payload: SweepIn):
     sweep = sweeps.sweep_start(user=request.user, province_code=payload.province, partitions=payload.partitions,
-                               incremental=payload.incremental)
+                               incremental=payload.incremental, ask_peers=payload.ask_peers)
     return Status(201, selectors.sweep_progress(sweep))
 
 
@@ -268,3 +270,38 @@ def deletion_withdraw(request, request_id: int, payload: DeletionReasonIn = None
 def deletion_undo(request, request_id: int, payload: DeletionReasonIn = None):
     return deletion_out(deletion.deletion_undo(user=request.user, request_id=request_id,
                                                reason=payload.reason if payload else ""))
+
+
+# --- 跨省在籍 resolved by the county ------------------------------------------------------------
+
+class PeerHoldingResolveIn(Schema):
+    reason: str = ""
+
+
+class PeerHoldingOut(Schema):
+    id: int
+    national_number: str
+    name: str
+    county_code: str
+    peer_name: str
+    card: dict
+    status: str
+    found_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolved_by: str
+    resolution_reason: str
+
+
+def peer_holding_out(holding) -> dict:
+    return {"id": holding.pk, "national_number": holding.pupil.national_number, "name": holding.pupil.name,
+            "county_code": holding.county_code, "peer_name": holding.peer_name, "card": holding.card,
+            "status": holding.status, "found_at": holding.found_at, "resolved_at": holding.resolved_at,
+            "resolved_by": holding.resolved_by.get_username() if holding.resolved_by else "",
+            "resolution_reason": holding.resolution_reason}
+
+
+@router.post("/peer-holdings/{holding_id}/resolve", response=PeerHoldingOut, tags=["duplicates"])
+def peer_holding_resolve(request, holding_id: int, payload: PeerHoldingResolveIn):
+    """已处理: the approver of the pupil's county resolves an open 跨省在籍 with a ``reason``."""
+    return peer_holding_out(peers.peer_holding_resolve(user=request.user, holding_id=holding_id,
+                                                       reason=payload.reason))

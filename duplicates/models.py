@@ -86,6 +86,9 @@ class DuplicateSweep(models.Model):
     mode = models.CharField(_("方式"), max_length=16, choices=Mode.choices, default=Mode.FULL)
     # Incremental: the records whose keys changed from this moment on (the previous sweep's start).
     since = models.DateTimeField(_("增量起点"), null=True, blank=True)
+    #: A full sweep that also asks the peers (跨省在籍) about every active record with a
+    #: resident ID: chosen at start or by the province policy. An incremental sweep always asks.
+    ask_peers = models.BooleanField(_("询问外省学籍系统"), default=False)
     partitions_total = models.PositiveIntegerField(_("分区总数"))
     partitions_done = models.PositiveIntegerField(_("已完成分区"), default=0)
     blocks_total = models.PositiveBigIntegerField(_("分块数"), default=0)
@@ -392,9 +395,10 @@ class DeletionRequest(models.Model):
 @pghistory.track()
 class PeerHolding(models.Model):
     """跨省在籍: an active record of this registry whose resident ID is also held by an active
-    record in another province's registry (``exchange``), as that registry answered an
-    incremental sweep (``duplicates.peers.sweep_ask_peers``): a problem record for its county
-    while open; resolved when a later sweep's answer no longer holds it."""
+    record in another province's registry (``exchange``), as that registry answered a sweep
+    (``duplicates.peers.sweep_ask_peers``; a full one only when it asks): a problem record for its county
+    while open; resolved when a later sweep's answer no longer holds it, or by the county's
+    approver with a reason (``duplicates.peers.peer_holding_resolve``, 已处理)."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("待处理")
@@ -410,6 +414,10 @@ class PeerHolding(models.Model):
     status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.OPEN)
     found_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    #: Who resolved it by hand and why (empty when a sweep's answer resolved it).
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("处理人"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    resolution_reason = models.CharField(_("处理理由"), max_length=200, blank=True)
 
     scope_paths = (("county_code", "pupil__school"),)
 

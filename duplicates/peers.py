@@ -1,7 +1,9 @@
 """跨省批量查重: many resident ID numbers (or no-ID children) asked of the peer registries
 (``exchange``) in one signed question, ``registry.ids_held`` — by the roster import (花名册)
 a batch at a time, and by the incremental province sweep (全省查重) for the records changed
-since the last one, where a held one becomes a ``PeerHolding`` (跨省在籍, a problem record).
+since the last one (by a full sweep for every active record, when it asks), where a held one
+becomes a ``PeerHolding`` (跨省在籍, a problem record), which the county's approver may also
+resolve by hand with a reason.
 
 The question is the batch question of ``registry.id_held`` (``enrolment.exchange_handlers``)
 and tells no more: each held item is answered with one minimal card — province, school (name
@@ -18,15 +20,23 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from accounts.audit import acting_as
+from accounts.models import Membership
+from accounts.permissions import require_county_user
+from accounts.scope import get_in_scope
 from exchange import protocol
 from exchange import services as exchange
+from kernel.errors import Conflict, Forbidden, ValidationFailed
+from registry.history import record_event
 from registry.models import ACTIVE_STATUSES, Pupil
 from registry.validation import RESIDENT_ID
 
 log = logging.getLogger(__name__)
+
+Role = Membership.Role
 
 IDS_HELD = "registry.ids_held"
 #: The most items one question may carry (the roster's batch, ``rosters.columns.BATCH_SIZE``).
@@ -170,13 +180,14 @@ def peers_holding_items(items: list[dict], *, user, peers) -> PeersHeld:
 
 # --- asked by the incremental sweep ---------------------------------------------------------
 
-def sweep_ask_peers(sweep, pupil_ids: list[int]) -> int:
+def sweep_ask_peers(sweep, pupil_ids) -> int:
     """Ask every active peer whether the resident IDs of these records (a partition's changed
-    records of an incremental sweep; the active ones with a resident ID) are held there, in
+    records of an incremental sweep, or a partition's records of a full sweep that asks —
+    ``pupil_ids`` a list or a query of pks; the active ones with a resident ID) are held there, in
     questions of ``MAX_ITEMS``. A held one becomes an open ``PeerHolding`` of the record's
     county (a problem record, ``duplicates.problems``); an open one the peer no longer holds
     is resolved. A peer that does not answer changes nothing. Returns the holdings opened."""
-    peers = list(exchange.peers_active()) if pupil_ids else []
+    peers = [] if isinstance(pupil_ids, list) and not pupil_ids else list(exchange.peers_active())
     if not peers:
         return 0
     records = list(Pupil.objects.filter(pk__in=pupil_ids, status__in=ACTIVE_STATUSES, id_type=RESIDENT_ID)
@@ -211,3 +222,54 @@ def _holdings_follow(peer_name: str, chunk: list[tuple], holders: list[dict], *,
            for i, card in sorted(held.items()) if chunk[i][0] not in known]
     PeerHolding.objects.bulk_create(new)
     return len(new)
+
+
+# --- resolved by the county ----------------------------------------------------------------
+
+#: The longest reason a county gives for resolving a 跨省在籍 by hand.
+REASON_MAX = 200
+
+
+def require_holding_resolver(user) -> None:
+    """Who resolves a 跨省在籍 by hand: the approver of a county (which pupils: its scope)."""
+    require_county_user(user, Role.APPROVER, message=_("跨省在籍由学生所在区县的学籍主管领导处理"))
+
+
+def can_resolve_holdings(user) -> bool:
+    try:
+        require_holding_resolver(user)
+    except Forbidden:
+        return False
+    return True
+
+
+def peer_holding_resolve(*, user, holding_id: int, reason: str):
+    """已处理: the approver of the pupil's county resolves an open 跨省在籍 with a reason (e.g.
+    经核实非同一学生, 已办理跨省转学, 外省已注销) — a single decision, recorded in place with who
+    and when and written in the pupil's history; the pupil is no longer a problem record for it.
+    Out of the user's scope: not found, as any object."""
+    from duplicates.models import PeerHolding
+
+    require_holding_resolver(user)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("请填写处理理由（跨省在籍）"), code="reason_required", field="reason")
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed(_("处理理由不能超过%(n)s个字（跨省在籍）") % {"n": REASON_MAX}, code="reason_too_long",
+                               field="reason")
+    with transaction.atomic(), acting_as(user):
+        found = get_in_scope(PeerHolding.objects.all(), user, pk=holding_id)
+        holding = PeerHolding.objects.select_for_update().select_related("pupil__school").get(pk=found.pk)
+        if holding.status != PeerHolding.Status.OPEN:
+            raise Conflict(_("该跨省在籍已处理，不能再次处理"), code="holding_not_open")
+        holding.status = PeerHolding.Status.RESOLVED
+        holding.resolved_at = timezone.now()
+        holding.resolved_by = user
+        holding.resolution_reason = reason
+        holding.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_reason"])
+        record_event(holding.pupil, kind="peer_holding_resolved", user=user,
+                     data={"holding": holding.pk, "peer": holding.peer_name},
+                     summary=_("跨省在籍（%(peer)s）已处理，理由：%(reason)s") % {"peer": holding.peer_name,
+                                                                           "reason": reason})
+    log.info("peer holding %s resolved by %s", holding.pk, user)
+    return holding

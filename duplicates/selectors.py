@@ -78,6 +78,7 @@ def sweep_progress(sweep: DuplicateSweep) -> dict:
         "province": sweep.province_id,
         "status": sweep.status,
         "mode": sweep.mode,
+        "ask_peers": sweep.ask_peers,
         "since": sweep.since.isoformat() if sweep.since else None,
         "partitions_done": sweep.partitions_done,
         "partitions_total": sweep.partitions_total,

@@ -33,6 +33,9 @@ from duplicates.models import (
 from duplicates.peers import sweep_ask_peers
 from kernel import matching
 from kernel.errors import Conflict, NotFound, ValidationFailed
+from provinces.models import ProvincePolicy
+from registry.models import ACTIVE_STATUSES, Pupil
+from registry.validation import RESIDENT_ID
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +45,18 @@ STALE_AFTER = timedelta(minutes=30)
 
 
 def sweep_start(*, user, province_code: str, partitions: int = DEFAULT_PARTITIONS, dispatch: bool = True,
-                incremental: bool = False) -> DuplicateSweep:
+                incremental: bool = False, ask_peers: bool = False) -> DuplicateSweep:
     """Start a province-wide sweep: one partition row per Celery task, dispatched on commit.
 
     ``incremental``: only the records whose matching keys changed since the previous sweep
     of the province started, each compared with the whole province through the indexed keys
     (``duplicates.entry.matches_in_province``); its time follows the changes, not the
     province. Needs an earlier sweep (``sweep_full_first``).
+
+    ``ask_peers`` (or the province policy's ``full_sweep_asks_peers``): a full sweep also asks
+    every peer registry about each active record with a resident ID (``full_sweep_peers``) —
+    all the province's IDs to every peer, so off unless chosen. An incremental sweep always
+    asks about its changed records.
     """
     # The admin's own province (an empty code means it; another province's is refused).
     province = require_province_admin(user, (province_code or "").strip()).division_id[:2]
@@ -65,6 +73,7 @@ def sweep_start(*, user, province_code: str, partitions: int = DEFAULT_PARTITION
         with transaction.atomic(), acting_as(user):
             sweep = DuplicateSweep.objects.create(
                 province_id=province, partitions_total=partitions, started_by=user, since=since,
+                ask_peers=not incremental and (ask_peers or ProvincePolicy.for_province(province).full_sweep_asks_peers),
                 mode=DuplicateSweep.Mode.INCREMENTAL if incremental else DuplicateSweep.Mode.FULL)
             SweepPartition.objects.bulk_create(SweepPartition(sweep=sweep, index=i) for i in range(partitions))
             if dispatch:
@@ -134,6 +143,8 @@ def sweep_run_partition(*, sweep_id: int, index: int, records: list[matching.Pup
             holders = phone_holders(province)
         matches = matching.sweep_partition(records, index, sweep.partitions_total, exclude_pairs=clean, stats=stats,
                                            phone_holders=holders)
+        if sweep.ask_peers:
+            full_sweep_peers(sweep, index)
     threshold = case_threshold(province)
     with transaction.atomic(), acting_as(sweep.started_by, sweep=sweep.pk, partition=index):
         part = SweepPartition.objects.select_for_update().get(sweep_id=sweep_id, index=index)
@@ -176,6 +187,17 @@ def _incremental_matches(sweep: DuplicateSweep, index: int, clean: set, stats: m
     return matches
 
 
+def full_sweep_peers(sweep: DuplicateSweep, index: int) -> int:
+    """跨省在籍 in a full sweep that asks the peers: partition ``index`` asks about the
+    province's active records with a resident ID whose ``pk % partitions == index`` (each
+    record in one partition), through ``sweep_ask_peers`` in its batches."""
+    pks = (Pupil.objects.filter(county_code__startswith=sweep.province_id, status__in=ACTIVE_STATUSES,
+                                id_type=RESIDENT_ID)
+           .exclude(id_number="").annotate(part=F("pk") % sweep.partitions_total).filter(part=index)
+           .values("pk"))
+    return sweep_ask_peers(sweep, pks)
+
+
 def _finish_if_done(sweep_id: int) -> None:
     unfinished = SweepPartition.objects.filter(sweep_id=sweep_id).exclude(status=SweepPartition.Status.DONE)
     if not unfinished.exists():
@@ -184,11 +206,11 @@ def _finish_if_done(sweep_id: int) -> None:
 
 
 def sweep_run_inline(*, user, province_code: str, partitions: int = DEFAULT_PARTITIONS,
-                     incremental: bool = False) -> DuplicateSweep:
+                     incremental: bool = False, ask_peers: bool = False) -> DuplicateSweep:
     """A whole sweep in this process (``sweep_duplicates --inline``): the records are read once."""
     match_keys_fill_missing(province_code)
     sweep = sweep_start(user=user, province_code=province_code, partitions=partitions, dispatch=False,
-                        incremental=incremental)
+                        incremental=incremental, ask_peers=ask_peers)
     records = None if incremental else province_records(province_code)
     for index in range(partitions):
         sweep_run_partition(sweep_id=sweep.pk, index=index, records=records)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import membership_of
-from duplicates import deletion, selectors, sweeps
+from duplicates import deletion, peers, selectors, sweeps
 from duplicates import sweeps as sweeps_module
 from kernel.errors import NotFound, RegistryError, ValidationFailed
 from registry.partials import render_page, wants_partial
@@ -49,7 +49,8 @@ def sweep_list(request):
 def sweep_start(request):
     try:
         partitions = int(request.POST.get("partitions") or sweeps.DEFAULT_PARTITIONS)
-        sweeps.sweep_start(user=request.user, province_code=_province_of(request.user), partitions=partitions)
+        sweeps.sweep_start(user=request.user, province_code=_province_of(request.user), partitions=partitions,
+                           ask_peers=bool(request.POST.get("ask_peers")))
     except ValueError:
         return _error(request, ValidationFailed(_("分区数应为整数"), code="invalid_partitions", field="partitions"))
     except RegistryError as exc:
@@ -100,6 +101,8 @@ def case_list(request):
         "cases": cases, "page": page, "status": status, "county": county, "counties": counties,
         "capped": len(found) >= CASE_LIST_LIMIT, "limit": CASE_LIST_LIMIT,
         "holdings": [] if wants_partial(request) else selectors.peer_holdings_visible_to(request.user),
+        "can_resolve_holdings": peers.can_resolve_holdings(request.user),
+        "reason_max": peers.REASON_MAX,
     })
 
 
@@ -142,3 +145,15 @@ def deletion_act(request, request_id: int, action: str):
         return _error(request, exc)
     messages.success(request, done)
     return redirect("duplicates:case_detail", case_id=row.case_id)
+
+
+@login_required
+@require_POST
+def peer_holding_resolve(request, holding_id: int):
+    """已处理: the county's approver resolves a 跨省在籍 from the 问题学籍 page, with a reason."""
+    try:
+        peers.peer_holding_resolve(user=request.user, holding_id=holding_id, reason=request.POST.get("reason", ""))
+    except RegistryError as exc:
+        return _error(request, exc)
+    messages.success(request, _("跨省在籍已处理"))
+    return redirect("duplicates:cases")

@@ -131,6 +131,10 @@ class ProvincePolicy(models.Model):
         help_text=_("核验文件覆盖的在读学生比例低于此值时，须管理员确认预览后才写入"),
     )
     deletion_undo_days = models.PositiveSmallIntegerField(_("删除学籍可撤销天数"), default=30)
+    full_sweep_asks_peers = models.BooleanField(
+        _("全量查重同时询问外省学籍系统（跨省在籍）"), default=False,
+        help_text=_("勾选后，每次全量查重把本省全部在籍学生的身份证号分批发给每个外省学籍系统；人数多时耗时较长"),
+    )
     # Answers naming another unit's pupil (转学查询)
     foreign_lookups_per_hour = models.PositiveSmallIntegerField(_("每人每小时查询外单位学生次数上限"), default=30)
 

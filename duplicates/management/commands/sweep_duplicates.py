@@ -1,4 +1,4 @@
-"""``python manage.py sweep_duplicates --province 44 [--partitions 8] [--inline] [--incremental] [--json FILE]``
+"""``python manage.py sweep_duplicates --province 44 [--partitions 8] [--inline] [--incremental] [--ask-peers] [--json FILE]``
 
 Runs a province-wide duplicate sweep as the province's admin: through Celery workers (waits
 for them, printing progress), or in this process with ``--inline``. ``--json FILE`` writes
@@ -28,11 +28,13 @@ class Command(BaseCommand):
         parser.add_argument("--inline", action="store_true", help="在本进程内运行，不使用 Celery")
         parser.add_argument("--incremental", action="store_true",
                             help="增量查重：只比对上次查重开始以来写入的学籍（与全省比对）")
+        parser.add_argument("--ask-peers", action="store_true",
+                            help="全量查重同时询问外省学籍系统（本省全部在籍身份证号分批发给每个外省）")
         parser.add_argument("--json", dest="json_file", help="把本省全部待处理案件写入 JSON 文件")
         parser.add_argument("--timeout", type=int, default=3600, help="等待 Celery 完成的秒数")
 
     def handle(self, *args, province: str, partitions: int, inline: bool, json_file: str | None, timeout: int,
-               incremental: bool = False, **options):
+               incremental: bool = False, ask_peers: bool = False, **options):
         admin = (Membership.objects.select_related("user").filter(role=Membership.Role.ADMIN, division_id=province)
                  .first())
         if admin is None:
@@ -40,10 +42,10 @@ class Command(BaseCommand):
         try:
             if inline:
                 sweep = sweeps.sweep_run_inline(user=admin.user, province_code=province, partitions=partitions,
-                                                incremental=incremental)
+                                                incremental=incremental, ask_peers=ask_peers)
             else:
                 sweep = sweeps.sweep_start(user=admin.user, province_code=province, partitions=partitions,
-                                           incremental=incremental)
+                                           incremental=incremental, ask_peers=ask_peers)
                 sweep = self._wait(sweep, timeout)
         except RegistryError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
