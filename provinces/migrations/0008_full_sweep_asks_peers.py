@@ -10,6 +10,11 @@ class Migration(migrations.Migration):
     dependencies = [
         ('provinces', '0007_cities_without_counties'),
     ]
+    # duplicates 0009 reads the province policy through the live model (the calendar's
+    # deadline): the column must exist by then on a database migrated from an older schema.
+    run_before = [
+        ('duplicates', '0009_open_cases_in_todo'),
+    ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
