@@ -7,6 +7,12 @@ from __future__ import annotations
 from accounts.permissions import membership_of
 from registry.models import HistoryEntry, Pupil
 
+SUMMARY_MAX = HistoryEntry._meta.get_field("summary").max_length
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 def history_entry(*, pupil_id: int, kind: str, summary, user=None, school_id: int | None = None,
                   data=None, **extra) -> HistoryEntry:
@@ -17,7 +23,9 @@ def history_entry(*, pupil_id: int, kind: str, summary, user=None, school_id: in
     return HistoryEntry(
         pupil_id=pupil_id,
         kind=kind,
-        summary=str(summary),
+        # The words are built from user input (a reason, a peer's name): cut to the column's
+        # length, never refused by the database. ``data`` keeps the full values.
+        summary=_cut(str(summary), SUMMARY_MAX),
         data=data or {},
         school_id=school_id,
         actor=user if acting else None,

@@ -25,3 +25,11 @@ def test_a_record_without_dates_or_distance_comes_back_equal():
     record = PupilData(school_code="4401060001", name="周", sex="1", birth_date=None, grade=None, class_number=None,
                        enrolled_on=None)
     assert record_from_json(json.loads(json.dumps(record_as_json(record)))) == record
+
+
+def test_a_history_summary_longer_than_its_column_is_cut_not_refused(world):
+    from registry.history import SUMMARY_MAX, record_event
+
+    entry = record_event(world.pupils["a1"], kind="note", summary="理" * (SUMMARY_MAX + 50))
+    entry.refresh_from_db()
+    assert len(entry.summary) == SUMMARY_MAX and entry.summary.endswith("…")
