@@ -1,7 +1,8 @@
 """跨省批量查重: many resident ID numbers (or no-ID children) asked of the peer registries
 (``exchange``) in one signed question, ``registry.ids_held`` — by the roster import (花名册)
 a batch at a time, and by the incremental province sweep (全省查重) for the records changed
-since the last one (by a full sweep for every active record, when it asks), where a held one
+since the last one (by a full sweep for every active record, when it asks) — by resident ID,
+or a record with no ID number by its family (``family_item``) — where a held one
 becomes a ``PeerHolding`` (跨省在籍, a problem record), which the county's approver may also
 resolve by hand with a reason.
 
@@ -31,7 +32,8 @@ from exchange import protocol
 from exchange import services as exchange
 from kernel.errors import Conflict, Forbidden, ValidationFailed
 from registry.history import record_event
-from registry.models import ACTIVE_STATUSES, Pupil
+from registry.models import ACTIVE_STATUSES, Guardian, Pupil
+from registry.nohukou import records_of_no_id_children
 from registry.validation import RESIDENT_ID
 
 log = logging.getLogger(__name__)
@@ -104,37 +106,33 @@ def card(pupil: Pupil) -> dict:
             "status": pupil.status, "status_label": str(pupil.get_status_display())}
 
 
-def _family(pupil: Pupil) -> frozenset[str]:
-    return frozenset(g.id_number for g in pupil.guardians.all() if g.id_number)
+def family_item(name: str, birth_date, family_ids) -> dict | None:
+    """The question item of a child without an ID number: by name, birth date and the
+    family's ID numbers (at most four, sorted); ``None`` when there is nothing to ask by (no
+    birth date, or no family member with an ID number). Asked by the entry check, the roster
+    and the sweeps alike."""
+    numbers = sorted({number for number in family_ids if number})[:4]
+    if not numbers or birth_date is None:
+        return None
+    return {"no_id_child": {"name": name, "birth_date": birth_date.isoformat(), "guardian_id_numbers": numbers}}
 
 
 def holders_of_items(items: list[dict]) -> dict[int, Pupil]:
     """The active record holding each item (by its index), in two queries for the lot: the
-    resident ID's holder, or the no-ID child with that name and birth date whose family
-    includes the given ID numbers."""
-    active = Pupil.objects.filter(status__in=ACTIVE_STATUSES).select_related("school")
+    resident ID's holder, or the no-ID child's record by the one rule of
+    ``registry.nohukou.records_of_no_id_children``."""
     ids = {item["id_number"] for item in items if item.get("id_number")}
     by_id: dict[str, Pupil] = {}
     if ids:
+        active = Pupil.objects.filter(status__in=ACTIVE_STATUSES).select_related("school")
         for pupil in active.filter(id_number__in=ids).order_by("-pk"):
             by_id[pupil.id_number] = pupil
-    children = [item["no_id_child"] for item in items if item.get("no_id_child")]
-    by_child: dict[tuple, list[Pupil]] = {}
-    if children:
-        for pupil in active.filter(id_number="", name__in={c["name"] for c in children},
-                                   birth_date__in={c["birth_date"] for c in children}).prefetch_related("guardians"):
-            by_child.setdefault((pupil.name, pupil.birth_date.isoformat()), []).append(pupil)
-    found: dict[int, Pupil] = {}
-    for index, item in enumerate(items):
-        if item.get("id_number"):
-            holder = by_id.get(item["id_number"])
-        else:
-            child = item["no_id_child"]
-            family = frozenset(child["guardian_id_numbers"])
-            holder = next((p for p in by_child.get((child["name"], str(child["birth_date"])), ())
-                           if family <= _family(p)), None)
-        if holder is not None:
-            found[index] = holder
+    children = [(index, item["no_id_child"]) for index, item in enumerate(items) if item.get("no_id_child")]
+    records = records_of_no_id_children([(child["name"], dt.date.fromisoformat(str(child["birth_date"])),
+                                          frozenset(child["guardian_id_numbers"])) for _index, child in children])
+    found: dict[int, Pupil] = {index: by_id[item["id_number"]] for index, item in enumerate(items)
+                               if item.get("id_number") in by_id}
+    found.update({index: held[0] for (index, _child), held in zip(children, records) if held})
     return found
 
 
@@ -181,22 +179,23 @@ def peers_holding_items(items: list[dict], *, user, peers) -> PeersHeld:
 # --- asked by the incremental sweep ---------------------------------------------------------
 
 def sweep_ask_peers(sweep, pupil_ids) -> int:
-    """Ask every active peer whether the resident IDs of these records (a partition's changed
-    records of an incremental sweep, or a partition's records of a full sweep that asks —
-    ``pupil_ids`` a list or a query of pks; the active ones with a resident ID) are held there, in
-    questions of ``MAX_ITEMS``. A held one becomes an open ``PeerHolding`` of the record's
-    county (a problem record, ``duplicates.problems``); an open one the peer no longer holds
-    is resolved. A peer that does not answer changes nothing. Returns the holdings opened."""
+    """Ask every active peer whether these records (a partition's changed records of an
+    incremental sweep, or a partition's records of a full sweep that asks — ``pupil_ids`` a
+    list or a query of pks) are held there, in questions of ``MAX_ITEMS``: the active ones
+    with a resident ID by their ID, the active ones with no ID number (无户籍) by their family
+    (``family_item``; a child without a family ID number is not asked about). A held one
+    becomes an open ``PeerHolding`` of the record's county (a problem record,
+    ``duplicates.problems``); an open one the peer no longer holds is resolved. A peer that
+    does not answer changes nothing. Returns the holdings opened."""
     peers = [] if isinstance(pupil_ids, list) and not pupil_ids else list(exchange.peers_active())
     if not peers:
         return 0
-    records = list(Pupil.objects.filter(pk__in=pupil_ids, status__in=ACTIVE_STATUSES, id_type=RESIDENT_ID)
-                   .exclude(id_number="").order_by("pk").values_list("pk", "id_number", "county_code"))
+    records = sweep_items(pupil_ids)
     opened = 0
     for start in range(0, len(records), MAX_ITEMS):
         chunk = records[start : start + MAX_ITEMS]
         answers = exchange.query_ask(user=sweep.started_by, type=IDS_HELD,
-                                     body={"count": len(chunk), "items": [{"id_number": n} for _pk, n, _c in chunk]},
+                                     body={"count": len(chunk), "items": [item for _pk, _c, item in chunk]},
                                      peers=peers, held=lambda found: bool(found and found["held"]))
         with transaction.atomic(), acting_as(sweep.started_by, sweep=sweep.pk):
             for answer in answers:
@@ -207,17 +206,38 @@ def sweep_ask_peers(sweep, pupil_ids) -> int:
     return opened
 
 
+def sweep_items(pupil_ids) -> list[tuple[int, str, dict]]:
+    """(pk, county, question item) of each active record of ``pupil_ids`` the sweep asks
+    about, in pk order: a resident ID by its number, a record with no ID number by its family
+    (two queries: the records, their family members' ID numbers)."""
+    active = Pupil.objects.filter(pk__in=pupil_ids, status__in=ACTIVE_STATUSES)
+    with_id = (active.filter(id_type=RESIDENT_ID).exclude(id_number="")
+               .values_list("pk", "county_code", "id_number"))
+    no_id = list(active.filter(id_number="").values_list("pk", "county_code", "name", "birth_date"))
+    families: dict[int, set[str]] = {}
+    if no_id:
+        for pupil_id, number in (Guardian.objects.filter(pupil_id__in=[pk for pk, *_rest in no_id])
+                                 .exclude(id_number="").values_list("pupil_id", "id_number")):
+            families.setdefault(pupil_id, set()).add(number)
+    items = [(pk, county, {"id_number": number}) for pk, county, number in with_id]
+    for pk, county, name, birth_date in no_id:
+        item = family_item(name, birth_date, families.get(pk, ()))
+        if item is not None:
+            items.append((pk, county, item))
+    return sorted(items, key=lambda record: record[0])
+
+
 def _holdings_follow(peer_name: str, chunk: list[tuple], holders: list[dict], *, sweep) -> int:
-    """One peer's answer about ``chunk`` (pk, ID number, county): open what it holds, resolve
-    what it no longer holds."""
+    """One peer's answer about ``chunk`` (pk, county, item): open what it holds, resolve what
+    it no longer holds."""
     from duplicates.models import PeerHolding
 
     held = {card["item"]: card for card in holders if card["item"] < len(chunk)}
     mine = PeerHolding.objects.filter(peer_name=peer_name, status=PeerHolding.Status.OPEN)
-    mine.filter(pupil_id__in=[pk for i, (pk, _n, _c) in enumerate(chunk) if i not in held]).update(
+    mine.filter(pupil_id__in=[pk for i, (pk, _c, _item) in enumerate(chunk) if i not in held]).update(
         status=PeerHolding.Status.RESOLVED, resolved_at=timezone.now())
     known = set(mine.filter(pupil_id__in=[chunk[i][0] for i in held]).values_list("pupil_id", flat=True))
-    new = [PeerHolding(pupil_id=chunk[i][0], county_code=chunk[i][2], peer_name=peer_name, sweep=sweep,
+    new = [PeerHolding(pupil_id=chunk[i][0], county_code=chunk[i][1], peer_name=peer_name, sweep=sweep,
                        card={k: v for k, v in card.items() if k != "item"})
            for i, card in sorted(held.items()) if chunk[i][0] not in known]
     PeerHolding.objects.bulk_create(new)

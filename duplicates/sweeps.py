@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from celery import current_app, group
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,8 +54,9 @@ def sweep_start(*, user, province_code: str, partitions: int = DEFAULT_PARTITION
     province. Needs an earlier sweep (``sweep_full_first``).
 
     ``ask_peers`` (or the province policy's ``full_sweep_asks_peers``): a full sweep also asks
-    every peer registry about each active record with a resident ID (``full_sweep_peers``) —
-    all the province's IDs to every peer, so off unless chosen. An incremental sweep always
+    every peer registry about each active record with a resident ID or, without an ID number,
+    its family (``full_sweep_peers``) — all the province's IDs to every peer, so off unless
+    chosen. An incremental sweep always
     asks about its changed records.
     """
     # The admin's own province (an empty code means it; another province's is refused).
@@ -177,7 +178,7 @@ def _incremental_matches(sweep: DuplicateSweep, index: int, clean: set, stats: m
     changed = changed_records(sweep.province_id, sweep.since)
     changed_pks = {record.pk for record in changed}
     mine = [record for record in changed if record.pk % total == index]
-    sweep_ask_peers(sweep, [record.pk for record in mine])  # 跨省在籍: the changed IDs held elsewhere
+    sweep_ask_peers(sweep, [record.pk for record in mine])  # 跨省在籍: the changed records held elsewhere
     matches = []
     for m in matches_in_province(sweep.province_id, mine, stats=stats):
         low_changed_elsewhere = m.a_pk in changed_pks and m.a_pk % total != index
@@ -189,12 +190,12 @@ def _incremental_matches(sweep: DuplicateSweep, index: int, clean: set, stats: m
 
 def full_sweep_peers(sweep: DuplicateSweep, index: int) -> int:
     """跨省在籍 in a full sweep that asks the peers: partition ``index`` asks about the
-    province's active records with a resident ID whose ``pk % partitions == index`` (each
-    record in one partition), through ``sweep_ask_peers`` in its batches."""
-    pks = (Pupil.objects.filter(county_code__startswith=sweep.province_id, status__in=ACTIVE_STATUSES,
-                                id_type=RESIDENT_ID)
-           .exclude(id_number="").annotate(part=F("pk") % sweep.partitions_total).filter(part=index)
-           .values("pk"))
+    province's active records with a resident ID or with no ID number (by family) whose
+    ``pk % partitions == index`` (each record in one partition), through ``sweep_ask_peers``
+    in its batches."""
+    pks = (Pupil.objects.filter(Q(id_type=RESIDENT_ID) & ~Q(id_number="") | Q(id_number=""),
+                                county_code__startswith=sweep.province_id, status__in=ACTIVE_STATUSES)
+           .annotate(part=F("pk") % sweep.partitions_total).filter(part=index).values("pk"))
     return sweep_ask_peers(sweep, pks)
 
 

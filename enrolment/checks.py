@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 
 from duplicates import entry
-from duplicates.peers import peers_holding_items
+from duplicates.peers import family_item, peers_holding_items
 from kernel.errors import BusinessRefused, RegistryError
 from registry import disclosure, nohukou
 from registry.lifelong import deceased_id_error, finished_record_error
@@ -127,9 +127,8 @@ def peer_question(data: PupilData) -> dict | None:
     name, birth date and family; ``None`` when there is nothing to ask by."""
     if has_resident_id(data):
         return {"id_number": data.id_number}
-    if not data.id_number and data.birth_date and guardian_ids(data.guardians):
-        return {"no_id_child": {"name": data.name, "birth_date": data.birth_date.isoformat(),
-                                "guardian_id_numbers": sorted(guardian_ids(data.guardians))[:4]}}
+    if not data.id_number:
+        return family_item(data.name, data.birth_date, guardian_ids(data.guardians))
     return None
 
 

@@ -9,13 +9,16 @@ status — never the national number, the name or the family.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from duplicates import peers
 from duplicates.peers import HeldItem, HolderCard, card
-from enrolment.checks import active_holder_of, guardian_ids
+from enrolment.checks import active_holder_of
 from exchange import protocol
-from registry.models import ACTIVE_STATUSES, Pupil
+from registry.models import Pupil
+from registry.nohukou import records_of_no_id_children
 
 ID_HELD = "registry.id_held"
 
@@ -31,15 +34,15 @@ class IdHeldAnswer(BaseModel):
 
 
 def holders_of(question: dict) -> list[Pupil]:
+    """The active records holding the resident ID — or that are the no-ID child, by the one
+    rule of ``registry.nohukou.records_of_no_id_children`` (at most ten)."""
     if question.get("id_number"):
         holder = active_holder_of(question["id_number"])
         return [holder] if holder is not None else []
     child = question["no_id_child"]
-    family = frozenset(child["guardian_id_numbers"])
-    candidates = (Pupil.objects.filter(name=child["name"], birth_date=child["birth_date"], id_number="",
-                                       status__in=ACTIVE_STATUSES)
-                  .select_related("school").prefetch_related("guardians")[:50])
-    return [pupil for pupil in candidates if family <= guardian_ids(pupil.guardians.all())][:10]
+    [records] = records_of_no_id_children([(child["name"], dt.date.fromisoformat(str(child["birth_date"])),
+                                            frozenset(child["guardian_id_numbers"]))])
+    return records[:10]
 
 
 def id_held_answer(body: dict, envelope: dict, peer) -> dict:

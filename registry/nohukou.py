@@ -22,6 +22,7 @@ registration service; ``guardian_set_first`` moves the first guardian, and the h
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.db import transaction
@@ -403,6 +404,44 @@ def existing_record_of(data: PupilData, *, province_code: str, exclude_pk: int |
         .first()
     )
     return match.pupil if match is not None else None
+
+
+def records_of_no_id_children(children: list[tuple[str, dt.date, frozenset[str]]]) -> list[list[Pupil]]:
+    """The active records without an ID number that are each of ``children`` (name, birth
+    date, the family's ID numbers) — the rule another province's registry is answered by
+    (跨省查重, ``registry.id_held`` / ``registry.ids_held``): the same name, the same birth
+    date, and every given ID number among the record's family members. One query for the
+    lot (the family members holding the given numbers, with their pupil and school); each
+    child's records in pk order.
+
+    Stricter than ``existing_record_of`` (a shared parent's ID and the same name *or* birth
+    date): a peer's question names no relations, its answer says nothing of how the child
+    matched, and the asking side refuses a held child at entry with no 多胞胎 declaration to
+    answer it — so only the same child is held, never a sibling born the same day.
+    """
+    asked = [(name, birth_date, family) for name, birth_date, family in children if family]
+    if not asked:
+        return [[] for _ in children]
+    rows = (
+        Guardian.objects.filter(
+            id_number__in={number for _n, _b, family in asked for number in family},
+            pupil__id_number="",
+            pupil__status__in=ACTIVE_STATUSES,
+            pupil__name__in={name for name, _b, _f in asked},
+            pupil__birth_date__in={birth_date for _n, birth_date, _f in asked},
+        )
+        .select_related("pupil__school")
+        .order_by("pupil_id")
+    )
+    members: dict[tuple[str, dt.date], dict[int, tuple[Pupil, set[str]]]] = {}
+    for row in rows:
+        pupil = row.pupil
+        _pupil, numbers = members.setdefault((pupil.name, pupil.birth_date), {}).setdefault(pupil.pk, (pupil, set()))
+        numbers.add(row.id_number)
+    return [
+        [pupil for pupil, numbers in members.get((name, birth_date), {}).values() if family and family <= numbers]
+        for name, birth_date, family in children
+    ]
 
 
 def registration_problems(data: PupilData, *, exclude_pk: int | None = None) -> list[ValidationFailed]:

@@ -204,3 +204,65 @@ def test_the_sweep_page_and_the_api_start_a_full_sweep_that_asks_only_when_chose
                            content_type="application/json", **api_token(admin))
     assert response.status_code == 201 and response.json()["ask_peers"] is False
     assert not DuplicateSweep.objects.get(pk=response.json()["id"]).ask_peers
+
+
+# --- no-ID children asked by their family --------------------------------------------------------
+
+def _held_by_name(name: str):
+    """A peer holding the no-ID child of that name (whatever the family asked)."""
+    def answer(items):
+        holders = [{"item": i, **CARD} for i, item in enumerate(items)
+                   if (item.get("no_id_child") or {}).get("name") == name]
+        return {"held": bool(holders), "holders": holders}
+    return answer
+
+
+def _no_id_child(school, name: str, *, family: bool = True, **extra) -> Pupil:
+    pupil = make_pupil(school, name=name, id_number="", birth_date=dt.date(2016, 4, 5), **extra)
+    if not family:
+        pupil.guardians.update(id_number="")
+    return pupil
+
+
+def test_the_sweep_asks_about_a_changed_no_id_child_by_its_family_and_a_held_one_is_a_problem_record(
+        world, answers):
+    state, asked = answers
+    full_sweep(world)
+    child = _no_id_child(world.school_b1, "黄小梅")
+    _no_id_child(world.school_a1, "陈无号", family=False)  # no family ID number: nothing to ask by
+    with_id = make_pupil(world.school_a1, name="陈小东", birth_date=dt.date(2015, 7, 8))
+    state["answer"] = _held_by_name("黄小梅")
+    sweep = incremental(world)
+    [question] = asked
+    family = sorted(g.id_number for g in child.guardians.all() if g.id_number)
+    assert family and question["body"]["count"] == 2
+    assert question["body"]["items"] == [
+        {"id_number": "", "no_id_child": {"name": "黄小梅", "birth_date": "2016-04-05", "guardian_id_numbers": family}},
+        {"id_number": with_id.id_number, "no_id_child": None}]
+    holding = PeerHolding.objects.get()
+    assert (holding.pupil, holding.county_code, holding.peer_name, holding.sweep, holding.status, holding.card) == (
+        child, child.county_code, "广西", sweep, "open", CARD)
+    assert pupil_problem_reasons(child) and not pupil_problem_reasons(with_id)
+
+    child.save()  # changed again; the peer no longer holds it
+    state["answer"] = lambda items: {"held": False, "holders": []}
+    incremental(world)
+    assert asked[1]["body"]["items"][0]["no_id_child"]["name"] == "黄小梅"
+    holding.refresh_from_db()
+    assert holding.status == "resolved" and not pupil_problem_reasons(child)
+
+
+def test_a_full_sweep_that_asks_includes_the_active_no_id_children_once(world, answers, monkeypatch):
+    state, asked = answers
+    monkeypatch.setattr(peers, "MAX_ITEMS", 2)
+    child = _no_id_child(world.school_a1, "黄小梅")
+    _no_id_child(world.school_a1, "林已毕", status="graduated")
+    _no_id_child(world.school_b1, "陈无号", family=False)
+    state["answer"] = _held_by_name("黄小梅")
+    sweep = _full(world, ask_peers=True)
+    children = [item["no_id_child"]["name"] for q in asked for item in q["body"]["items"] if item["no_id_child"]]
+    assert children == ["黄小梅"]
+    ids = [item["id_number"] for q in asked for item in q["body"]["items"] if item["id_number"]]
+    assert len(ids) == len(set(ids)) == 2  # the world's two resident IDs, each once
+    holding = PeerHolding.objects.get()
+    assert (holding.pupil, holding.sweep, holding.status) == (child, sweep, "open")

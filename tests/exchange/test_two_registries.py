@@ -379,3 +379,29 @@ print({MARK!r} + json.dumps([[row.outcome, [p["code"] for p in row.problems]] fo
                    " WHERE type = 'registry.ids_held'") == [("asked", "held", 2)]
     assert b.query("SELECT direction, outcome, (question->>'count')::int FROM exchange_peerquery"
                    " WHERE type = 'registry.ids_held'") == [("answered", "held", 2)]
+
+
+def test_a_sweep_asks_the_other_registry_about_a_no_id_child_by_its_family(registries):
+    a, b = registries
+    child = """
+from schools.models import School
+from tests.factories import make_pupil
+pupil = make_pupil(School.objects.get(code={code!r}), name="黄小燕", sex="2", birth_date=__import__('datetime').date(2018, 6, 9),
+                   id_number="")
+"""
+    b.run(child.format(code="4501020001"))
+    opened = a.run(child.format(code="4401060001") + f"""
+from django.contrib.auth import get_user_model
+from duplicates.models import DuplicateSweep, PeerHolding
+from duplicates.peers import sweep_ask_peers
+sweep = DuplicateSweep.objects.create(province_id="44", partitions_total=1,
+                                      started_by=get_user_model().objects.get(username="province-a"))
+opened = sweep_ask_peers(sweep, [pupil.pk])
+print({MARK!r} + __import__('json').dumps([opened, PeerHolding.objects.get(pupil=pupil).card]))
+""")
+    assert opened == [1, {"province": "45", "school_code": "4501020001", "school_name": "南宁市民主路小学",
+                          "status": "enrolled", "status_label": "在读"}], opened
+    question = "SELECT direction, outcome, question->'items'->0->'no_id_child'->>'name' FROM exchange_peerquery" \
+               " WHERE type = 'registry.ids_held' ORDER BY id DESC LIMIT 1"
+    assert a.query(question) == [("asked", "held", "黄小燕")]
+    assert b.query(question) == [("answered", "held", "黄小燕")]
