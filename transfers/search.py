@@ -1,16 +1,21 @@
-"""The transfer lists (转学列表): filters, and the transfers waiting for the user's own unit
-(the chain engine's query on the transfer table)."""
+"""The transfer lists (转学列表): filters, the transfers waiting for the user's own unit
+(the chain engine's query on the transfer table), and the closed cross-province transfers
+across registries (已办结的跨省转学)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext as _
 
+from accounts.scope import restrict
+from kernel.errors import ValidationFailed
 from transfers.chain import TRANSFER
-from transfers.models import Transfer
+from transfers.models import CrossTransfer, Transfer
 from transfers.selectors import transfers_visible_to
+from transfers.states import CLOSED_STATES
 from workflow import engine
 
 
@@ -46,3 +51,20 @@ def transfer_search(user, filters: TransferFilter) -> QuerySet[Transfer]:
 
 def at_my_step_count(user) -> int:
     return transfers_visible_to(user).filter(engine.waiting_for(TRANSFER, user)).count()
+
+
+def cross_closed_search(user, *, state: str = "") -> QuerySet[CrossTransfer]:
+    """已办结的跨省转学: this registry's side of the cross-registry transfers in the user's
+    scope that completed, were refused or were cancelled, newest first (by when they
+    closed); ``state`` one of those three, or empty for all — any other is refused
+    (``state_unknown``, 422)."""
+    state = (state or "").strip()
+    if state and state not in CLOSED_STATES:
+        raise ValidationFailed(_("状态“%(state)s”无效，应为已完成、已拒绝或已撤销") % {"state": state},
+                               code="state_unknown", field="state")
+    rows = restrict(CrossTransfer.objects.all(), user).filter(state__in=[state] if state else CLOSED_STATES)
+    return rows.order_by(F("closed_at").desc(nulls_last=True), "-id")
+
+
+#: The states of the closed list's filter, with their labels.
+CROSS_CLOSED_STATES = [(state.value, state.label) for state in CLOSED_STATES]

@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/correct/", views.transfer_correct, name="correct"),
     path("<int:pk>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
     path("<int:pk>/snapshot/", views.snapshot, name="snapshot"),
+    path("remote/closed/", views.remote_closed, name="remote_closed"),
     path("remote/<int:pk>/", views.remote_detail, name="remote_detail"),
     path("remote/<int:pk>/<str:action>/", views.remote_act, name="remote_act"),
 ]

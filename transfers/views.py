@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import membership_of
 from accounts.scope import get_in_scope
@@ -274,6 +274,20 @@ def transfer_send_back(request, pk: int):
 @require_POST
 def transfer_resubmit(request, pk: int):
     return _act(request, pk, engine.RESUBMIT)
+
+
+@login_required
+@require_GET
+def remote_closed(request):
+    """已办结的跨省转学: the closed cross-registry transfers in the user's scope, newest first,
+    20 to a page, filtered by ``?state=`` (an unknown state is refused with 422)."""
+    try:
+        rows = search.cross_closed_search(request.user, state=request.GET.get("state", ""))
+    except RegistryError as exc:
+        return _error(request, exc)
+    page = paginate(rows, page=_int(request.GET.get("page")) or 1, page_size=20)
+    return render(request, "transfers/remote_closed.html", {
+        "page": page, "state": request.GET.get("state", "").strip(), "states": search.CROSS_CLOSED_STATES})
 
 
 @login_required
