@@ -60,7 +60,7 @@ def cross_closed_search(user, *, state: str = "") -> QuerySet[CrossTransfer]:
     (``state_unknown``, 422)."""
     state = (state or "").strip()
     if state and state not in CLOSED_STATES:
-        raise ValidationFailed(_("状态“%(state)s”无效，应为已完成、已拒绝或已撤销") % {"state": state},
+        raise ValidationFailed(_("状态“%(state)s”无效，应为已完成、已拒绝或已撤销") % {"state": state[:32]},
                                code="state_unknown", field="state")
     rows = restrict(CrossTransfer.objects.all(), user).filter(state__in=[state] if state else CLOSED_STATES)
     return rows.order_by(F("closed_at").desc(nulls_last=True), "-id")
