@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import ctypes
+import gc
 import os
 import random
 import sys
@@ -36,7 +38,13 @@ PROVINCE = "44"
 
 
 def peak_reset() -> None:
-    """Start a new peak-memory window for this process (Linux: ``clear_refs`` 5 resets VmHWM)."""
+    """Start a new peak-memory window for this process (Linux: ``clear_refs`` 5 resets VmHWM
+    to the current size, so the memory a previous step freed is handed back first)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
