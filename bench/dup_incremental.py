@@ -2,20 +2,30 @@
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/registry_bench_dupscale REDIS_URL=redis://127.0.0.1:6379/13
     .venv/bin/python bench/_db.py --fresh && .venv/bin/python manage.py load_demo --pupils 100000 --seed 1
-    .venv/bin/python bench/dup_incremental.py [--changed 1000,10000] [--partitions 2]
+    .venv/bin/python bench/dup_incremental.py [--changed 1000,10000] [--partitions 2] [--baseline full|mark]
+        [--profile FILE]
 
 In one run, on the demo province (44): the matching keys filled, a full sweep in this
-process (``sweep_run_inline``: read, block, score, write), then for each ``--changed`` K:
+process (``sweep_run_inline``: read, block, score, write; ``--baseline mark`` records a
+finished sweep at this moment instead, the starting point of the incremental ones without
+its minutes on a large province), then for each ``--changed`` K:
 K pupils written (their 曾用名 cleared and keys refreshed, as a save does), one in a
 hundred of them turned into a re-entry of another pupil (name, sex, birth date and father's
 ID copied), and an incremental sweep (``incremental=True``) that must find every one of
-those re-entries. Prints the time of each, the records read and pairs scored. Cases opened
-by earlier runs are deleted first (bench database only).
+those re-entries. Prints for each the wall and CPU seconds (this process; PostgreSQL's
+work shows in the wall time only), the peak memory of this process during that step
+(``VmHWM``, reset before each step), the records read and pairs scored. ``--profile FILE``
+writes a cProfile of the last incremental sweep. Cases opened by earlier runs are deleted
+first (bench database only).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import ctypes
+import gc
+import os
 import random
 import sys
 import time
@@ -25,6 +35,51 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _db import setup_django  # noqa: E402
 
 PROVINCE = "44"
+
+
+def peak_reset() -> None:
+    """Start a new peak-memory window for this process (Linux: ``clear_refs`` 5 resets VmHWM
+    to the current size, so the memory a previous step freed is handed back first)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def peak_mib() -> int:
+    """This process's peak resident memory since ``peak_reset`` (MiB)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+class Step:
+    """Wall and CPU seconds and peak memory of one step."""
+
+    def __enter__(self):
+        peak_reset()
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+        self.peak = peak_mib()
+
+    def __str__(self) -> str:
+        return f"{self.wall:.1f} s wall, {self.cpu:.1f} s CPU, peak {self.peak:,} MiB"
 
 
 def touch(k: int, rng: random.Random) -> set[frozenset[int]]:
@@ -54,9 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changed", default="1000,10000")
     parser.add_argument("--partitions", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--baseline", choices=("full", "mark"), default="full",
+                        help="full: a full sweep first; mark: a finished sweep recorded now, none run")
+    parser.add_argument("--profile", help="write a cProfile of the last incremental sweep to this file")
     args = parser.parse_args(argv)
     setup_django()
-    import os
+    from django.utils import timezone
 
     from accounts.models import Membership
     from duplicates import sweeps
@@ -75,20 +133,36 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     filled = match_keys_fill_missing(PROVINCE)
     print(f"  matching keys filled for {filled:,} pupils: {time.perf_counter() - t:.1f} s")
-    t = time.perf_counter()
-    full = sweeps.sweep_run_inline(user=admin.user, province_code=PROVINCE, partitions=args.partitions)
-    print(f"  full sweep: {time.perf_counter() - t:.1f} s, {full.pairs_scored:,} pairs scored, "
-          f"{full.cases_found} cases")
+    if args.baseline == "full":
+        with Step() as step:
+            full = sweeps.sweep_run_inline(user=admin.user, province_code=PROVINCE, partitions=args.partitions)
+        print(f"  full sweep: {step}, {full.pairs_scored:,} pairs scored, {full.cases_found} cases; "
+              f"load {os.getloadavg()[0]:.1f}")
+    else:
+        # The starting point an incremental sweep needs, as a finished full sweep would leave it.
+        now = timezone.now()
+        DuplicateSweep.objects.create(province_id=PROVINCE, partitions_total=args.partitions,
+                                      partitions_done=args.partitions, started_by=admin.user, started_at=now,
+                                      finished_at=now, status=DuplicateSweep.Status.FINISHED,
+                                      mode=DuplicateSweep.Mode.FULL)
+        print("  full sweep not run: a finished sweep recorded now as the starting point")
 
-    for k in (int(x) for x in args.changed.split(",")):
+    sizes = [int(x) for x in args.changed.split(",")]
+    for n, k in enumerate(sizes):
         pairs = touch(k, rng)
-        t = time.perf_counter()
-        sweep = sweeps.sweep_run_inline(user=admin.user, province_code=PROVINCE, partitions=args.partitions,
-                                        incremental=True)
-        wall = time.perf_counter() - t
+        profiler = cProfile.Profile() if args.profile and n == len(sizes) - 1 else None
+        with Step() as step:
+            if profiler:
+                profiler.enable()
+            sweep = sweeps.sweep_run_inline(user=admin.user, province_code=PROVINCE, partitions=args.partitions,
+                                            incremental=True)
+            if profiler:
+                profiler.disable()
+        if profiler:
+            profiler.dump_stats(args.profile)
         found = {frozenset((c.pupil_low_id, c.pupil_high_id)) for c in DuplicateCase.objects.filter(sweep=sweep)}
         records = sum(sweep.parts.values_list("records", flat=True))
-        print(f"  incremental, {k:,} changed: {wall:.1f} s, {records:,} records read as input, "
+        print(f"  incremental, {k:,} changed: {step}, {records:,} records read as input, "
               f"{sweep.pairs_scored:,} pairs scored, {sweep.cases_found} cases; "
               f"re-entries found {len(pairs & found)}/{len(pairs)}; load {os.getloadavg()[0]:.1f}")
     return 0

@@ -117,10 +117,15 @@ def sweep_resume(*, user, sweep_id: int, stale_after: timedelta = STALE_AFTER, d
     return indexes
 
 
-def sweep_run_partition(*, sweep_id: int, index: int, records: list[matching.PupilKey] | None = None) -> bool:
+def sweep_run_partition(*, sweep_id: int, index: int, records: list[matching.PupilKey] | None = None,
+                        keys_filled: bool = False) -> bool:
     """Run one partition: claim it (conditional update), read the records with a key in it
     (unless ``records``, the whole province, are given), score its blocks, open cases for
-    new pairs, and finish the sweep when it was the last. False when someone else holds it."""
+    new pairs, and finish the sweep when it was the last. False when someone else holds it.
+
+    The keys of rows written in bulk are filled first, unless ``keys_filled`` (the caller
+    has just done it, ``sweep_run_inline``): a look at every pupil of the province, ~1 s at
+    a million, that would otherwise be an incremental partition's largest cost."""
     claimed = SweepPartition.objects.filter(
         sweep_id=sweep_id, index=index, status=SweepPartition.Status.PENDING,
         sweep__status=DuplicateSweep.Status.RUNNING,
@@ -133,13 +138,14 @@ def sweep_run_partition(*, sweep_id: int, index: int, records: list[matching.Pup
     clean = {frozenset(p) for p in CleanPair.objects.filter(pupil_low__county_code__startswith=province)
              .values_list("pupil_low", "pupil_high")}
     if sweep.mode == DuplicateSweep.Mode.INCREMENTAL:
-        matches = _incremental_matches(sweep, index, clean, stats)
+        matches = _incremental_matches(sweep, index, clean, stats, keys_filled=keys_filled)
     else:
         holders = None
         if records is None:
             # Only the records with a key in this partition, by their stored buckets; the
             # keys of rows written in bulk are filled first (the prepare task may still run).
-            match_keys_fill_missing(province)
+            if not keys_filled:
+                match_keys_fill_missing(province)
             records = partition_records(province, index, sweep.partitions_total)
             holders = phone_holders(province)
         matches = matching.sweep_partition(records, index, sweep.partitions_total, exclude_pairs=clean, stats=stats,
@@ -169,11 +175,13 @@ def sweep_run_partition(*, sweep_id: int, index: int, records: list[matching.Pup
     return True
 
 
-def _incremental_matches(sweep: DuplicateSweep, index: int, clean: set, stats: matching.SweepStats) -> list:
+def _incremental_matches(sweep: DuplicateSweep, index: int, clean: set, stats: matching.SweepStats, *,
+                         keys_filled: bool = False) -> list:
     """Partition ``index`` of an incremental sweep: the changed records with ``pk % total ==
     index`` against the whole province; a pair of two changed records belongs to the
     partition of its lower pk, so no pair is scored into two partitions' cases."""
-    match_keys_fill_missing(sweep.province_id)  # rows written in bulk without keys count as changed
+    if not keys_filled:
+        match_keys_fill_missing(sweep.province_id)  # rows written in bulk without keys count as changed
     total = sweep.partitions_total
     changed = changed_records(sweep.province_id, sweep.since)
     changed_pks = {record.pk for record in changed}
@@ -208,13 +216,14 @@ def _finish_if_done(sweep_id: int) -> None:
 
 def sweep_run_inline(*, user, province_code: str, partitions: int = DEFAULT_PARTITIONS,
                      incremental: bool = False, ask_peers: bool = False) -> DuplicateSweep:
-    """A whole sweep in this process (``sweep_duplicates --inline``): the records are read once."""
+    """A whole sweep in this process (``sweep_duplicates --inline``): the records are read
+    once and the missing keys filled once, before the partitions."""
     match_keys_fill_missing(province_code)
     sweep = sweep_start(user=user, province_code=province_code, partitions=partitions, dispatch=False,
                         incremental=incremental, ask_peers=ask_peers)
     records = None if incremental else province_records(province_code)
     for index in range(partitions):
-        sweep_run_partition(sweep_id=sweep.pk, index=index, records=records)
+        sweep_run_partition(sweep_id=sweep.pk, index=index, records=records, keys_filled=True)
     sweep.refresh_from_db()
     return sweep
 

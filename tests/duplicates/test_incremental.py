@@ -77,6 +77,32 @@ def test_two_changed_records_make_one_case_across_partitions(world):
     assert incremental(world).cases_found == 0  # a rerun never duplicates the case
 
 
+def bulk_written_pair(world):
+    """李娜 from before the previous sweep, and 李纳 written since in bulk: no keys yet."""
+    a, b = pinyin_pair(world)
+    age_keys(a)
+    PupilMatchKey.objects.filter(pupil=b).delete()
+    return a, b
+
+
+def test_a_partition_run_alone_fills_the_keys_of_rows_written_in_bulk(world):
+    full_sweep(world)
+    a, b = bulk_written_pair(world)
+    sweep = incremental(world, partitions=2)  # each partition as a Celery task runs it
+    assert sweep.cases_found == 1 and [pair_of(c) for c in open_cases()] == [{a.pk, b.pk}]
+
+
+def test_an_inline_incremental_sweep_fills_the_missing_keys_once(world, monkeypatch):
+    full_sweep(world)
+    a, b = bulk_written_pair(world)
+    calls, fill = [], sweeps.match_keys_fill_missing
+    monkeypatch.setattr(sweeps, "match_keys_fill_missing", lambda code: calls.append(code) or fill(code))
+    sweep = sweeps.sweep_run_inline(user=world["province"].admin, province_code="44", partitions=2,
+                                    incremental=True)
+    assert calls == ["44"]  # not again in each partition: a look at the whole province each time
+    assert sweep.cases_found == 1 and [pair_of(c) for c in open_cases()] == [{a.pk, b.pk}]
+
+
 def test_the_daily_task_starts_an_incremental_sweep_per_swept_province(world):
     assert sweeps.sweeps_incremental_daily(dispatch=False) == []
     full_sweep(world)
