@@ -40,7 +40,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership
 from provinces.models import ProvincePolicy
-from transfers import completion, expiry, selectors
+from transfers import completion, expiry, rules, selectors
 from transfers.models import Transfer
 from transfers.states import State
 from workflow.engine import (
@@ -105,6 +105,10 @@ class TransferHooks(Hooks):
 
     def visible(self, chain, user):
         return selectors.transfers_visible_to(user)  # a party sees it once it reached that party
+
+    def check(self, chain, transfer, action, user, **options):
+        if action in (SUBMIT.name, APPROVE.name) and (problem := rules.problem_refusal(transfer.pupil)) is not None:
+            raise problem  # became a problem record while the chain was open: it stops here
 
     def moving(self, chain, transfer, action, source, target, user, reason):
         if action == "submit":

@@ -49,7 +49,7 @@ from exchange import services as exchange
 from kernel.errors import BusinessRefused, Conflict, ValidationFailed
 from provinces.models import ProvincePolicy
 from registry.models import Pupil, PupilStatus
-from transfers import cross_release
+from transfers import cross_release, rules
 from transfers.chain import APPROVE, APPROVERS, REFUSE, SUBMIT, Role
 from transfers.exchange_handlers import REMOTE_LOOKUP_SALT
 from transfers.lookup import _school_member
@@ -274,7 +274,11 @@ class CrossTransferHooks(engine.Hooks):
         return reverse("transfers:remote_detail", args=[row.pk])
 
     def check(self, chain, row, action, user, **options):
-        if row.side == CrossTransfer.Side.ORIGIN and action == "approve" and row.state == self.plan(chain, row)[-1]:
+        if row.side != CrossTransfer.Side.ORIGIN or action != APPROVE.name:
+            return  # the destination holds no record of the pupil to ask about
+        if row.pupil_id and (problem := rules.problem_refusal(row.pupil)) is not None:
+            raise problem  # became a problem record here while the chain was open
+        if row.state == self.plan(chain, row)[-1]:
             pupil = Pupil.objects.select_for_update(of=("self",)).get(pk=row.pupil_id)
             if pupil.school_id != row.origin_school_id or pupil.status not in (PupilStatus.ENROLLED,
                                                                                PupilStatus.SUSPENDED):

@@ -47,13 +47,8 @@ def start_refusal(
             code="pupil_not_enrolled",
             details={"status": pupil.status},
         )
-    reasons = pupil_problem_reasons(pupil)
-    if reasons:
-        return BusinessRefused(
-            _("该学生为问题学籍，须先由区县处理：%(reasons)s") % {"reasons": "；".join(reasons)},
-            code="problem_record",
-            details={"reasons": reasons},
-        )
+    if (problem := problem_refusal(pupil)) is not None:
+        return problem
     if (mismatch := grade_refusal(pupil, origin=origin, dest=dest, dest_grade=dest_grade)) is not None:
         return mismatch
     if any(p.transfer_refuse_graduating for p in policies) and pupil.grade in origin.graduating_grades():
@@ -66,6 +61,21 @@ def start_refusal(
                 code="freeze_window",
             )
     return None
+
+
+def problem_refusal(pupil: Pupil) -> BusinessRefused | None:
+    """A problem record (问题学籍, ``duplicates.problems``) does not transfer: refused at start,
+    and a chain already open stops at its next forward step (the school's submit, each
+    approval) until the county has dealt with it — the approver may still refuse, send back
+    or the destination cancel."""
+    reasons = pupil_problem_reasons(pupil)
+    if not reasons:
+        return None
+    return BusinessRefused(
+        _("该学生为问题学籍，须先由区县处理：%(reasons)s") % {"reasons": "；".join(reasons)},
+        code="problem_record",
+        details={"reasons": reasons},
+    )
 
 
 def grade_refusal(pupil: Pupil, *, origin: School, dest: School, dest_grade: int) -> BusinessRefused | None:

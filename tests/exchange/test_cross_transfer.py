@@ -225,3 +225,21 @@ def test_the_api_refuses_over_long_text_with_422_and_writes_nothing(client, peer
                            **api_token(world["a1"].operator))
     assert response.status_code == 422, response.content
     assert not CrossTransfer.objects.exists() and not OutboxMessage.objects.exists()
+
+
+def test_a_pupil_that_became_a_problem_record_here_stops_the_origin_step_with_the_reason(client, peer_world, world):
+    from registry.models import Pupil
+
+    ref = card_ref(client, peer_world, world)
+    assert post(client, peer_world.envelope("transfer.applied", applied(world, ref))).status_code == 202
+    row = CrossTransfer.objects.get()
+    Pupil.objects.filter(pk=row.pupil_id).update(identity_status=Pupil.IdentityStatus.FAILED,
+                                                 identity_note="公安比对不一致")
+    sent = OutboxMessage.objects.count()
+    with pytest.raises(BusinessRefused) as refused:
+        cross_transfer_move(user=world["a1"].approver, pk=row.pk, action="approve")
+    assert refused.value.code == "problem_record" and "公安比对不一致" in str(refused.value.message)
+    row.refresh_from_db()
+    assert row.state == "origin_school" and OutboxMessage.objects.count() == sent  # nothing told the peer
+    closed_row = cross_transfer_move(user=world["a1"].approver, pk=row.pk, action="refuse", reason="身份待核实")
+    assert closed_row.state == "refused"
