@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, ConfigDict, Field
 
 from accounts.permissions import membership_of
+from duplicates.cases import cases_follow_pupils
 from kernel.errors import Conflict, ValidationFailed
 from photos.single import photo_storage_name
 from provinces.models import Division
@@ -171,6 +172,7 @@ def receive(row, body: dict) -> Pupil:
                        field="id_number") from None
     if kept is not None:
         pupil.guardians.all().delete()  # the family as the origin holds it now
+        cases_follow_pupils([pupil.pk])  # a case still open on the kept record is decided where he is now
     for data in body["guardians"]:
         guardian = Guardian(pupil=pupil, **_values(Guardian, data, GUARDIAN_LOCAL))
         guardian.hukou_division_id = _division(data.get("hukou_division", ""))

@@ -92,3 +92,21 @@ def test_coming_back_without_a_photo_drops_the_old_one_and_keeps_the_id_rule(cli
     assert response.status_code == 202, response.content
     pupil = Pupil.objects.get(pk=kept.pk)
     assert (pupil.status, bool(pupil.photo)) == (PupilStatus.ENROLLED, False)
+
+
+def test_an_open_case_of_the_kept_record_follows_the_pupil_to_the_county_he_comes_back_to(
+        client, peer_world, world, tmp_path, settings):
+    from duplicates import cases
+    from duplicates.models import CaseMember, DuplicateCase
+
+    kept = kept_as_transferred_out(world, tmp_path, settings)
+    Pupil.objects.filter(pk=kept.pk).update(school=world.school_b1, county_code=world.school_b1.county_id)
+    other = make_pupil(world.school_b1, name="黄小梅", sex="2", birth_date=dt.date(2018, 4, 2), grade=1)
+    low, high = sorted((kept.pk, other.pk))
+    cases.create_cases("44", [((low, high), 0.9, ["同音字"], "pinyin_slip")], source=DuplicateCase.Source.SWEEP)
+    assert CaseMember.objects.get(pupil=kept).county_code == world.school_b1.county_id
+    row = at_origin_county(client, peer_world, world)
+    assert post(client, peer_world.envelope("transfer.released", released(row, photo=None))).status_code == 202
+    assert world.school_a1.county_id != world.school_b1.county_id
+    assert CaseMember.objects.get(pupil=kept).county_code == world.school_a1.county_id
+    assert CaseMember.objects.get(pupil=other).county_code == world.school_b1.county_id
