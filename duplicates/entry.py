@@ -64,10 +64,16 @@ def likely_duplicates_many(records: list[PupilData], *, exclude_pk: int | None =
     clean = _clean_partners(exclude_pk)
     for province, items in by_province.items():
         threshold = case_threshold(province)
+        # Records of the same birth day and year together: their sound and same-day keys
+        # are shared, so a batch asks fewer keys and meets fewer candidates. The candidates
+        # read and normalised are kept for the later batches of the call (``seen``).
+        items.sort(key=lambda item: (item[1].birth_date, item[1].name))
+        seen = _Seen()
         for start in range(0, len(items), BATCH):
             batch = items[start : start + BATCH]
             found: dict[int, list[matching.Match]] = {}
-            for (i, key), matches in zip(batch, _batch_matches(province, [k for _i, k in batch], exclude_pk)):
+            for (i, key), matches in zip(batch, _batch_matches(province, [k for _i, k in batch], exclude_pk,
+                                                               seen=seen)):
                 matches = [m for m in matches if m.score >= threshold and _other(m, key.pk) not in clean]
                 if matches:
                     found[i] = matches
@@ -78,12 +84,21 @@ def likely_duplicates_many(records: list[PupilData], *, exclude_pk: int | None =
     return results
 
 
+class _Seen:
+    """The candidates already read for earlier batches of one check (the registry is read
+    once for the whole check): their engine records, and their normalised forms."""
+
+    def __init__(self) -> None:
+        self.keys: dict[int, matching.PupilKey] = {}
+        self.prepared: dict[int, object] = {}
+
+
 def _batch_matches(province: str, keys: list[matching.PupilKey], exclude_pk: int | None = None,
-                   counter: list[int] | None = None) -> list[list[matching.Match]]:
+                   counter: list[int] | None = None, seen: _Seen | None = None) -> list[list[matching.Match]]:
     """For each record, its matches among the province's records sharing an indexed key
     with it (one candidate query for the batch); ``counter[0]`` counts the pairs scored."""
     wanted = [matching.candidate_query_keys(key) for key in keys]
-    pool = _CandidatePool(province, wanted, exclude_pk=exclude_pk)
+    pool = _CandidatePool(province, wanted, exclude_pk=exclude_pk, seen=seen)
     results = []
     for key, query in zip(keys, wanted):
         candidates = pool.candidates_for(query)
@@ -101,9 +116,10 @@ def matches_in_province(province: str, records: list[matching.PupilKey], *,
     changed record meets every record a full sweep would compare it with."""
     found: dict[tuple[int, int], matching.Match] = {}
     counter = [0]
+    seen = _Seen()
     for start in range(0, len(records), BATCH):
         batch = records[start : start + BATCH]
-        for matches in _batch_matches(province, batch, counter=counter):
+        for matches in _batch_matches(province, batch, counter=counter, seen=seen):
             for m in matches:
                 found[(m.a_pk, m.b_pk)] = m
     if stats is not None:
@@ -130,7 +146,8 @@ class _CandidatePool:
     """Active pupils of a province sharing any indexed key with a batch of new records,
     indexed by those keys (plain tuples: the engine needs a few columns)."""
 
-    def __init__(self, province: str, wanted: list[dict], *, exclude_pk: int | None) -> None:
+    def __init__(self, province: str, wanted: list[dict], *, exclude_pk: int | None,
+                 seen: _Seen | None = None) -> None:
         ids = {k["id_number"] for k in wanted if k["id_number"]}
         ids |= {n[2:] for k in wanted for n in k["id_neighbour_keys"] if n.startswith("x:")}
         id_keys = sorted({n for k in wanted for n in k["stored_id_keys"]})
@@ -150,7 +167,9 @@ class _CandidatePool:
         found.update(pupil_id for _column, _key, pupil_id in held)
         if exclude_pk is not None:
             found.discard(exclude_pk)
-        rows, family = _pool_rows(province, sorted(found))
+        seen = seen or _Seen()
+        known = seen.keys
+        rows, family = _pool_rows(province, sorted(pk for pk in found if pk not in known))
         guardians: dict[int, set[str]] = defaultdict(set)
         phones: dict[int, set[str]] = defaultdict(set)
         for pupil_id, number, phone in family:
@@ -158,18 +177,19 @@ class _CandidatePool:
                 guardians[pupil_id].add(number)
             if phone:
                 phones[pupil_id].add(phone)
-        self.prepared: dict[int, object] = {}  # the engine's normalised form of a candidate, made once
-        self.keys: dict[int, matching.PupilKey] = {}
-        self.index: dict[tuple, set[int]] = defaultdict(set)
         for pk, name, former, sex, birth, id_number, id_type, county in rows:
-            self.keys[pk] = matching.PupilKey(
+            known[pk] = matching.PupilKey(
                 pk=pk, name=name, sex=sex, birth_date=birth, id_number=id_number or "",
                 guardian_ids=tuple(sorted(guardians[pk])), county=county, id_type=id_type,
                 former_names=former_names(former), guardian_phones=tuple(sorted(phones[pk])),
             )
-            if id_number:
-                self.index[("id", id_number)].add(pk)
-            for number in guardians[pk]:
+        self.prepared = seen.prepared  # the engine's normalised form of a candidate, made once
+        self.keys: dict[int, matching.PupilKey] = {pk: known[pk] for pk in found if pk in known}
+        self.index: dict[tuple, set[int]] = defaultdict(set)
+        for pk, record in self.keys.items():
+            if record.id_number:
+                self.index[("id", record.id_number)].add(pk)
+            for number in record.guardian_ids:
                 self.index[("guardian", number)].add(pk)
         # The stored keys a probe met, as (column, key, pupil) pairs: a candidate outside the
         # province or no longer the same child (``_pool_rows``) is left out.
