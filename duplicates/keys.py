@@ -36,7 +36,10 @@ def match_keys_refresh(pupil_ids, *, new: bool = False) -> int:
     check's keys and the buckets of the sweep's keys.
 
     ``new``: the pupils were just inserted (a roster import) and have no keys yet, so a
-    plain insert does instead of an upsert (one statement, ``kernel.bulk``).
+    plain insert does instead of an upsert (one statement, ``kernel.bulk``); their sweep
+    buckets are left to the next sweep (``match_keys_fill_missing``, which every sweep runs
+    before it reads a partition): only a sweep reads them, and the import does not wait for
+    them.
     """
     rows = []
     now = timezone.now()
@@ -66,7 +69,7 @@ def match_keys_refresh(pupil_ids, *, new: bool = False) -> int:
             birth_year=birth_date.year,
             sound_keys=year_keys(birth_date.year, query["name_sound_keys"]),
             id_keys=query["stored_id_keys"],
-            sweep_buckets=matching.record_buckets(key),
+            sweep_buckets=None if new else matching.record_buckets(key),
             changed_at=now,
         ))
     if new:
