@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import membership_of
 from accounts.scope import scope_of
 from duplicates.cases import case_open_at_entry, likely_pk, likely_ref
-from duplicates.keys import case_threshold, data_key, former_names
+from duplicates.keys import case_threshold, data_key, former_names, year_keys
 from duplicates.models import CleanPair
 from duplicates.models import PupilMatchKey as MatchKey
 from kernel import matching
@@ -64,10 +64,16 @@ def likely_duplicates_many(records: list[PupilData], *, exclude_pk: int | None =
     clean = _clean_partners(exclude_pk)
     for province, items in by_province.items():
         threshold = case_threshold(province)
+        # Records of the same birth day and year together: their sound and same-day keys
+        # are shared, so a batch asks fewer keys and meets fewer candidates. The candidates
+        # read and normalised are kept for the later batches of the call (``seen``).
+        items.sort(key=lambda item: (item[1].birth_date, item[1].name))
+        seen = _Seen()
         for start in range(0, len(items), BATCH):
             batch = items[start : start + BATCH]
             found: dict[int, list[matching.Match]] = {}
-            for (i, key), matches in zip(batch, _batch_matches(province, [k for _i, k in batch], exclude_pk)):
+            for (i, key), matches in zip(batch, _batch_matches(province, [k for _i, k in batch], exclude_pk,
+                                                               seen=seen)):
                 matches = [m for m in matches if m.score >= threshold and _other(m, key.pk) not in clean]
                 if matches:
                     found[i] = matches
@@ -78,12 +84,21 @@ def likely_duplicates_many(records: list[PupilData], *, exclude_pk: int | None =
     return results
 
 
+class _Seen:
+    """The candidates already read for earlier batches of one check (the registry is read
+    once for the whole check): their engine records, and their normalised forms."""
+
+    def __init__(self) -> None:
+        self.keys: dict[int, matching.PupilKey] = {}
+        self.prepared: dict[int, object] = {}
+
+
 def _batch_matches(province: str, keys: list[matching.PupilKey], exclude_pk: int | None = None,
-                   counter: list[int] | None = None) -> list[list[matching.Match]]:
+                   counter: list[int] | None = None, seen: _Seen | None = None) -> list[list[matching.Match]]:
     """For each record, its matches among the province's records sharing an indexed key
     with it (one candidate query for the batch); ``counter[0]`` counts the pairs scored."""
     wanted = [matching.candidate_query_keys(key) for key in keys]
-    pool = _CandidatePool(province, wanted, exclude_pk=exclude_pk)
+    pool = _CandidatePool(province, wanted, exclude_pk=exclude_pk, seen=seen)
     results = []
     for key, query in zip(keys, wanted):
         candidates = pool.candidates_for(query)
@@ -101,9 +116,10 @@ def matches_in_province(province: str, records: list[matching.PupilKey], *,
     changed record meets every record a full sweep would compare it with."""
     found: dict[tuple[int, int], matching.Match] = {}
     counter = [0]
+    seen = _Seen()
     for start in range(0, len(records), BATCH):
         batch = records[start : start + BATCH]
-        for matches in _batch_matches(province, batch, counter=counter):
+        for matches in _batch_matches(province, batch, counter=counter, seen=seen):
             for m in matches:
                 found[(m.a_pk, m.b_pk)] = m
     if stats is not None:
@@ -130,33 +146,30 @@ class _CandidatePool:
     """Active pupils of a province sharing any indexed key with a batch of new records,
     indexed by those keys (plain tuples: the engine needs a few columns)."""
 
-    def __init__(self, province: str, wanted: list[dict], *, exclude_pk: int | None) -> None:
+    def __init__(self, province: str, wanted: list[dict], *, exclude_pk: int | None,
+                 seen: _Seen | None = None) -> None:
         ids = {k["id_number"] for k in wanted if k["id_number"]}
         ids |= {n[2:] for k in wanted for n in k["id_neighbour_keys"] if n.startswith("x:")}
         id_keys = sorted({n for k in wanted for n in k["stored_id_keys"]})
         guardian_ids = sorted({g for k in wanted for g in k["guardian_ids"]})
-        # A sound key counts within the record's own birth year only (``candidates_for``):
-        # asked as (key, year) pairs, a common sound is not read for every year of the batch.
-        sound_keys = sorted({(n, k["birth_year"]) for k in wanted for n in k["name_sound_keys"]})
+        # A sound key counts within the record's own birth year only: stored and probed
+        # qualified by it (``year_keys``), a common sound is not read for every year.
+        sound_keys = sorted({s for k in wanted for s in year_keys(k["birth_year"], k["name_sound_keys"])})
         # One indexed lookup per kind of key, united by id: a single query OR-ing them all
         # cannot use the indexes and compares every row with every key (seconds per batch).
         pupils = Pupil.objects.filter(county_code__startswith=province)
-        lookups = []
-        if ids:
-            lookups.append(pupils.filter(id_number__in=ids).values_list("pk", flat=True))
-        if id_keys:
-            lookups.append(_holding_any("id_keys", id_keys))
-        if guardian_ids:
-            lookups.append(Guardian.objects.filter(id_number__in=guardian_ids).values_list("pupil_id", flat=True))
-        if sound_keys:
-            lookups.append(_holding_any("sound_keys", [key for key, _year in sound_keys],
-                                        years=[year for _key, year in sound_keys]))
         found: set[int] = set()
-        for lookup in lookups:
-            found.update(lookup)
+        if ids:
+            found.update(pupils.filter(id_number__in=ids).values_list("pk", flat=True))
+        if guardian_ids:
+            found.update(Guardian.objects.filter(id_number__in=guardian_ids).values_list("pupil_id", flat=True))
+        held = _holding_any(id_keys, sound_keys)
+        found.update(pupil_id for _column, _key, pupil_id in held)
         if exclude_pk is not None:
             found.discard(exclude_pk)
-        rows, family = _pool_rows(province, sorted(found))
+        seen = seen or _Seen()
+        known = seen.keys
+        rows, family = _pool_rows(province, sorted(pk for pk in found if pk not in known))
         guardians: dict[int, set[str]] = defaultdict(set)
         phones: dict[int, set[str]] = defaultdict(set)
         for pupil_id, number, phone in family:
@@ -164,23 +177,25 @@ class _CandidatePool:
                 guardians[pupil_id].add(number)
             if phone:
                 phones[pupil_id].add(phone)
-        self.prepared: dict[int, object] = {}  # the engine's normalised form of a candidate, made once
-        self.keys: dict[int, matching.PupilKey] = {}
-        self.index: dict[tuple, set[int]] = defaultdict(set)
-        for pk, name, former, sex, birth, id_number, id_type, county, year, sounds, stored_id_keys in rows:
-            self.keys[pk] = matching.PupilKey(
+        for pk, name, former, sex, birth, id_number, id_type, county in rows:
+            known[pk] = matching.PupilKey(
                 pk=pk, name=name, sex=sex, birth_date=birth, id_number=id_number or "",
                 guardian_ids=tuple(sorted(guardians[pk])), county=county, id_type=id_type,
                 former_names=former_names(former), guardian_phones=tuple(sorted(phones[pk])),
             )
-            if id_number:
-                self.index[("id", id_number)].add(pk)
-            for key in stored_id_keys or ():
-                self.index[("idkey", key)].add(pk)
-            for number in guardians[pk]:
+        self.prepared = seen.prepared  # the engine's normalised form of a candidate, made once
+        self.keys: dict[int, matching.PupilKey] = {pk: known[pk] for pk in found if pk in known}
+        self.index: dict[tuple, set[int]] = defaultdict(set)
+        for pk, record in self.keys.items():
+            if record.id_number:
+                self.index[("id", record.id_number)].add(pk)
+            for number in record.guardian_ids:
                 self.index[("guardian", number)].add(pk)
-            for key in sounds or ():
-                self.index[("sound", year, key)].add(pk)
+        # The stored keys a probe met, as (column, key, pupil) pairs: a candidate outside the
+        # province or no longer the same child (``_pool_rows``) is left out.
+        for column, key, pk in held:
+            if pk in self.keys:
+                self.index[(column, key)].add(pk)
 
     def candidates_for(self, keys: dict) -> list[matching.PupilKey]:
         """The pool's pupils sharing one of ``keys`` (as ``candidate_query_keys`` gives them)."""
@@ -192,10 +207,13 @@ class _CandidatePool:
             if key.startswith("x:"):
                 lookups.append(("id", key[2:]))
         lookups += [("guardian", number) for number in keys["guardian_ids"]]
-        lookups += [("sound", keys["birth_year"], key) for key in keys["name_sound_keys"]]
+        lookups += [("sound", key) for key in year_keys(keys["birth_year"], keys["name_sound_keys"])]
         pks: set[int] = set()
+        index = self.index
         for lookup in lookups:
-            pks |= self.index.get(lookup, set())
+            found = index.get(lookup)
+            if found:
+                pks |= found
         return [self.keys[pk] for pk in pks]
 
     @staticmethod
@@ -204,18 +222,16 @@ class _CandidatePool:
 
 
 def _pool_rows(province: str, pks: list[int]) -> tuple[list[tuple], list[tuple]]:
-    """The candidates' fields and stored keys, and their family members' ID numbers and phones
-    (plain SQL with ``= ANY``: an ``IN`` of thousands of ids costs more to build than to run)."""
+    """The candidates' fields, and their family members' ID numbers and phones (plain SQL
+    with ``= ANY``: an ``IN`` of thousands of ids costs more to build than to run)."""
     if not pks:
         return [], []
     pupil = connection.ops.quote_name(Pupil._meta.db_table)
-    keys = connection.ops.quote_name(MatchKey._meta.db_table)
     guardian = connection.ops.quote_name(Guardian._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT p.id, p.name, p.former_name, p.sex, p.birth_date, p.id_number, p.id_type, p.county_code, "
-            f"m.birth_year, m.sound_keys, m.id_keys FROM {pupil} p LEFT JOIN {keys} m ON m.pupil_id = p.id "
-            "WHERE p.id = ANY(%s) AND p.county_code LIKE %s AND p.status = ANY(%s)",
+            f"SELECT p.id, p.name, p.former_name, p.sex, p.birth_date, p.id_number, p.id_type, p.county_code "
+            f"FROM {pupil} p WHERE p.id = ANY(%s) AND p.county_code LIKE %s AND p.status = ANY(%s)",
             [pks, province + "%", sorted(str(status) for status in SAME_CHILD_STATUSES)],
         )
         rows = cursor.fetchall()
@@ -227,28 +243,22 @@ def _pool_rows(province: str, pks: list[int]) -> tuple[list[tuple], list[tuple]]
         return rows, cursor.fetchall()
 
 
-def _holding_any(column: str, keys: list[str], *, years: list[int] | None = None) -> list[int]:
-    """Pupils whose stored ``column`` (an indexed array of ``PupilMatchKey``) holds any of
-    ``keys`` (``years``, one per key: that key within that birth year). One GIN probe per
-    key: for an overlap with hundreds of keys the planner estimates most of the table and
-    scans it, testing every row against every key (seconds per batch)."""
-    assert column in ("id_keys", "sound_keys")
+def _holding_any(id_keys: list[str], sound_keys: list[str]) -> list[tuple[str, str, int]]:
+    """The pupils whose stored ``id_keys`` or (year-qualified) ``sound_keys`` of
+    ``PupilMatchKey`` hold any of these keys, as ``("idkey" | "sound", key, pupil)`` pairs;
+    one query. One GIN probe per key: for an overlap with hundreds of keys the planner
+    estimates most of the table and scans it, testing every row against every key (seconds
+    per batch)."""
+    if not id_keys and not sound_keys:
+        return []
     table = connection.ops.quote_name(MatchKey._meta.db_table)
-    if years is None:
-        sql = (f"SELECT DISTINCT m.pupil_id FROM unnest(%s::varchar[]) AS k(key) "
-               f"JOIN {table} m ON m.{column} @> ARRAY[k.key]")
-        params: list = [list(keys)]
-    else:
-        assert len(years) == len(keys)
-        # OFFSET 0 keeps the probe per key: joined on the year, the planner hashes the years
-        # and scans the whole table, testing every row against every key (minutes per roster).
-        sql = (f"SELECT DISTINCT x.pupil_id FROM unnest(%s::varchar[], %s::int[]) AS k(key, year) "
-               f"CROSS JOIN LATERAL (SELECT m.pupil_id, m.birth_year FROM {table} m "
-               f"WHERE m.{column} @> ARRAY[k.key] OFFSET 0) x WHERE x.birth_year = k.year")
-        params = [list(keys), list(years)]
+    sql = (f"SELECT 'idkey', k.key, m.pupil_id FROM unnest(%s::varchar[]) AS k(key) "
+           f"JOIN {table} m ON m.id_keys @> ARRAY[k.key] "
+           f"UNION ALL SELECT 'sound', k.key, m.pupil_id FROM unnest(%s::text[]) AS k(key) "
+           f"JOIN {table} m ON m.sound_keys @> ARRAY[k.key]")
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql, [list(id_keys), list(sound_keys)])
+        return cursor.fetchall()
 
 
 def _describe(pupil: Pupil, match: matching.Match) -> dict:

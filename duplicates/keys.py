@@ -14,6 +14,7 @@ from duplicates.models import (
     PupilMatchKey,
 )
 from kernel import matching
+from kernel.bulk import insert_rows
 from kernel.matching import former_names
 from provinces.models import ProvincePolicy
 from registry.models import SAME_CHILD_STATUSES, Guardian, Pupil
@@ -22,12 +23,23 @@ from registry.records import PupilData
 log = logging.getLogger(__name__)
 
 
+def year_keys(year: int, keys) -> list[str]:
+    """The name sound keys as stored and probed: qualified by the birth year
+    (``2016:wang-zi-xuan``), so that a probe of a key meets only the children of that year
+    (a common sound holds hundreds of children in every year of a province)."""
+    head = f"{year}:"
+    return [head + key for key in keys]
+
+
 def match_keys_refresh(pupil_ids, *, new: bool = False) -> int:
     """Recompute the indexed matching keys (``PupilMatchKey``) of some pupils: the at-entry
     check's keys and the buckets of the sweep's keys.
 
     ``new``: the pupils were just inserted (a roster import) and have no keys yet, so a
-    plain insert does instead of an upsert.
+    plain insert does instead of an upsert (one statement, ``kernel.bulk``); their sweep
+    buckets are left to the next sweep (``match_keys_fill_missing``, which every sweep runs
+    before it reads a partition): only a sweep reads them, and the import does not wait for
+    them.
     """
     rows = []
     now = timezone.now()
@@ -55,13 +67,16 @@ def match_keys_refresh(pupil_ids, *, new: bool = False) -> int:
             pupil_id=pk,
             province_code=county[:2],
             birth_year=birth_date.year,
-            sound_keys=query["name_sound_keys"],
+            sound_keys=year_keys(birth_date.year, query["name_sound_keys"]),
             id_keys=query["stored_id_keys"],
-            sweep_buckets=matching.record_buckets(key),
+            sweep_buckets=None if new else matching.record_buckets(key),
             changed_at=now,
         ))
     if new:
-        PupilMatchKey.objects.bulk_create(rows, batch_size=2000)
+        insert_rows(PupilMatchKey, [{"pupil_id": r.pupil_id, "province_code": r.province_code,
+                                     "birth_year": r.birth_year, "sound_keys": r.sound_keys, "id_keys": r.id_keys,
+                                     "sweep_buckets": r.sweep_buckets, "changed_at": r.changed_at} for r in rows],
+                    returning=False)
     else:
         PupilMatchKey.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["pupil"],

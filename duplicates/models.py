@@ -40,14 +40,17 @@ class PupilMatchKey(models.Model):
     Maintained by ``duplicates.keys.match_keys_refresh``: on every save of a pupil (a
     signal) and, for rows written in bulk, by every sweep. Guardian and ID lookups use the
     existing indexes of ``Pupil``/``Guardian``; this table adds what they cannot: the name
-    sound keys within a birth year, and the ID-neighbour keys of IDs failing their check char;
-    and for the sweeps, the buckets of the pupil's sweep keys (which partitions read it).
+    sound keys qualified by the birth year, and the ID-neighbour keys of IDs failing their
+    check char; and for the sweeps, the buckets of the pupil's sweep keys (which partitions
+    read it).
     """
 
     pupil = models.OneToOneField(Pupil, primary_key=True, on_delete=models.CASCADE, related_name="match_key")
     province_code = models.CharField(max_length=2)
     birth_year = models.PositiveSmallIntegerField()
-    sound_keys = ArrayField(models.CharField(max_length=80), default=list)
+    # Qualified by the birth year (``keys.year_keys``: ``2016:wang-zi-xuan``): a probe meets
+    # the children of one year only.
+    sound_keys = ArrayField(models.TextField(), default=list)
     id_keys = ArrayField(models.CharField(max_length=40), default=list)
     # The buckets of every sweep key (``matching.record_buckets``): a sweep partition reads
     # only the pupils having one of its buckets. Null until computed (``match_keys_fill_missing``).

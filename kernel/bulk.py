@@ -19,12 +19,14 @@ from django.utils import timezone
 MAX_PARAMETERS = 60_000
 
 
-def insert_rows(model: type[models.Model], rows: list[dict]) -> list[int]:
-    """INSERT ``rows`` (dicts by attname) into ``model``'s table; their new ids, in order."""
+def insert_rows(model: type[models.Model], rows: list[dict], *, returning: bool = True) -> list[int]:
+    """INSERT ``rows`` (dicts by attname) into ``model``'s table; their new ids, in order
+    (none with ``returning=False``). A primary key the database does not generate (a
+    one-to-one key) is one of the values."""
     if not rows:
         return []
     now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
     defaults = {}
     for f in fields:
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
@@ -48,10 +50,13 @@ def insert_rows(model: type[models.Model], rows: list[dict]) -> list[int]:
                     value = json.dumps(value, ensure_ascii=False, default=str)
                 params.append(value)
         sql = (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES "
-               + ", ".join([one] * len(chunk)) + " RETURNING id")
+               + ", ".join([one] * len(chunk)))
+        if returning:
+            sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            ids += [r[0] for r in cursor.fetchall()]
+            if returning:
+                ids += [r[0] for r in cursor.fetchall()]
     return ids
 
 

@@ -137,3 +137,33 @@ def test_children_born_the_same_day_are_read_only_through_a_key_a_sweep_shares(w
     pool = _CandidatePool("44", [matching.candidate_query_keys(data_key(data, county="440105"))], exclude_pk=None)
     assert existing.pk in pool.keys and same_given.pk in pool.keys
     assert not {s.pk for s in strangers} & set(pool.keys)
+
+
+def test_a_name_sound_key_meets_the_children_of_its_birth_year_only(world):
+    """The sound keys are stored and probed qualified by the birth year (``2014:li-na``): a
+    namesake born another year is never read as a candidate, one born the same year is."""
+    from duplicates.entry import _CandidatePool, _holding_any
+    from duplicates.keys import data_key, year_keys
+    from duplicates.models import PupilMatchKey
+    from kernel import matching
+
+    existing = world.pupils["a1"]  # 李娜
+    year = existing.birth_date.year
+
+    def namesake(born: dt.date, n: int) -> Pupil:
+        pupil = make_pupil(world.school_b1, name="李娜", sex=existing.sex, birth_date=born, id_number="")
+        pupil.guardians.update(id_number=resident_id(dt.date(1980, 3, 2 + n), "1", seq=700 + n))
+        return pupil
+
+    same_year = namesake(dt.date(year, 12, 30), 1)
+    other_year = namesake(existing.birth_date.replace(year=year + 1), 2)
+    assert f"{year}:li-na" in PupilMatchKey.objects.get(pupil=same_year).sound_keys
+    assert f"{year + 1}:li-na" in PupilMatchKey.objects.get(pupil=other_year).sound_keys
+    assert "li-na" not in PupilMatchKey.objects.get(pupil=other_year).sound_keys
+    held = {pupil for _column, _key, pupil in _holding_any([], year_keys(year, ["li-na"]))}
+    assert same_year.pk in held and other_year.pk not in held
+
+    data = record_like(existing, world.school_b1, name="李娜", id_number="", id_type="Z", guardians=[])
+    pool = _CandidatePool("44", [matching.candidate_query_keys(data_key(data, county="440105"))], exclude_pk=None)
+    assert {existing.pk, same_year.pk} <= set(pool.keys)
+    assert other_year.pk not in pool.keys

@@ -174,7 +174,7 @@ def test_entry_check_finds_a_record_under_the_old_name_of_a_renamed_child(world)
     the new record comes under the old name without ID or guardians."""
     renamed = make_pupil(world.school_a1, name="王浩然", sex="1", birth_date=dt.date(2014, 6, 1), grade=4,
                          former_name="王子轩")
-    assert "wang-zi-xuan" in PupilMatchKey.objects.get(pupil=renamed).sound_keys
+    assert "2014:wang-zi-xuan" in PupilMatchKey.objects.get(pupil=renamed).sound_keys
     data = dataclasses.replace(record_like(renamed, world.school_b1, name="王子轩", id_number="", id_type="Z"),
                                guardians=[])
     found = likely_duplicates(data)

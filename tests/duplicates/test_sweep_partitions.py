@@ -121,3 +121,23 @@ def test_keys_written_before_the_buckets_are_filled_by_the_next_sweep(world):
     PupilMatchKey.objects.filter(pupil=a).update(sweep_buckets=None)
     assert match_keys_fill_missing("44") == 1
     assert stored_buckets_are_right()
+
+
+def test_keys_of_imported_pupils_leave_the_buckets_to_the_sweep_which_finds_their_pairs(world):
+    """A roster import writes the entry check's keys of its new pupils (``new=True``) but not
+    their sweep buckets: a partitioned sweep fills them before it reads a partition and opens
+    the same cases as a single-partition sweep."""
+    from duplicates.keys import match_keys_refresh
+
+    ids = list(write_generated(world, 600, seed=33).values())
+    match_keys_refresh(ids, new=True)
+    keys = PupilMatchKey.objects.filter(pupil_id__in=ids)
+    assert keys.count() == len(ids) and not keys.exclude(sweep_buckets=None).exists()
+    assert not keys.filter(sound_keys=[]).exists()  # the entry check's keys are there
+    expected = {m.pair for m in matching.find_matches(province_records("44"), processes=1)
+                if m.score >= matching.CASE_THRESHOLD}
+    assert expected
+    sweep = run_all(sweeps.sweep_start(user=world["province"].admin, province_code="44", partitions=8,
+                                       dispatch=False))
+    assert {frozenset(pair_of(c)) for c in open_cases()} == expected and sweep.cases_found == len(expected)
+    assert stored_buckets_are_right()
