@@ -9,10 +9,11 @@ from duplicates import cases
 from duplicates.models import CaseMember, DuplicateCase
 from duplicates.selectors import case_detail_for, case_list_for
 from enrolment import receiving
-from kernel.errors import Forbidden, NotFound
+from kernel.errors import BusinessRefused, Forbidden, NotFound
 from tests.duplicates.helpers import pinyin_pair
 from tests.enrolment.conftest import graduates  # noqa: F401  (fixture)
-from tests.transfers.chain import apply, open_season, run_chain  # noqa: F401  (fixture)
+from tests.transfers.chain import apply, open_season, run_chain, submit  # noqa: F401  (fixture)
+from transfers import completion, services
 
 
 def _open_case(a, b, *, status=DuplicateCase.Status.OPEN) -> DuplicateCase:
@@ -29,13 +30,29 @@ def _counties(case) -> dict[int, str]:
     return dict(CaseMember.objects.filter(case=case).values_list("pupil_id", "county_code"))
 
 
+def _complete_past_the_case(world, transfer, open_case):
+    """Run the chain to its last step, where ``open_case`` opens a case of the pupil: the
+    chain stops there (a problem record, ``transfers.rules.problem_refusal``); the completion
+    itself still takes an open case along — for a case a sweep commits between the last
+    step's check and the move — and that is what the callers test. Returns the case."""
+    submit(world, transfer)
+    for unit in ("county_b", "a1"):
+        services.transfer_approve(user=world[unit].approver, transfer_id=transfer.pk)
+    case = open_case()
+    with pytest.raises(BusinessRefused) as refused:
+        services.transfer_approve(user=world["county_a"].approver, transfer_id=transfer.pk)
+    assert refused.value.code == "problem_record"
+    transfer.refresh_from_db()
+    completion.complete(transfer, user=world["county_a"].approver)
+    return case
+
+
 @pytest.mark.usefixtures("open_season")
 def test_a_transfer_completed_while_a_case_is_open_moves_the_case_to_the_new_county(world):
     a, b = pinyin_pair(world, school_b=world.school_a1)  # both in county a (440106)
     world.pupils["dup"] = a
     transfer = apply(world, "dup", dest="b1")
-    case = _open_case(a, b)  # found by a sweep while the chain is open
-    run_chain(world, transfer)
+    case = _complete_past_the_case(world, transfer, lambda: _open_case(a, b))  # a sweep found it meanwhile
     a.refresh_from_db()
     assert a.county_code == "440105"
     assert _counties(case) == {a.pk: "440105", b.pk: "440106"}
@@ -89,10 +106,15 @@ def test_the_case_todo_follows_the_pupil_to_the_new_county(world):
     a, b = pinyin_pair(world, school_b=world.school_a1)  # both in county a (440106)
     world.pupils["dup"] = a
     transfer = apply(world, "dup", dest="b1")
-    case = _open_case(a, b)
+
+    def open_and_check():
+        case = _open_case(a, b)
+        items = WorkItem.objects.filter(kind=cases.CASE_KIND, object_id=case.pk, state=WorkItem.State.OPEN)
+        assert list(items.values_list("scope_code", flat=True)) == ["440106"]
+        return case
+
+    case = _complete_past_the_case(world, transfer, open_and_check)
     open_items = WorkItem.objects.filter(kind=cases.CASE_KIND, object_id=case.pk, state=WorkItem.State.OPEN)
-    assert list(open_items.values_list("scope_code", flat=True)) == ["440106"]
-    run_chain(world, transfer)
     # b stays in county a, so its item stays, with its deadline; county b gets one for a
     assert sorted(open_items.values_list("scope_code", flat=True)) == ["440105", "440106"]
     b.school = world.school_b1
